@@ -1,0 +1,180 @@
+#include "entropy/context_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "entropy/rans.h"
+#include "errors.h"
+#include "fixed_point.h"
+#include "model_file.h"
+
+namespace msic::entropy {
+namespace {
+
+// Weights are bounded to +-2^24 (+-4096 in float) and activations to +-2^23,
+// so a product fits in 2^47 and a sum of up to 2^15 of them in int64.
+std::vector<int32_t> quantize_all(const NamedTensor &t, int bits, int64_t expect, int32_t limit) {
+  if (t.type != NamedTensor::Type::F32 || t.numel() != expect)
+    throw Error(MSIC_ERR_MODEL, "model tensor has the wrong size for the context model");
+  std::vector<int32_t> q(t.f32.size());
+  for (size_t i = 0; i < q.size(); ++i) q[i] = std::clamp(fixed::quantize(t.f32[i], bits), -limit, limit);
+  return q;
+}
+constexpr int32_t kWeightLimit = 1 << 24, kBiasLimit = 1 << 30;
+std::vector<int64_t> widen(const std::vector<int32_t> &v) { return {v.begin(), v.end()}; }
+
+constexpr int32_t kActLimit = 1 << 23;
+inline int32_t clamp_act(int64_t v) { return int32_t(std::clamp<int64_t>(v, -kActLimit, kActLimit)); }
+
+}  // namespace
+
+std::string ContextModel::tensor_name(int latent, const char *part) {
+  return "context." + std::to_string(latent) + "." + part;
+}
+
+ContextModel::ContextModel(const ModelFile &model)
+    : config_(model.config), tables_(CdfTables::from_model(model)) {
+  int total = config_.total_latent_channels();
+  for (int l = 0, off = 0; l < config_.latent_count(); ++l) {
+    channel_offset_.push_back(off);
+    off += config_.latent_channels(l);
+    Net n;
+    int c = config_.latent_channels(l);
+    n.ctx_in = config_.context_channels(l);
+    n.spatial_in = 4 * c;
+    n.hidden = config_.context_width[l];
+    n.out = 2 * c;
+    n.wc = quantize_all(model.get(tensor_name(l, "wc")), kWeightBits, int64_t(n.hidden) * n.ctx_in, kWeightLimit);
+    n.ws = quantize_all(model.get(tensor_name(l, "ws")), kWeightBits, int64_t(n.hidden) * n.spatial_in, kWeightLimit);
+    n.wo = quantize_all(model.get(tensor_name(l, "wo")), kWeightBits, int64_t(n.out) * n.hidden, kWeightLimit);
+    n.b1 = widen(quantize_all(model.get(tensor_name(l, "b1")), 20, n.hidden, kBiasLimit));
+    n.b2 = widen(quantize_all(model.get(tensor_name(l, "b2")), 20, n.hidden, kBiasLimit));
+    n.bo = widen(quantize_all(model.get(tensor_name(l, "bo")), 20, n.out, kBiasLimit));
+    nets_.push_back(std::move(n));
+  }
+  int64_t gsize = int64_t(config_.anchors) * total;
+  log2_gain_q16_ = quantize_all(model.get("gain.log2"), 16, gsize, 20 << 16);
+  log2_scale_gain_q16_ = quantize_all(model.get("gain.log2_scale"), 16, gsize, 20 << 16);
+}
+
+QualityGains ContextModel::gains(uint32_t quality_centi) const {
+  // Anchor a sits at quality a * 10000 / (anchors - 1); interpolate log2
+  // gains linearly between the two around the quality (Q16 fraction).
+  int total = config_.total_latent_channels();
+  int64_t span = config_.anchors - 1;
+  int64_t pos = int64_t(std::min<uint32_t>(quality_centi, 10000)) * span;  // / 10000
+  int a = int(std::min<int64_t>(pos / 10000, span - 1));
+  int64_t t_q16 = ((pos - int64_t(a) * 10000) << 16) / 10000;
+  QualityGains g;
+  for (int c = 0; c < total; ++c) {
+    auto lerp = [&](const std::vector<int32_t> &v) {
+      int64_t lo = v[size_t(a) * total + c], hi = v[size_t(a + 1) * total + c];
+      return int32_t(lo + fixed::shift_round((hi - lo) * t_q16, 16));
+    };
+    int32_t lg = std::clamp(lerp(log2_gain_q16_), -20 << 16, 20 << 16);
+    int32_t ls = std::clamp(lerp(log2_scale_gain_q16_), -20 << 16, 20 << 16);
+    g.gain_q16.push_back(fixed::exp2_q16(lg, 16));
+    g.inv_gain_q24.push_back(fixed::exp2_q16(-lg, 24));
+    g.log2_gain_q16.push_back(lg + ls);
+    g.gain.push_back(float(double(g.gain_q16.back()) / 65536.0));
+  }
+  return g;
+}
+
+// The one coding loop of encoder and decoder: they differ only in `step`,
+// which turns (latent, channel, position, mean, table) into a symbol.
+template <class Step>
+void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGains &g, Step step) const {
+  const int L = config_.latent_count();
+  if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
+  // Dequantized values in Q8, the integer image of what the decoder knows.
+  std::vector<std::vector<int32_t>> known(L);
+  std::vector<int32_t> ctx, hidden;
+  std::vector<int64_t> out;
+  for (int l = L - 1; l >= 0; --l) {
+    const LatentPlane &p = latents[l];
+    const Net &n = nets_[l];
+    const int C = p.channels, H = p.height, W = p.width;
+    const int goff = channel_offset_[l];
+    known[l].assign(size_t(C) * H * W, 0);
+    std::vector<int> sources = config_.context_sources(l);
+    ctx.resize(n.ctx_in + n.spatial_in);
+    hidden.resize(n.hidden);
+    out.resize(n.out);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (int y = 0; y < H; ++y) {
+        for (int x = (y + pass) & 1; x < W; x += 2) {
+          // Channel context: coarser latents at this place.
+          int k = 0;
+          for (int s : sources) {
+            const LatentPlane &sp = latents[s];
+            int sh = config_.latent_shift(s) - config_.latent_shift(l);
+            int sy = std::min(y >> sh, sp.height - 1), sx = std::min(x >> sh, sp.width - 1);
+            for (int c = 0; c < sp.channels; ++c)
+              ctx[k++] = known[s][(size_t(c) * sp.height + sy) * sp.width + sx];
+          }
+          // Spatial context (second pass): the four anchor neighbours.
+          if (pass == 1) {
+            const int ny[4] = {y - 1, y, y, y + 1}, nx[4] = {x, x - 1, x + 1, x};
+            for (int d = 0; d < 4; ++d) {
+              bool inside = ny[d] >= 0 && ny[d] < H && nx[d] >= 0 && nx[d] < W;
+              for (int c = 0; c < C; ++c)
+                ctx[k++] = inside ? known[l][(size_t(c) * H + ny[d]) * W + nx[d]] : 0;
+            }
+          }
+          for (int h = 0; h < n.hidden; ++h) {
+            int64_t acc = n.b1[h];
+            const int32_t *wc = n.wc.data() + size_t(h) * n.ctx_in;
+            for (int i = 0; i < n.ctx_in; ++i) acc += int64_t(wc[i]) * ctx[i];
+            if (pass == 1) {
+              acc += n.b2[h];
+              const int32_t *ws = n.ws.data() + size_t(h) * n.spatial_in;
+              const int32_t *sc = ctx.data() + n.ctx_in;
+              for (int i = 0; i < n.spatial_in; ++i) acc += int64_t(ws[i]) * sc[i];
+            }
+            hidden[h] = acc > 0 ? clamp_act(acc >> kWeightBits) : 0;
+          }
+          for (int o = 0; o < n.out; ++o) {
+            int64_t acc = n.bo[o];
+            const int32_t *wo = n.wo.data() + size_t(o) * n.hidden;
+            for (int h = 0; h < n.hidden; ++h) acc += int64_t(wo[h]) * hidden[h];
+            out[o] = acc;
+          }
+          for (int c = 0; c < C; ++c) {
+            int64_t mean_q8 = out[c] >> (20 - kActBits);
+            int64_t mean_gained_q8 = fixed::shift_round(mean_q8 * g.gain_q16[goff + c], 16);
+            int64_t log2_scale_q16 = (out[C + c] >> 4) + g.log2_gain_q16[goff + c];
+            int table = tables_.table_for_log2_scale(log2_scale_q16);
+            size_t at = (size_t(c) * H + y) * W + x;
+            int32_t s = step(l, goff + c, at, mean_gained_q8, table);
+            int64_t gained_q8 = (int64_t(s) << kActBits) + mean_gained_q8;
+            known[l][at] = clamp_act(fixed::shift_round(gained_q8 * g.inv_gain_q24[goff + c], 24));
+          }
+        }
+      }
+    }
+  }
+}
+
+void ContextModel::encode(const std::vector<LatentPlane> &latents, const QualityGains &g,
+                          RansEncoder &coder) const {
+  code(latents, g, [&](int l, int gc, size_t at, int64_t mean_q8, int table) {
+    double v = double(latents[l].values[at]) * g.gain[gc] - double(mean_q8) / 256.0;
+    v = std::clamp(v, -2.0e9, 2.0e9);
+    int32_t s = int32_t(std::nearbyint(v));
+    coder.put(tables_, table, s);
+    return s;
+  });
+}
+
+void ContextModel::decode(std::vector<LatentPlane> &latents, const QualityGains &g,
+                          RansDecoder &coder) const {
+  for (auto &p : latents) p.values.assign(size_t(p.channels) * p.height * p.width, 0.f);
+  code(latents, g, [&](int l, int gc, size_t at, int64_t mean_q8, int table) {
+    int32_t s = coder.get(tables_, table);
+    latents[l].values[at] = float((double(s) + double(mean_q8) / 256.0) / g.gain[gc]);
+    return s;
+  });
+}
+
+}  // namespace msic::entropy

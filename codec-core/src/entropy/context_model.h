@@ -1,0 +1,81 @@
+// The multi-scale spatial-channel context model, in integers.
+//
+// Latents are coded coarsest first. For each latent, a small network maps
+// (a) the already-decoded coarser latents at the same place (channel
+// context) and (b), in the second pass of a checkerboard, the four decoded
+// anchor neighbours (spatial context) to a mean and a log2 scale per channel.
+// Gain vectors, interpolated between quality anchors, scale the latent before
+// rounding, so one model covers every quality.
+//
+// All of it is integer arithmetic on integer symbols and weights quantized at
+// load (Q12 weights, Q20 biases, Q8 activations), so the CDF chosen for a
+// symbol is the same on every machine and with every build.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "entropy/cdf_tables.h"
+#include "model_config.h"
+
+namespace msic {
+struct ModelFile;
+}
+
+namespace msic::entropy {
+
+class RansEncoder;
+class RansDecoder;
+
+constexpr int kWeightBits = 12;
+constexpr int kActBits = 8;
+
+// Per latent channel, for one quality.
+struct QualityGains {
+  std::vector<int64_t> gain_q16;        // multiplies the latent before rounding
+  std::vector<int64_t> inv_gain_q24;
+  std::vector<int32_t> log2_gain_q16;   // added to the predicted log2 scale
+  std::vector<float> gain;              // gain_q16 / 65536, for the float side
+};
+
+// A latent as the codec sees it: C x H x W, row-major.
+struct LatentPlane {
+  int channels = 0, height = 0, width = 0;
+  std::vector<float> values;  // encoder: analysis output; decoder: dequantized
+};
+
+class ContextModel {
+ public:
+  explicit ContextModel(const ModelFile &model);  // throws Error
+
+  QualityGains gains(uint32_t quality_centi) const;
+  const ModelConfig &config() const { return config_; }
+  const CdfTables &tables() const { return tables_; }
+
+  // Quantizes and codes the latents (fine to coarse in `latents`).
+  void encode(const std::vector<LatentPlane> &latents, const QualityGains &g,
+              RansEncoder &coder) const;
+  // Decodes latents of the given shapes; fills values with (s + mean) / gain.
+  void decode(std::vector<LatentPlane> &latents, const QualityGains &g,
+              RansDecoder &coder) const;
+
+  // Name of tensor `part` of latent l's context net in the model file.
+  static std::string tensor_name(int latent, const char *part);
+
+ private:
+  struct Net {
+    int ctx_in = 0, spatial_in = 0, hidden = 0, out = 0;
+    std::vector<int32_t> wc, ws, wo;   // Q12
+    std::vector<int64_t> b1, b2, bo;   // Q20
+  };
+  template <class Step>
+  void code(const std::vector<LatentPlane> &latents, const QualityGains &g, Step step) const;
+
+  ModelConfig config_;
+  CdfTables tables_;
+  std::vector<Net> nets_;
+  std::vector<int32_t> log2_gain_q16_;        // anchors x total channels
+  std::vector<int32_t> log2_scale_gain_q16_;  // anchors x total channels
+  std::vector<int> channel_offset_;           // first gain index of each latent
+};
+
+}  // namespace msic::entropy

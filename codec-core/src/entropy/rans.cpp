@@ -1,0 +1,102 @@
+#include "entropy/rans.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "errors.h"
+
+namespace msic::entropy {
+namespace {
+constexpr uint64_t kLow = 1ull << 31;  // state lives in [2^31, 2^63)
+
+// Escaped values: zigzag to unsigned, then the bit length (5 bits) and the
+// bits themselves, in raw 16-bit chunks.
+inline uint32_t zigzag(int32_t v) { return v >= 0 ? uint32_t(v) << 1 : (uint32_t(-(v + 1)) << 1) | 1; }
+inline int32_t unzigzag(uint32_t u) { return (u & 1) ? -int32_t(u >> 1) - 1 : int32_t(u >> 1); }
+}  // namespace
+
+void RansEncoder::put(const CdfTables &tables, int t, int32_t value) {
+  const int32_t *cdf = tables.cdf.data() + tables.offset[t];
+  int32_t n = tables.size[t];
+  int32_t k = value - tables.min[t];
+  if (k >= 0 && k < n - 1) {
+    ops_.push_back({uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])});
+    return;
+  }
+  ops_.push_back({uint32_t(cdf[n - 1]), uint32_t(cdf[n] - cdf[n - 1])});
+  ++escapes_;
+  uint32_t u = zigzag(value);
+  uint32_t bits = 0;
+  while (bits < 32 && (u >> bits)) ++bits;
+  put_raw16(bits);
+  for (uint32_t b = 0; b < bits; b += 16) put_raw16(u >> b);
+}
+
+std::vector<uint8_t> RansEncoder::finish() {
+  std::vector<uint32_t> words;  // emitted in reverse
+  uint64_t x = kLow;
+  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
+    uint64_t x_max = ((kLow >> kProbBits) << 32) * it->freq;
+    if (x >= x_max) {
+      words.push_back(uint32_t(x));
+      x >>= 32;
+    }
+    x = ((x / it->freq) << kProbBits) + (x % it->freq) + it->start;
+  }
+  std::vector<uint8_t> out(8 + 4 * words.size());
+  for (int i = 0; i < 8; ++i) out[i] = uint8_t(x >> (8 * i));
+  size_t pos = 8;
+  for (auto it = words.rbegin(); it != words.rend(); ++it, pos += 4)
+    for (int i = 0; i < 4; ++i) out[pos + i] = uint8_t(*it >> (8 * i));
+  ops_.clear();
+  return out;
+}
+
+RansDecoder::RansDecoder(const uint8_t *data, size_t size) : p_(data), end_(data + size) {
+  if (size < 8 || (size - 8) % 4) throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad entropy stream length)");
+  x_ = 0;
+  for (int i = 0; i < 8; ++i) x_ |= uint64_t(data[i]) << (8 * i);
+  p_ += 8;
+  if (x_ < kLow) throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad entropy coder state)");
+}
+
+void RansDecoder::advance(uint32_t start, uint32_t freq) {
+  x_ = freq * (x_ >> kProbBits) + (x_ & ((1u << kProbBits) - 1)) - start;
+  if (x_ < kLow) {
+    // A corrupt stream may run dry; it then decodes garbage rather than
+    // reading past the end, and finished_cleanly() reports it.
+    uint32_t w = 0;
+    if (end_ - p_ >= 4) {
+      w = uint32_t(p_[0]) | uint32_t(p_[1]) << 8 | uint32_t(p_[2]) << 16 | uint32_t(p_[3]) << 24;
+      p_ += 4;
+    } else {
+      p_ = end_ + 1;  // remember the overrun
+    }
+    x_ = (x_ << 32) | w;
+  }
+}
+
+uint32_t RansDecoder::get_raw16() {
+  uint32_t slot = uint32_t(x_ & 0xffff);
+  advance(slot, 1);
+  return slot;
+}
+
+int32_t RansDecoder::get(const CdfTables &tables, int t) {
+  const int32_t *cdf = tables.cdf.data() + tables.offset[t];
+  int32_t n = tables.size[t];
+  uint32_t slot = uint32_t(x_ & 0xffff);
+  // First k with cdf[k + 1] > slot.
+  int32_t k = int32_t(std::upper_bound(cdf + 1, cdf + n + 1, int32_t(slot)) - (cdf + 1));
+  advance(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k]));
+  if (k < n - 1) return tables.min[t] + k;
+  uint32_t bits = get_raw16();
+  if (bits > 32) bits = 32;
+  uint32_t u = 0;
+  for (uint32_t b = 0; b < bits; b += 16) u |= get_raw16() << b;
+  return unzigzag(u);
+}
+
+bool RansDecoder::finished_cleanly() const { return p_ == end_ && x_ == kLow; }
+
+}  // namespace msic::entropy

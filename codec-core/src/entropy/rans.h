@@ -1,0 +1,44 @@
+// rANS entropy coder: 64-bit state, 32-bit renormalisation, 16-bit
+// probabilities (after Duda's rANS and the rans64 formulation).
+// Symbols come from quantized CDF tables (CdfTables) with an escape symbol
+// for values outside the table, followed by the value in raw 16-bit chunks.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "entropy/cdf_tables.h"
+
+namespace msic::entropy {
+
+constexpr int kProbBits = 16;
+
+class RansEncoder {
+ public:
+  // Queues value v under table t (encoded at finish, in reverse).
+  void put(const CdfTables &tables, int table, int32_t value);
+  std::vector<uint8_t> finish();
+  uint32_t escapes() const { return escapes_; }
+
+ private:
+  struct Op { uint32_t start, freq; };
+  void put_raw16(uint32_t bits) { ops_.push_back({bits & 0xffff, 1}); }
+  std::vector<Op> ops_;
+  uint32_t escapes_ = 0;
+};
+
+class RansDecoder {
+ public:
+  RansDecoder(const uint8_t *data, size_t size);  // throws Error on short data
+  int32_t get(const CdfTables &tables, int table);
+  // True if every word was consumed and the state is back where it began.
+  bool finished_cleanly() const;
+
+ private:
+  uint32_t get_raw16();
+  void advance(uint32_t start, uint32_t freq);
+  const uint8_t *p_, *end_;
+  uint64_t x_;
+};
+
+}  // namespace msic::entropy

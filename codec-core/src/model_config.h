@@ -1,0 +1,43 @@
+// Widths and depths of the network: a property of the model file, not of the
+// code, so faster or stronger models need no new build.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace msic {
+
+struct ModelConfig {
+  std::string name = "msinn-small";
+  int levels = 4;                          // squeeze + units + split, each
+  std::vector<int> units = {1, 1, 2, 2};   // invertible units per level
+  std::vector<int> coupling_width = {16, 32, 48, 64};  // hidden width per level
+  float coupling_clamp = 2.0f;             // |log scale| bound of the couplings
+  // Per latent, fine to coarse (levels + 1 latents):
+  std::vector<int> context_width = {16, 24, 32, 48, 48};
+  std::vector<int> lrp_width = {0, 16, 24, 32, 32};  // 0: no residual prediction
+  int postfilter_width = 0;                // 0: no post-filter
+  int anchors = 8;                         // quality anchors, spread over [0, 100]
+  // CDF table grid: scale_i = scale_min * 2^(i / steps_per_octave)
+  float scale_min = 0.11f;
+  int scale_steps_per_octave = 8;
+  int scale_count = 80;
+  float table_tail = 6.0f;                 // table covers +-tail * scale
+
+  std::string to_text() const;
+  static ModelConfig from_text(const std::string &text);  // throws Error
+  void validate() const;                                   // throws Error
+
+  // Derived geometry (3 input channels).
+  int latent_count() const { return levels + 1; }
+  int level_channels(int level) const;      // channels inside level (after squeeze)
+  int latent_channels(int latent) const;    // fine (0) to coarse
+  int latent_shift(int latent) const;       // resolution = image >> shift
+  int total_latent_channels() const;
+  int tile_multiple() const { return 1 << levels; }
+  // Latents whose decoded values form the channel context of `latent`.
+  std::vector<int> context_sources(int latent) const;
+  int context_channels(int latent) const;
+};
+
+}  // namespace msic

@@ -1,0 +1,201 @@
+#include "network.h"
+
+#include "errors.h"
+
+namespace F = torch::nn::functional;
+
+namespace msic::net {
+namespace {
+torch::Tensor conv(const torch::Tensor &x, const torch::Tensor &w, const torch::Tensor &b) {
+  return torch::conv2d(x, w, b, 1, w.size(-1) / 2);
+}
+}  // namespace
+
+InvertibleUnitImpl::InvertibleUnitImpl(int channels, int width, float clamp_) : clamp(clamp_) {
+  int half = channels / 2;
+  actnorm_log_scale = register_parameter("actnorm_log_scale", torch::zeros({channels}));
+  actnorm_bias = register_parameter("actnorm_bias", torch::zeros({channels}));
+  mix = register_parameter("mix", torch::eye(channels));
+  // Kaiming-like init for the hidden layers, zero for the last: a new unit
+  // starts as the identity.
+  w1 = register_parameter("w1", torch::randn({width, half, 3, 3}) * std::sqrt(2.0 / (9 * half)));
+  b1 = register_parameter("b1", torch::zeros({width}));
+  w2 = register_parameter("w2", torch::randn({width, width, 1, 1}) * std::sqrt(2.0 / width));
+  b2 = register_parameter("b2", torch::zeros({width}));
+  w3 = register_parameter("w3", torch::zeros({channels, width, 3, 3}));
+  b3 = register_parameter("b3", torch::zeros({channels}));
+}
+
+std::pair<torch::Tensor, torch::Tensor> InvertibleUnitImpl::coupling(const torch::Tensor &xa) {
+  auto h = torch::relu(conv(xa, w1, b1));
+  h = h + torch::relu(conv(h, w2, b2));  // residual
+  auto raw = conv(h, w3, b3);
+  auto parts = raw.chunk(2, 1);
+  auto log_s = clamp * torch::tanh(parts[0] / clamp);
+  return {log_s, parts[1]};
+}
+
+torch::Tensor InvertibleUnitImpl::forward(torch::Tensor x) {
+  int64_t c = x.size(1);
+  x = x * actnorm_log_scale.exp().view({1, c, 1, 1}) + actnorm_bias.view({1, c, 1, 1});
+  x = torch::conv2d(x, mix.view({c, c, 1, 1}));
+  auto halves = x.chunk(2, 1);
+  auto [log_s, t] = coupling(halves[0]);
+  return torch::cat({halves[0], halves[1] * log_s.exp() + t}, 1);
+}
+
+torch::Tensor InvertibleUnitImpl::inverse(torch::Tensor y) {
+  int64_t c = y.size(1);
+  auto halves = y.chunk(2, 1);
+  auto [log_s, t] = coupling(halves[0]);
+  auto x = torch::cat({halves[0], (halves[1] - t) * (-log_s).exp()}, 1);
+  auto inv = torch::inverse(mix.to(torch::kDouble)).to(torch::kFloat);
+  x = torch::conv2d(x, inv.view({c, c, 1, 1}));
+  return (x - actnorm_bias.view({1, c, 1, 1})) * (-actnorm_log_scale).exp().view({1, c, 1, 1});
+}
+
+MultiScaleTransformImpl::MultiScaleTransformImpl(const ModelConfig &config) {
+  for (int k = 0; k < config.levels; ++k) {
+    auto list = register_module("level" + std::to_string(k), torch::nn::ModuleList());
+    std::vector<InvertibleUnit> units;
+    for (int u = 0; u < config.units[k]; ++u) {
+      units.emplace_back(config.level_channels(k), config.coupling_width[k], config.coupling_clamp);
+      list->push_back(units.back());
+    }
+    levels.push_back(std::move(units));
+  }
+}
+
+// Channels [0, C/2) leave as the level's latent, [C/2, C) go one level down.
+std::vector<torch::Tensor> MultiScaleTransformImpl::analysis(torch::Tensor x) {
+  std::vector<torch::Tensor> latents;
+  for (auto &units : levels) {
+    x = torch::pixel_unshuffle(x, 2);
+    for (auto &u : units) x = u->forward(x);
+    auto halves = x.chunk(2, 1);
+    latents.push_back(halves[0]);
+    x = halves[1];
+  }
+  latents.push_back(x);
+  return latents;
+}
+
+torch::Tensor MultiScaleTransformImpl::synthesis(const std::vector<torch::Tensor> &latents) {
+  auto x = latents.back();
+  for (int k = int(levels.size()) - 1; k >= 0; --k) {
+    x = torch::cat({latents[k], x}, 1);
+    for (auto it = levels[k].rbegin(); it != levels[k].rend(); ++it) x = (*it)->inverse(x);
+    x = torch::pixel_shuffle(x, 2);
+  }
+  return x;
+}
+
+ResidualPredictorImpl::ResidualPredictorImpl(int channels, int context_channels, int width) {
+  int in = channels + context_channels;
+  w1 = register_parameter("w1", torch::randn({width, in, 3, 3}) * std::sqrt(2.0 / (9 * in)));
+  b1 = register_parameter("b1", torch::zeros({width}));
+  w2 = register_parameter("w2", torch::zeros({channels, width, 3, 3}));
+  b2 = register_parameter("b2", torch::zeros({channels}));
+}
+
+torch::Tensor ResidualPredictorImpl::forward(const torch::Tensor &latent, const torch::Tensor &context,
+                                             const torch::Tensor &inv_gain) {
+  auto in = context.defined() ? torch::cat({latent, context}, 1) : latent;
+  auto r = conv(torch::relu(conv(in, w1, b1)), w2, b2);
+  return latent + 0.5 * torch::tanh(r) * inv_gain;
+}
+
+PostFilterImpl::PostFilterImpl(int width) {
+  w1 = register_parameter("w1", torch::randn({width, 3, 3, 3}) * std::sqrt(2.0 / 27));
+  b1 = register_parameter("b1", torch::zeros({width}));
+  w2 = register_parameter("w2", torch::zeros({3, width, 3, 3}));
+  b2 = register_parameter("b2", torch::zeros({3}));
+}
+
+torch::Tensor PostFilterImpl::forward(const torch::Tensor &x) {
+  return x + conv(torch::relu(conv(x, w1, b1)), w2, b2);
+}
+
+ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width) {
+  wc = register_parameter("wc", torch::zeros({width, context_channels}));
+  ws = register_parameter("ws", torch::zeros({width, 4 * channels}));
+  b1 = register_parameter("b1", torch::zeros({width}));
+  b2 = register_parameter("b2", torch::zeros({width}));
+  wo = register_parameter("wo", torch::zeros({2 * channels, width}));
+  bo = register_parameter("bo", torch::zeros({2 * channels}));
+}
+
+MsicModelImpl::MsicModelImpl(const ModelConfig &config_) : config(config_) {
+  config.validate();
+  transform = register_module("transform", MultiScaleTransform(config));
+  auto lrp_holder = register_module("lrp", std::make_shared<torch::nn::Module>());
+  auto ctx_holder = register_module("context", std::make_shared<torch::nn::Module>());
+  for (int l = 0; l < config.latent_count(); ++l) {
+    int c = config.latent_channels(l), cc = config.context_channels(l);
+    lrp.emplace_back(nullptr);
+    if (config.lrp_width[l] > 0) {
+      lrp.back() = ResidualPredictor(c, cc, config.lrp_width[l]);
+      lrp_holder->register_module(std::to_string(l), lrp.back());
+    }
+    context.emplace_back(c, cc, config.context_width[l]);
+    ctx_holder->register_module(std::to_string(l), context.back());
+  }
+  if (config.postfilter_width > 0) post = register_module("post", PostFilter(config.postfilter_width));
+  auto gain = register_module("gain", std::make_shared<torch::nn::Module>());
+  int total = config.total_latent_channels();
+  gain_log2 = gain->register_parameter("log2", torch::zeros({config.anchors, total}));
+  gain_log2_scale = gain->register_parameter("log2_scale", torch::zeros({config.anchors, total}));
+}
+
+void MsicModelImpl::load(const ModelFile &file) {
+  torch::NoGradGuard no_grad;
+  for (auto &p : named_parameters()) {
+    const NamedTensor &t = file.get(p.key());
+    if (t.type != NamedTensor::Type::F32 || t.shape != p.value().sizes().vec())
+      throw Error(MSIC_ERR_MODEL, "model tensor '" + p.key() + "' does not fit the model config");
+    p.value().copy_(torch::from_blob(const_cast<float *>(t.f32.data()), t.shape, torch::kFloat));
+  }
+}
+
+void MsicModelImpl::store(ModelFile &file) {
+  file.config = config;
+  for (auto &p : named_parameters()) {
+    auto v = p.value().detach().to(torch::kCPU).contiguous();
+    NamedTensor t;
+    t.shape = v.sizes().vec();
+    t.f32.assign(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+    file.tensors[p.key()] = std::move(t);
+  }
+}
+
+torch::Tensor context_features(const ModelConfig &config, const std::vector<torch::Tensor> &latents,
+                               int latent) {
+  std::vector<torch::Tensor> parts;
+  auto &target = latents[latent];
+  for (int s : config.context_sources(latent)) {
+    auto f = latents[s];
+    int sh = config.latent_shift(s) - config.latent_shift(latent);
+    if (sh > 0)
+      f = f.repeat_interleave(1 << sh, 2).repeat_interleave(1 << sh, 3);
+    parts.push_back(f.narrow(2, 0, target.size(2)).narrow(3, 0, target.size(3)));
+  }
+  return parts.empty() ? torch::Tensor() : torch::cat(parts, 1);
+}
+
+void MsicModelImpl::refine_latents(std::vector<torch::Tensor> &latents, const std::vector<float> &gains) {
+  // Coarse to fine, so each prediction sees refined coarser latents.
+  int off = config.total_latent_channels();
+  for (int l = config.latent_count() - 1; l >= 0; --l) {
+    int c = config.latent_channels(l);
+    off -= c;
+    if (!lrp[l]) continue;
+    std::vector<float> inv(c);
+    for (int i = 0; i < c; ++i) inv[i] = 1.0f / gains[off + i];
+    auto inv_gain = torch::from_blob(inv.data(), {1, c, 1, 1}, torch::kFloat).clone();
+    latents[l] = lrp[l]->forward(latents[l], context_features(config, latents, l), inv_gain);
+  }
+}
+
+torch::Tensor MsicModelImpl::postfilter(const torch::Tensor &x) { return post ? post->forward(x) : x; }
+
+}  // namespace msic::net

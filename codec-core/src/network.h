@@ -1,0 +1,92 @@
+// The MSINN network, in LibTorch: the one definition used by the encoder,
+// the decoder and the trainer. Include only where LibTorch is needed.
+//
+//   image -> [squeeze -> units -> split] x levels -> latents (fine..coarse)
+//
+// Each unit is ActNorm -> invertible 1x1 convolution -> affine coupling; the
+// synthesis runs the same units backwards, so with quantization off
+// synthesis(analysis(x)) == x up to float rounding.
+#pragma once
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model_config.h"
+#include "model_file.h"
+
+namespace msic::net {
+
+struct InvertibleUnitImpl : torch::nn::Module {
+  InvertibleUnitImpl(int channels, int width, float clamp);
+  torch::Tensor forward(torch::Tensor x);
+  torch::Tensor inverse(torch::Tensor y);
+
+  torch::Tensor actnorm_log_scale, actnorm_bias;  // [C]
+  torch::Tensor mix;                              // [C, C], invertible
+  torch::Tensor w1, b1, w2, b2, w3, b3;           // coupling net
+  float clamp;
+
+ private:
+  std::pair<torch::Tensor, torch::Tensor> coupling(const torch::Tensor &xa);
+};
+TORCH_MODULE(InvertibleUnit);
+
+struct MultiScaleTransformImpl : torch::nn::Module {
+  explicit MultiScaleTransformImpl(const ModelConfig &config);
+  std::vector<torch::Tensor> analysis(torch::Tensor x);  // latents fine -> coarse
+  torch::Tensor synthesis(const std::vector<torch::Tensor> &latents);
+  std::vector<std::vector<InvertibleUnit>> levels;
+};
+TORCH_MODULE(MultiScaleTransform);
+
+// Latent residual prediction: from a dequantized latent and its (upsampled)
+// channel context, predicts a correction bounded to half a quantization bin.
+struct ResidualPredictorImpl : torch::nn::Module {
+  ResidualPredictorImpl(int channels, int context_channels, int width);
+  torch::Tensor forward(const torch::Tensor &latent, const torch::Tensor &context,
+                        const torch::Tensor &inv_gain);
+  torch::Tensor w1, b1, w2, b2;
+};
+TORCH_MODULE(ResidualPredictor);
+
+// Optional residual post-filter on the reconstructed image.
+struct PostFilterImpl : torch::nn::Module {
+  explicit PostFilterImpl(int width);
+  torch::Tensor forward(const torch::Tensor &x);
+  torch::Tensor w1, b1, w2, b2;
+};
+TORCH_MODULE(PostFilter);
+
+// Float twin of the integer context net (entropy/context_model.cpp), for
+// training; the codec runs the integer one on the same weights.
+struct ContextNetImpl : torch::nn::Module {
+  ContextNetImpl(int channels, int context_channels, int width);
+  torch::Tensor wc, ws, b1, b2, wo, bo;
+};
+TORCH_MODULE(ContextNet);
+
+struct MsicModelImpl : torch::nn::Module {
+  explicit MsicModelImpl(const ModelConfig &config);
+  // Copies every parameter from the file (shapes must match).
+  void load(const ModelFile &file);
+  // Parameters as named tensors (without the CDF tables).
+  void store(ModelFile &file);
+
+  // Decoder side: adds the residual prediction to the dequantized latents.
+  void refine_latents(std::vector<torch::Tensor> &latents, const std::vector<float> &gains);
+  torch::Tensor postfilter(const torch::Tensor &x);
+
+  ModelConfig config;
+  MultiScaleTransform transform{nullptr};
+  std::vector<ResidualPredictor> lrp;   // null where lrp_width is 0
+  PostFilter post{nullptr};
+  std::vector<ContextNet> context;
+  torch::Tensor gain_log2, gain_log2_scale;  // [anchors, total latent channels]
+};
+TORCH_MODULE(MsicModel);
+
+// Nearest-neighbour upsampling of the context sources of `latent` to its size.
+torch::Tensor context_features(const ModelConfig &config, const std::vector<torch::Tensor> &latents,
+                               int latent);
+
+}  // namespace msic::net

@@ -1,0 +1,131 @@
+#include "tile_codec.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "entropy/context_model.h"
+#include "entropy/rans.h"
+#include "errors.h"
+#include "network.h"
+
+namespace msic {
+namespace {
+constexpr uint8_t kPayloadVersion = 1;
+constexpr size_t kPayloadHeader = 12;
+constexpr uint8_t kFlagGrey = 1;
+
+uint32_t padded(uint32_t v, uint32_t multiple) { return (v + multiple - 1) / multiple * multiple; }
+}  // namespace
+
+struct TileCodec::Impl {
+  net::MsicModel model;
+  entropy::ContextModel context;
+  Impl(const ModelFile &file) : model(file.config), context(file) {
+    model->load(file);
+    model->eval();
+  }
+
+  // Edge-replicated, padded [1, 3, H, W] in [-0.5, 0.5].
+  torch::Tensor to_tensor(const TileImage &t) const {
+    uint32_t m = model->config.tile_multiple();
+    uint32_t W = padded(t.width, m), H = padded(t.height, m);
+    auto x = torch::empty({1, 3, H, W}, torch::kFloat);
+    float *p = x.data_ptr<float>();
+    for (uint32_t y = 0; y < H; ++y) {
+      const uint8_t *row = t.pixels + std::min(y, t.height - 1) * t.stride;
+      for (uint32_t xx = 0; xx < W; ++xx) {
+        const uint8_t *px = row + std::min(xx, t.width - 1) * t.bands;
+        for (int c = 0; c < 3; ++c)
+          p[(size_t(c) * H + y) * W + xx] = px[t.bands == 3 ? c : 0] * (1.0f / 255.0f) - 0.5f;
+      }
+    }
+    return x;
+  }
+
+  std::vector<entropy::LatentPlane> planes(uint32_t W, uint32_t H) const {
+    const ModelConfig &c = model->config;
+    std::vector<entropy::LatentPlane> out(c.latent_count());
+    for (int l = 0; l < c.latent_count(); ++l) {
+      out[l].channels = c.latent_channels(l);
+      out[l].height = int(H >> c.latent_shift(l));
+      out[l].width = int(W >> c.latent_shift(l));
+    }
+    return out;
+  }
+};
+
+TileCodec::TileCodec(const ModelFile &model) : impl_(std::make_unique<Impl>(model)) {}
+TileCodec::~TileCodec() = default;
+
+std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_centi) const {
+  torch::NoGradGuard no_grad;
+  auto x = impl_->to_tensor(tile);
+  uint32_t H = uint32_t(x.size(2)), W = uint32_t(x.size(3));
+  auto latents = impl_->model->transform->analysis(x);
+  auto planes = impl_->planes(W, H);
+  for (size_t l = 0; l < planes.size(); ++l) {
+    auto v = latents[l].contiguous();
+    planes[l].values.assign(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+  }
+  entropy::RansEncoder coder;
+  impl_->context.encode(planes, impl_->context.gains(quality_centi), coder);
+  std::vector<uint8_t> stream = coder.finish();
+  std::vector<uint8_t> out(kPayloadHeader);
+  out[0] = kPayloadVersion;
+  out[1] = tile.bands == 1 ? kFlagGrey : 0;
+  out[2] = uint8_t(W), out[3] = uint8_t(W >> 8);
+  out[4] = uint8_t(H), out[5] = uint8_t(H >> 8);
+  uint32_t esc = coder.escapes();
+  for (int i = 0; i < 4; ++i) out[8 + i] = uint8_t(esc >> (8 * i));
+  out.insert(out.end(), stream.begin(), stream.end());
+  return out;
+}
+
+void TileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height,
+                       uint32_t bands, uint32_t quality_centi, uint8_t *out, size_t stride) const {
+  torch::NoGradGuard no_grad;
+  uint32_t m = impl_->model->config.tile_multiple();
+  if (payload.size() < kPayloadHeader || payload[0] != kPayloadVersion)
+    throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad payload header)");
+  uint32_t W = payload[2] | payload[3] << 8, H = payload[4] | payload[5] << 8;
+  if (W != padded(width, m) || H != padded(height, m) || ((payload[1] & kFlagGrey) != 0) != (bands == 1))
+    throw Error(MSIC_ERR_FORMAT, "corrupt tile (payload does not match the tile size)");
+  entropy::RansDecoder coder(payload.data() + kPayloadHeader, payload.size() - kPayloadHeader);
+  auto planes = impl_->planes(W, H);
+  auto gains = impl_->context.gains(quality_centi);
+  impl_->context.decode(planes, gains, coder);
+  if (!coder.finished_cleanly()) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
+  std::vector<torch::Tensor> latents;
+  for (auto &p : planes)
+    latents.push_back(torch::from_blob(p.values.data(), {1, p.channels, p.height, p.width}, torch::kFloat));
+  impl_->model->refine_latents(latents, gains.gain);
+  auto x = impl_->model->postfilter(impl_->model->transform->synthesis(latents));
+  x = ((x + 0.5f) * 255.0f).round().clamp(0, 255).contiguous();
+  const float *p = x.data_ptr<float>();
+  for (uint32_t y = 0; y < height; ++y) {
+    uint8_t *row = out + y * stride;
+    for (uint32_t xx = 0; xx < width; ++xx) {
+      if (bands == 3) {
+        for (int c = 0; c < 3; ++c) row[xx * 3 + c] = uint8_t(p[(size_t(c) * H + y) * W + xx]);
+      } else {
+        // Grey was coded as R = G = B; the mean of the three is the best guess.
+        float s = p[(size_t(0) * H + y) * W + xx] + p[(size_t(1) * H + y) * W + xx] +
+                  p[(size_t(2) * H + y) * W + xx];
+        row[xx] = uint8_t(std::clamp(std::nearbyint(s / 3.0f), 0.0f, 255.0f));
+      }
+    }
+  }
+}
+
+std::vector<float> TileCodec::round_trip_unquantized(const TileImage &tile) const {
+  torch::NoGradGuard no_grad;
+  auto x = impl_->to_tensor(tile);
+  auto y = impl_->model->transform->synthesis(impl_->model->transform->analysis(x));
+  y = ((y + 0.5f) * 255.0f).narrow(2, 0, tile.height).narrow(3, 0, tile.width).contiguous();
+  auto v = y.permute({0, 2, 3, 1}).contiguous();  // interleave like the input
+  return {v.data_ptr<float>(), v.data_ptr<float>() + v.numel()};
+}
+
+}  // namespace msic

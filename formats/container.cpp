@@ -1,0 +1,246 @@
+#include "container.h"
+
+#include <cstring>
+
+namespace msic::format {
+namespace {
+
+uint32_t crc_table[8][256];
+struct CrcInit {
+  CrcInit() {
+    for (uint32_t n = 0; n < 256; ++n) {
+      uint32_t c = n;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      crc_table[0][n] = c;
+    }
+    for (uint32_t n = 0; n < 256; ++n)
+      for (int t = 1; t < 8; ++t)
+        crc_table[t][n] = (crc_table[t - 1][n] >> 8) ^ crc_table[0][crc_table[t - 1][n] & 0xff];
+  }
+} crc_init;
+
+// Little-endian field packing.
+struct Packer {
+  std::vector<uint8_t> bytes;
+  void u16(uint16_t v) { for (int i = 0; i < 2; ++i) bytes.push_back(uint8_t(v >> (8 * i))); }
+  void u32(uint32_t v) { for (int i = 0; i < 4; ++i) bytes.push_back(uint8_t(v >> (8 * i))); }
+  void u64(uint64_t v) { for (int i = 0; i < 8; ++i) bytes.push_back(uint8_t(v >> (8 * i))); }
+  void raw(const void *p, size_t n) {
+    auto *b = static_cast<const uint8_t *>(p);
+    bytes.insert(bytes.end(), b, b + n);
+  }
+};
+
+uint16_t get16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
+uint32_t get32(const uint8_t *p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+uint64_t get64(const uint8_t *p) { return uint64_t(get32(p)) | uint64_t(get32(p + 4)) << 32; }
+
+}  // namespace
+
+uint32_t crc32(const void *data, size_t size, uint32_t crc) {
+  auto *p = static_cast<const uint8_t *>(data);
+  crc = ~crc;
+  while (size >= 8) {
+    uint32_t a = get32(p) ^ crc, b = get32(p + 4);
+    crc = crc_table[7][a & 0xff] ^ crc_table[6][(a >> 8) & 0xff] ^ crc_table[5][(a >> 16) & 0xff] ^
+          crc_table[4][a >> 24] ^ crc_table[3][b & 0xff] ^ crc_table[2][(b >> 8) & 0xff] ^
+          crc_table[1][(b >> 16) & 0xff] ^ crc_table[0][b >> 24];
+    p += 8;
+    size -= 8;
+  }
+  while (size--) crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+void validate_header(const Header &h) {
+  if (h.width == 0 || h.height == 0)
+    throw Error(MSIC_ERR_FORMAT, "image has zero width or height");
+  if (h.width > kMaxDimension || h.height > kMaxDimension ||
+      uint64_t(h.width) * h.height > kMaxPixels)
+    throw Error(MSIC_ERR_LIMIT, "image of " + std::to_string(h.width) + "x" +
+                                    std::to_string(h.height) +
+                                    " pixels exceeds the limit (1000000 per side, 2^36 in all)");
+  if (h.bands != 1 && h.bands != 3)
+    throw Error(MSIC_ERR_UNSUPPORTED,
+                std::to_string(h.bands) + " bands: only 1 (grey) and 3 (RGB) are supported");
+  if (h.bit_depth != 8)
+    throw Error(MSIC_ERR_UNSUPPORTED,
+                "bit depth " + std::to_string(h.bit_depth) + ": only 8 is supported");
+  if (h.tile_size < 64 || h.tile_size > 4096 || h.tile_size % 16)
+    throw Error(MSIC_ERR_FORMAT, "tile size " + std::to_string(h.tile_size) +
+                                     " is not a multiple of 16 in [64, 4096]");
+  if (h.quality_centi > 10000)
+    throw Error(MSIC_ERR_FORMAT, "quality beyond 100");
+}
+
+ContainerWriter::ContainerWriter(Sink sink, Header header)
+    : sink_(std::move(sink)), header_(std::move(header)) {
+  validate_header(header_);
+  index_.resize(header_.tile_count());
+  written_.assign(index_.size(), false);
+}
+
+void ContainerWriter::put(const void *data, size_t size) {
+  if (size && !sink_(data, size)) throw Error(MSIC_ERR_IO, "writing the MSIC file failed");
+  position_ += size;
+}
+
+void ContainerWriter::write_header() {
+  Packer p;
+  p.raw(kMagic, 8);
+  p.u16(header_.version_major);
+  p.u16(header_.version_minor);
+  uint64_t header_size = kFixedHeaderSize + 4;
+  for (const Box &b : header_.boxes) header_size += 12 + b.data.size();
+  if (header_size > UINT32_MAX) throw Error(MSIC_ERR_LIMIT, "metadata boxes exceed 4 GiB");
+  p.u32(uint32_t(header_size));
+  p.u32(header_.width);
+  p.u32(header_.height);
+  p.u16(uint16_t(header_.bands));
+  p.u16(uint16_t(header_.bit_depth));
+  p.u32(header_.tile_size);
+  p.u32(header_.quality_centi);
+  p.u32(header_.tile_codec);
+  p.raw(header_.model_hash.data(), 32);
+  p.u32(0);  // flags
+  p.u32(uint32_t(header_.boxes.size()));
+  for (int i = 0; i < 4; ++i) p.u32(0);
+  for (const Box &b : header_.boxes) {
+    p.raw(b.type.data(), 4);
+    p.u64(b.data.size());
+    p.raw(b.data.data(), b.data.size());
+  }
+  p.u32(crc32(p.bytes.data(), p.bytes.size()));
+  put(p.bytes.data(), p.bytes.size());
+}
+
+void ContainerWriter::write_tile(uint64_t i, const std::vector<uint8_t> &payload) {
+  if (i >= index_.size() || written_[i]) throw Error(MSIC_ERR_INTERNAL, "tile written twice");
+  if (payload.size() > UINT32_MAX) throw Error(MSIC_ERR_LIMIT, "tile payload exceeds 4 GiB");
+  index_[i] = {position_, uint32_t(payload.size()), crc32(payload.data(), payload.size())};
+  written_[i] = true;
+  put(payload.data(), payload.size());
+}
+
+void ContainerWriter::finish() {
+  for (bool w : written_)
+    if (!w) throw Error(MSIC_ERR_INTERNAL, "finishing an MSIC file with tiles missing");
+  Packer p;
+  for (const TileEntry &e : index_) {
+    p.u64(e.offset);
+    p.u32(e.length);
+    p.u32(e.crc);
+  }
+  uint64_t index_offset = position_;
+  uint32_t index_crc = crc32(p.bytes.data(), p.bytes.size());
+  put(p.bytes.data(), p.bytes.size());
+  Packer t;
+  t.u64(index_offset);
+  t.u32(uint32_t(index_.size()));
+  t.u32(index_crc);
+  t.u64(0);
+  t.raw(kEndMagic, 8);
+  put(t.bytes.data(), t.bytes.size());
+}
+
+ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
+    : read_at_(std::move(read_at)), file_size_(file_size) {
+  if (file_size_ < kFixedHeaderSize + 4 + kTrailerSize) {
+    uint8_t head[8] = {};
+    size_t n = file_size_ < 8 ? size_t(file_size_) : 8;
+    if (n && read_at_(0, head, n) == n && n == 8 && memcmp(head, kMagic, 8) == 0)
+      throw Error(MSIC_ERR_FORMAT, "truncated MSIC file (" + std::to_string(file_size_) + " bytes)");
+    throw Error(MSIC_ERR_FORMAT, "not an MSIC file (too short)");
+  }
+  uint8_t fixed[kFixedHeaderSize];
+  read_exact(0, fixed, sizeof fixed, "header");
+  if (memcmp(fixed, kMagic, 8) != 0) throw Error(MSIC_ERR_FORMAT, "not an MSIC file (bad magic)");
+  header_.version_major = get16(fixed + 8);
+  header_.version_minor = get16(fixed + 10);
+  if (header_.version_major != kVersionMajor)
+    throw Error(MSIC_ERR_VERSION, "MSIC format version " + std::to_string(header_.version_major) +
+                                      "." + std::to_string(header_.version_minor) +
+                                      " is not supported (this library reads 1.x)");
+  header_size_ = get32(fixed + 12);
+  header_.width = get32(fixed + 16);
+  header_.height = get32(fixed + 20);
+  header_.bands = get16(fixed + 24);
+  header_.bit_depth = get16(fixed + 26);
+  header_.tile_size = get32(fixed + 28);
+  header_.quality_centi = get32(fixed + 32);
+  header_.tile_codec = get32(fixed + 36);
+  memcpy(header_.model_hash.data(), fixed + 40, 32);
+  uint32_t box_count = get32(fixed + 76);
+  if (header_size_ < kFixedHeaderSize + 4 || header_size_ > file_size_ - kTrailerSize)
+    throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (header size out of range)");
+  if (uint64_t(box_count) * 12 > header_size_ - kFixedHeaderSize - 4)
+    throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box count)");
+
+  // The whole header is checked by its CRC before any field is trusted further.
+  std::vector<uint8_t> head(header_size_);
+  read_exact(0, head.data(), head.size(), "header");
+  if (crc32(head.data(), head.size() - 4) != get32(head.data() + head.size() - 4))
+    throw Error(MSIC_ERR_CHECKSUM, "MSIC header fails its CRC-32 (corrupt file)");
+  validate_header(header_);
+  if (header_.tile_codec != kTileCodecMsinn)
+    throw Error(MSIC_ERR_VERSION, "unknown tile codec " + std::to_string(header_.tile_codec));
+
+  size_t pos = kFixedHeaderSize, end = head.size() - 4;
+  for (uint32_t b = 0; b < box_count; ++b) {
+    if (end - pos < 12) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box overruns)");
+    Box box;
+    memcpy(box.type.data(), head.data() + pos, 4);
+    uint64_t len = get64(head.data() + pos + 4);
+    pos += 12;
+    if (len > end - pos) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box overruns)");
+    box.data.assign(head.begin() + pos, head.begin() + pos + len);
+    pos += len;
+    header_.boxes.push_back(std::move(box));
+  }
+  if (pos != end) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (trailing bytes)");
+
+  uint8_t trailer[kTrailerSize];
+  read_exact(file_size_ - kTrailerSize, trailer, sizeof trailer, "trailer");
+  if (memcmp(trailer + 24, kEndMagic, 8) != 0)
+    throw Error(MSIC_ERR_FORMAT, "truncated or corrupt MSIC file (no trailer at the end)");
+  uint64_t index_offset = get64(trailer);
+  uint64_t tile_count = get32(trailer + 8);
+  if (tile_count != header_.tile_count())
+    throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (tile count does not match the size)");
+  uint64_t index_bytes = tile_count * kIndexEntrySize;
+  if (index_offset < header_size_ || index_offset > file_size_ - kTrailerSize ||
+      file_size_ - kTrailerSize - index_offset != index_bytes)
+    throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (index out of place)");
+  std::vector<uint8_t> index(index_bytes);
+  read_exact(index_offset, index.data(), index.size(), "tile index");
+  if (crc32(index.data(), index.size()) != get32(trailer + 12))
+    throw Error(MSIC_ERR_CHECKSUM, "MSIC tile index fails its CRC-32 (corrupt file)");
+  index_.resize(tile_count);
+  for (uint64_t i = 0; i < tile_count; ++i) {
+    const uint8_t *e = index.data() + i * kIndexEntrySize;
+    TileEntry t{get64(e), get32(e + 8), get32(e + 12)};
+    if (t.offset < header_size_ || t.offset > index_offset || t.length > index_offset - t.offset)
+      throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (tile " + std::to_string(i) +
+                                       " lies outside the tile area)");
+    index_[i] = t;
+  }
+}
+
+void ContainerReader::read_exact(uint64_t offset, void *buf, size_t size, const char *what) const {
+  if (offset > file_size_ || size > file_size_ - offset || read_at_(offset, buf, size) != size)
+    throw Error(MSIC_ERR_FORMAT, std::string("truncated MSIC file (reading the ") + what + ")");
+}
+
+std::vector<uint8_t> ContainerReader::read_tile(uint64_t i) const {
+  if (i >= index_.size()) throw Error(MSIC_ERR_ARGUMENT, "tile index out of range");
+  const TileEntry &e = index_[i];
+  std::vector<uint8_t> data(e.length);
+  read_exact(e.offset, data.data(), data.size(), "tile");
+  if (crc32(data.data(), data.size()) != e.crc)
+    throw Error(MSIC_ERR_CHECKSUM, "tile " + std::to_string(i) + " fails its CRC-32 (corrupt file)");
+  return data;
+}
+
+}  // namespace msic::format

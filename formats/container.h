@@ -1,0 +1,105 @@
+// Reader and writer of the MSIC container (see MSIC.md). No codec, no
+// LibTorch: tiles are opaque byte strings here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+
+namespace msic::format {
+
+constexpr uint8_t kMagic[8] = {0x89, 'M', 'S', 'I', 'C', '\r', '\n', 0x1a};
+constexpr uint8_t kEndMagic[8] = {'M', 'S', 'I', 'C', 'E', 'N', 'D', 0};
+constexpr uint16_t kVersionMajor = 1;
+constexpr uint16_t kVersionMinor = 0;
+constexpr size_t kFixedHeaderSize = 96;
+constexpr size_t kTrailerSize = 32;
+constexpr size_t kIndexEntrySize = 16;
+constexpr uint32_t kTileCodecMsinn = 1;
+constexpr uint32_t kMaxDimension = 1000000;
+constexpr uint64_t kMaxPixels = 1ull << 36;
+constexpr uint64_t kMaxBoxBytes = 1ull << 30;
+
+struct Box {
+  std::array<char, 4> type{};
+  std::vector<uint8_t> data;
+  std::string type_string() const { return std::string(type.data(), 4); }
+};
+
+struct Header {
+  uint16_t version_major = kVersionMajor;
+  uint16_t version_minor = kVersionMinor;
+  uint32_t width = 0, height = 0;
+  uint32_t bands = 3, bit_depth = 8;
+  uint32_t tile_size = 512;
+  uint32_t quality_centi = 7500;
+  uint32_t tile_codec = kTileCodecMsinn;
+  std::array<uint8_t, 32> model_hash{};
+  std::vector<Box> boxes;
+
+  uint32_t tiles_across() const { return (width + tile_size - 1) / tile_size; }
+  uint32_t tiles_down() const { return (height + tile_size - 1) / tile_size; }
+  uint64_t tile_count() const { return uint64_t(tiles_across()) * tiles_down(); }
+};
+
+struct TileEntry {
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  uint32_t crc = 0;
+};
+
+// Throws Error(MSIC_ERR_ARGUMENT / MSIC_ERR_LIMIT ...) if the header could
+// not be written or read back as a valid file.
+void validate_header(const Header &h);
+
+uint32_t crc32(const void *data, size_t size, uint32_t crc = 0);
+
+// Writes strictly sequentially through `sink` (returns false on failure).
+class ContainerWriter {
+ public:
+  using Sink = std::function<bool(const void *, size_t)>;
+  ContainerWriter(Sink sink, Header header);
+  // Header and boxes; call once, first.
+  void write_header();
+  // Tiles are appended in the order given; each index may appear once.
+  void write_tile(uint64_t tile_index, const std::vector<uint8_t> &payload);
+  // Index and trailer; fails if a tile is missing.
+  void finish();
+  const Header &header() const { return header_; }
+  uint64_t bytes_written() const { return position_; }
+
+ private:
+  void put(const void *data, size_t size);
+  Sink sink_;
+  Header header_;
+  uint64_t position_ = 0;
+  std::vector<TileEntry> index_;
+  std::vector<bool> written_;
+};
+
+// Random-access reader over a read-at function (returns bytes read).
+class ContainerReader {
+ public:
+  using ReadAt = std::function<size_t(uint64_t offset, void *buf, size_t size)>;
+  // Parses and checks header, boxes, trailer and index; throws Error.
+  ContainerReader(ReadAt read_at, uint64_t file_size);
+  const Header &header() const { return header_; }
+  const TileEntry &tile_entry(uint64_t i) const { return index_.at(i); }
+  uint64_t file_size() const { return file_size_; }
+  // Reads tile i and checks its CRC (MSIC_ERR_CHECKSUM on mismatch).
+  std::vector<uint8_t> read_tile(uint64_t i) const;
+
+ private:
+  void read_exact(uint64_t offset, void *buf, size_t size, const char *what) const;
+  ReadAt read_at_;
+  uint64_t file_size_;
+  uint64_t header_size_ = 0;
+  Header header_;
+  std::vector<TileEntry> index_;
+};
+
+}  // namespace msic::format

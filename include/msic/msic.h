@@ -1,0 +1,200 @@
+/*
+ * MSIC: learned image compression, C API.
+ *
+ * This is the only interface the plugins (libvips, GDAL) and the tools link
+ * against. The neural network and LibTorch stay behind it.
+ *
+ * Conventions
+ *  - Every function that can fail returns an msic_status (or NULL) and sets a
+ *    thread-local message readable with msic_last_error().
+ *  - Pixels are interleaved, one byte per sample, rows `stride` bytes apart.
+ *  - A NULL msic_context* means the process-wide default context, which uses
+ *    the model embedded in the library.
+ *  - Readers may be used from several threads at once (decode_tile and
+ *    decode_region are thread-safe); writers belong to one thread.
+ */
+#ifndef MSIC_MSIC_H
+#define MSIC_MSIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define MSIC_API __attribute__((visibility("default")))
+#else
+#define MSIC_API
+#endif
+
+typedef enum msic_status {
+  MSIC_OK = 0,
+  MSIC_ERR_ARGUMENT = 1,    /* bad parameter from the caller */
+  MSIC_ERR_IO = 2,          /* open/read/write/rename failed */
+  MSIC_ERR_FORMAT = 3,      /* not an MSIC file, truncated, inconsistent */
+  MSIC_ERR_VERSION = 4,     /* MSIC file of an unsupported version */
+  MSIC_ERR_CHECKSUM = 5,    /* a tile or the index fails its CRC-32 */
+  MSIC_ERR_MODEL = 6,       /* model missing, unreadable or not the file's */
+  MSIC_ERR_LIMIT = 7,       /* dimensions beyond what we allocate */
+  MSIC_ERR_UNSUPPORTED = 8, /* valid request we do not handle (bands, depth) */
+  MSIC_ERR_CANCELLED = 9,   /* the progress callback asked to stop */
+  MSIC_ERR_NOMEM = 10,
+  MSIC_ERR_INTERNAL = 11
+} msic_status;
+
+/* Version of the library, the file format it writes and the packages. */
+MSIC_API const char *msic_version_string(void);
+/* Message of the last failure on this thread ("" if none). */
+MSIC_API const char *msic_last_error(void);
+MSIC_API const char *msic_status_name(msic_status status);
+
+/* ---------------------------------------------------------------- context */
+
+typedef struct msic_context msic_context;
+
+/* Loads a model file; model_path NULL loads the embedded default model. */
+MSIC_API msic_context *msic_context_create(const char *model_path);
+MSIC_API void msic_context_destroy(msic_context *ctx);
+/* Worker threads for tiles (0 = number of cores). Default 0. */
+MSIC_API void msic_context_set_threads(msic_context *ctx, int threads);
+/* 64 hex digits + NUL: content hash of the model the context holds. */
+MSIC_API const char *msic_context_model_hash(const msic_context *ctx);
+MSIC_API const char *msic_context_model_name(const msic_context *ctx);
+
+/* ---------------------------------------------------------------- images */
+
+#define MSIC_MAX_DIMENSION 1000000u     /* per side */
+#define MSIC_MAX_PIXELS (1ull << 36)     /* 68.7 gigapixels */
+
+typedef struct msic_image_info {
+  uint32_t width;
+  uint32_t height;
+  uint32_t bands;     /* 1 (grey) or 3 (RGB) */
+  uint32_t bit_depth; /* 8 */
+} msic_image_info;
+
+/* Metadata boxes: a four-character type and bytes. Known types: */
+#define MSIC_BOX_ICC "ICCP"          /* ICC profile */
+#define MSIC_BOX_EXIF "EXIF"         /* EXIF block as libvips stores it */
+#define MSIC_BOX_XMP "XMP "          /* XMP packet */
+#define MSIC_BOX_CRS_WKT "CRSW"      /* coordinate reference system, WKT, UTF-8 */
+#define MSIC_BOX_GEOTRANSFORM "GEOT" /* 6 x float64 little-endian, GDAL order */
+#define MSIC_BOX_NODATA "NODT"       /* 1 x float64 little-endian */
+#define MSIC_BOX_BAND_DESC "BDSC"    /* band descriptions, NUL-terminated each */
+#define MSIC_BOX_KEYVALUE "KVMD"     /* "domain\0key\0value\0" triples */
+#define MSIC_BOX_RESOLUTION "RESL"   /* 2 x float64 LE: x and y pixels per mm */
+
+typedef struct msic_box {
+  char type[4];
+  const uint8_t *data;
+  size_t size;
+} msic_box;
+
+/* Return non-zero to cancel. fraction is in [0, 1]. */
+typedef int (*msic_progress_fn)(void *user, double fraction);
+
+typedef struct msic_encode_options {
+  float quality;       /* any real value in [0, 100]; default 75 */
+  uint32_t tile_size;  /* multiple of 16 in [64, 4096]; default 512 */
+  int threads;         /* 0 = the context's setting */
+  msic_progress_fn progress; /* may be NULL */
+  void *progress_user;
+} msic_encode_options;
+
+MSIC_API void msic_encode_options_init(msic_encode_options *opts);
+
+/* ---------------------------------------------------------------- writing */
+
+typedef struct msic_writer msic_writer;
+
+/* Receives the file's bytes in order; returns 0 on success. */
+typedef int (*msic_write_fn)(void *user, const void *data, size_t size);
+
+/* Writes to `path` through a temporary file in the same folder that is
+ * renamed over `path` by msic_writer_finish; nothing is left on failure. */
+MSIC_API msic_writer *msic_writer_create_file(msic_context *ctx, const char *path,
+                                              const msic_image_info *info,
+                                              const msic_encode_options *opts);
+/* Streams the file through `write`, strictly sequentially (no seeking). */
+MSIC_API msic_writer *msic_writer_create_stream(msic_context *ctx, msic_write_fn write,
+                                                void *user, const msic_image_info *info,
+                                                const msic_encode_options *opts);
+/* Boxes must be added before the first row. Data is copied. */
+MSIC_API msic_status msic_writer_add_box(msic_writer *w, const char type[4],
+                                         const void *data, size_t size);
+/* Feeds the next `rows` rows, top to bottom. Tiles are coded as soon as a
+ * tile row is complete, so memory stays bounded by one tile row. */
+MSIC_API msic_status msic_writer_write_rows(msic_writer *w, const uint8_t *pixels,
+                                            size_t stride, uint32_t rows);
+/* Writes the tile index and, for files, renames into place. */
+MSIC_API msic_status msic_writer_finish(msic_writer *w);
+/* Frees the writer; if not finished, removes the temporary file. */
+MSIC_API void msic_writer_destroy(msic_writer *w);
+
+/* One-shot: encodes a whole image in memory into a malloc'ed buffer the
+ * caller frees with msic_free. */
+MSIC_API msic_status msic_encode_to_memory(msic_context *ctx, const msic_image_info *info,
+                                           const uint8_t *pixels, size_t stride,
+                                           const msic_encode_options *opts,
+                                           const msic_box *boxes, size_t box_count,
+                                           uint8_t **out, size_t *out_size);
+MSIC_API void msic_free(void *p);
+
+/* ---------------------------------------------------------------- reading */
+
+typedef struct msic_reader msic_reader;
+
+/* Reads `size` bytes at `offset` into buf; returns the bytes read. May be
+ * called from several threads: the library serialises the calls. */
+typedef size_t (*msic_read_fn)(void *user, uint64_t offset, void *buf, size_t size);
+
+typedef struct msic_file_info {
+  msic_image_info image;
+  uint32_t tile_size;
+  uint32_t tiles_across;
+  uint32_t tiles_down;
+  float quality;
+  uint32_t format_version;
+  char model_hash[65]; /* hex */
+  uint64_t file_size;
+} msic_file_info;
+
+MSIC_API msic_reader *msic_reader_open_file(msic_context *ctx, const char *path);
+/* The buffer must stay valid until msic_reader_close. */
+MSIC_API msic_reader *msic_reader_open_memory(msic_context *ctx, const void *data,
+                                              size_t size);
+MSIC_API msic_reader *msic_reader_open_callbacks(msic_context *ctx, msic_read_fn read,
+                                                 uint64_t file_size, void *user);
+MSIC_API void msic_reader_close(msic_reader *r);
+
+MSIC_API msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info);
+MSIC_API size_t msic_reader_box_count(const msic_reader *r);
+/* Box i; data stays valid until the reader is closed. */
+MSIC_API msic_status msic_reader_get_box(const msic_reader *r, size_t i, msic_box *box);
+/* First box of that type, or MSIC_ERR_ARGUMENT if absent (no message set). */
+MSIC_API msic_status msic_reader_find_box(const msic_reader *r, const char type[4],
+                                          msic_box *box);
+
+/* Decodes tile (tx, ty) into out: min(tile_size, remaining) columns/rows. */
+MSIC_API msic_status msic_reader_decode_tile(msic_reader *r, uint32_t tx, uint32_t ty,
+                                             uint8_t *out, size_t stride);
+/* Decodes the window (x, y, w, h), decoding only the tiles it touches, in
+ * parallel with the context's threads. */
+MSIC_API msic_status msic_reader_decode_region(msic_reader *r, uint32_t x, uint32_t y,
+                                               uint32_t w, uint32_t h, uint8_t *out,
+                                               size_t stride);
+/* Checks every tile's CRC and that it decodes. */
+MSIC_API msic_status msic_reader_verify(msic_reader *r, msic_progress_fn progress,
+                                        void *user);
+/* Tiles decoded by this reader so far (lets tests prove random access). */
+MSIC_API uint64_t msic_reader_tiles_decoded(const msic_reader *r);
+
+/* True if the first bytes look like an MSIC file (needs >= 8 bytes). */
+MSIC_API int msic_identify(const void *head, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MSIC_MSIC_H */

@@ -1,0 +1,162 @@
+// msic-model-init: writes an untrained model whose transform is an
+// orthonormal multi-scale (colour + Haar) transform and whose entropy model
+// knows each latent channel's spread, measured on a few images. The codec
+// works with it, just less well than with trained weights; it is also the
+// trainer's starting point.
+//
+//   msic-model-init OUT.msicw [--config FILE] IMAGE...
+#include <vips/vips.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "entropy/cdf_tables.h"
+#include "network.h"
+#include "sha256.h"
+
+using namespace msic;
+
+namespace {
+
+// Orthonormal 4x4 Haar on a 2x2 block (pixel_unshuffle order: (0,0) (0,1)
+// (1,0) (1,1)): LL, then three details.
+const float kHaar[4][4] = {{0.5f, 0.5f, 0.5f, 0.5f},
+                           {0.5f, 0.5f, -0.5f, -0.5f},
+                           {0.5f, -0.5f, 0.5f, -0.5f},
+                           {0.5f, -0.5f, -0.5f, 0.5f}};
+
+// Builds the first unit's mix for a level: Haar on each input channel's
+// 2x2 block (after an orthonormal luma/chroma rotation at level 0), then
+// orders outputs so that the least important half leaves as the latent.
+// `importance` tracks, per channel that continues, how much it matters.
+torch::Tensor level_mix(int level, std::vector<double> &importance) {
+  int in = int(importance.size()), C = 4 * in;
+  torch::Tensor colour = torch::eye(in);
+  if (level == 0) {
+    const float s3 = 1 / std::sqrt(3.f), s2 = 1 / std::sqrt(2.f), s6 = 1 / std::sqrt(6.f);
+    colour = torch::tensor({s3, s3, s3, s2, 0.f, -s2, s6, -2 * s6, s6}).view({3, 3});
+  }
+  std::vector<std::pair<double, int>> rank;  // (importance, output row)
+  auto rows = torch::zeros({C, C});
+  for (int i = 0; i < in; ++i)
+    for (int b = 0; b < 4; ++b) {
+      int row = i * 4 + b;
+      for (int j = 0; j < in; ++j)
+        for (int p = 0; p < 4; ++p) rows[row][j * 4 + p] = colour[i][j].item<float>() * kHaar[b][p];
+      rank.push_back({importance[i] * (b == 0 ? 4.0 : 1.0), row});
+    }
+  std::stable_sort(rank.begin(), rank.end(), [](auto &a, auto &b) { return a.first < b.first; });
+  auto mix = torch::zeros({C, C});
+  std::vector<double> next;
+  for (int k = 0; k < C; ++k) {
+    mix[k] = rows[rank[k].second];
+    if (k >= C / 2) next.push_back(rank[k].first);
+  }
+  importance = next;
+  return mix;
+}
+
+std::vector<float> load_image(const char *path) {
+  VipsImage *im = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+  if (!im) throw std::runtime_error(std::string("cannot read ") + path + ": " + vips_error_buffer());
+  VipsImage *rgb = nullptr;
+  if (vips_colourspace(im, &rgb, VIPS_INTERPRETATION_sRGB, NULL)) throw std::runtime_error(vips_error_buffer());
+  g_object_unref(im);
+  VipsImage *flat = rgb;
+  if (vips_image_get_bands(rgb) == 4) vips_extract_band(rgb, &flat, 0, "n", 3, NULL), g_object_unref(rgb);
+  VipsImage *u8 = nullptr;
+  vips_cast_uchar(flat, &u8, NULL);
+  g_object_unref(flat);
+  int w = vips_image_get_width(u8) / 16 * 16, h = vips_image_get_height(u8) / 16 * 16;
+  size_t n;
+  auto *px = static_cast<uint8_t *>(vips_image_write_to_memory(u8, &n));
+  int W = vips_image_get_width(u8);
+  g_object_unref(u8);
+  std::vector<float> planar(size_t(3) * h * w + 2);
+  planar[0] = float(w), planar[1] = float(h);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) planar[2 + (size_t(c) * h + y) * w + x] = px[(size_t(y) * W + x) * 3 + c] / 255.f - 0.5f;
+  g_free(px);
+  return planar;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (VIPS_INIT(argv[0])) return 1;
+  if (argc < 2) {
+    fprintf(stderr, "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n");
+    return 2;
+  }
+  try {
+    torch::manual_seed(1);
+    torch::NoGradGuard no_grad;
+    ModelConfig config;
+    std::vector<const char *> images;
+    for (int i = 2; i < argc; ++i) {
+      if (std::string(argv[i]) == "--config" && i + 1 < argc) {
+        std::ifstream f(argv[++i]);
+        std::stringstream ss;
+        ss << f.rdbuf();
+        config = ModelConfig::from_text(ss.str());
+      } else {
+        images.push_back(argv[i]);
+      }
+    }
+    net::MsicModel model(config);
+    std::vector<double> importance = {2.0, 1.0, 1.0};  // luma matters more than chroma
+    for (int k = 0; k < config.levels; ++k)
+      if (!model->transform->levels[k].empty())
+        model->transform->levels[k][0]->mix.copy_(level_mix(k, importance));
+
+    // Gains: log2 from 1 (quality 0: step 1/2) to 7 (quality 100: step 1/128).
+    for (int a = 0; a < config.anchors; ++a)
+      model->gain_log2[a].fill_(1.0 + 6.0 * a / (config.anchors - 1));
+
+    // Spread of each latent channel on the sample images.
+    int L = config.latent_count();
+    std::vector<torch::Tensor> sum(L), sumsq(L);
+    double count[8] = {};
+    for (const char *path : images) {
+      auto planar = load_image(path);
+      int w = int(planar[0]), h = int(planar[1]);
+      auto x = torch::from_blob(planar.data() + 2, {1, 3, h, w}, torch::kFloat);
+      auto latents = model->transform->analysis(x);
+      for (int l = 0; l < L; ++l) {
+        auto s = latents[l].sum({0, 2, 3}), q = latents[l].pow(2).sum({0, 2, 3});
+        sum[l] = sum[l].defined() ? sum[l] + s : s;
+        sumsq[l] = sumsq[l].defined() ? sumsq[l] + q : q;
+        count[l] += double(latents[l].size(2) * latents[l].size(3));
+      }
+    }
+    for (int l = 0; l < L; ++l) {
+      int c = config.latent_channels(l);
+      auto &bo = model->context[l]->bo;
+      if (!sum[l].defined()) {
+        bo.narrow(0, c, c).fill_(-3.0);  // no images: a guess
+        continue;
+      }
+      auto mean = sum[l] / count[l];
+      auto var = (sumsq[l] / count[l] - mean.pow(2)).clamp_min(1e-8);
+      bo.narrow(0, 0, c).copy_(mean);
+      bo.narrow(0, c, c).copy_(0.5 * var.log2());
+    }
+    ModelFile file;
+    model->store(file);
+    file.config.name = "msinn-small-untrained";
+    entropy::CdfTables::build(config).store(file);
+    file.save(argv[1]);
+    auto again = ModelFile::load(argv[1]);
+    printf("wrote %s: %zu tensors, sha256 %s\n", argv[1], again.tensors.size(),
+           to_hex(again.hash.data(), 32).c_str());
+  } catch (const std::exception &e) {
+    fprintf(stderr, "msic-model-init: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

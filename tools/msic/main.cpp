@@ -1,0 +1,321 @@
+// msic: encode, decode, inspect and verify MSIC files.
+// Images in and out go through libvips; the codec through the MSIC C API.
+#include <msic/msic.h>
+#include <unistd.h>
+#include <vips/vips.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *kUsage =
+    "usage: msic <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  encode IN OUT.msic   compress an image (PNG, TIFF, JPEG, WebP, ... via libvips)\n"
+    "  decode IN.msic OUT   decompress to any format libvips writes (by OUT's suffix)\n"
+    "  info IN.msic         describe a file (--json for machines)\n"
+    "  verify IN.msic       check every tile's CRC-32 and that it decodes\n"
+    "  version              print the library version and the default model\n"
+    "\n"
+    "common options:\n"
+    "  --threads N          worker threads (default: all cores)\n"
+    "  --model PATH         model file instead of the embedded default\n"
+    "\n"
+    "'msic <command> --help' describes each command.\n";
+
+const char *kEncodeHelp =
+    "usage: msic encode IN OUT.msic [--quality Q] [--tile-size N] [--strip] [--threads N] [--model PATH]\n"
+    "  --quality Q     0..100, any real value (default 75); higher is better and larger\n"
+    "  --tile-size N   tile width/height, multiple of 16 in [64, 4096] (default 512)\n"
+    "  --strip         drop ICC, EXIF and XMP metadata\n"
+    "Input: 8-bit grey or RGB. OUT is written under a temporary name and renamed when complete.\n";
+const char *kDecodeHelp =
+    "usage: msic decode IN.msic OUT [--region X,Y,W,H] [--threads N] [--model PATH]\n"
+    "  --region X,Y,W,H   decode only this window (only the tiles it touches are decoded)\n"
+    "OUT's suffix picks the format (.png, .tif, .jpg, .webp, ...).\n";
+const char *kInfoHelp = "usage: msic info IN.msic [--json]\n";
+const char *kVerifyHelp = "usage: msic verify IN.msic [--threads N] [--model PATH]\n";
+
+struct Args {
+  std::vector<std::string> positional;
+  float quality = 75.0f;
+  unsigned tile_size = 512;
+  int threads = 0;
+  bool strip = false, json = false, help = false;
+  std::string model, region;
+};
+
+[[noreturn]] void die(const std::string &message, int code = 1) {
+  fprintf(stderr, "msic: %s\n", message.c_str());
+  exit(code);
+}
+
+std::string vips_message() {
+  std::string m = vips_error_buffer();
+  vips_error_clear();
+  while (!m.empty() && m.back() == '\n') m.pop_back();
+  return m;
+}
+
+double parse_number(const std::string &flag, const char *text) {
+  char *end = nullptr;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (!*text || *end || errno) die("option " + flag + " needs a number, got '" + text + "'", 2);
+  return v;
+}
+
+Args parse(int argc, char **argv, int first) {
+  Args a;
+  for (int i = first; i < argc; ++i) {
+    std::string s = argv[i];
+    auto value = [&]() -> const char * {
+      if (i + 1 >= argc) die("option " + s + " needs a value", 2);
+      return argv[++i];
+    };
+    if (s == "--help" || s == "-h") a.help = true;
+    else if (s == "--quality" || s == "-q") a.quality = float(parse_number(s, value()));
+    else if (s == "--tile-size") a.tile_size = unsigned(parse_number(s, value()));
+    else if (s == "--threads") a.threads = int(parse_number(s, value()));
+    else if (s == "--model") a.model = value();
+    else if (s == "--region") a.region = value();
+    else if (s == "--strip") a.strip = true;
+    else if (s == "--json") a.json = true;
+    else if (s.size() > 1 && s[0] == '-') die("unknown option '" + s + "' (see msic --help)", 2);
+    else a.positional.push_back(s);
+  }
+  return a;
+}
+
+msic_context *make_context(const Args &a) {
+  msic_context *ctx = msic_context_create(a.model.empty() ? nullptr : a.model.c_str());
+  if (!ctx) die(msic_last_error());
+  msic_context_set_threads(ctx, a.threads);
+  return ctx;
+}
+
+struct Reader {
+  msic_reader *r;
+  explicit Reader(msic_context *ctx, const std::string &path) : r(msic_reader_open_file(ctx, path.c_str())) {
+    if (!r) die(path + ": " + msic_last_error());
+  }
+  ~Reader() { msic_reader_close(r); }
+};
+
+// Temporary name beside `path` with the same suffix, so libvips picks the
+// same saver; renamed over `path` only once the image is complete.
+std::string temp_beside(const std::string &path) {
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  size_t dot = base.find_last_of('.');
+  std::string suffix = dot == std::string::npos ? "" : base.substr(dot);
+  return dir + "." + base + ".tmp-" + std::to_string(getpid()) + suffix;
+}
+
+int progress_bar(void *, double fraction) {
+  fprintf(stderr, "\r%3d%%", int(fraction * 100));
+  if (fraction >= 1.0) fprintf(stderr, "\n");
+  return 0;
+}
+
+int cmd_encode(const Args &a) {
+  if (a.help) return fputs(kEncodeHelp, stdout), 0;
+  if (a.positional.size() != 2) die(std::string("encode needs IN and OUT\n") + kEncodeHelp, 2);
+  const std::string &in = a.positional[0], &out = a.positional[1];
+  VipsImage *image = vips_image_new_from_file(in.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+  if (!image) die(in + ": " + vips_message());
+  std::unique_ptr<VipsImage, void (*)(void *)> hold(image, g_object_unref);
+  int bands = vips_image_get_bands(image);
+  if (vips_image_get_format(image) != VIPS_FORMAT_UCHAR)
+    die(in + ": only 8-bit images are supported (this one has " +
+        vips_enum_nick(VIPS_TYPE_BAND_FORMAT, vips_image_get_format(image)) +
+        " samples); convert it first, e.g. vips cast IN OUT uchar");
+  if (bands != 1 && bands != 3)
+    die(in + ": " + std::to_string(bands) +
+        " bands; MSIC codes grey (1 band) or RGB (3 bands). An alpha channel is not supported yet: "
+        "remove it first (e.g. vips flatten IN OUT)");
+
+  msic_context *ctx = make_context(a);
+  msic_image_info info{uint32_t(image->Xsize), uint32_t(image->Ysize), uint32_t(bands), 8};
+  msic_encode_options opts;
+  msic_encode_options_init(&opts);
+  opts.quality = a.quality;
+  opts.tile_size = a.tile_size;
+  opts.threads = a.threads;
+  if (isatty(2)) opts.progress = progress_bar;
+  msic_writer *w = msic_writer_create_file(ctx, out.c_str(), &info, &opts);
+  if (!w) die(out + ": " + msic_last_error());
+  std::unique_ptr<msic_writer, void (*)(msic_writer *)> hold_w(w, msic_writer_destroy);
+  if (!a.strip) {
+    struct { const char *field, *box; } meta[] = {{VIPS_META_ICC_NAME, MSIC_BOX_ICC},
+                                                {VIPS_META_EXIF_NAME, MSIC_BOX_EXIF},
+                                                {VIPS_META_XMP_NAME, MSIC_BOX_XMP}};
+    for (auto &m : meta) {
+      const void *data;
+      size_t size;
+      if (vips_image_get_typeof(image, m.field) && !vips_image_get_blob(image, m.field, &data, &size))
+        if (msic_writer_add_box(w, m.box, data, size) != MSIC_OK) die(msic_last_error());
+    }
+  }
+  double res[2] = {image->Xres, image->Yres};
+  msic_writer_add_box(w, MSIC_BOX_RESOLUTION, res, sizeof res);
+
+  // Stream the input a tile row at a time: memory stays bounded.
+  VipsRegion *region = vips_region_new(image);
+  std::unique_ptr<VipsRegion, void (*)(void *)> hold_r(region, g_object_unref);
+  for (int y = 0; y < image->Ysize; y += int(a.tile_size)) {
+    VipsRect rect{0, y, image->Xsize, std::min(int(a.tile_size), image->Ysize - y)};
+    if (vips_region_prepare(region, &rect)) die(in + ": " + vips_message());
+    if (msic_writer_write_rows(w, reinterpret_cast<uint8_t *>(VIPS_REGION_ADDR(region, 0, y)),
+                               VIPS_REGION_LSKIP(region), uint32_t(rect.height)) != MSIC_OK)
+      die(out + ": " + msic_last_error());
+  }
+  if (msic_writer_finish(w) != MSIC_OK) die(out + ": " + msic_last_error());
+  return 0;
+}
+
+int cmd_decode(const Args &a) {
+  if (a.help) return fputs(kDecodeHelp, stdout), 0;
+  if (a.positional.size() != 2) die(std::string("decode needs IN and OUT\n") + kDecodeHelp, 2);
+  const std::string &in = a.positional[0], &out = a.positional[1];
+  msic_context *ctx = make_context(a);
+  Reader r(ctx, in);
+  msic_file_info fi;
+  msic_reader_get_info(r.r, &fi);
+  unsigned x = 0, y = 0, w = fi.image.width, h = fi.image.height;
+  if (!a.region.empty() && sscanf(a.region.c_str(), "%u,%u,%u,%u", &x, &y, &w, &h) != 4)
+    die("--region needs X,Y,W,H", 2);
+  size_t stride = size_t(w) * fi.image.bands;
+  if (uint64_t(h) * stride > (uint64_t(1) << 40)) die("region too large to decode into memory");
+  std::vector<uint8_t> pixels(size_t(h) * stride);
+  if (msic_reader_decode_region(r.r, x, y, w, h, pixels.data(), stride) != MSIC_OK)
+    die(in + ": " + msic_last_error());
+  VipsImage *image = vips_image_new_from_memory(pixels.data(), pixels.size(), int(w), int(h),
+                                                int(fi.image.bands), VIPS_FORMAT_UCHAR);
+  if (!image) die(vips_message());
+  std::unique_ptr<VipsImage, void (*)(void *)> hold(image, g_object_unref);
+  image->Type = fi.image.bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
+  struct { const char *field, *box; } meta[] = {{VIPS_META_ICC_NAME, MSIC_BOX_ICC},
+                                              {VIPS_META_EXIF_NAME, MSIC_BOX_EXIF},
+                                              {VIPS_META_XMP_NAME, MSIC_BOX_XMP}};
+  for (auto &m : meta) {
+    msic_box box;
+    if (msic_reader_find_box(r.r, m.box, &box) == MSIC_OK)
+      vips_image_set_blob_copy(image, m.field, box.data, box.size);
+  }
+  msic_box res;
+  if (msic_reader_find_box(r.r, MSIC_BOX_RESOLUTION, &res) == MSIC_OK && res.size == 16) {
+    double v[2];
+    memcpy(v, res.data, 16);
+    image->Xres = v[0], image->Yres = v[1];
+  }
+  std::string tmp = temp_beside(out);
+  if (vips_image_write_to_file(image, tmp.c_str(), NULL)) {
+    unlink(tmp.c_str());
+    die(out + ": " + vips_message());
+  }
+  if (rename(tmp.c_str(), out.c_str())) {
+    unlink(tmp.c_str());
+    die(out + ": " + strerror(errno));
+  }
+  msic_context_destroy(ctx);
+  return 0;
+}
+
+std::string json_escape(const std::string &s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') o += '\\', o += char(c);
+    else if (c < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else o += char(c);
+  }
+  return o;
+}
+
+int cmd_info(const Args &a) {
+  if (a.help) return fputs(kInfoHelp, stdout), 0;
+  if (a.positional.size() != 1) die(std::string("info needs one file\n") + kInfoHelp, 2);
+  // Info needs no model: open against the default context but decode nothing.
+  Reader r(nullptr, a.positional[0]);
+  msic_file_info fi;
+  msic_reader_get_info(r.r, &fi);
+  size_t nbox = msic_reader_box_count(r.r);
+  double bpp = 8.0 * double(fi.file_size) / (double(fi.image.width) * fi.image.height);
+  if (a.json) {
+    printf("{\"file\": \"%s\", \"format_version\": \"%u.%u\", \"width\": %u, \"height\": %u, "
+           "\"bands\": %u, \"bit_depth\": %u, \"tile_size\": %u, \"tiles_across\": %u, "
+           "\"tiles_down\": %u, \"quality\": %.2f, \"model_hash\": \"%s\", \"file_size\": %llu, "
+           "\"bits_per_pixel\": %.4f, \"boxes\": [",
+           json_escape(a.positional[0]).c_str(), fi.format_version >> 16, fi.format_version & 0xffff,
+           fi.image.width, fi.image.height, fi.image.bands, fi.image.bit_depth, fi.tile_size,
+           fi.tiles_across, fi.tiles_down, fi.quality, fi.model_hash,
+           (unsigned long long)fi.file_size, bpp);
+    for (size_t i = 0; i < nbox; ++i) {
+      msic_box b;
+      msic_reader_get_box(r.r, i, &b);
+      printf("%s{\"type\": \"%s\", \"size\": %zu}", i ? ", " : "",
+             json_escape(std::string(b.type, 4)).c_str(), b.size);
+    }
+    printf("]}\n");
+    return 0;
+  }
+  printf("%s: MSIC %u.%u\n", a.positional[0].c_str(), fi.format_version >> 16, fi.format_version & 0xffff);
+  printf("  size:      %u x %u, %u band%s, %u bit\n", fi.image.width, fi.image.height, fi.image.bands,
+         fi.image.bands == 1 ? "" : "s", fi.image.bit_depth);
+  printf("  tiles:     %u x %u of %u px\n", fi.tiles_across, fi.tiles_down, fi.tile_size);
+  printf("  quality:   %.2f\n", fi.quality);
+  printf("  file:      %llu bytes, %.4f bits per pixel\n", (unsigned long long)fi.file_size, bpp);
+  printf("  model:     %s\n", fi.model_hash);
+  for (size_t i = 0; i < nbox; ++i) {
+    msic_box b;
+    msic_reader_get_box(r.r, i, &b);
+    printf("  box '%.4s': %zu bytes\n", b.type, b.size);
+  }
+  return 0;
+}
+
+int cmd_verify(const Args &a) {
+  if (a.help) return fputs(kVerifyHelp, stdout), 0;
+  if (a.positional.size() != 1) die(std::string("verify needs one file\n") + kVerifyHelp, 2);
+  msic_context *ctx = make_context(a);
+  Reader r(ctx, a.positional[0]);
+  if (msic_reader_verify(r.r, nullptr, nullptr) != MSIC_OK) die(a.positional[0] + ": " + msic_last_error());
+  msic_file_info fi;
+  msic_reader_get_info(r.r, &fi);
+  printf("%s: OK, %u tiles\n", a.positional[0].c_str(), fi.tiles_across * fi.tiles_down);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (VIPS_INIT(argv[0])) die("cannot start libvips");
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "version" || cmd == "--version") {
+    printf("msic %s, default model %s (%s)\n", msic_version_string(), msic_context_model_name(nullptr),
+           msic_context_model_hash(nullptr));
+    return 0;
+  }
+  Args a = parse(argc, argv, 2);
+  if (cmd == "encode") return cmd_encode(a);
+  if (cmd == "decode") return cmd_decode(a);
+  if (cmd == "info") return cmd_info(a);
+  if (cmd == "verify") return cmd_verify(a);
+  die("unknown command '" + cmd + "'\n" + kUsage, 2);
+}
