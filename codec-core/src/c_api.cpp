@@ -168,6 +168,23 @@ const char *msic_context_model_name(const msic_context *ctx) {
   }
 }
 
+msic_status msic_context_get_model_info(const msic_context *c, msic_model_info *info) {
+  return guarded([&] {
+    if (!info) throw Error(MSIC_ERR_ARGUMENT, "info is NULL");
+    const msic_context *ctx = resolve(const_cast<msic_context *>(c));
+    const msic::ModelConfig &cfg = ctx->model.config;
+    memset(info, 0, sizeof *info);
+    info->name = cfg.name.c_str();
+    info->hash = ctx->hash_hex.c_str();
+    for (const auto &[name, t] : ctx->model.tensors)
+      if (t.type == msic::NamedTensor::Type::F32) info->parameters += uint64_t(t.numel());
+    info->transform_macs_per_pixel = cfg.transform_macs_per_pixel();
+    info->entropy_macs_per_pixel = cfg.context_macs_per_pixel();
+    info->decoder_macs_per_pixel = cfg.transform_macs_per_pixel() + cfg.context_macs_per_pixel() +
+                                   cfg.lrp_macs_per_pixel() + cfg.postfilter_macs_per_pixel();
+  });
+}
+
 void msic_encode_options_init(msic_encode_options *o) {
   if (!o) return;
   memset(o, 0, sizeof *o);

@@ -111,4 +111,36 @@ int ModelConfig::context_channels(int latent) const {
   return c;
 }
 
+double ModelConfig::transform_macs_per_pixel() const {
+  double total = 0;
+  for (int k = 0; k < levels; ++k) {
+    double c = level_channels(k), half = c / 2, w = coupling_width[k];
+    double per_position = c * c + 9 * half * w + w * w + 9 * w * c;
+    total += units[k] * per_position / double(1 << (2 * (k + 1)));
+  }
+  return total;
+}
+
+double ModelConfig::context_macs_per_pixel() const {
+  double total = 0;
+  for (int l = 0; l < latent_count(); ++l) {
+    double c = latent_channels(l), h = context_width[l];
+    // Spatial inputs only in the second pass, for half the positions.
+    double per_position = h * context_channels(l) + 0.5 * h * 4 * c + 2 * c * h;
+    total += per_position / double(1 << (2 * latent_shift(l)));
+  }
+  return total;
+}
+
+double ModelConfig::lrp_macs_per_pixel() const {
+  double total = 0;
+  for (int l = 0; l < latent_count(); ++l) {
+    double c = latent_channels(l), w = lrp_width[l];
+    total += (9 * (c + context_channels(l)) * w + 9 * w * c) / double(1 << (2 * latent_shift(l)));
+  }
+  return total;
+}
+
+double ModelConfig::postfilter_macs_per_pixel() const { return 2.0 * 27 * postfilter_width; }
+
 }  // namespace msic

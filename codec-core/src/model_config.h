@@ -38,6 +38,12 @@ struct ModelConfig {
   // Latents whose decoded values form the channel context of `latent`.
   std::vector<int> context_sources(int latent) const;
   int context_channels(int latent) const;
+
+  // Multiply-accumulates per image pixel (convolutions and 1x1 mixes).
+  double transform_macs_per_pixel() const;
+  double context_macs_per_pixel() const;
+  double lrp_macs_per_pixel() const;
+  double postfilter_macs_per_pixel() const;
 };
 
 }  // namespace msic

@@ -56,7 +56,11 @@ struct TileCodec::Impl {
   }
 };
 
-TileCodec::TileCodec(const ModelFile &model) : impl_(std::make_unique<Impl>(model)) {}
+TileCodec::TileCodec(const ModelFile &model) : impl_(std::make_unique<Impl>(model)) {
+  // Parallelism is over tiles, on the library's own threads: LibTorch's
+  // intra-op pool on top would only oversubscribe the cores.
+  at::set_num_threads(1);
+}
 TileCodec::~TileCodec() = default;
 
 std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_centi) const {

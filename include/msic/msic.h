@@ -63,6 +63,16 @@ MSIC_API void msic_context_set_threads(msic_context *ctx, int threads);
 MSIC_API const char *msic_context_model_hash(const msic_context *ctx);
 MSIC_API const char *msic_context_model_name(const msic_context *ctx);
 
+typedef struct msic_model_info {
+  const char *name;               /* valid while the context lives */
+  const char *hash;               /* 64 hex digits */
+  uint64_t parameters;            /* learned parameters (CDF tables excluded) */
+  double transform_macs_per_pixel; /* analysis or synthesis, each */
+  double entropy_macs_per_pixel;   /* integer context model */
+  double decoder_macs_per_pixel;   /* synthesis + context + residual prediction + post-filter */
+} msic_model_info;
+MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_model_info *info);
+
 /* ---------------------------------------------------------------- images */
 
 #define MSIC_MAX_DIMENSION 1000000u     /* per side */

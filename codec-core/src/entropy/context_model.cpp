@@ -11,8 +11,6 @@
 namespace msic::entropy {
 namespace {
 
-// Weights are bounded to +-2^24 (+-4096 in float) and activations to +-2^23,
-// so a product fits in 2^47 and a sum of up to 2^15 of them in int64.
 std::vector<int32_t> quantize_all(const NamedTensor &t, int bits, int64_t expect, int32_t limit) {
   if (t.type != NamedTensor::Type::F32 || t.numel() != expect)
     throw Error(MSIC_ERR_MODEL, "model tensor has the wrong size for the context model");
@@ -20,11 +18,18 @@ std::vector<int32_t> quantize_all(const NamedTensor &t, int bits, int64_t expect
   for (size_t i = 0; i < q.size(); ++i) q[i] = std::clamp(fixed::quantize(t.f32[i], bits), -limit, limit);
   return q;
 }
-constexpr int32_t kWeightLimit = 1 << 24, kBiasLimit = 1 << 30;
-std::vector<int64_t> widen(const std::vector<int32_t> &v) { return {v.begin(), v.end()}; }
+constexpr int32_t kInt16Limit = 32767, kBiasLimit = 1 << 30;
 
-constexpr int32_t kActLimit = 1 << 23;
-inline int32_t clamp_act(int64_t v) { return int32_t(std::clamp<int64_t>(v, -kActLimit, kActLimit)); }
+inline int16_t clamp16(int32_t v) { return int16_t(std::clamp(v, -kInt16Limit, kInt16Limit)); }
+inline int round_up16(int n) { return (n + 15) & ~15; }
+
+// Wrapping int32 dot product of int16 vectors (n a multiple of 16):
+// vectorizes to multiply-add instructions; integer, so exact everywhere.
+inline int32_t dot(const int16_t *a, const int16_t *b, int n) {
+  int32_t acc = 0;
+  for (int i = 0; i < n; ++i) acc += int32_t(a[i]) * int32_t(b[i]);
+  return acc;
+}
 
 }  // namespace
 
@@ -44,12 +49,30 @@ ContextModel::ContextModel(const ModelFile &model)
     n.spatial_in = 4 * c;
     n.hidden = config_.context_width[l];
     n.out = 2 * c;
-    n.wc = quantize_all(model.get(tensor_name(l, "wc")), kWeightBits, int64_t(n.hidden) * n.ctx_in, kWeightLimit);
-    n.ws = quantize_all(model.get(tensor_name(l, "ws")), kWeightBits, int64_t(n.hidden) * n.spatial_in, kWeightLimit);
-    n.wo = quantize_all(model.get(tensor_name(l, "wo")), kWeightBits, int64_t(n.out) * n.hidden, kWeightLimit);
-    n.b1 = widen(quantize_all(model.get(tensor_name(l, "b1")), 20, n.hidden, kBiasLimit));
-    n.b2 = widen(quantize_all(model.get(tensor_name(l, "b2")), 20, n.hidden, kBiasLimit));
-    n.bo = widen(quantize_all(model.get(tensor_name(l, "bo")), 20, n.out, kBiasLimit));
+    auto wc = quantize_all(model.get(tensor_name(l, "wc")), kWeightBits, int64_t(n.hidden) * n.ctx_in, kInt16Limit);
+    auto ws = quantize_all(model.get(tensor_name(l, "ws")), kWeightBits, int64_t(n.hidden) * n.spatial_in, kInt16Limit);
+    auto wo = quantize_all(model.get(tensor_name(l, "wo")), kWeightBits, int64_t(n.out) * n.hidden, kInt16Limit);
+    auto b1 = quantize_all(model.get(tensor_name(l, "b1")), 20, n.hidden, kBiasLimit);
+    auto b2 = quantize_all(model.get(tensor_name(l, "b2")), 20, n.hidden, kBiasLimit);
+    n.bo = quantize_all(model.get(tensor_name(l, "bo")), 20, n.out, kBiasLimit);
+    n.stride[0] = round_up16(n.ctx_in);
+    n.stride[1] = round_up16(n.ctx_in + n.spatial_in);
+    for (int pass = 0; pass < 2; ++pass) {
+      n.w1[pass].assign(size_t(n.hidden) * n.stride[pass], 0);
+      n.b1[pass] = b1;
+      for (int h = 0; h < n.hidden; ++h) {
+        for (int i = 0; i < n.ctx_in; ++i) n.w1[pass][size_t(h) * n.stride[pass] + i] = int16_t(wc[size_t(h) * n.ctx_in + i]);
+        if (pass == 1) {
+          for (int i = 0; i < n.spatial_in; ++i)
+            n.w1[1][size_t(h) * n.stride[1] + n.ctx_in + i] = int16_t(ws[size_t(h) * n.spatial_in + i]);
+          n.b1[1][h] = int32_t(std::clamp<int64_t>(int64_t(b1[h]) + b2[h], -kBiasLimit, kBiasLimit));
+        }
+      }
+    }
+    n.out_stride = round_up16(n.hidden);
+    n.wo.assign(size_t(n.out) * n.out_stride, 0);
+    for (int o = 0; o < n.out; ++o)
+      for (int h = 0; h < n.hidden; ++h) n.wo[size_t(o) * n.out_stride + h] = int16_t(wo[size_t(o) * n.hidden + h]);
     nets_.push_back(std::move(n));
   }
   int64_t gsize = int64_t(config_.anchors) * total;
@@ -87,10 +110,11 @@ template <class Step>
 void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGains &g, Step step) const {
   const int L = config_.latent_count();
   if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
-  // Dequantized values in Q8, the integer image of what the decoder knows.
-  std::vector<std::vector<int32_t>> known(L);
-  std::vector<int32_t> ctx, hidden;
-  std::vector<int64_t> out;
+  // Dequantized values in Q8, channels last: the integer image of what the
+  // decoder knows so far.
+  std::vector<std::vector<int16_t>> known(L);
+  std::vector<int16_t> in, hidden;
+  std::vector<int32_t> out;
   for (int l = L - 1; l >= 0; --l) {
     const LatentPlane &p = latents[l];
     const Net &n = nets_[l];
@@ -98,48 +122,44 @@ void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGa
     const int goff = channel_offset_[l];
     known[l].assign(size_t(C) * H * W, 0);
     std::vector<int> sources = config_.context_sources(l);
-    ctx.resize(n.ctx_in + n.spatial_in);
-    hidden.resize(n.hidden);
+    in.assign(n.stride[1], 0);
+    hidden.assign(n.out_stride, 0);
     out.resize(n.out);
     for (int pass = 0; pass < 2; ++pass) {
+      const int16_t *w1 = n.w1[pass].data();
+      const int32_t *b1 = n.b1[pass].data();
+      const int stride = n.stride[pass];
       for (int y = 0; y < H; ++y) {
         for (int x = (y + pass) & 1; x < W; x += 2) {
           // Channel context: coarser latents at this place.
-          int k = 0;
+          int16_t *dst = in.data();
           for (int s : sources) {
             const LatentPlane &sp = latents[s];
             int sh = config_.latent_shift(s) - config_.latent_shift(l);
             int sy = std::min(y >> sh, sp.height - 1), sx = std::min(x >> sh, sp.width - 1);
-            for (int c = 0; c < sp.channels; ++c)
-              ctx[k++] = known[s][(size_t(c) * sp.height + sy) * sp.width + sx];
+            const int16_t *src = known[s].data() + (size_t(sy) * sp.width + sx) * sp.channels;
+            std::copy(src, src + sp.channels, dst);
+            dst += sp.channels;
           }
           // Spatial context (second pass): the four anchor neighbours.
           if (pass == 1) {
             const int ny[4] = {y - 1, y, y, y + 1}, nx[4] = {x, x - 1, x + 1, x};
-            for (int d = 0; d < 4; ++d) {
-              bool inside = ny[d] >= 0 && ny[d] < H && nx[d] >= 0 && nx[d] < W;
-              for (int c = 0; c < C; ++c)
-                ctx[k++] = inside ? known[l][(size_t(c) * H + ny[d]) * W + nx[d]] : 0;
+            for (int d = 0; d < 4; ++d, dst += C) {
+              if (ny[d] >= 0 && ny[d] < H && nx[d] >= 0 && nx[d] < W) {
+                const int16_t *src = known[l].data() + (size_t(ny[d]) * W + nx[d]) * C;
+                std::copy(src, src + C, dst);
+              } else {
+                std::fill(dst, dst + C, int16_t(0));
+              }
             }
           }
           for (int h = 0; h < n.hidden; ++h) {
-            int64_t acc = n.b1[h];
-            const int32_t *wc = n.wc.data() + size_t(h) * n.ctx_in;
-            for (int i = 0; i < n.ctx_in; ++i) acc += int64_t(wc[i]) * ctx[i];
-            if (pass == 1) {
-              acc += n.b2[h];
-              const int32_t *ws = n.ws.data() + size_t(h) * n.spatial_in;
-              const int32_t *sc = ctx.data() + n.ctx_in;
-              for (int i = 0; i < n.spatial_in; ++i) acc += int64_t(ws[i]) * sc[i];
-            }
-            hidden[h] = acc > 0 ? clamp_act(acc >> kWeightBits) : 0;
+            int32_t acc = b1[h] + dot(w1 + size_t(h) * stride, in.data(), stride);
+            hidden[h] = acc > 0 ? clamp16(acc >> kWeightBits) : 0;
           }
-          for (int o = 0; o < n.out; ++o) {
-            int64_t acc = n.bo[o];
-            const int32_t *wo = n.wo.data() + size_t(o) * n.hidden;
-            for (int h = 0; h < n.hidden; ++h) acc += int64_t(wo[h]) * hidden[h];
-            out[o] = acc;
-          }
+          for (int o = 0; o < n.out; ++o)
+            out[o] = n.bo[o] + dot(n.wo.data() + size_t(o) * n.out_stride, hidden.data(), n.out_stride);
+          int16_t *here = known[l].data() + (size_t(y) * W + x) * C;
           for (int c = 0; c < C; ++c) {
             int64_t mean_q8 = out[c] >> (20 - kActBits);
             int64_t mean_gained_q8 = fixed::shift_round(mean_q8 * g.gain_q16[goff + c], 16);
@@ -148,7 +168,8 @@ void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGa
             size_t at = (size_t(c) * H + y) * W + x;
             int32_t s = step(l, goff + c, at, mean_gained_q8, table);
             int64_t gained_q8 = (int64_t(s) << kActBits) + mean_gained_q8;
-            known[l][at] = clamp_act(fixed::shift_round(gained_q8 * g.inv_gain_q24[goff + c], 24));
+            here[c] = int16_t(std::clamp<int64_t>(fixed::shift_round(gained_q8 * g.inv_gain_q24[goff + c], 24),
+                                                  -kInt16Limit, kInt16Limit));
           }
         }
       }

@@ -8,7 +8,8 @@
 // rounding, so one model covers every quality.
 //
 // All of it is integer arithmetic on integer symbols and weights quantized at
-// load (Q12 weights, Q20 biases, Q8 activations), so the CDF chosen for a
+// load (int16 Q12 weights, int32 Q20 biases, int16 Q8 activations, int32
+// accumulators that wrap, compiled with -fwrapv), so the CDF chosen for a
 // symbol is the same on every machine and with every build.
 #pragma once
 #include <cstdint>
@@ -64,8 +65,11 @@ class ContextModel {
  private:
   struct Net {
     int ctx_in = 0, spatial_in = 0, hidden = 0, out = 0;
-    std::vector<int32_t> wc, ws, wo;   // Q12
-    std::vector<int64_t> b1, b2, bo;   // Q20
+    // First layer per pass: pass 0 sees the channel context only, pass 1
+    // also the spatial context. Rows padded to `stride[pass]` entries.
+    std::vector<int16_t> w1[2], wo;  // Q12
+    int stride[2] = {0, 0}, out_stride = 0;
+    std::vector<int32_t> b1[2], bo;  // Q20
   };
   template <class Step>
   void code(const std::vector<LatentPlane> &latents, const QualityGains &g, Step step) const;

@@ -1,0 +1,108 @@
+// msic-bench-speed: model size and cost, encode/decode throughput and peak
+// memory on a set of images (the Kodak set in bench/README.md), in-process
+// through the C API, with a given number of threads.
+//
+//   msic-bench-speed [--threads N] [--quality Q] [--repeat R] IMAGE...
+#include <msic/msic.h>
+#include <sys/resource.h>
+#include <vips/vips.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+struct Image {
+  std::string path;
+  int width, height;
+  std::vector<uint8_t> rgb;
+};
+
+Image load(const char *path) {
+  VipsImage *im = vips_image_new_from_file(path, NULL);
+  if (!im) {
+    fprintf(stderr, "%s: %s", path, vips_error_buffer());
+    exit(1);
+  }
+  size_t n;
+  void *px = vips_image_write_to_memory(im, &n);
+  Image out{path, im->Xsize, im->Ysize, std::vector<uint8_t>((uint8_t *)px, (uint8_t *)px + n)};
+  if (vips_image_get_bands(im) != 3 || im->BandFmt != VIPS_FORMAT_UCHAR) {
+    fprintf(stderr, "%s: need 8-bit RGB\n", path);
+    exit(1);
+  }
+  g_free(px);
+  g_object_unref(im);
+  return out;
+}
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+int main(int argc, char **argv) {
+  if (VIPS_INIT(argv[0])) return 1;
+  int threads = 2, repeat = 1;
+  float quality = 75;
+  std::vector<Image> images;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--quality") && i + 1 < argc) quality = float(atof(argv[++i]));
+    else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
+    else images.push_back(load(argv[i]));
+  }
+  if (images.empty()) {
+    fprintf(stderr, "usage: msic-bench-speed [--threads N] [--quality Q] [--repeat R] IMAGE...\n");
+    return 2;
+  }
+  msic_context *ctx = msic_context_create(nullptr);
+  if (!ctx) return fprintf(stderr, "%s\n", msic_last_error()), 1;
+  msic_context_set_threads(ctx, threads);
+  msic_model_info mi;
+  msic_context_get_model_info(ctx, &mi);
+  printf("model: %s (%s)\n", mi.name, mi.hash);
+  printf("parameters: %llu\n", (unsigned long long)mi.parameters);
+  printf("MACs per pixel: transform %.0f, entropy model %.0f, decoder total %.0f\n",
+         mi.transform_macs_per_pixel, mi.entropy_macs_per_pixel, mi.decoder_macs_per_pixel);
+
+  msic_encode_options opts;
+  msic_encode_options_init(&opts);
+  opts.quality = quality;
+  double megapixels = 0, enc_s = 0, dec_s = 0, bits = 0;
+  for (int r = 0; r < repeat; ++r)
+    for (auto &im : images) {
+      msic_image_info info{uint32_t(im.width), uint32_t(im.height), 3, 8};
+      uint8_t *buf;
+      size_t size;
+      double t0 = now();
+      if (msic_encode_to_memory(ctx, &info, im.rgb.data(), size_t(im.width) * 3, &opts, nullptr, 0, &buf,
+                                &size) != MSIC_OK)
+        return fprintf(stderr, "%s: %s\n", im.path.c_str(), msic_last_error()), 1;
+      double t1 = now();
+      msic_reader *rd = msic_reader_open_memory(ctx, buf, size);
+      std::vector<uint8_t> out(im.rgb.size());
+      if (!rd || msic_reader_decode_region(rd, 0, 0, im.width, im.height, out.data(), size_t(im.width) * 3))
+        return fprintf(stderr, "%s: %s\n", im.path.c_str(), msic_last_error()), 1;
+      double t2 = now();
+      msic_reader_close(rd);
+      msic_free(buf);
+      enc_s += t1 - t0;
+      dec_s += t2 - t1;
+      megapixels += im.width * double(im.height) / 1e6;
+      bits += 8.0 * size;
+    }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("images: %zu x %d, quality %.1f, threads %d\n", images.size(), repeat, quality, threads);
+  printf("bits per pixel: %.4f\n", bits / (megapixels * 1e6));
+  printf("encode: %.3f MP/s\n", megapixels / enc_s);
+  printf("decode: %.3f MP/s\n", megapixels / dec_s);
+  printf("peak memory: %.1f MiB\n", ru.ru_maxrss / 1024.0);
+  msic_context_destroy(ctx);
+  return 0;
+}
