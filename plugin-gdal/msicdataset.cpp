@@ -743,6 +743,19 @@ GDALDataset *MSICDataset::Open(GDALOpenInfo *poOpenInfo)
                  sInfo.tile_size);
         return nullptr;
     }
+    /* Tiles only decode with the model that coded them: say so now rather
+     * than at every block read (the header and metadata stay readable). */
+    const char *pszLoadedHash = msic_context_model_hash(poDS->m_poContext);
+    if (pszLoadedHash != nullptr && !EQUAL(pszLoadedHash, sInfo.model_hash))
+    {
+        CPLError(CE_Warning, CPLE_AppDefined,
+                 "MSIC: %s was coded with model %s but the loaded model is "
+                 "%s (%s); its pixels cannot be decoded. Open it with "
+                 "-oo MODEL=<path of that model>",
+                 poOpenInfo->pszFilename, sInfo.model_hash, pszLoadedHash,
+                 msic_context_model_name(poDS->m_poContext));
+    }
+
     poDS->nRasterXSize = static_cast<int>(sInfo.image.width);
     poDS->nRasterYSize = static_cast<int>(sInfo.image.height);
     poDS->m_nTileSize = static_cast<int>(sInfo.tile_size);
@@ -769,7 +782,9 @@ GDALDataset *MSICDataset::Open(GDALOpenInfo *poOpenInfo)
         "QUALITY", CPLSPrintf("%.8g", static_cast<double>(sInfo.quality)),
         "IMAGE_STRUCTURE");
     poDS->GDALDataset::SetMetadataItem(
-        "MSIC_FORMAT_VERSION", CPLSPrintf("%u", sInfo.format_version),
+        "MSIC_FORMAT_VERSION",
+        CPLSPrintf("%u.%u", sInfo.format_version >> 16,
+                   sInfo.format_version & 0xffffu),
         "IMAGE_STRUCTURE");
     poDS->GDALDataset::SetMetadataItem("MSIC_MODEL_HASH", sInfo.model_hash,
                                        "IMAGE_STRUCTURE");

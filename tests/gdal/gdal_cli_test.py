@@ -212,7 +212,7 @@ def case_translate_roundtrip():
     check(not leftovers, "files left next to the output: %s" % leftovers)
     raw = 768 * 512 * 3
     size = os.path.getsize(out)
-    check(size < raw / 3, "out.msic is %d bytes for %d raw" % (size, raw))
+    check(size < raw / 2, "out.msic is %d bytes for %d raw" % (size, raw))
 
     a = gdalinfo_json(src)
     b = gdalinfo_json(out)
@@ -382,6 +382,11 @@ def case_srcwin():
     print("whole image: %d tiles, %.2f s (one tile: %.2f s)" %
           (n, p.elapsed, t_one))
     check(n == per_side ** 2, "whole image decoded %d tiles" % n)
+    # And in time: one tile costs a small part of the whole (the one-tile
+    # run is mostly process start and model loading).
+    check(t_one < p.elapsed / 3,
+          "one-tile crop took %.2f s, the whole image %.2f s" %
+          (t_one, p.elapsed))
     whole = read_array(full)
     import numpy as np
     check(np.array_equal(read_array(one), whole[:, y:y + 100, x:x + 100]),
@@ -612,7 +617,7 @@ def case_install_layout():
     libdir = os.path.dirname(os.environ["MSIC_LIB_FILE"])
     p = run([GDALINFO, "--format", "MSIC"],
             env={"GDAL_DRIVER_PATH": plugdir, "LD_LIBRARY_PATH": libdir})
-    check("name='QUALITY'" in p.stdout, "installed plugin does not load")
+    check('name="QUALITY"' in p.stdout, "installed plugin does not load")
     shutil.rmtree(stage)
 
 
@@ -624,7 +629,7 @@ def case_installed():
         raise Skip("no installed plugin at %s" % plugin)
     env = {"GDAL_DRIVER_PATH": None}
     p = run([GDALINFO, "--format", "MSIC"], env=env)
-    check("name='QUALITY'" in p.stdout, "installed plugin: no options")
+    check('name="QUALITY"' in p.stdout, "installed plugin: no options")
     src = make_georef_tif()
     out = os.path.join(WORK, "inst.msic")
     to_msic(src, out, ["-q", "-co", "QUALITY=80"], env=env)

@@ -187,8 +187,7 @@ class GdalMsicTest : public ::testing::Test
             << "MSIC driver not loaded; GDAL_DRIVER_PATH="
             << CPLGetConfigOption("GDAL_DRIVER_PATH", "(unset)");
         CPLErrorReset();
-        const char *pszTmp = std::getenv("MSIC_TEST_TMP");
-        std::string osBase = pszTmp ? pszTmp : "/tmp";
+        const std::string osBase = MSIC_TEST_TMP;
         VSIMkdirRecursive(osBase.c_str(), 0755);
         const auto *psInfo =
             ::testing::UnitTest::GetInstance()->current_test_info();
@@ -699,6 +698,50 @@ TEST_F(GdalMsicTest, ConcurrentReadersSeeTheSamePixels)
         oThread.join();
     EXPECT_EQ(0, nErrors.load());
     EXPECT_EQ(0, nMismatches.load());
+}
+
+TEST_F(GdalMsicTest, ModelOption)
+{
+    const char *pszModel = MSIC_DEFAULT_MODEL;
+    auto poSrc = MakeSource(96, 80, 3);
+
+    // A model that does not load: no file, and the error names it.
+    const std::string osBad = m_osDir + "/bad.msic";
+    const std::string osMissing = m_osDir + "/no-such-model.msicw";
+    CPLStringList aosBad;
+    aosBad.SetNameValue("MODEL", osMissing.c_str());
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    DatasetPtr poOut(MsicDriver()->CreateCopy(osBad.c_str(), poSrc.get(),
+                                              FALSE, aosBad.List(), nullptr,
+                                              nullptr));
+    CPLPopErrorHandler();
+    EXPECT_EQ(nullptr, poOut);
+    EXPECT_NE(nullptr, strstr(CPLGetLastErrorMsg(), "no-such-model"))
+        << CPLGetLastErrorMsg();
+    EXPECT_EQ(std::vector<std::string>{}, ListDir(m_osDir));
+
+    // Coded with the default model given by path: readable with and
+    // without naming it, same pixels.
+    const std::string osPath = m_osMemDir + "/model.msic";
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("MODEL", pszModel);
+    poOut.reset(MsicDriver()->CreateCopy(osPath.c_str(), poSrc.get(), FALSE,
+                                         aosOptions.List(), nullptr, nullptr));
+    ASSERT_NE(nullptr, poOut) << CPLGetLastErrorMsg();
+    const std::vector<GByte> abyPlain = ReadAll(poOut.get());
+    poOut.reset();
+    DatasetPtr poDS(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER, nullptr,
+                                      aosOptions.List()));
+    ASSERT_NE(nullptr, poDS) << CPLGetLastErrorMsg();
+    EXPECT_EQ(abyPlain, ReadAll(poDS.get()));
+    poDS.reset();
+
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    poDS.reset(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER, nullptr,
+                                 aosBad.List()));
+    CPLPopErrorHandler();
+    EXPECT_EQ(nullptr, poDS);
+    EXPECT_NE(nullptr, strstr(CPLGetLastErrorMsg(), "no-such-model"));
 }
 
 TEST_F(GdalMsicTest, WritesToRealPathThroughTheLibrary)
