@@ -205,6 +205,7 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
   read_exact(file_size_ - kTrailerSize, trailer, sizeof trailer, "trailer");
   if (memcmp(trailer + 24, kEndMagic, 8) != 0)
     throw Error(MSIC_ERR_FORMAT, "truncated or corrupt MSIC file (no trailer at the end)");
+  if (get64(trailer + 16) != 0) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC trailer (reserved bytes)");
   uint64_t index_offset = get64(trailer);
   uint64_t tile_count = get32(trailer + 8);
   if (tile_count != header_.tile_count())

@@ -1,0 +1,152 @@
+// The msic command, as a user runs it; and files that a second build, made
+// with other optimisation flags, encodes and decodes.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "test_support.h"
+
+namespace {
+struct Result {
+  int status;  // exit code, or 128 + signal
+  std::string output;
+};
+
+Result run(const std::string &cmd) {
+  FILE *p = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+const std::string cli = MSIC_CLI;
+const std::string alt_cli = MSIC_ALT_CLI;
+
+std::vector<uint8_t> read_file(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+void write_file(const std::string &path, const std::vector<uint8_t> &b) {
+  std::ofstream(path, std::ios::binary).write((const char *)b.data(), std::streamsize(b.size()));
+}
+off_t size_of(const std::string &path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+}
+}  // namespace
+
+TEST(Cli, EncodeDecodeAtQuality100Above40dB) {
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  Result e = run(cli + " encode " + src + " " + dir + "/a.msic --quality 100 --threads 2");
+  ASSERT_EQ(e.status, 0) << e.output;
+  Result d = run(cli + " decode " + dir + "/a.msic " + dir + "/a.png --threads 2");
+  ASSERT_EQ(d.status, 0) << d.output;
+  double p = test::psnr(test::load(src).pixels, test::load(dir + "/a.png").pixels);
+  EXPECT_GE(p, 40.0);
+  Result v = run(cli + " verify " + dir + "/a.msic");
+  EXPECT_EQ(v.status, 0) << v.output;
+  Result i = run(cli + " info " + dir + "/a.msic --json");
+  EXPECT_EQ(i.status, 0);
+  EXPECT_NE(i.output.find("\"width\": 768"), std::string::npos) << i.output;
+  EXPECT_NE(i.output.find("\"quality\": 100.00"), std::string::npos) << i.output;
+  Result t = run(cli + " info " + dir + "/a.msic");
+  EXPECT_NE(t.output.find("768 x 512, 3 bands"), std::string::npos) << t.output;
+}
+
+TEST(Cli, RegionDecode) {
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/a.msic --quality 50 --tile-size 128").status, 0);
+  ASSERT_EQ(run(cli + " decode " + dir + "/a.msic " + dir + "/full.png").status, 0);
+  ASSERT_EQ(run(cli + " decode " + dir + "/a.msic " + dir + "/win.png --region 200,100,150,90").status, 0);
+  test::Image full = test::load(dir + "/full.png"), win = test::load(dir + "/win.png");
+  EXPECT_EQ(win.pixels, test::crop(full, 200, 100, 150, 90).pixels);
+}
+
+TEST(Cli, BadInputsFailCleanly) {
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/a.msic --quality 30 --tile-size 256").status, 0);
+  std::vector<uint8_t> good = read_file(dir + "/a.msic");
+
+  write_file(dir + "/trunc.msic", std::vector<uint8_t>(good.begin(), good.begin() + good.size() / 2));
+  Result r = run(cli + " decode " + dir + "/trunc.msic " + dir + "/x.png");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
+
+  std::vector<uint8_t> bad = good;
+  bad[0] = 'G';
+  write_file(dir + "/magic.msic", bad);
+  r = run(cli + " info " + dir + "/magic.msic");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("not an MSIC file"), std::string::npos) << r.output;
+
+  bad = good;
+  bad[8] = 9;
+  write_file(dir + "/version.msic", bad);
+  r = run(cli + " decode " + dir + "/version.msic " + dir + "/x.png");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("version 9"), std::string::npos) << r.output;
+
+  bad = good;
+  bad[good.size() / 2] ^= 0xff;
+  write_file(dir + "/tile.msic", bad);
+  r = run(cli + " verify " + dir + "/tile.msic");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("CRC"), std::string::npos) << r.output;
+  r = run(cli + " decode " + dir + "/tile.msic " + dir + "/x.png");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(size_of(dir + "/x.png"), -1);  // no partial output
+
+  r = run(cli + " decode " + dir + "/a.msic " + dir + "/y.png --model /nonexistent.msicw");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("/nonexistent.msicw"), std::string::npos) << r.output;
+
+  r = run(cli + " decode " + dir + "/a.msic " + dir + "/y.png --model " + test::random_model_path());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("coded with model"), std::string::npos) << r.output;
+
+  // Unsupported input: refused, and the existing output is untouched.
+  ASSERT_EQ(run("vips cast " + src + " " + dir + "/deep.v ushort").status, 0);
+  write_file(dir + "/keep.msic", {'k', 'e', 'e', 'p'});
+  r = run(cli + " encode " + dir + "/deep.v " + dir + "/keep.msic");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("8-bit"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(dir + "/keep.msic"), (std::vector<uint8_t>{'k', 'e', 'e', 'p'}));
+
+  r = run(cli + " encode " + src + " " + dir + "/q.msic --quality 150");
+  EXPECT_EQ(r.status, 1);
+  r = run(cli + " encode /nonexistent.png " + dir + "/q.msic");
+  EXPECT_EQ(r.status, 1);
+  r = run(cli + " frobnicate");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(run(cli + " encode --help").status, 0);
+}
+
+// Encoder and decoder built with different optimisation flags (the "alt"
+// build: -O0, no vectorization) against the main build (-O3, vectorized):
+// files from either decode to the same pixels with either. The random
+// model makes every context net and residual predictor non-trivial.
+TEST(Determinism, SecondBuildWithOtherFlagsDecodesIdentically) {
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  for (std::string model : {std::string(""), " --model " + test::random_model_path()}) {
+    ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/main.msic --quality 45 --tile-size 256" + model).status, 0);
+    Result a = run(alt_cli + " encode " + src + " " + dir + "/alt.msic --quality 45 --tile-size 256" + model);
+    ASSERT_EQ(a.status, 0) << a.output;
+    for (std::string f : {"main", "alt"}) {
+      ASSERT_EQ(run(cli + " decode " + dir + "/" + f + ".msic " + dir + "/" + f + "-by-main.png" + model).status, 0);
+      ASSERT_EQ(run(alt_cli + " decode " + dir + "/" + f + ".msic " + dir + "/" + f + "-by-alt.png" + model).status, 0);
+      EXPECT_EQ(test::load(dir + "/" + f + "-by-main.png").pixels, test::load(dir + "/" + f + "-by-alt.png").pixels)
+          << f << model;
+    }
+    EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/alt-by-main.png").pixels), 25.0);
+  }
+}

@@ -1,0 +1,311 @@
+// The codec through its C API: quality, rate, windows, threads, bad input.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "container.h"
+#include "model_file.h"
+#include "test_support.h"
+#include "tile_codec.h"
+
+using test::Image;
+
+namespace {
+struct Context {
+  msic_context *ctx;
+  explicit Context(const char *model) : ctx(msic_context_create(model)) {
+    if (!ctx) ADD_FAILURE() << msic_last_error();
+  }
+  ~Context() { msic_context_destroy(ctx); }
+};
+
+Image gradient(uint32_t w, uint32_t h, uint32_t bands) {
+  Image im{w, h, bands, std::vector<uint8_t>(size_t(w) * h * bands)};
+  for (uint32_t y = 0; y < h; ++y)
+    for (uint32_t x = 0; x < w; ++x)
+      for (uint32_t c = 0; c < bands; ++c)
+        im.pixels[(size_t(y) * w + x) * bands + c] =
+            uint8_t((x * 3 + y * 2 + c * 60 + ((x / 7 + y / 5) % 2) * 40) & 255);
+  return im;
+}
+
+size_t files_in(const std::string &dir) {
+  size_t n = 0;
+  DIR *d = opendir(dir.c_str());
+  while (dirent *e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+}  // namespace
+
+TEST(Transform, InvertibleWithoutQuantization) {
+  Image im = test::crop(test::kodim23(), 100, 50, 256, 192);
+  for (const std::string &path : {std::string(MSIC_DEFAULT_MODEL_FILE), test::random_model_path()}) {
+    msic::TileCodec codec(msic::ModelFile::load(path));
+    std::vector<float> back = codec.round_trip_unquantized({im.pixels.data(), im.stride(), im.width, im.height, 3});
+    ASSERT_EQ(back.size(), im.pixels.size());
+    double worst = 0;
+    for (size_t i = 0; i < back.size(); ++i) worst = std::max(worst, double(std::fabs(back[i] - im.pixels[i])));
+    EXPECT_LT(worst, 1e-3) << path;
+  }
+}
+
+TEST(Codec, Quality100IsAbove40dB) {
+  Image im = test::kodim23();
+  std::vector<uint8_t> file = test::encode(nullptr, im, 100);
+  double p = test::psnr(im.pixels, test::decode(nullptr, file));
+  EXPECT_GE(p, 40.0);
+  printf("kodim23 at quality 100: %.2f dB, %.3f bpp\n", p, 8.0 * file.size() / (im.width * im.height));
+}
+
+TEST(Codec, LowerQualityGivesSmallerFilesAndLowerPsnr) {
+  Image im = test::crop(test::kodim23(), 0, 0, 384, 256);
+  size_t last_size = 0;
+  double last_psnr = 0;
+  for (float q : {0.f, 10.f, 25.f, 37.5f, 50.f, 62.25f, 75.f, 90.f, 100.f}) {
+    std::vector<uint8_t> file = test::encode(nullptr, im, q);
+    double p = test::psnr(im.pixels, test::decode(nullptr, file));
+    EXPECT_GT(file.size(), last_size) << "quality " << q;
+    EXPECT_GT(p, last_psnr) << "quality " << q;
+    last_size = file.size();
+    last_psnr = p;
+  }
+}
+
+TEST(Codec, GreyImagesRoundTrip) {
+  Image rgb = test::crop(test::kodim23(), 0, 0, 200, 150);
+  Image grey{rgb.width, rgb.height, 1, {}};
+  for (size_t i = 0; i < rgb.pixels.size(); i += 3) grey.pixels.push_back(rgb.pixels[i + 1]);
+  std::vector<uint8_t> file = test::encode(nullptr, grey, 90);
+  std::vector<uint8_t> back = test::decode(nullptr, file);
+  ASSERT_EQ(back.size(), grey.pixels.size());
+  EXPECT_GT(test::psnr(grey.pixels, back), 35.0);
+}
+
+TEST(Codec, TinyAndOddSizes) {
+  for (auto [w, h] : {std::pair{1u, 1u}, {17u, 5u}, {65u, 130u}, {300u, 1u}}) {
+    Image im = gradient(w, h, 3);
+    std::vector<uint8_t> back = test::decode(nullptr, test::encode(nullptr, im, 100, 64));
+    ASSERT_EQ(back.size(), im.pixels.size()) << w << "x" << h;
+    EXPECT_GT(test::psnr(im.pixels, back), 38.0) << w << "x" << h;
+  }
+}
+
+TEST(Codec, WindowDecodeEqualsTheSameRegionOfAFullDecode) {
+  Context c(test::random_model_path().c_str());
+  Image im = test::crop(test::kodim23(), 0, 0, 700, 500);
+  std::vector<uint8_t> file = test::encode(c.ctx, im, 60, 128);
+  std::vector<uint8_t> full = test::decode(c.ctx, file);
+  msic_reader *r = msic_reader_open_memory(c.ctx, file.data(), file.size());
+  ASSERT_NE(r, nullptr);
+  const uint32_t x = 100, y = 130, w = 333, h = 211;  // tiles 0..3 x 1..2
+  std::vector<uint8_t> win(size_t(w) * h * 3);
+  ASSERT_EQ(msic_reader_decode_region(r, x, y, w, h, win.data(), size_t(w) * 3), MSIC_OK);
+  EXPECT_EQ(msic_reader_tiles_decoded(r), 4u * 2u);  // only the tiles it touches
+  for (uint32_t row = 0; row < h; ++row)
+    ASSERT_EQ(0, memcmp(win.data() + size_t(row) * w * 3, full.data() + (size_t(y + row) * 700 + x) * 3, w * 3))
+        << "row " << row;
+  // A single tile, as the plugins read them.
+  std::vector<uint8_t> tile(128 * 128 * 3);
+  ASSERT_EQ(msic_reader_decode_tile(r, 5, 3, tile.data(), 128 * 3), MSIC_OK);
+  for (uint32_t row = 0; row < 116; ++row)  // last tile row is 500 - 384 = 116 high
+    ASSERT_EQ(0, memcmp(tile.data() + row * 128 * 3, full.data() + (size_t(384 + row) * 700 + 640) * 3, 60 * 3));
+  EXPECT_NE(msic_reader_decode_region(r, 600, 0, 101, 10, win.data(), 101 * 3), MSIC_OK);
+  EXPECT_NE(msic_reader_decode_tile(r, 6, 0, tile.data(), 128 * 3), MSIC_OK);
+  msic_reader_close(r);
+}
+
+TEST(Determinism, ThreadCountChangesNeitherBytesNorPixels) {
+  Context c(test::random_model_path().c_str());
+  Image im = test::crop(test::kodim23(), 0, 0, 600, 400);
+  std::vector<uint8_t> one = test::encode(c.ctx, im, 55, 128, 1);
+  std::vector<uint8_t> two = test::encode(c.ctx, im, 55, 128, 2);
+  EXPECT_EQ(one, two);
+  msic_context_set_threads(c.ctx, 1);
+  std::vector<uint8_t> d1 = test::decode(c.ctx, one);
+  msic_context_set_threads(c.ctx, 2);
+  std::vector<uint8_t> d2 = test::decode(c.ctx, one);
+  ASSERT_FALSE(d1.empty());
+  EXPECT_EQ(d1, d2);
+  EXPECT_GT(test::psnr(im.pixels, d1), 20.0);
+}
+
+TEST(Models, MissingModelIsAClearError) {
+  EXPECT_EQ(msic_context_create("/nonexistent/model.msicw"), nullptr);
+  EXPECT_NE(std::string(msic_last_error()).find("/nonexistent/model.msicw"), std::string::npos);
+}
+
+TEST(Models, GarbageModelFileIsRefused) {
+  std::string path = test::temp_dir() + "/bad.msicw";
+  FILE *f = fopen(path.c_str(), "wb");
+  fputs("MSICMODL but not really", f);
+  fclose(f);
+  EXPECT_EQ(msic_context_create(path.c_str()), nullptr);
+  EXPECT_STRNE(msic_last_error(), "");
+}
+
+TEST(Models, DecodingWithAnotherModelNamesTheModelNeeded) {
+  Context random(test::random_model_path().c_str());
+  Image im = gradient(64, 64, 3);
+  std::vector<uint8_t> file = test::encode(random.ctx, im, 50, 64);
+  msic_status s;
+  EXPECT_TRUE(test::decode(nullptr, file, &s).empty());
+  EXPECT_EQ(s, MSIC_ERR_MODEL);
+  EXPECT_NE(std::string(msic_last_error()).find(msic_context_model_hash(random.ctx)), std::string::npos);
+  EXPECT_STRNE(msic_context_model_hash(random.ctx), msic_context_model_hash(nullptr));
+}
+
+TEST(BadInput, CorruptTilesAreRefusedOrDecodedWithoutCrashing) {
+  Image im = gradient(200, 100, 3);
+  std::vector<uint8_t> file = test::encode(nullptr, im, 70, 64);
+  // Flipping bytes in tiles: the CRC refuses them.
+  for (size_t at = 200; at < file.size() - 100; at += 211) {
+    std::vector<uint8_t> bad = file;
+    bad[at] ^= 0x5a;
+    msic_status s;
+    test::decode(nullptr, bad, &s);
+    EXPECT_NE(s, MSIC_OK) << "byte " << at;
+  }
+}
+
+TEST(BadInput, CorruptPayloadWithValidCrcIsCaughtByTheDecoder) {
+  // A payload altered and re-checksummed (as a buggy writer might) reaches the
+  // entropy decoder itself: it must fail cleanly, never crash.
+  Image im = gradient(128, 64, 3);
+  std::vector<uint8_t> file = test::encode(nullptr, im, 70, 64);
+  msic_reader *r = msic_reader_open_memory(nullptr, file.data(), file.size());
+  ASSERT_NE(r, nullptr);
+  msic_reader_close(r);
+  uint64_t index = 0;
+  for (int i = 0; i < 8; ++i) index |= uint64_t(file[file.size() - 32 + i]) << (8 * i);
+  uint64_t off = 0;
+  uint32_t len = 0;
+  for (int i = 0; i < 8; ++i) off |= uint64_t(file[index + i]) << (8 * i);
+  for (int i = 0; i < 4; ++i) len |= uint32_t(file[index + 8 + i]) << (8 * i);
+  int failures = 0;
+  for (uint32_t at = 12; at < len; at += 7) {
+    std::vector<uint8_t> bad = file;
+    bad[off + at] ^= 0x33;
+    uint32_t crc = msic::format::crc32(bad.data() + off, len);
+    for (int i = 0; i < 4; ++i) bad[index + 12 + i] = uint8_t(crc >> (8 * i));
+    uint32_t icrc = msic::format::crc32(bad.data() + index, 16 * 2);
+    for (int i = 0; i < 4; ++i) bad[bad.size() - 32 + 12 + i] = uint8_t(icrc >> (8 * i));
+    msic_status s;
+    test::decode(nullptr, bad, &s);
+    EXPECT_TRUE(s == MSIC_OK || s == MSIC_ERR_FORMAT) << msic_status_name(s);
+    failures += s == MSIC_ERR_FORMAT;
+  }
+  EXPECT_GT(failures, 0);
+}
+
+TEST(BadInput, ArgumentsAndLimits) {
+  msic_encode_options o;
+  msic_encode_options_init(&o);
+  msic_image_info huge{2000000, 10, 3, 8};
+  EXPECT_EQ(msic_writer_create_stream(nullptr, [](void *, const void *, size_t) { return 0; }, nullptr, &huge, &o), nullptr);
+  EXPECT_NE(std::string(msic_last_error()).find("limit"), std::string::npos);
+  msic_image_info rgba{10, 10, 4, 8};
+  EXPECT_EQ(msic_writer_create_stream(nullptr, [](void *, const void *, size_t) { return 0; }, nullptr, &rgba, &o), nullptr);
+  msic_image_info deep{10, 10, 3, 16};
+  EXPECT_EQ(msic_writer_create_stream(nullptr, [](void *, const void *, size_t) { return 0; }, nullptr, &deep, &o), nullptr);
+  msic_image_info ok{10, 10, 3, 8};
+  for (float q : {-1.f, 100.5f, NAN}) {
+    o.quality = q;
+    EXPECT_EQ(msic_writer_create_stream(nullptr, [](void *, const void *, size_t) { return 0; }, nullptr, &ok, &o), nullptr);
+  }
+  msic_encode_options_init(&o);
+  o.tile_size = 100;
+  EXPECT_EQ(msic_writer_create_stream(nullptr, [](void *, const void *, size_t) { return 0; }, nullptr, &ok, &o), nullptr);
+  EXPECT_EQ(msic_reader_open_file(nullptr, "/nonexistent.msic"), nullptr);
+  EXPECT_EQ(msic_reader_open_memory(nullptr, "short", 5), nullptr);
+  EXPECT_FALSE(msic_identify("\x89PNG\r\n\x1a\n", 8));
+}
+
+TEST(Writer, NothingIsLeftBehindWhenAWriteDoesNotFinish) {
+  std::string dir = test::temp_dir();
+  std::string path = dir + "/out.msic";
+  Image im = gradient(300, 200, 3);
+  msic_image_info info = im.info();
+  msic_encode_options o;
+  msic_encode_options_init(&o);
+  o.tile_size = 64;
+  msic_writer *w = msic_writer_create_file(nullptr, path.c_str(), &info, &o);
+  ASSERT_NE(w, nullptr);
+  ASSERT_EQ(msic_writer_write_rows(w, im.pixels.data(), im.stride(), 100), MSIC_OK);
+  EXPECT_NE(msic_writer_finish(w), MSIC_OK);  // rows missing
+  msic_writer_destroy(w);
+  EXPECT_EQ(files_in(dir), 0u);
+
+  // Cancelled through the progress callback: nothing either, and an
+  // existing file at the path is left as it was.
+  FILE *f = fopen(path.c_str(), "wb");
+  fputs("precious", f);
+  fclose(f);
+  o.progress = [](void *, double fraction) { return fraction > 0.4 ? 1 : 0; };
+  w = msic_writer_create_file(nullptr, path.c_str(), &info, &o);
+  msic_status s = msic_writer_write_rows(w, im.pixels.data(), im.stride(), 200);
+  EXPECT_EQ(s, MSIC_ERR_CANCELLED);
+  msic_writer_destroy(w);
+  EXPECT_EQ(files_in(dir), 1u);
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 8);
+
+  EXPECT_EQ(msic_writer_create_file(nullptr, "/nonexistent-dir/out.msic", &info, &o), nullptr);
+  EXPECT_EQ(msic_status(MSIC_ERR_IO), MSIC_ERR_IO);
+}
+
+TEST(Writer, RowsInAnyChunkingGiveTheSameFile) {
+  Image im = gradient(200, 150, 3);
+  std::vector<uint8_t> whole = test::encode(nullptr, im, 40, 64);
+  std::vector<uint8_t> bytes;
+  msic_image_info info = im.info();
+  msic_encode_options o;
+  msic_encode_options_init(&o);
+  o.quality = 40;
+  o.tile_size = 64;
+  msic_writer *w = msic_writer_create_stream(nullptr, [](void *u, const void *d, size_t n) {
+    auto *b = static_cast<std::vector<uint8_t> *>(u);
+    b->insert(b->end(), (const uint8_t *)d, (const uint8_t *)d + n);
+    return 0;
+  }, &bytes, &info, &o);
+  for (uint32_t y = 0; y < im.height; y += 7)
+    ASSERT_EQ(msic_writer_write_rows(w, im.pixels.data() + y * im.stride(), im.stride(), std::min(7u, im.height - y)), MSIC_OK);
+  ASSERT_EQ(msic_writer_finish(w), MSIC_OK);
+  msic_writer_destroy(w);
+  EXPECT_EQ(bytes, whole);
+}
+
+TEST(Metadata, BoxesRoundTrip) {
+  Image im = gradient(64, 64, 3);
+  const char wkt[] = "PROJCS[\"WGS 84 / UTM zone 33N\"]";
+  double gt[6] = {500000, 10, 0, 4000000, 0, -10};
+  msic_box boxes[] = {{{'C', 'R', 'S', 'W'}, (const uint8_t *)wkt, sizeof wkt - 1},
+                      {{'G', 'E', 'O', 'T'}, (const uint8_t *)gt, sizeof gt}};
+  msic_encode_options o;
+  msic_encode_options_init(&o);
+  o.tile_size = 64;
+  uint8_t *buf;
+  size_t size;
+  msic_image_info info = im.info();
+  ASSERT_EQ(msic_encode_to_memory(nullptr, &info, im.pixels.data(), im.stride(), &o, boxes, 2, &buf, &size), MSIC_OK);
+  msic_reader *r = msic_reader_open_memory(nullptr, buf, size);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(msic_reader_box_count(r), 2u);
+  msic_box b;
+  ASSERT_EQ(msic_reader_find_box(r, MSIC_BOX_GEOTRANSFORM, &b), MSIC_OK);
+  ASSERT_EQ(b.size, sizeof gt);
+  EXPECT_EQ(0, memcmp(b.data, gt, sizeof gt));
+  ASSERT_EQ(msic_reader_find_box(r, MSIC_BOX_CRS_WKT, &b), MSIC_OK);
+  EXPECT_EQ(std::string((const char *)b.data, b.size), wkt);
+  EXPECT_NE(msic_reader_find_box(r, MSIC_BOX_ICC, &b), MSIC_OK);
+  msic_file_info fi;
+  ASSERT_EQ(msic_reader_get_info(r, &fi), MSIC_OK);
+  EXPECT_EQ(fi.format_version, 0x10000u);
+  EXPECT_STREQ(fi.model_hash, msic_context_model_hash(nullptr));
+  msic_reader_close(r);
+  msic_free(buf);
+}

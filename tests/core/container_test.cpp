@@ -1,0 +1,198 @@
+// The MSIC container: write, read, random tile access and every bad input.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "container.h"
+
+using namespace msic;
+using namespace msic::format;
+
+namespace {
+struct Written {
+  Header header;
+  std::vector<std::vector<uint8_t>> tiles;
+  std::vector<uint8_t> bytes;
+};
+
+Written write_sample(uint32_t w = 1000, uint32_t h = 700, uint32_t tile = 256) {
+  Written s;
+  s.header.width = w;
+  s.header.height = h;
+  s.header.tile_size = tile;
+  s.header.quality_centi = 6050;
+  for (int i = 0; i < 32; ++i) s.header.model_hash[i] = uint8_t(i * 7);
+  Box icc{{'I', 'C', 'C', 'P'}, std::vector<uint8_t>(300, 0x42)};
+  Box unknown{{'Z', 'Z', 'Z', 'Z'}, {1, 2, 3}};
+  s.header.boxes = {icc, unknown};
+  std::mt19937 rng(5);
+  ContainerWriter writer([&](const void *d, size_t n) {
+    s.bytes.insert(s.bytes.end(), (const uint8_t *)d, (const uint8_t *)d + n);
+    return true;
+  }, s.header);
+  writer.write_header();
+  s.tiles.resize(s.header.tile_count());
+  // Out of order on purpose: the index, not the position, says where a tile is.
+  for (int64_t i = int64_t(s.tiles.size()) - 1; i >= 0; --i) {
+    s.tiles[i].resize(10 + rng() % 500);
+    for (auto &b : s.tiles[i]) b = uint8_t(rng());
+    writer.write_tile(uint64_t(i), s.tiles[i]);
+  }
+  writer.finish();
+  return s;
+}
+
+ContainerReader open(const std::vector<uint8_t> &bytes, int *reads = nullptr) {
+  return ContainerReader(
+      [&bytes, reads](uint64_t off, void *buf, size_t n) -> size_t {
+        if (reads) ++*reads;
+        if (off >= bytes.size()) return 0;
+        n = std::min<size_t>(n, bytes.size() - off);
+        memcpy(buf, bytes.data() + off, n);
+        return n;
+      },
+      bytes.size());
+}
+
+msic_status status_of(const std::vector<uint8_t> &bytes) {
+  try {
+    ContainerReader r = open(bytes);
+    for (uint64_t i = 0; i < r.header().tile_count(); ++i) r.read_tile(i);
+    return MSIC_OK;
+  } catch (const Error &e) {
+    return e.status();
+  }
+}
+
+void put32(std::vector<uint8_t> &b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = uint8_t(v >> (8 * i));
+}
+// Rewrites the header CRC so that a test can reach the checks behind it.
+void fix_header_crc(std::vector<uint8_t> &b) {
+  uint32_t header_size = b[12] | b[13] << 8 | b[14] << 16 | uint32_t(b[15]) << 24;
+  put32(b, header_size - 4, crc32(b.data(), header_size - 4));
+}
+}  // namespace
+
+TEST(Crc32, KnownVector) {
+  EXPECT_EQ(crc32("123456789", 9), 0xCBF43926u);
+  EXPECT_EQ(crc32("", 0), 0u);
+}
+
+TEST(Container, RoundTripWithBoxesAndRandomTileAccess) {
+  Written s = write_sample();
+  int reads = 0;
+  ContainerReader r = open(s.bytes, &reads);
+  EXPECT_EQ(r.header().width, 1000u);
+  EXPECT_EQ(r.header().height, 700u);
+  EXPECT_EQ(r.header().tiles_across(), 4u);
+  EXPECT_EQ(r.header().tiles_down(), 3u);
+  EXPECT_EQ(r.header().quality_centi, 6050u);
+  EXPECT_EQ(r.header().model_hash, s.header.model_hash);
+  ASSERT_EQ(r.header().boxes.size(), 2u);
+  EXPECT_EQ(r.header().boxes[0].type_string(), "ICCP");
+  EXPECT_EQ(r.header().boxes[0].data, s.header.boxes[0].data);
+  EXPECT_EQ(r.header().boxes[1].type_string(), "ZZZZ");  // unknown boxes survive
+  // One tile costs one read: nothing else is touched.
+  int before = reads;
+  EXPECT_EQ(r.read_tile(7), s.tiles[7]);
+  EXPECT_EQ(reads, before + 1);
+  for (uint64_t i : {11u, 0u, 5u}) EXPECT_EQ(r.read_tile(i), s.tiles[i]);
+}
+
+TEST(Container, FailingSinkIsAnIoError) {
+  Header h;
+  h.width = h.height = 64;
+  h.tile_size = 64;
+  ContainerWriter w([](const void *, size_t) { return false; }, h);
+  try {
+    w.write_header();
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_EQ(e.status(), MSIC_ERR_IO);
+  }
+}
+
+TEST(Container, EveryTruncationIsRefused) {
+  Written s = write_sample(300, 200, 128);
+  for (size_t n = 0; n < s.bytes.size(); n += (n < 200 ? 1 : 37)) {
+    std::vector<uint8_t> cut(s.bytes.begin(), s.bytes.begin() + n);
+    EXPECT_NE(status_of(cut), MSIC_OK) << "truncated to " << n;
+  }
+}
+
+TEST(Container, WrongMagic) {
+  Written s = write_sample();
+  s.bytes[1] = 'X';
+  EXPECT_EQ(status_of(s.bytes), MSIC_ERR_FORMAT);
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  png.resize(500);
+  EXPECT_EQ(status_of(png), MSIC_ERR_FORMAT);
+}
+
+TEST(Container, UnknownMajorVersion) {
+  Written s = write_sample();
+  s.bytes[8] = 2;
+  EXPECT_EQ(status_of(s.bytes), MSIC_ERR_VERSION);
+}
+
+TEST(Container, CorruptHeaderTileAndIndex) {
+  Written s = write_sample();
+  std::vector<uint8_t> b = s.bytes;
+  b[100] ^= 1;  // inside the ICC box
+  EXPECT_EQ(status_of(b), MSIC_ERR_CHECKSUM);
+  b = s.bytes;
+  ContainerReader r = open(s.bytes);
+  b[r.tile_entry(3).offset + 2] ^= 0x10;
+  EXPECT_EQ(status_of(b), MSIC_ERR_CHECKSUM);
+  // Only the damaged tile is refused; the others still read.
+  ContainerReader r2 = open(b);
+  EXPECT_NO_THROW(r2.read_tile(2));
+  EXPECT_THROW(r2.read_tile(3), Error);
+  b = s.bytes;
+  b[b.size() - 32 - 5] ^= 0xff;  // inside the index
+  EXPECT_EQ(status_of(b), MSIC_ERR_CHECKSUM);
+}
+
+TEST(Container, AbsurdDimensionsAreRefusedBeforeAllocating) {
+  Written s = write_sample();
+  std::vector<uint8_t> b = s.bytes;
+  put32(b, 16, 1000000);
+  put32(b, 20, 1000000);  // 10^12 pixels
+  fix_header_crc(b);
+  EXPECT_EQ(status_of(b), MSIC_ERR_LIMIT);
+  b = s.bytes;
+  put32(b, 16, 0x7fffffff);
+  fix_header_crc(b);
+  EXPECT_EQ(status_of(b), MSIC_ERR_LIMIT);
+  b = s.bytes;
+  put32(b, 28, 17);  // tile size not a multiple of 16
+  fix_header_crc(b);
+  EXPECT_EQ(status_of(b), MSIC_ERR_FORMAT);
+  b = s.bytes;
+  put32(b, 76, 0xffffffff);  // box count
+  fix_header_crc(b);
+  EXPECT_EQ(status_of(b), MSIC_ERR_FORMAT);
+}
+
+TEST(Container, RandomByteFlipsNeverCrash) {
+  Written s = write_sample(500, 300, 128);
+  std::mt19937 rng(9);
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<uint8_t> b = s.bytes;
+    b[rng() % b.size()] ^= uint8_t(1 + rng() % 255);
+    EXPECT_NE(status_of(b), MSIC_OK);  // every byte is covered by a CRC or checked
+  }
+}
+
+TEST(Container, WriterRejectsMissingTiles) {
+  Header h;
+  h.width = 200, h.height = 100, h.tile_size = 64;
+  std::vector<uint8_t> out;
+  ContainerWriter w([&](const void *, size_t) { return true; }, h);
+  w.write_header();
+  w.write_tile(0, {1, 2, 3});
+  EXPECT_THROW(w.finish(), Error);
+  EXPECT_THROW(w.write_tile(0, {1}), Error);
+}

@@ -1,0 +1,115 @@
+// rANS with the quantized Gaussian tables: round trips, extremes, corruption.
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <random>
+
+#include "entropy/cdf_tables.h"
+#include "entropy/rans.h"
+#include "errors.h"
+#include "model_config.h"
+
+using namespace msic;
+using namespace msic::entropy;
+
+namespace {
+const CdfTables &tables() {
+  static CdfTables t = CdfTables::build(ModelConfig());
+  return t;
+}
+
+void round_trip(const std::vector<std::pair<int, int32_t>> &symbols) {
+  RansEncoder enc;
+  for (auto [t, v] : symbols) enc.put(tables(), t, v);
+  std::vector<uint8_t> bytes = enc.finish();
+  RansDecoder dec(bytes.data(), bytes.size());
+  for (size_t i = 0; i < symbols.size(); ++i)
+    ASSERT_EQ(dec.get(tables(), symbols[i].first), symbols[i].second) << "symbol " << i;
+  EXPECT_TRUE(dec.finished_cleanly());
+}
+}  // namespace
+
+TEST(CdfTables, EveryTableIsAValidDistribution) {
+  const CdfTables &t = tables();
+  ASSERT_EQ(t.count(), ModelConfig().scale_count);
+  EXPECT_NO_THROW(t.validate());
+  // Wider scales, wider tables.
+  for (int i = 1; i < t.count(); ++i) EXPECT_GE(t.size[i], t.size[i - 1]);
+}
+
+TEST(CdfTables, ScaleLookupIsMonotoneAndClamped) {
+  const CdfTables &t = tables();
+  EXPECT_EQ(t.table_for_log2_scale(int64_t(-100) << 16), 0);
+  EXPECT_EQ(t.table_for_log2_scale(int64_t(100) << 16), t.count() - 1);
+  int last = 0;
+  for (int64_t v = -10 << 16; v < 10 << 16; v += 977) {
+    int i = t.table_for_log2_scale(v);
+    EXPECT_GE(i, last);
+    last = i;
+  }
+}
+
+TEST(Rans, RandomSymbolsMatchingTheirTables) {
+  std::mt19937 rng(7);
+  std::vector<std::pair<int, int32_t>> s;
+  for (int i = 0; i < 200000; ++i) {
+    int t = int(rng() % tables().count());
+    double scale = 0.11 * std::exp2(t / 8.0);
+    s.push_back({t, int32_t(std::lround(std::normal_distribution<double>(0, scale)(rng)))});
+  }
+  round_trip(s);
+}
+
+TEST(Rans, CompressesCloseToTheEntropy) {
+  // Unit-scale Gaussian symbols: about 2.1 bits each.
+  std::mt19937 rng(3);
+  int t = tables().table_for_log2_scale(0);
+  RansEncoder enc;
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) enc.put(tables(), t, int32_t(std::lround(std::normal_distribution<double>(0, 1)(rng))));
+  double bits = 8.0 * enc.finish().size() / n;
+  EXPECT_GT(bits, 1.9);
+  EXPECT_LT(bits, 2.2);
+}
+
+TEST(Rans, ExtremeValuesGoThroughTheEscape) {
+  std::vector<std::pair<int, int32_t>> s;
+  const int32_t extremes[] = {std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min(),
+                              -1, 0, 1, 65535, 65536, -65536, 1 << 20, -(1 << 30)};
+  for (int t : {0, 1, 40, tables().count() - 1})
+    for (int32_t v : extremes) s.push_back({t, v});
+  round_trip(s);
+}
+
+TEST(Rans, LongRunsOfTheMostLikelySymbol) {
+  std::vector<std::pair<int, int32_t>> s(1000000, {0, 0});
+  RansEncoder enc;
+  for (auto [t, v] : s) enc.put(tables(), t, v);
+  EXPECT_LT(enc.finish().size(), 200u);  // ~1e-4 bits per symbol
+  round_trip(s);
+}
+
+TEST(Rans, EmptyStream) { round_trip({}); }
+
+TEST(Rans, CorruptStreamNeverReadsOutOfBounds) {
+  std::mt19937 rng(11);
+  RansEncoder enc;
+  std::vector<int32_t> values;
+  for (int i = 0; i < 5000; ++i) enc.put(tables(), 30, int32_t(rng() % 9) - 4);
+  std::vector<uint8_t> bytes = enc.finish();
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<uint8_t> bad = bytes;
+    bad[8 + rng() % (bad.size() - 8)] ^= uint8_t(1 + rng() % 255);
+    bad.resize(bad.size() - 4 * (trial % 3));
+    try {
+      RansDecoder dec(bad.data(), bad.size());
+      bool same = true;
+      for (int i = 0; i < 5000; ++i) dec.get(tables(), 30);
+      (void)same;
+      EXPECT_FALSE(dec.finished_cleanly() && bad == bytes);
+    } catch (const Error &e) {
+      EXPECT_EQ(e.status(), MSIC_ERR_FORMAT);
+    }
+  }
+  EXPECT_THROW(RansDecoder(bytes.data(), 3), Error);
+}
