@@ -400,6 +400,36 @@ def case_srcwin():
           "big geotransform lost")
 
 
+def peak_rss_kib(args):
+    """Peak resident memory of a program run in a fresh child, in KiB."""
+    probe = ("import resource, subprocess, sys\n"
+             "subprocess.run(sys.argv[1:], check=True, "
+             "stdout=subprocess.DEVNULL)\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    p = run([sys.executable, "-c", probe] + args)
+    return int(p.stdout.strip().splitlines()[-1]), p.elapsed
+
+
+def case_bounded_memory():
+    """CreateCopy reads the source a tile row at a time: a 16 times taller
+    image does not need more memory (the whole image would be 48 MiB)."""
+    rss = {}
+    for rows in (1024, 16384):
+        vrt = os.path.join(WORK, "tall%d.vrt" % rows)
+        run([GDAL_TRANSLATE, "-q", "-of", "VRT", "-outsize", "1024",
+             str(rows), "-r", "bilinear", kodim(), vrt])
+        rss[rows], elapsed = peak_rss_kib(
+            [GDAL_TRANSLATE, "-q", "-of", "MSIC", "-co", "TILE_SIZE=256",
+             "--config", "GDAL_CACHEMAX", "16", vrt,
+             os.path.join(WORK, "tall%d.msic" % rows)])
+        print("1024 x %d: peak RSS %d KiB, %.1f s" % (rows, rss[rows],
+                                                      elapsed))
+    check(os.path.getsize(os.path.join(WORK, "tall16384.msic")) > 0, "output")
+    grown = rss[16384] - rss[1024]
+    check(grown < 16 * 1024,
+          "peak memory grew by %d KiB for 15360 more rows" % grown)
+
+
 def case_vsimem():
     gdal = import_gdal()
     import numpy as np
