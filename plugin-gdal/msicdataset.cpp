@@ -376,8 +376,8 @@ CPLErr MSICDataset::DecodeTile(int nTileX, int nTileY, uint8_t *pabyTile)
     if (eStatus != MSIC_OK)
     {
         CPLError(CE_Failure, CPLE_AppDefined, "%s",
-                 MsicError(CPLSPrintf("MSIC: decoding tile (%d, %d) of %s",
-                                      nTileX, nTileY, GetDescription()),
+                 MsicError(CPLSPrintf("MSIC: %s: decoding tile (%d, %d)",
+                                      GetDescription(), nTileX, nTileY),
                            eStatus)
                      .c_str());
         return CE_Failure;
@@ -499,7 +499,7 @@ CPLErr MSICDataset::PrefetchTiles(int nXOff, int nYOff, int nXSize,
                     TileStride());
                 if (eStatus != MSIC_OK)
                     aosErrors[i] = MsicError(
-                        CPLSPrintf("MSIC: decoding tile (%d, %d)", oTile.first,
+                        CPLSPrintf("decoding tile (%d, %d)", oTile.first,
                                    oTile.second),
                         eStatus);
             }
@@ -524,8 +524,8 @@ CPLErr MSICDataset::PrefetchTiles(int nXOff, int nYOff, int nXSize,
         {
             if (!aosErrors[i].empty())
             {
-                CPLError(CE_Failure, CPLE_AppDefined, "%s of %s",
-                         aosErrors[i].c_str(), GetDescription());
+                CPLError(CE_Failure, CPLE_AppDefined, "MSIC: %s: %s",
+                         GetDescription(), aosErrors[i].c_str());
                 return CE_Failure;
             }
             const auto &oTile = aoTodo[iStart + i];

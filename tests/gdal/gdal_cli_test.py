@@ -333,6 +333,36 @@ def case_unsupported():
         check(not os.path.exists(dst), "%s left a file" % opts)
 
 
+def case_model_mismatch():
+    """A file coded with another model: gdalinfo still works and warns;
+    decoding fails with a message naming the model, not garbage pixels."""
+    import struct
+    import zlib
+    src = kodim()
+    out = os.path.join(WORK, "other.msic")
+    to_msic(src, out, ["-q", "-co", "TILE_SIZE=256"])
+    data = bytearray(open(out, "rb").read())
+    # formats/MSIC.md: model_hash at 40..72, header CRC-32 in the last 4
+    # bytes of the header_size (offset 12) header bytes.
+    header_size = struct.unpack_from("<I", data, 12)[0]
+    data[40:72] = bytes(range(32))
+    struct.pack_into("<I", data, header_size - 4,
+                     zlib.crc32(bytes(data[:header_size - 4])) & 0xffffffff)
+    with open(out, "wb") as f:
+        f.write(data)
+    other_hash = bytes(range(32)).hex()
+    p = run([GDALINFO, out])
+    check("was coded with model %s" % other_hash in p.stderr,
+          "no model warning:\n" + p.stderr)
+    check("MODEL=" in p.stderr, "the warning does not name the option")
+    check(other_hash in p.stdout, "MSIC_MODEL_HASH not reported")
+    back = os.path.join(WORK, "other.tif")
+    p = run([GDAL_TRANSLATE, out, back], expect_ok=False)
+    check(p.returncode != 0, "a file of another model decoded")
+    check(other_hash in p.stderr, "decode error does not name the model:\n" +
+          p.stderr)
+
+
 def make_big_source(size):
     """A size x size RGB VRT: kodim23 upsampled, mostly smooth."""
     vrt = os.path.join(WORK, "big.vrt")
@@ -627,8 +657,8 @@ def case_install_layout():
     build = os.environ["MSIC_BUILD_DIR"]
     reldir = os.environ["MSIC_PLUGIN_INSTALL_DIR"]
     stage = tempfile.mkdtemp(prefix="stage.", dir=WORK)
-    run(["cmake", "--install", build, "--component", "gdal", "--prefix",
-         stage])
+    run([os.environ.get("CMAKE_COMMAND", "cmake"), "--install", build,
+         "--component", "gdal", "--prefix", stage])
     plugdir = reldir if os.path.isabs(reldir) else os.path.join(stage, reldir)
     plugin = os.path.join(plugdir, "gdal_MSIC.so")
     check(os.path.isfile(plugin), "not installed at %s; staged: %s" %
@@ -692,6 +722,7 @@ def main():
         print("FAILED: %s" % e)
         return 1
     print("OK")
+    shutil.rmtree(WORK, ignore_errors=True)  # kept only when a case fails
     return 0
 
 
