@@ -125,6 +125,26 @@ ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width) {
   bo = register_parameter("bo", torch::zeros({2 * channels}));
 }
 
+std::pair<torch::Tensor, torch::Tensor> ContextNetImpl::forward(const torch::Tensor &latent,
+                                                                const torch::Tensor &context) {
+  const int64_t C = latent.size(1), H = latent.size(2), W = latent.size(3);
+  auto ys = torch::arange(H, latent.options()).view({1, 1, H, 1});
+  auto xs = torch::arange(W, latent.options()).view({1, 1, 1, W});
+  auto second = torch::fmod(ys + xs, 2.0);  // 1 where the second pass codes
+  auto anchors = latent * (1 - second);
+  // Neighbours in the integer kernel's order: up, left, right, down.
+  auto padded = torch::constant_pad_nd(anchors, {1, 1, 1, 1});
+  auto spatial = torch::cat({padded.narrow(2, 0, H).narrow(3, 1, W), padded.narrow(2, 1, H).narrow(3, 0, W),
+                             padded.narrow(2, 1, H).narrow(3, 2, W), padded.narrow(2, 2, H).narrow(3, 1, W)}, 1);
+  const int64_t width = b1.size(0);
+  auto h = b1.view({1, width, 1, 1}) + second * (b2.view({1, width, 1, 1}) +
+           torch::conv2d(spatial, ws.view({width, 4 * C, 1, 1})));
+  if (context.defined() && wc.size(1) > 0) h = h + torch::conv2d(context, wc.view({width, wc.size(1), 1, 1}));
+  h = torch::relu(h);
+  auto out = torch::conv2d(h, wo.view({2 * C, width, 1, 1}), bo);
+  return {out.narrow(1, 0, C), out.narrow(1, C, C)};
+}
+
 MsicModelImpl::MsicModelImpl(const ModelConfig &config_) : config(config_) {
   config.validate();
   transform = register_module("transform", MultiScaleTransform(config));
@@ -169,15 +189,14 @@ void MsicModelImpl::store(ModelFile &file) {
 }
 
 torch::Tensor context_features(const ModelConfig &config, const std::vector<torch::Tensor> &latents,
-                               int latent) {
+                               int latent, int64_t height, int64_t width) {
   std::vector<torch::Tensor> parts;
-  auto &target = latents[latent];
   for (int s : config.context_sources(latent)) {
     auto f = latents[s];
     int sh = config.latent_shift(s) - config.latent_shift(latent);
     if (sh > 0)
       f = f.repeat_interleave(1 << sh, 2).repeat_interleave(1 << sh, 3);
-    parts.push_back(f.narrow(2, 0, target.size(2)).narrow(3, 0, target.size(3)));
+    parts.push_back(f.narrow(2, 0, height).narrow(3, 0, width));
   }
   return parts.empty() ? torch::Tensor() : torch::cat(parts, 1);
 }
@@ -192,7 +211,8 @@ void MsicModelImpl::refine_latents(std::vector<torch::Tensor> &latents, const st
     std::vector<float> inv(c);
     for (int i = 0; i < c; ++i) inv[i] = 1.0f / gains[off + i];
     auto inv_gain = torch::from_blob(inv.data(), {1, c, 1, 1}, torch::kFloat).clone();
-    latents[l] = lrp[l]->forward(latents[l], context_features(config, latents, l), inv_gain);
+    auto ctx = context_features(config, latents, l, latents[l].size(2), latents[l].size(3));
+    latents[l] = lrp[l]->forward(latents[l], ctx, inv_gain.to(latents[l].device()));
   }
 }
 

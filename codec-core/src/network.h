@@ -61,6 +61,10 @@ TORCH_MODULE(PostFilter);
 // training; the codec runs the integer one on the same weights.
 struct ContextNetImpl : torch::nn::Module {
   ContextNetImpl(int channels, int context_channels, int width);
+  // Mean and log2 scale (ungained) for every position: anchors (pass 0,
+  // (y + x) even) see `context` only; the others also see their four anchor
+  // neighbours of `latent`. Mirrors ContextModel::code in float.
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor &latent, const torch::Tensor &context);
   torch::Tensor wc, ws, b1, b2, wo, bo;
 };
 TORCH_MODULE(ContextNet);
@@ -85,8 +89,9 @@ struct MsicModelImpl : torch::nn::Module {
 };
 TORCH_MODULE(MsicModel);
 
-// Nearest-neighbour upsampling of the context sources of `latent` to its size.
+// The decoded context sources of `latent`, nearest-neighbour upsampled to
+// its size (height x width); undefined for the coarsest latent.
 torch::Tensor context_features(const ModelConfig &config, const std::vector<torch::Tensor> &latents,
-                               int latent);
+                               int latent, int64_t height, int64_t width);
 
 }  // namespace msic::net
