@@ -666,11 +666,17 @@ def case_install_layout():
                     for f in fs]))
     check(reldir.endswith("gdalplugins"), "install dir %s" % reldir)
     sysdir = os.environ.get("MSIC_SYSTEM_GDAL_PLUGIN_DIR", "")
-    if sysdir:
-        # With the prefix GDAL was installed under, the two must agree.
+    prefix = os.environ.get("MSIC_INSTALL_PREFIX", "")
+    if sysdir and prefix:
+        ours = reldir if os.path.isabs(reldir) else os.path.join(prefix, reldir)
+        print("GDAL's plugin dir: %s; this build installs to: %s" %
+              (sysdir, ours))
+        # Installed under GDAL's own prefix, it must land where GDAL looks.
         gdal_prefix = run(["gdal-config", "--prefix"]).stdout.strip()
-        print("GDAL plugin dir %s; ours under prefix %s: %s" %
-              (sysdir, gdal_prefix, os.path.join(gdal_prefix, reldir)))
+        if os.path.realpath(prefix) == os.path.realpath(gdal_prefix):
+            check(os.path.realpath(ours) == os.path.realpath(sysdir),
+                  "with prefix %s the plugin goes to %s, GDAL looks in %s" %
+                  (prefix, ours, sysdir))
     p = run(["readelf", "-d", plugin])
     check(build not in p.stdout,
           "installed plugin keeps a build-tree RUNPATH:\n" + p.stdout)
