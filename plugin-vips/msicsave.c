@@ -7,7 +7,10 @@
  *   msicsave         msic_writer_create_file: temporary file renamed over
  *                    the target at the end, nothing left on failure
  *   msicsave_buffer  msic_writer_create_stream into a memory VipsTarget
- *   msicsave_target  msic_writer_create_stream into any VipsTarget (pipes)
+ *   msicsave_target  msic_writer_create_stream into the VipsTarget (pipes,
+ *                    stdout, custom targets); a target that is a regular
+ *                    file is written like msicsave, because libvips 8.14
+ *                    sends every file save through the _target saver
  *
  * MSIC holds 8-bit grey or RGB. The usual libvips save conversions apply
  * (colourspace to sRGB, 16-bit RGB/grey shifted down to 8 bits, alpha

@@ -762,6 +762,52 @@ TEST(Installed, SystemModuleRoundTrip) {
   ASSERT_TRUE(r.ok()) << r.describe();
 }
 
+// Installs the lib and vips components of this build into a prefix inside
+// the build tree and runs vips on that: checks the install destination, that
+// the installed module finds the installed libmsic through its RUNPATH, and
+// that it works, without touching the system.
+TEST(InstallPrefix, InstalledModuleWorksFromItsPrefix) {
+  const std::string libdir = MSIC_TEST_INSTALL_LIBDIR;
+  if (!libdir.empty() && libdir[0] == '/') GTEST_SKIP() << "absolute CMAKE_INSTALL_LIBDIR";
+  const std::string dir = FreshWorkDir(), prefix = dir + "/prefix";
+  for (const char* component : {"lib", "vips"}) {
+    RunResult r = Exec({MSIC_TEST_CMAKE, "--install", MSIC_TEST_BUILD_DIR, "--prefix", prefix,
+                        "--component", component});
+    ASSERT_TRUE(r.ok()) << r.describe();
+  }
+  const std::string module = prefix + "/" + libdir + "/" MSIC_TEST_MODULE_DIRNAME "/vips-msic.so";
+  ASSERT_TRUE(FileExists(module)) << module;
+
+  // With VIPSHOME=P libvips loads P/<last part of its own libdir>/vips-modules-X.Y
+  // (P/x86_64-linux-gnu on Debian): make that the installed libdir.
+  const std::string leaf = MSIC_TEST_VIPS_LIBDIR_LEAF;
+  if (leaf != libdir) {
+    RunResult r = Exec({"ln", "-s", libdir, prefix + "/" + leaf});
+    ASSERT_TRUE(r.ok()) << r.describe();
+  }
+  const std::vector<std::string> env = {"VIPSHOME=" + prefix, "LD_LIBRARY_PATH="};
+
+  RunResult r = Exec({VipsExe(), "-l"}, "", "", env);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  ASSERT_TRUE(Contains(r.out, "(msicload)")) << r.describe();
+  r = Exec({VipsExe(), "copy", DataFile("kodim23.png"), dir + "/out.msic"}, "", "", env);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  r = Exec({VipsExe(), "copy", dir + "/out.msic", dir + "/back.png"}, "", "", env);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(MaxAbsDiff(LoadWithVips(dir + "/back.png"), DecodeWithCApi(dir + "/out.msic")), 0);
+
+  // The loader that ran is the installed one, linked to the installed
+  // libmsic: ask the dynamic linker.
+  r = Exec({VipsExe(), "-l"}, "", "", {"VIPSHOME=" + prefix, "LD_DEBUG=libs"});
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("calling init: " + prefix + "/.*libmsic\\.so")))
+      << r.err.substr(0, 4000);
+  EXPECT_FALSE(Contains(r.err, "calling init: " MSIC_TEST_BUILD_DIR "/codec-core"))
+      << r.err.substr(0, 4000);
+  EXPECT_FALSE(Contains(r.err, "calling init: " MSIC_TEST_BUILD_DIR "/plugin-vips"))
+      << r.err.substr(0, 4000);
+}
+
 }  // namespace
 
 // libvips starts when the first test runs, not when ctest lists the tests.

@@ -45,7 +45,7 @@ static std::string Slurp(const std::string& path) {
 }
 
 RunResult Exec(const std::vector<std::string>& argv, const std::string& stdin_path,
-              const std::string& stdout_path) {
+              const std::string& stdout_path, const std::vector<std::string>& env) {
   RunResult result;
   if (argv.empty()) throw std::invalid_argument("Run: empty argv");
 
@@ -69,6 +69,11 @@ RunResult Exec(const std::vector<std::string>& argv, const std::string& stdin_pa
     dup2(in_fd, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
+    for (const auto& setting : env) {
+      const size_t eq = setting.find('=');
+      if (eq != std::string::npos)
+        setenv(setting.substr(0, eq).c_str(), setting.substr(eq + 1).c_str(), 1);
+    }
     execvp(cargv[0], cargv.data());
     _exit(127);
   }

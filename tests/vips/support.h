@@ -24,8 +24,9 @@ struct RunResult {
 // Runs argv[0] (searched on PATH unless it contains '/') with the test's
 // environment. stdin_path: file for stdin ("" = /dev/null); stdout_path:
 // file that receives stdout ("" = captured into RunResult::out).
+// env: extra "NAME=value" settings for the child only.
 RunResult Exec(const std::vector<std::string>& argv, const std::string& stdin_path = "",
-              const std::string& stdout_path = "");
+              const std::string& stdout_path = "", const std::vector<std::string>& env = {});
 
 // Runs a command line through /bin/sh -c (for pipelines).
 RunResult Shell(const std::string& command);
