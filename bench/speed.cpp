@@ -73,7 +73,8 @@ int main(int argc, char **argv) {
   msic_encode_options opts;
   msic_encode_options_init(&opts);
   opts.quality = quality;
-  double megapixels = 0, enc_s = 0, dec_s = 0, bits = 0;
+  double megapixels = 0, enc_s = 0, dec_s = 0, bits = 0, psnr_sum = 0;
+  int coded = 0;
   for (int r = 0; r < repeat; ++r)
     for (auto &im : images) {
       msic_image_info info{uint32_t(im.width), uint32_t(im.height), 3, 8};
@@ -91,6 +92,10 @@ int main(int argc, char **argv) {
       double t2 = now();
       msic_reader_close(rd);
       msic_free(buf);
+      double se = 0;
+      for (size_t i = 0; i < out.size(); ++i) se += (double(out[i]) - im.rgb[i]) * (double(out[i]) - im.rgb[i]);
+      psnr_sum += se ? 10 * std::log10(255.0 * 255.0 * out.size() / se) : 99.0;
+      ++coded;
       enc_s += t1 - t0;
       dec_s += t2 - t1;
       megapixels += im.width * double(im.height) / 1e6;
@@ -100,6 +105,7 @@ int main(int argc, char **argv) {
   getrusage(RUSAGE_SELF, &ru);
   printf("images: %zu x %d, quality %.1f, threads %d\n", images.size(), repeat, quality, threads);
   printf("bits per pixel: %.4f\n", bits / (megapixels * 1e6));
+  printf("PSNR-RGB (mean of per-image): %.3f dB\n", psnr_sum / coded);
   printf("encode: %.3f MP/s\n", megapixels / enc_s);
   printf("decode: %.3f MP/s\n", megapixels / dec_s);
   printf("peak memory: %.1f MiB\n", ru.ru_maxrss / 1024.0);

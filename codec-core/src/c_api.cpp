@@ -419,7 +419,7 @@ struct msic_reader {
                   "this file was coded with model " +
                       msic::to_hex(container->header().model_hash.data(), 32) +
                       ", but the loaded model is '" + ctx->model.config.name + "' (" + ctx->hash_hex +
-                      "); load the model with that hash (msic --model PATH)");
+                      "); load the model file with that hash");
   }
 
   std::vector<uint8_t> decode_tile(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h) {

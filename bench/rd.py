@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""Rate-distortion benchmark on Kodak: msic against JPEG, WebP, JPEG XL, AVIF,
+HEIC and JPEG 2000, all run in the same session, plus BD-rates against the
+published curves (VTM, the MSINN paper) in ../shared/anchors.
+
+  bench/rd.py [--kodak DIR] [--msic PATH] [--model PATH] [--out DIR] [--images N] [--jobs N]
+
+Writes OUT/rd.csv (one row per codec and setting, averaged over the images),
+OUT/bd.csv (BD-rates of msic against each curve) and OUT/rd.png (the curves).
+PSNR is PSNR-RGB per image, averaged; bpp is file bits over pixels.
+"""
+import argparse
+import concurrent.futures as cf
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def read_image(path):
+    """8-bit RGB pixels of any image libvips reads, as a numpy array."""
+    with tempfile.TemporaryDirectory() as t:
+        raw = os.path.join(t, "x.v")
+        subprocess.run(["vips", "copy", path, raw], check=True)
+        w = int(subprocess.check_output(["vipsheader", "-f", "width", raw]))
+        h = int(subprocess.check_output(["vipsheader", "-f", "height", raw]))
+        b = int(subprocess.check_output(["vipsheader", "-f", "bands", raw]))
+        ppm = os.path.join(t, "x.raw")
+        subprocess.run(["vips", "rawsave", raw, ppm], check=True)
+        data = np.fromfile(ppm, dtype=np.uint8).reshape(h, w, b)
+    if b == 1:
+        data = np.repeat(data, 3, axis=2)
+    return data[:, :, :3]
+
+
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+# Each codec: settings to sweep and a function giving (encode argv, decode
+# argv) for (source png, source ppm, compressed file, decoded file, setting).
+def codecs(args):
+    msic = [args.msic] + (["--model", args.model] if args.model else [])
+    return {
+        "msic": dict(ext="msic", settings=args.msic_qualities,
+                     cmd=lambda png, ppm, f, out, q: (
+                         msic[:1] + ["encode", png, f, "--quality", str(q), "--threads", "1"] + msic[1:],
+                         msic[:1] + ["decode", f, out, "--threads", "1"] + msic[1:])),
+        "JPEG (libjpeg-turbo)": dict(ext="jpg", settings=[10, 20, 30, 50, 70, 85, 92, 97],
+                     cmd=lambda png, ppm, f, out, q: (
+                         ["cjpeg", "-quality", str(q), "-optimize", "-outfile", f, ppm],
+                         ["djpeg", "-outfile", out, f])),
+        "WebP": dict(ext="webp", settings=[5, 20, 40, 60, 75, 85, 95, 100],
+                     cmd=lambda png, ppm, f, out, q: (
+                         ["cwebp", "-quiet", "-q", str(q), "-m", "6", png, "-o", f],
+                         ["dwebp", "-quiet", f, "-ppm", "-o", out])),
+        "JPEG XL": dict(ext="jxl", settings=[20, 40, 60, 75, 85, 90, 95, 98],
+                     cmd=lambda png, ppm, f, out, q: (
+                         ["cjxl", "--quiet", "-q", str(q), "-e", "7", png, f],
+                         ["djxl", "--quiet", f, out])),
+        "AVIF (aom, 4:4:4)": dict(ext="avif", settings=[50, 42, 36, 30, 24, 18, 12, 6],
+                     cmd=lambda png, ppm, f, out, q: (
+                         ["avifenc", "-c", "aom", "-y", "444", "-s", "6", "-j", "1", "--min", str(q), "--max", str(q),
+                          "--minalpha", "0", "--maxalpha", "0", png, f],
+                         ["avifdec", f, out])),
+        "HEIC (x265, 4:4:4)": dict(ext="heic", settings=[10, 25, 40, 55, 70, 80, 90, 96],
+                     cmd=lambda png, ppm, f, out, q: (
+                         ["heif-enc", "-q", str(q), "-p", "chroma=444", "--matrix_coefficients=0", png, "-o", f],
+                         ["heif-convert", f, out])),
+        "JPEG 2000 (OpenJPEG)": dict(ext="j2k", settings=[200, 100, 60, 40, 25, 15, 10, 6],
+                     cmd=lambda png, ppm, f, out, q: (
+                         ["opj_compress", "-i", ppm, "-o", f, "-r", str(q)],
+                         ["opj_decompress", "-i", f, "-o", out])),
+    }
+
+
+def run_one(job):
+    name, spec, png, ppm, original, setting, work = job
+    base = os.path.join(work, "%s-%s-%s" % (spec["ext"], os.path.basename(png), setting))
+    f, out = base + "." + spec["ext"], base + (".png" if spec["ext"] in ("msic", "jxl", "avif", "heic") else ".ppm")
+    enc, dec = spec["cmd"](png, ppm, f, out, setting)
+    t0 = time.perf_counter()
+    r = subprocess.run(enc, capture_output=True)
+    t1 = time.perf_counter()
+    if r.returncode != 0:
+        return None, "%s: %s" % (" ".join(enc), r.stderr.decode(errors="replace")[-300:])
+    r = subprocess.run(dec, capture_output=True)
+    t2 = time.perf_counter()
+    if r.returncode != 0:
+        return None, "%s: %s" % (" ".join(dec), r.stderr.decode(errors="replace")[-300:])
+    decoded = read_image(out)
+    h, w = original.shape[:2]
+    result = dict(codec=name, setting=setting, bits=8 * os.path.getsize(f), pixels=w * h,
+                  psnr=psnr(original, decoded), enc_s=t1 - t0, dec_s=t2 - t1)
+    os.remove(f)
+    os.remove(out)
+    return result, None
+
+
+def bd_rate(ref, test):
+    """Bjontegaard delta rate (%) of `test` against `ref`, each a list of
+    (bpp, psnr): piecewise cubic (PCHIP) log-rate over the common PSNR range."""
+    from scipy.interpolate import PchipInterpolator
+    def curve(points):
+        pts = sorted(set((p, np.log(r)) for r, p in points if r > 0))
+        ps = np.array([p for p, _ in pts]); lr = np.array([l for _, l in pts])
+        keep = np.concatenate([[True], np.diff(ps) > 1e-9])  # strictly increasing PSNR
+        return ps[keep], lr[keep]
+    p1, r1 = curve(ref)
+    p2, r2 = curve(test)
+    lo, hi = max(p1.min(), p2.min()), min(p1.max(), p2.max())
+    if hi - lo < 0.1 or len(p1) < 2 or len(p2) < 2:
+        return float("nan"), lo, hi
+    grid = np.linspace(lo, hi, 200)
+    i1 = np.trapz(PchipInterpolator(p1, r1)(grid), grid)
+    i2 = np.trapz(PchipInterpolator(p2, r2)(grid), grid)
+    return (np.exp((i2 - i1) / (hi - lo)) - 1) * 100, lo, hi
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kodak", default=os.path.join(ROOT, "..", "shared", "datasets", "kodak"))
+    ap.add_argument("--anchors", default=os.path.join(ROOT, "..", "shared", "anchors", "kodak-published-rd.csv"))
+    ap.add_argument("--msic", default=os.path.join(ROOT, "build", "tools", "msic", "msic"))
+    ap.add_argument("--model", default=None, help="model file (default: the embedded one)")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--images", type=int, default=24, help="first N Kodak images")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--codecs", default=None, help="comma-separated subset, e.g. msic,WebP")
+    ap.add_argument("--msic-qualities", default="0,10,25,40,55,70,85,100")
+    args = ap.parse_args()
+    args.msic_qualities = [float(q) for q in args.msic_qualities.split(",")]
+    images = sorted(os.path.join(args.kodak, f) for f in os.listdir(args.kodak) if f.endswith(".png"))[:args.images]
+    specs = codecs(args)
+    if args.codecs:
+        specs = {k: v for k, v in specs.items() if any(k.startswith(c) for c in args.codecs.split(","))}
+    for name, spec in specs.items():
+        tool = spec["cmd"]("a", "b", "c", "d", 1)[0][0]
+        if not shutil.which(tool) and not os.path.exists(tool):
+            sys.exit("%s needs %s (tools/install-deps.sh --bench installs the codecs)" % (name, tool))
+    os.makedirs(args.out, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="msic-rd-")
+    originals, ppms = {}, {}
+    for png in images:
+        originals[png] = read_image(png)
+        ppms[png] = os.path.join(work, os.path.basename(png)[:-4] + ".ppm")
+        subprocess.run(["vips", "copy", png, ppms[png]], check=True)
+    jobs = [(n, s, png, ppms[png], originals[png], q, work) for n, s in specs.items() for q in s["settings"]
+            for png in images]
+    results = []
+    with cf.ThreadPoolExecutor(args.jobs) as pool:
+        for r, err in pool.map(run_one, jobs):
+            if err:
+                sys.exit("failed: " + err)
+            results.append(r)
+    shutil.rmtree(work)
+
+    rows = []
+    for name, spec in specs.items():
+        for q in spec["settings"]:
+            rs = [r for r in results if r["codec"] == name and r["setting"] == q]
+            px = sum(r["pixels"] for r in rs)
+            rows.append(dict(codec=name, setting=q, images=len(rs),
+                             bpp=sum(r["bits"] for r in rs) / px,
+                             psnr_rgb_db=float(np.mean([r["psnr"] for r in rs])),
+                             encode_mp_s=px / 1e6 / sum(r["enc_s"] for r in rs),
+                             decode_mp_s=px / 1e6 / sum(r["dec_s"] for r in rs)))
+    with open(os.path.join(args.out, "rd.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("%.4f" % v if isinstance(v, float) else v) for k, v in r.items()})
+
+    curves = {n: [(r["bpp"], r["psnr_rgb_db"]) for r in rows if r["codec"] == n] for n in specs}
+    if os.path.exists(args.anchors) and args.images == 24:
+        with open(args.anchors) as f:
+            for r in csv.DictReader(f):
+                curves.setdefault("published: " + r["codec"], []).append((float(r["bpp"]), float(r["psnr_rgb_db"])))
+    bd_rows = []
+    if "msic" in curves:
+        for name, pts in curves.items():
+            if name == "msic":
+                continue
+            bd, lo, hi = bd_rate(pts, curves["msic"])
+            bd_rows.append(dict(reference=name, bd_rate_percent="%.2f" % bd, psnr_from="%.2f" % lo, psnr_to="%.2f" % hi))
+        with open(os.path.join(args.out, "bd.csv"), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["reference", "bd_rate_percent", "psnr_from", "psnr_to"])
+            w.writeheader()
+            w.writerows(bd_rows)
+
+    print("%-28s %8s %8s %8s %10s %10s" % ("codec", "setting", "bpp", "PSNR", "enc MP/s", "dec MP/s"))
+    for r in rows:
+        print("%-28s %8s %8.4f %8.3f %10.3f %10.3f" % (r["codec"], r["setting"], r["bpp"], r["psnr_rgb_db"],
+                                                       r["encode_mp_s"], r["decode_mp_s"]))
+    if bd_rows:
+        print("\nBD-rate of msic against each (negative: msic needs fewer bits at equal PSNR)")
+        for r in bd_rows:
+            print("  %-50s %8s %%   (PSNR %s..%s dB)" % (r["reference"], r["bd_rate_percent"], r["psnr_from"], r["psnr_to"]))
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 6))
+    for name, pts in curves.items():
+        pts = sorted(pts)
+        style = dict(lw=2.5, color="black", marker="o") if name == "msic" else dict(lw=1, marker=".")
+        if name.startswith("published"):
+            style["ls"] = "--"
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, **style)
+    ax.set_xlabel("bits per pixel")
+    ax.set_ylabel("PSNR-RGB (dB)")
+    ax.set_xlim(0, 2.5)
+    ax.set_ylim(24, 48)
+    ax.grid(alpha=0.3)
+    ax.set_title("Kodak (%d images)" % len(images))
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(os.path.join(args.out, "rd.png"), dpi=110)
+    print("\nwrote %s/rd.csv, bd.csv, rd.png" % args.out)
+
+
+if __name__ == "__main__":
+    main()
