@@ -10,6 +10,10 @@ packages=(
   libgdal-dev gdal-bin python3-gdal python3-rasterio python3-numpy  # the GDAL driver and its tests
   libgtest-dev file dpkg-dev                  # tests and packages
 )
+if [ "${1:-}" = "--bench" ]; then  # the classical codecs bench/rd.py compares against
+  packages+=(libjpeg-turbo-progs webp libjxl-tools libavif-bin libheif-examples libopenjp2-tools
+             python3-matplotlib python3-scipy)
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}"
