@@ -199,8 +199,13 @@ vips_foreign_load_msic_header(VipsForeignLoad *load)
 			vips_image_set_blob_copy(out, VIPS_META_ICC_NAME,
 				box.data, box.size);
 		else if (memcmp(box.type, MSIC_BOX_EXIF, 4) == 0) {
+			/* Setting the blob makes libvips parse it; we parse
+			 * it again below to learn whether that worked. Keep
+			 * the failure out of the error buffer. */
+			vips_error_freeze();
 			vips_image_set_blob_copy(out, VIPS_META_EXIF_NAME,
 				box.data, box.size);
+			vips_error_thaw();
 			have_exif = TRUE;
 		}
 		else if (memcmp(box.type, MSIC_BOX_XMP, 4) == 0)
@@ -225,16 +230,20 @@ vips_foreign_load_msic_header(VipsForeignLoad *load)
 	}
 
 	/* Parse EXIF into exif-ifd* fields, orientation and resolution, as
-	 * the JPEG and HEIF loaders do. */
-	if (have_exif &&
-		vips__exif_parse(out)) {
-		char message[256];
+	 * the JPEG and HEIF loaders do. An EXIF block libvips cannot read
+	 * would make every saver that rebuilds EXIF fail later: drop it. */
+	if (have_exif) {
+		int failed;
 
-		g_snprintf(message, sizeof(message),
-			"unable to parse EXIF (%s)", vips_error_buffer());
-		vips_error_clear();
-		if (vips_foreign_load_msic_warn(msic, message))
-			return -1;
+		vips_error_freeze();
+		failed = vips__exif_parse(out);
+		vips_error_thaw();
+		if (failed) {
+			if (vips_foreign_load_msic_warn(msic,
+				"ignoring unreadable EXIF block"))
+				return -1;
+			vips_image_remove(out, VIPS_META_EXIF_NAME);
+		}
 	}
 
 	/* The resolution box is written from the vips header, so it wins

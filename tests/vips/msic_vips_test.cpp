@@ -294,6 +294,10 @@ TEST_F(VipsModule, QualityAndTileSizeReachTheEncoder) {
   EXPECT_NEAR(FileInfo(high).quality, 90.0, 1e-3);
   EXPECT_LT(ReadFileBytes(low).size(), ReadFileBytes(high).size());
 
+  // threads only changes how the encoder works, not what it writes.
+  Copy(kodim_, Path("t1.msic") + "[Q=30,tile_size=256,threads=1]");
+  EXPECT_EQ(MaxAbsDiff(DecodeWithCApi(Path("t1.msic")), DecodeWithCApi(low)), 0);
+
   // A tile size in range but not a multiple of 16 is refused, and the file
   // the target created for it does not stay behind. (Values outside an
   // argument's declared range are libvips' business: it warns and keeps
@@ -474,6 +478,45 @@ TEST_F(VipsModule, MetadataSurvivesAndStripRemovesIt) {
   Copy(kodim_, plain);
   FindBox(plain, MSIC_BOX_EXIF, &found);
   EXPECT_FALSE(found);
+}
+
+// Boxes the loader cannot use are warnings, and errors under fail_on=warning,
+// as with other libvips loaders. The files come straight from the C API.
+TEST_F(VipsModule, MalformedMetadataWarnsOrFailsPerFailOn) {
+  std::vector<uint8_t> pixels(64 * 64);
+  for (size_t i = 0; i < pixels.size(); i++) pixels[i] = uint8_t(i * 7);
+  msic_image_info info{64, 64, 1, 8};
+  msic_encode_options opts;
+  msic_encode_options_init(&opts);
+  opts.tile_size = 64;
+
+  struct Case { const char* name; const char* type; std::vector<uint8_t> data; const char* says; };
+  const std::vector<Case> cases = {
+      {"resl", MSIC_BOX_RESOLUTION, {1, 2, 3}, "resolution"},
+      {"exif", MSIC_BOX_EXIF, {'E', 'x', 0}, "EXIF"},  // libexif takes most garbage, not this
+  };
+  for (const auto& c : cases) {
+    msic_box box;
+    std::memcpy(box.type, c.type, 4);
+    box.data = c.data.data();
+    box.size = c.data.size();
+    uint8_t* bytes = nullptr;
+    size_t size = 0;
+    ASSERT_EQ(msic_encode_to_memory(nullptr, &info, pixels.data(), 64, &opts, &box, 1, &bytes, &size),
+              MSIC_OK)
+        << msic_last_error();
+    const std::string file = Path(std::string(c.name) + ".msic");
+    WriteFileBytes(file, std::vector<uint8_t>(bytes, bytes + size));
+    msic_free(bytes);
+
+    RunResult r = Exec({VipsExe(), "copy", file, Path(std::string(c.name) + ".png")});
+    EXPECT_TRUE(r.ok()) << c.name << ": " << r.describe();
+    EXPECT_TRUE(Contains(r.err, c.says)) << c.name << ": " << r.describe();
+    r = Exec({VipsExe(), "msicload", file, Path(std::string(c.name) + "_strict.png"), "--fail-on",
+              "warning"});
+    EXPECT_TRUE(r.exited && r.exit_code != 0) << c.name << ": " << r.describe();
+    EXPECT_TRUE(Contains(r.err, "msicload")) << c.name << ": " << r.describe();
+  }
 }
 
 // ------------------------------------------------- target, source, buffer
