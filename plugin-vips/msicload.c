@@ -158,6 +158,11 @@ vips_foreign_load_msic_header(VipsForeignLoad *load)
 	double xres, yres;
 	size_t i, n;
 
+	if (!msic->reader) {
+		vips_error(class->nickname, "%s", "no input to load");
+		return -1;
+	}
+
 	/* The library validates the header; refuse anything we cannot
 	 * represent anyway, rather than trust it blindly. */
 	if (info->width < 1 || info->height < 1 ||
