@@ -305,6 +305,8 @@ TEST(Metadata, BoxesRoundTrip) {
   msic_file_info fi;
   ASSERT_EQ(msic_reader_get_info(r, &fi), MSIC_OK);
   EXPECT_EQ(fi.format_version, 0x10000u);
+  // The library's major version is the format's major version (CHANGELOG.md).
+  EXPECT_EQ(std::atoi(msic_version_string()), int(fi.format_version >> 16));
   EXPECT_STREQ(fi.model_hash, msic_context_model_hash(nullptr));
   msic_reader_close(r);
   msic_free(buf);
