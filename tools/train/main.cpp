@@ -10,7 +10,9 @@
 // CKPT_DIR/optimizer.pt and CKPT_DIR/state.txt let training resume.
 #include <dirent.h>
 #include <sys/stat.h>
+#ifdef MSIC_HAVE_VIPS
 #include <vips/vips.h>
+#endif
 
 #include <chrono>
 #include <cmath>
@@ -40,6 +42,12 @@ struct Sample {
   std::vector<uint8_t> rgb;  // interleaved
 };
 
+#ifndef MSIC_HAVE_VIPS
+std::vector<Sample> load_folder(const std::string &dir) {
+  throw std::runtime_error("this msic-train was built without libvips and cannot read " + dir +
+                           ": pack crops elsewhere (--pack) and train with --data-pack");
+}
+#else
 std::vector<Sample> load_folder(const std::string &dir) {
   std::vector<Sample> out;
   DIR *d = opendir(dir.c_str());
@@ -76,6 +84,7 @@ std::vector<Sample> load_folder(const std::string &dir) {
   if (out.empty()) throw std::runtime_error("no images in " + dir);
   return out;
 }
+#endif
 
 // A random crop of `size` pixels after a random downscale (0.5x..1x) and flip.
 torch::Tensor random_crop(const Sample &s, int size, std::mt19937 &rng) {
@@ -161,7 +170,9 @@ void save_checkpoint(net::MsicModel &model, torch::optim::Adam &opt, const std::
 }  // namespace
 
 int main(int argc, char **argv) {
+#ifdef MSIC_HAVE_VIPS
   if (VIPS_INIT(argv[0])) return 1;
+#endif
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
