@@ -1,6 +1,7 @@
 // The C API: contexts (a model and a thread count), readers and writers.
 // Every entry point catches exceptions and turns them into a status code
 // and a thread-local message.
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "container.h"
+#include "entropy/context_model.h"
 #include "errors.h"
 #include "model_file.h"
 #include "msic/msic.h"
@@ -63,19 +65,69 @@ int default_threads() {
 }
 }  // namespace
 
+namespace {
+// LibTorch lives in libmsic-codec, beside this library, loaded on the first
+// encode or decode: programs that only load the plugins (every vips and GDAL
+// command) never pay its start-up time and memory.
+std::unique_ptr<msic::TileCodec> load_tile_codec(const msic::ModelFile &model) {
+  static std::once_flag once;
+  static msic::TileCodecFactory factory = nullptr;
+  static std::string error;
+  std::call_once(once, [] {
+    std::string dir;
+    Dl_info self;
+    if (dladdr(reinterpret_cast<void *>(&msic_version_string), &self) && self.dli_fname) {
+      std::string path = self.dli_fname;
+      size_t slash = path.rfind('/');
+      if (slash != std::string::npos) dir = path.substr(0, slash + 1);
+    }
+    std::string backend = dir + MSIC_BACKEND_FILE;
+    // Tiles run in parallel on our threads; OpenBLAS threads inside each
+    // convolution would only oversubscribe the cores (a user's setting wins).
+    bool user_set = getenv("OPENBLAS_NUM_THREADS") != nullptr;
+    if (!user_set) setenv("OPENBLAS_NUM_THREADS", "1", 0);
+    void *handle = dlopen(backend.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      error = dlerror();
+      return;
+    }
+    // OpenBLAS may have started before us (GDAL links it through armadillo),
+    // having read the environment already: tell it directly.
+    using SetThreads = void (*)(int);
+    if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")); set && !user_set)
+      set(1);
+    factory = reinterpret_cast<msic::TileCodecFactory>(dlsym(handle, MSIC_TILE_CODEC_FACTORY));
+    if (!factory) error = backend + " does not export " MSIC_TILE_CODEC_FACTORY;
+  });
+  if (!factory) throw Error(MSIC_ERR_INTERNAL, "cannot load the MSIC codec (" + error + ")");
+  char message[1024] = "";
+  msic::TileCodec *codec = factory(&model, message, sizeof message);
+  if (!codec) throw Error(MSIC_ERR_MODEL, std::string("the model does not load: ") + message);
+  return std::unique_ptr<msic::TileCodec>(codec);
+}
+}  // namespace
+
 struct msic_context {
   msic::ModelFile model;
-  std::unique_ptr<msic::TileCodec> codec;
   std::string hash_hex;
   int threads = 0;
   int effective_threads() const { return threads > 0 ? threads : default_threads(); }
+
+  const msic::TileCodec &codec() {
+    std::call_once(codec_once, [this] { codec_ = load_tile_codec(model); });  // retried if it threw
+    return *codec_;
+  }
+
+ private:
+  std::once_flag codec_once;
+  std::unique_ptr<msic::TileCodec> codec_;
 };
 
 namespace {
 msic_context *make_context(msic::ModelFile model) {
+  msic::entropy::ContextModel check(model);  // tables and context nets, without LibTorch
   auto ctx = std::make_unique<msic_context>();
   ctx->hash_hex = msic::to_hex(model.hash.data(), 32);
-  ctx->codec = std::make_unique<msic::TileCodec>(model);
   ctx->model = std::move(model);
   return ctx.release();
 }
@@ -229,7 +281,7 @@ struct msic_writer {
       uint32_t x0 = uint32_t(tx) * ts;
       msic::TileImage t{band.data() + size_t(x0) * bands, size_t(header.width) * bands,
                         std::min(ts, header.width - x0), rows_in_band, bands};
-      payloads[tx] = ctx->codec->encode(t, header.quality_centi);
+      payloads[tx] = ctx->codec().encode(t, header.quality_centi);
     });
     for (uint32_t tx = 0; tx < across; ++tx)
       out->write_tile(uint64_t(tile_row) * across + tx, payloads[tx]);
@@ -432,7 +484,7 @@ struct msic_reader {
     h = std::min(hd.tile_size, hd.height - ty * hd.tile_size);
     std::vector<uint8_t> payload = container->read_tile(uint64_t(ty) * hd.tiles_across() + tx);
     std::vector<uint8_t> pixels(size_t(w) * h * hd.bands);
-    ctx->codec->decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands);
+    ctx->codec().decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands);
     ++tiles_decoded;
     return pixels;
   }

@@ -19,7 +19,8 @@ constexpr uint8_t kFlagGrey = 1;
 uint32_t padded(uint32_t v, uint32_t multiple) { return (v + multiple - 1) / multiple * multiple; }
 }  // namespace
 
-struct TileCodec::Impl {
+namespace {
+struct Impl {
   net::MsicModel model;
   entropy::ContextModel context;
   Impl(const ModelFile &file) : model(file.config), context(file) {
@@ -55,15 +56,31 @@ struct TileCodec::Impl {
     return out;
   }
 };
+}  // namespace
 
-TileCodec::TileCodec(const ModelFile &model) : impl_(std::make_unique<Impl>(model)) {
-  // Parallelism is over tiles, on the library's own threads: LibTorch's
-  // intra-op pool on top would only oversubscribe the cores.
-  at::set_num_threads(1);
+namespace {
+class TorchTileCodec final : public TileCodec {
+ public:
+  explicit TorchTileCodec(const ModelFile &model) : impl_(std::make_unique<Impl>(model)) {
+    // Parallelism is over tiles, on the library's own threads: LibTorch's
+    // intra-op pool on top would only oversubscribe the cores.
+    at::set_num_threads(1);
+  }
+  std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi) const override;
+  void decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
+              uint32_t quality_centi, uint8_t *out, size_t stride) const override;
+  std::vector<float> round_trip_unquantized(const TileImage &tile) const override;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+}  // namespace
+
+std::unique_ptr<TileCodec> TileCodec::create(const ModelFile &model) {
+  return std::make_unique<TorchTileCodec>(model);
 }
-TileCodec::~TileCodec() = default;
 
-std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_centi) const {
+std::vector<uint8_t> TorchTileCodec::encode(const TileImage &tile, uint32_t quality_centi) const {
   torch::NoGradGuard no_grad;
   auto x = impl_->to_tensor(tile);
   uint32_t H = uint32_t(x.size(2)), W = uint32_t(x.size(3));
@@ -87,7 +104,7 @@ std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_c
   return out;
 }
 
-void TileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height,
+void TorchTileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height,
                        uint32_t bands, uint32_t quality_centi, uint8_t *out, size_t stride) const {
   torch::NoGradGuard no_grad;
   uint32_t m = impl_->model->config.tile_multiple();
@@ -123,7 +140,7 @@ void TileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width, uint
   }
 }
 
-std::vector<float> TileCodec::round_trip_unquantized(const TileImage &tile) const {
+std::vector<float> TorchTileCodec::round_trip_unquantized(const TileImage &tile) const {
   torch::NoGradGuard no_grad;
   auto x = impl_->to_tensor(tile);
   auto y = impl_->model->transform->synthesis(impl_->model->transform->analysis(x));

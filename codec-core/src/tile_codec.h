@@ -1,5 +1,7 @@
 // Codes one tile: the network plus the entropy model. LibTorch stays inside
-// tile_codec.cpp; callers see bytes and pixels only.
+// tile_codec.cpp, which is built into its own library (libmsic-codec) that
+// libmsic loads on the first encode or decode, so that programs which only
+// load the plugins (every vips and GDAL command) never pay for LibTorch.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -18,18 +20,20 @@ struct TileImage {
 
 class TileCodec {
  public:
-  explicit TileCodec(const ModelFile &model);  // throws Error
-  ~TileCodec();
-  std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi) const;
+  virtual ~TileCodec() = default;
+  virtual std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi) const = 0;
   // Decodes into out (width x height x bands); throws Error on corrupt data.
-  void decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
-              uint32_t quality_centi, uint8_t *out, size_t stride) const;
+  virtual void decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
+                      uint32_t quality_centi, uint8_t *out, size_t stride) const = 0;
   // Without quantization: analysis then synthesis (tests invertibility).
-  std::vector<float> round_trip_unquantized(const TileImage &tile) const;
+  virtual std::vector<float> round_trip_unquantized(const TileImage &tile) const = 0;
 
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  static std::unique_ptr<TileCodec> create(const ModelFile &model);  // throws Error
 };
+
+// The one symbol libmsic-codec exports: returns a new TileCodec, or NULL
+// with a message in `error` (C linkage: found with dlsym).
+extern "C" typedef TileCodec *(*TileCodecFactory)(const ModelFile *model, char *error, size_t error_size);
+#define MSIC_TILE_CODEC_FACTORY "msic_tile_codec_create"
 
 }  // namespace msic

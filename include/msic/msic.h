@@ -11,7 +11,10 @@
  *  - A NULL msic_context* means the process-wide default context, which uses
  *    the model embedded in the library.
  *  - Readers may be used from several threads at once (decode_tile and
- *    decode_region are thread-safe); writers belong to one thread.
+ *    decode_region are thread-safe); a writer may be fed from any thread,
+ *    but from one at a time.
+ *  - LibTorch is loaded on the first encode or decode (libmsic-codec, next
+ *    to libmsic), so opening files and reading headers stays cheap.
  */
 #ifndef MSIC_MSIC_H
 #define MSIC_MSIC_H
