@@ -150,3 +150,26 @@ TEST(Determinism, SecondBuildWithOtherFlagsDecodesIdentically) {
     EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/alt-by-main.png").pixels), 25.0);
   }
 }
+
+// One definition of the network: the trainer's float model must predict the
+// size of the file the codec writes with the integer kernels. A random
+// model makes every context net matter.
+TEST(Trainer, EstimatedRateMatchesTheCodec) {
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  std::string model = test::random_model_path();
+  Result t = run(std::string(MSIC_TRAIN) + " --eval " + src + " --init " + model);
+  ASSERT_EQ(t.status, 0) << t.output;
+  for (int anchor : {1, 4}) {
+    std::string key = "anchor " + std::to_string(anchor) + " (quality ";
+    size_t at = t.output.find(key);
+    ASSERT_NE(at, std::string::npos) << t.output;
+    double quality = std::stod(t.output.substr(at + key.size()));
+    double estimated = std::stod(t.output.substr(t.output.find("estimated ", at) + 10));
+    char q[32];
+    snprintf(q, sizeof q, "%.4f", quality);
+    ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/t.msic --quality " + q + " --model " + model).status, 0);
+    double actual = 8.0 * double(size_of(dir + "/t.msic")) / (768 * 512);
+    EXPECT_NEAR(actual / estimated, 1.0, 0.015) << "anchor " << anchor << ": " << actual << " vs " << estimated;
+  }
+}

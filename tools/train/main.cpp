@@ -31,7 +31,7 @@ using namespace msic;
 namespace {
 
 struct Options {
-  std::string data, data_pack, init, out, resume, pack;
+  std::string data, data_pack, init, out, resume, pack, evaluate;
   int iterations = 100000, batch = 8, crop = 128, threads = 2, log_every = 20, save_every = 500, count = 4096;
   double lr = 1e-4, lr_final = 1e-5, lambda_low = 0.0015, lambda_high = 0.6;
   std::string device = "cpu";
@@ -42,23 +42,40 @@ struct Sample {
   std::vector<uint8_t> rgb;  // interleaved
 };
 
+std::vector<Sample> load_folder(const std::string &dir);
+
+// A folder of images, or one image.
+std::vector<Sample> load_folder_or_file(const std::string &path);
+
 #ifndef MSIC_HAVE_VIPS
+std::vector<Sample> load_folder_or_file(const std::string &path) { return load_folder(path); }
 std::vector<Sample> load_folder(const std::string &dir) {
   throw std::runtime_error("this msic-train was built without libvips and cannot read " + dir +
                            ": pack crops elsewhere (--pack) and train with --data-pack");
 }
 #else
+std::vector<Sample> load_paths(const std::vector<std::string> &paths);
+
 std::vector<Sample> load_folder(const std::string &dir) {
-  std::vector<Sample> out;
   DIR *d = opendir(dir.c_str());
   if (!d) throw std::runtime_error("cannot open data folder " + dir);
   std::vector<std::string> names;
   while (dirent *e = readdir(d))
-    if (e->d_name[0] != '.') names.push_back(e->d_name);
+    if (e->d_name[0] != '.') names.push_back(dir + "/" + e->d_name);
   closedir(d);
   std::sort(names.begin(), names.end());
-  for (const std::string &n : names) {
-    std::string path = dir + "/" + n;
+  return load_paths(names);
+}
+
+std::vector<Sample> load_folder_or_file(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return load_folder(path);
+  return load_paths({path});
+}
+
+std::vector<Sample> load_paths(const std::vector<std::string> &paths) {
+  std::vector<Sample> out;
+  for (const std::string &path : paths) {
     VipsImage *im = vips_image_new_from_file(path.c_str(), NULL), *rgb = nullptr, *u8 = nullptr;
     if (!im) {
       fprintf(stderr, "skipping %s: %s", path.c_str(), vips_error_buffer());
@@ -81,7 +98,7 @@ std::vector<Sample> load_folder(const std::string &dir) {
     g_free(px);
     g_object_unref(u8);
   }
-  if (out.empty()) throw std::runtime_error("no images in " + dir);
+  if (out.empty()) throw std::runtime_error("no images could be read");
   return out;
 }
 #endif
@@ -113,7 +130,7 @@ struct Step {
 // Rate (bits) and reconstruction for one batch at anchor a: the codec's
 // coding order and context, with uniform noise for the rate and rounding
 // (straight-through) for the reconstruction.
-Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda) {
+Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda, bool evaluate = false) {
   const ModelConfig &c = model->config;
   auto latents = model->transform->analysis(x);
   const int L = c.latent_count();
@@ -141,7 +158,8 @@ Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda
     auto log2s = log2s_a * (1 - second) + log2s_b * second;
     auto mean_g = mean * g;
     auto sigma = torch::exp2(log2s + lg + ls).clamp(0.11, 1e4);
-    auto noisy = y_g + torch::rand_like(y_g) - 0.5;
+    // Training: uniform noise. Evaluation: the symbols the codec would code.
+    auto noisy = evaluate ? torch::round(y_g - mean_g) + mean_g : y_g + torch::rand_like(y_g) - 0.5;
     auto p = normal_cdf((noisy - mean_g + 0.5) / sigma) - normal_cdf((noisy - mean_g - 0.5) / sigma);
     bits = bits - torch::log2(p.clamp_min(1e-9)).sum();
     known[l] = (round_ste(y_g - mean_g) + mean_g) / g;
@@ -199,6 +217,7 @@ int main(int argc, char **argv) {
       else if (a == "--log-every") o.log_every = std::stoi(next());
       else if (a == "--save-every") o.save_every = std::stoi(next());
       else if (a == "--device") o.device = next();
+      else if (a == "--eval") o.evaluate = next();
       else {
         fprintf(stderr, "usage: msic-train --data DIR|--data-pack FILE --init MODEL --out DIR | --resume DIR\n"
                         "       [--iterations N] [--batch B] [--crop S] [--lr LR] [--lr-final LR]\n"
@@ -226,6 +245,27 @@ int main(int argc, char **argv) {
         f.write(reinterpret_cast<char *>(t.data_ptr<uint8_t>()), t.numel());
       }
       printf("wrote %d crops of %d px to %s\n", o.count, o.crop, o.pack.c_str());
+      return 0;
+    }
+    if (!o.evaluate.empty()) {
+      // The rate the trainer's float model predicts for one image at every
+      // anchor, to compare with what the codec writes (msic encode at
+      // quality 100 * a / (anchors - 1)): the two must agree closely.
+      ModelFile file = ModelFile::load(o.init);
+      net::MsicModel model(file.config);
+      model->load(file);
+      model->eval();
+      torch::NoGradGuard no_grad;
+      auto samples = load_folder_or_file(o.evaluate);
+      const Sample &s = samples.front();
+      int64_t w = s.width / 16 * 16, h = s.height / 16 * 16;
+      auto x = torch::from_blob(const_cast<uint8_t *>(s.rgb.data()), {s.height, s.width, 3}, torch::kUInt8)
+                   .narrow(0, 0, h).narrow(1, 0, w).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0) / 255.0 - 0.5;
+      for (int a = 0; a < file.config.anchors; ++a) {
+        Step st = rd_step(model, x, a, 0.0, true);
+        printf("anchor %d (quality %.2f): estimated %.4f bpp, %.2f dB\n", a, 100.0 * a / (file.config.anchors - 1),
+               st.bpp.item<double>(), 10 * std::log10(1.0 / st.mse.item<double>()));
+      }
       return 0;
     }
     std::string init = o.resume.empty() ? o.init : o.resume + "/model.msicw";
