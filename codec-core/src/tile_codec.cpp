@@ -93,7 +93,9 @@ std::vector<uint8_t> TorchTileCodec::encode(const TileImage &tile, uint32_t qual
   entropy::RansEncoder coder;
   impl_->context.encode(planes, impl_->context.gains(quality_centi), coder);
   std::vector<uint8_t> stream = coder.finish();
-  std::vector<uint8_t> out(kPayloadHeader);
+  std::vector<uint8_t> out;
+  out.reserve(kPayloadHeader + stream.size());
+  out.resize(kPayloadHeader);
   out[0] = kPayloadVersion;
   out[1] = tile.bands == 1 ? kFlagGrey : 0;
   out[2] = uint8_t(W), out[3] = uint8_t(W >> 8);
