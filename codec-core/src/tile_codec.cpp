@@ -1,8 +1,10 @@
 #include "tile_codec.h"
 
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <mutex>
 #include <cmath>
 
 #include "entropy/context_model.h"
@@ -59,6 +61,33 @@ struct Impl {
 }  // namespace
 
 namespace {
+// A sequential OpenBLAS (Debian's libopenblas0-serial) is not safe when two
+// threads call it at once: tiles decoded in parallel came out wrong. With
+// one, tiles take turns in the network; the entropy coding, which never
+// calls BLAS, still runs in parallel.
+bool blas_is_sequential_openblas() {
+  static const bool sequential = [] {
+    void *blas = dlopen("libblas.so.3", RTLD_NOW | RTLD_NOLOAD);
+    if (!blas) blas = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
+    if (!blas) return false;
+    using GetParallel = int (*)();
+    auto get_parallel = reinterpret_cast<GetParallel>(dlsym(blas, "openblas_get_parallel"));
+    return get_parallel && get_parallel() == 0;
+  }();
+  return sequential;
+}
+
+class NetworkTurn {
+ public:
+  NetworkTurn() {
+    static std::mutex mutex;
+    if (blas_is_sequential_openblas()) lock_ = std::unique_lock<std::mutex>(mutex);
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
 class TorchTileCodec final : public TileCodec {
  public:
   explicit TorchTileCodec(const ModelFile &model) : impl_(std::make_unique<Impl>(model)) {
@@ -84,7 +113,11 @@ std::vector<uint8_t> TorchTileCodec::encode(const TileImage &tile, uint32_t qual
   torch::NoGradGuard no_grad;
   auto x = impl_->to_tensor(tile);
   uint32_t H = uint32_t(x.size(2)), W = uint32_t(x.size(3));
-  auto latents = impl_->model->transform->analysis(x);
+  std::vector<torch::Tensor> latents;
+  {
+    NetworkTurn turn;
+    latents = impl_->model->transform->analysis(x);
+  }
   auto planes = impl_->planes(W, H);
   for (size_t l = 0; l < planes.size(); ++l) {
     auto v = latents[l].contiguous();
@@ -123,8 +156,12 @@ void TorchTileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width,
   std::vector<torch::Tensor> latents;
   for (auto &p : planes)
     latents.push_back(torch::from_blob(p.values.data(), {1, p.channels, p.height, p.width}, torch::kFloat));
-  impl_->model->refine_latents(latents, gains.gain);
-  auto x = impl_->model->postfilter(impl_->model->transform->synthesis(latents));
+  torch::Tensor x;
+  {
+    NetworkTurn turn;
+    impl_->model->refine_latents(latents, gains.gain);
+    x = impl_->model->postfilter(impl_->model->transform->synthesis(latents));
+  }
   x = ((x + 0.5f) * 255.0f).round().clamp(0, 255).contiguous();
   const float *p = x.data_ptr<float>();
   for (uint32_t y = 0; y < height; ++y) {
