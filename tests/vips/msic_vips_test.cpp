@@ -808,6 +808,16 @@ TEST(Installed, SystemModuleRoundTrip) {
   ASSERT_TRUE(r.ok()) << r.describe();
   r = Exec({VipsExe(), "copy", msic, back});
   ASSERT_TRUE(r.ok()) << r.describe();
+  // Packages from an older tree may embed another default model; then this
+  // tree's library cannot decode their files, and comparing says nothing.
+  msic_reader *reader = msic_reader_open_file(nullptr, msic.c_str());
+  ASSERT_NE(reader, nullptr) << msic_last_error();
+  msic_file_info info;
+  msic_reader_get_info(reader, &info);
+  msic_reader_close(reader);
+  if (std::string(info.model_hash) != msic_context_model_hash(nullptr))
+    GTEST_SKIP() << "the installed packages embed model " << info.model_hash
+                 << ", this tree " << msic_context_model_hash(nullptr) << ": install this tree's packages";
   EXPECT_EQ(MaxAbsDiff(LoadWithVips(back), DecodeWithCApi(msic)), 0);
   r = Exec({VipsthumbnailExe(), msic, "-s", "64", "-o", dir + "/thumb.png"});
   ASSERT_TRUE(r.ok()) << r.describe();

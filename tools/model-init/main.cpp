@@ -114,9 +114,11 @@ int main(int argc, char **argv) {
       if (!model->transform->levels[k].empty())
         model->transform->levels[k][0]->mix.copy_(level_mix(k, importance));
 
-    // Gains: log2 from 1 (quality 0: step 1/2) to 7 (quality 100: step 1/128).
+    // Gains: log2 from -1.5 (quality 0: step 2.8, about 0.1 bpp) to 6.5
+    // (quality 100: step 1/90, about 48 dB), so that the default quality 75
+    // lands near 39 dB as users of JPEG quality scales expect.
     for (int a = 0; a < config.anchors; ++a)
-      model->gain_log2[a].fill_(1.0 + 6.0 * a / (config.anchors - 1));
+      model->gain_log2[a].fill_(-1.5 + 8.0 * a / (config.anchors - 1));
 
     // Spread of each latent channel on the sample images.
     int L = config.latent_count();
