@@ -94,7 +94,7 @@ void ContainerWriter::write_header() {
   p.u16(header_.version_minor);
   uint64_t header_size = kFixedHeaderSize + 4;
   for (const Box &b : header_.boxes) header_size += 12 + b.data.size();
-  if (header_size > UINT32_MAX) throw Error(MSIC_ERR_LIMIT, "metadata boxes exceed 4 GiB");
+  if (header_size > kMaxHeaderBytes) throw Error(MSIC_ERR_LIMIT, "metadata boxes exceed 1 GiB in all");
   p.u32(uint32_t(header_size));
   p.u32(header_.width);
   p.u32(header_.height);
@@ -175,6 +175,8 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
   uint32_t box_count = get32(fixed + 76);
   if (header_size_ < kFixedHeaderSize + 4 || header_size_ > file_size_ - kTrailerSize)
     throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (header size out of range)");
+  if (header_size_ > kMaxHeaderBytes)
+    throw Error(MSIC_ERR_LIMIT, "MSIC metadata larger than 1 GiB is not read");
   if (uint64_t(box_count) * 12 > header_size_ - kFixedHeaderSize - 4)
     throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box count)");
 

@@ -23,6 +23,7 @@ constexpr uint32_t kTileCodecMsinn = 1;
 constexpr uint32_t kMaxDimension = 1000000;
 constexpr uint64_t kMaxPixels = 1ull << 36;
 constexpr uint64_t kMaxBoxBytes = 1ull << 30;
+constexpr uint64_t kMaxHeaderBytes = (1ull << 30) + 4096;  // header with all its boxes
 
 struct Box {
   std::array<char, 4> type{};

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -82,19 +83,19 @@ std::unique_ptr<msic::TileCodec> load_tile_codec(const msic::ModelFile &model) {
       if (slash != std::string::npos) dir = path.substr(0, slash + 1);
     }
     std::string backend = dir + MSIC_BACKEND_FILE;
-    // Tiles run in parallel on our threads; OpenBLAS threads inside each
-    // convolution would only oversubscribe the cores (a user's setting wins).
-    bool user_set = getenv("OPENBLAS_NUM_THREADS") != nullptr;
-    if (!user_set) setenv("OPENBLAS_NUM_THREADS", "1", 0);
     void *handle = dlopen(backend.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
       error = dlerror();
       return;
     }
-    // OpenBLAS may have started before us (GDAL links it through armadillo),
-    // having read the environment already: tell it directly.
+    // Tiles run in parallel on our threads; OpenBLAS threads inside each
+    // convolution would only oversubscribe the cores. The call, not the
+    // environment: setenv here could race with getenv in the host's other
+    // threads, and OpenBLAS may have started already (GDAL links it through
+    // armadillo). dlsym on the handle searches the backend's dependencies.
     using SetThreads = void (*)(int);
-    if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")); set && !user_set)
+    if (auto set = reinterpret_cast<SetThreads>(dlsym(handle, "openblas_set_num_threads"));
+        set && !getenv("OPENBLAS_NUM_THREADS"))
       set(1);
     factory = reinterpret_cast<msic::TileCodecFactory>(dlsym(handle, MSIC_TILE_CODEC_FACTORY));
     if (!factory) error = backend + " does not export " MSIC_TILE_CODEC_FACTORY;
@@ -321,13 +322,22 @@ msic_writer *msic_writer_create_file(msic_context *ctx, const char *path, const 
     if (!path) throw Error(MSIC_ERR_ARGUMENT, "path is NULL");
     auto w = std::make_unique<msic_writer>();
     w->path = path;
-    std::string tmpl = w->path + ".tmp-XXXXXX";
-    std::vector<char> name(tmpl.begin(), tmpl.end());
-    name.push_back(0);
-    int fd = mkstemp(name.data());
-    if (fd < 0) throw Error(MSIC_ERR_IO, "cannot create '" + tmpl + "': " + strerror(errno));
-    w->tmp_path = name.data();
-    fchmod(fd, 0644 & ~[] { mode_t m = umask(0); umask(m); return m; }());
+    // A fresh name beside the target, created 0666 so the umask applies as
+    // for any new file (mkstemp's 0600 would need a process-wide umask dance).
+    int fd = -1;
+    std::random_device random;
+    for (int attempt = 0; fd < 0 && attempt < 100; ++attempt) {
+      char suffix[32];
+      snprintf(suffix, sizeof suffix, ".tmp-%08x", unsigned(random()));
+      w->tmp_path = w->path + suffix;
+      fd = open(w->tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) {
+      std::string reason = strerror(errno);
+      w->tmp_path.clear();
+      throw Error(MSIC_ERR_IO, "cannot create a file beside '" + w->path + "': " + reason);
+    }
     w->file = fdopen(fd, "wb");
     if (!w->file) {
       close(fd);
@@ -378,7 +388,7 @@ msic_status msic_writer_write_rows(msic_writer *w, const uint8_t *pixels, size_t
       w->header_written = true;
       w->out = std::make_unique<ContainerWriter>(w->sink, h);
       w->out->write_header();
-      w->band.resize(row_bytes * h.tile_size);
+      w->band.resize(row_bytes * std::min(h.tile_size, h.height));
     }
     for (uint32_t r = 0; r < rows; ++r) {
       memcpy(w->band.data() + size_t(w->rows_in_band) * row_bytes, pixels + r * stride, row_bytes);

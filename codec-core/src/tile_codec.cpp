@@ -143,8 +143,11 @@ void TorchTileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width,
                        uint32_t bands, uint32_t quality_centi, uint8_t *out, size_t stride) const {
   torch::NoGradGuard no_grad;
   uint32_t m = impl_->model->config.tile_multiple();
-  if (payload.size() < kPayloadHeader || payload[0] != kPayloadVersion)
+  if (payload.size() < kPayloadHeader || payload[0] != kPayloadVersion || (payload[1] & ~kFlagGrey) ||
+      payload[6] || payload[7])
     throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad payload header)");
+  uint32_t escapes = uint32_t(payload[8]) | uint32_t(payload[9]) << 8 | uint32_t(payload[10]) << 16 |
+                     uint32_t(payload[11]) << 24;
   uint32_t W = payload[2] | payload[3] << 8, H = payload[4] | payload[5] << 8;
   if (W != padded(width, m) || H != padded(height, m) || ((payload[1] & kFlagGrey) != 0) != (bands == 1))
     throw Error(MSIC_ERR_FORMAT, "corrupt tile (payload does not match the tile size)");
@@ -152,7 +155,8 @@ void TorchTileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width,
   auto planes = impl_->planes(W, H);
   auto gains = impl_->context.gains(quality_centi);
   impl_->context.decode(planes, gains, coder);
-  if (!coder.finished_cleanly()) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
+  if (!coder.finished_cleanly() || coder.escapes() != escapes)
+    throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
   std::vector<torch::Tensor> latents;
   for (auto &p : planes)
     latents.push_back(torch::from_blob(p.values.data(), {1, p.channels, p.height, p.width}, torch::kFloat));
@@ -162,7 +166,8 @@ void TorchTileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width,
     impl_->model->refine_latents(latents, gains.gain);
     x = impl_->model->postfilter(impl_->model->transform->synthesis(latents));
   }
-  x = ((x + 0.5f) * 255.0f).round().clamp(0, 255).contiguous();
+  // nan_to_num: a crafted tile must not turn into NaN, whose cast is undefined.
+  x = torch::nan_to_num((x + 0.5f) * 255.0f, 0.0).round().clamp(0, 255).contiguous();
   const float *p = x.data_ptr<float>();
   for (uint32_t y = 0; y < height; ++y) {
     uint8_t *row = out + y * stride;

@@ -255,6 +255,19 @@ TEST(Writer, NothingIsLeftBehindWhenAWriteDoesNotFinish) {
   EXPECT_EQ(st.st_size, 8);
 
   EXPECT_EQ(msic_writer_create_file(nullptr, "/nonexistent-dir/out.msic", &info, &o), nullptr);
+
+  // A finished file gets the mode of any new file: 0666 less the umask.
+  mode_t mask = umask(027);
+  msic_encode_options_init(&o);
+  o.tile_size = 64;
+  w = msic_writer_create_file(nullptr, (dir + "/mode.msic").c_str(), &info, &o);
+  ASSERT_NE(w, nullptr);
+  ASSERT_EQ(msic_writer_write_rows(w, im.pixels.data(), im.stride(), 200), MSIC_OK);
+  ASSERT_EQ(msic_writer_finish(w), MSIC_OK);
+  msic_writer_destroy(w);
+  umask(mask);
+  ASSERT_EQ(stat((dir + "/mode.msic").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
   EXPECT_EQ(msic_status(MSIC_ERR_IO), MSIC_ERR_IO);
 }
 

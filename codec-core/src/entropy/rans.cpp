@@ -70,7 +70,7 @@ void RansDecoder::advance(uint32_t start, uint32_t freq) {
       w = uint32_t(p_[0]) | uint32_t(p_[1]) << 8 | uint32_t(p_[2]) << 16 | uint32_t(p_[3]) << 24;
       p_ += 4;
     } else {
-      p_ = end_ + 1;  // remember the overrun
+      overrun_ = true;
     }
     x_ = (x_ << 32) | w;
   }
@@ -90,6 +90,7 @@ int32_t RansDecoder::get(const CdfTables &tables, int t) {
   int32_t k = int32_t(std::upper_bound(cdf + 1, cdf + n + 1, int32_t(slot)) - (cdf + 1));
   advance(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k]));
   if (k < n - 1) return tables.min[t] + k;
+  ++escapes_;
   uint32_t bits = get_raw16();
   if (bits > 32) bits = 32;
   uint32_t u = 0;
@@ -97,6 +98,6 @@ int32_t RansDecoder::get(const CdfTables &tables, int t) {
   return unzigzag(u);
 }
 
-bool RansDecoder::finished_cleanly() const { return p_ == end_ && x_ == kLow; }
+bool RansDecoder::finished_cleanly() const { return !overrun_ && p_ == end_ && x_ == kLow; }
 
 }  // namespace msic::entropy

@@ -33,12 +33,15 @@ class RansDecoder {
   int32_t get(const CdfTables &tables, int table);
   // True if every word was consumed and the state is back where it began.
   bool finished_cleanly() const;
+  uint32_t escapes() const { return escapes_; }
 
  private:
   uint32_t get_raw16();
   void advance(uint32_t start, uint32_t freq);
   const uint8_t *p_, *end_;
   uint64_t x_;
+  bool overrun_ = false;
+  uint32_t escapes_ = 0;
 };
 
 }  // namespace msic::entropy
