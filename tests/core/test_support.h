@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -50,9 +51,19 @@ inline double psnr(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b)
   return se == 0 ? 99.0 : 10 * std::log10(255.0 * 255.0 * a.size() / se);
 }
 
+// A fresh folder under /tmp, removed when the test process exits.
 inline std::string temp_dir() {
+  static std::vector<std::string> made;
+  static bool registered = false;
+  if (!registered) {
+    registered = true;
+    atexit([] {
+      for (const std::string &d : made) std::filesystem::remove_all(d);
+    });
+  }
   char tmpl[] = "/tmp/msic-test-XXXXXX";
-  return mkdtemp(tmpl);
+  made.push_back(mkdtemp(tmpl));
+  return made.back();
 }
 
 inline std::vector<uint8_t> encode(msic_context *ctx, const Image &im, float quality, uint32_t tile = 512,
