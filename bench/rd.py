@@ -4,6 +4,7 @@ HEIC and JPEG 2000, all run in the same session, plus BD-rates against the
 published curves (VTM, the MSINN paper) in ../shared/anchors.
 
   bench/rd.py [--kodak DIR] [--msic PATH] [--model PATH] [--out DIR] [--images N] [--jobs N]
+  bench/rd.py --codecs msic --merge --model CKPT.msicw --out DIR   (re-measure msic only)
 
 Writes OUT/rd.csv (one row per codec and setting, averaged over the images),
 OUT/bd.csv (BD-rates of msic against each curve) and OUT/rd.png (the curves).
@@ -106,6 +107,13 @@ def run_one(job):
     return result, None
 
 
+def read_rows(path):
+    with open(path) as f:
+        return [dict(r, bpp=float(r["bpp"]), psnr_rgb_db=float(r["psnr_rgb_db"]),
+                     encode_mp_s=float(r["encode_mp_s"]), decode_mp_s=float(r["decode_mp_s"]))
+                for r in csv.DictReader(f)]
+
+
 def bd_rate(ref, test):
     """Bjontegaard delta rate (%) of `test` against `ref`, each a list of
     (bpp, psnr): piecewise cubic (PCHIP) log-rate over the common PSNR range."""
@@ -138,12 +146,12 @@ def main():
     ap.add_argument("--codecs", default=None, help="comma-separated subset, e.g. msic,WebP")
     ap.add_argument("--msic-qualities", default="0,10,25,40,55,70,85,100")
     ap.add_argument("--replot", action="store_true", help="only redo BD-rates and the plot from OUT/rd.csv")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --codecs: keep the other codecs' rows of OUT/rd.csv (an earlier run) and replace "
+                         "only the re-run ones; the report says which rows are kept")
     args = ap.parse_args()
     if args.replot:
-        with open(os.path.join(args.out, "rd.csv")) as f:
-            rows = [dict(r, bpp=float(r["bpp"]), psnr_rgb_db=float(r["psnr_rgb_db"]),
-                         encode_mp_s=float(r["encode_mp_s"]), decode_mp_s=float(r["decode_mp_s"]))
-                    for r in csv.DictReader(f)]
+        rows = read_rows(os.path.join(args.out, "rd.csv"))
         names = list(dict.fromkeys(r["codec"] for r in rows))
         report(args, names, rows, int(rows[0]["images"]))
         return
@@ -173,7 +181,13 @@ def main():
             results.append(r)
     shutil.rmtree(work)
 
-    rows = []
+    rows, names = [], list(specs)
+    if args.merge and os.path.exists(os.path.join(args.out, "rd.csv")):
+        kept = [r for r in read_rows(os.path.join(args.out, "rd.csv"))
+                if r["codec"] not in specs and int(r["images"]) == len(images)]
+        rows += kept
+        names = list(dict.fromkeys([r["codec"] for r in kept] + names))
+        print("kept from the earlier run in %s: %s" % (args.out, ", ".join(dict.fromkeys(r["codec"] for r in kept))))
     for name, spec in specs.items():
         for q in spec["settings"]:
             rs = [r for r in results if r["codec"] == name and r["setting"] == q]
@@ -188,7 +202,7 @@ def main():
         w.writeheader()
         for r in rows:
             w.writerow({k: ("%.4f" % v if isinstance(v, float) else v) for k, v in r.items()})
-    report(args, list(specs), rows, len(images))
+    report(args, names, rows, len(images))
 
 
 def report(args, names, rows, image_count):

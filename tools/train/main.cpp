@@ -4,6 +4,10 @@
 //   msic-train --data DIR --init MODEL.msicw --out CKPT_DIR [options]
 //   msic-train --resume CKPT_DIR [options]            (continues where it stopped)
 //   msic-train --pack FILE --data DIR --count N       (random crops for a remote GPU)
+//   msic-train --eval IMAGE --init MODEL.msicw         (estimated rate per anchor)
+//
+// Without libvips (the GPU build, -DMSIC_TRAINER_ONLY=ON) --data reads binary
+// PPM files only; tools/train/device-train.sh converts the images first.
 //
 // CKPT_DIR/model.msicw is a complete model file (with CDF tables) at every
 // checkpoint, so the latest checkpoint can be used or committed as it is;
@@ -14,10 +18,12 @@
 #include <vips/vips.h>
 #endif
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -34,29 +40,44 @@ struct Options {
   std::string data, data_pack, init, out, resume, pack, evaluate;
   int iterations = 100000, batch = 8, crop = 128, threads = 2, log_every = 20, save_every = 500, count = 4096;
   double lr = 1e-4, lr_final = 1e-5, lambda_low = 0.0015, lambda_high = 0.6;
+  double minutes = 0;  // stop (with a checkpoint) after this long; 0: no limit
   std::string device = "cpu";
 };
 
-struct Sample {
-  int width, height;
-  std::vector<uint8_t> rgb;  // interleaved
-};
+// One training image: [height, width, 3] uint8, kept on the training device
+// so that cropping and downscaling run there too.
+using Sample = torch::Tensor;
 
-std::vector<Sample> load_folder(const std::string &dir);
-
-// A folder of images, or one image.
-std::vector<Sample> load_folder_or_file(const std::string &path);
-
-#ifndef MSIC_HAVE_VIPS
-std::vector<Sample> load_folder_or_file(const std::string &path) { return load_folder(path); }
-std::vector<Sample> load_folder(const std::string &dir) {
-  throw std::runtime_error("this msic-train was built without libvips and cannot read " + dir +
-                           ": pack crops elsewhere (--pack) and train with --data-pack");
+// Binary PPM (P6, maxval 255): what the trainer reads without libvips.
+Sample read_ppm(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  auto token = [&]() {
+    std::string t;
+    int c;
+    while ((c = f.get()) != EOF) {
+      if (c == '#') {
+        while ((c = f.get()) != EOF && c != '\n') {}
+      } else if (std::isspace(c)) {
+        if (!t.empty()) break;
+      } else {
+        t += char(c);
+      }
+    }
+    return t;
+  };
+  std::string magic = token(), w = token(), h = token(), maxval = token();
+  if (magic != "P6" || maxval != "255")
+    throw std::runtime_error(path + ": not an 8-bit binary PPM (P6, maxval 255)");
+  int64_t width = std::stoll(w), height = std::stoll(h);
+  if (width <= 0 || height <= 0 || width * height > (int64_t(1) << 28))
+    throw std::runtime_error(path + ": bad PPM size " + w + "x" + h);
+  auto rgb = torch::empty({height, width, 3}, torch::kUInt8);
+  f.read(reinterpret_cast<char *>(rgb.data_ptr<uint8_t>()), rgb.numel());
+  if (!f) throw std::runtime_error(path + ": truncated PPM");
+  return rgb;
 }
-#else
-std::vector<Sample> load_paths(const std::vector<std::string> &paths);
 
-std::vector<Sample> load_folder(const std::string &dir) {
+std::vector<std::string> list_folder(const std::string &dir) {
   DIR *d = opendir(dir.c_str());
   if (!d) throw std::runtime_error("cannot open data folder " + dir);
   std::vector<std::string> names;
@@ -64,8 +85,32 @@ std::vector<Sample> load_folder(const std::string &dir) {
     if (e->d_name[0] != '.') names.push_back(dir + "/" + e->d_name);
   closedir(d);
   std::sort(names.begin(), names.end());
-  return load_paths(names);
+  return names;
 }
+
+std::vector<Sample> load_folder(const std::string &dir);
+
+// A folder of images, or one image.
+std::vector<Sample> load_folder_or_file(const std::string &path);
+
+#ifndef MSIC_HAVE_VIPS
+std::vector<Sample> load_folder_or_file(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return load_folder(path);
+  return {read_ppm(path)};
+}
+std::vector<Sample> load_folder(const std::string &dir) {
+  std::vector<Sample> out;
+  for (const std::string &path : list_folder(dir))
+    if (path.size() > 4 && path.compare(path.size() - 4, 4, ".ppm") == 0) out.push_back(read_ppm(path));
+  if (out.empty())
+    throw std::runtime_error("no .ppm images in " + dir + " (this msic-train was built without libvips)");
+  return out;
+}
+#else
+std::vector<Sample> load_paths(const std::vector<std::string> &paths);
+
+std::vector<Sample> load_folder(const std::string &dir) { return load_paths(list_folder(dir)); }
 
 std::vector<Sample> load_folder_or_file(const std::string &path) {
   struct stat st;
@@ -94,7 +139,7 @@ std::vector<Sample> load_paths(const std::vector<std::string> &paths) {
     g_object_unref(rgb);
     size_t size;
     auto *px = static_cast<uint8_t *>(vips_image_write_to_memory(u8, &size));
-    out.push_back({u8->Xsize, u8->Ysize, std::vector<uint8_t>(px, px + size)});
+    out.push_back(torch::from_blob(px, {u8->Ysize, u8->Xsize, 3}, torch::kUInt8).clone());
     g_free(px);
     g_object_unref(u8);
   }
@@ -107,10 +152,10 @@ std::vector<Sample> load_paths(const std::vector<std::string> &paths) {
 torch::Tensor random_crop(const Sample &s, int size, std::mt19937 &rng) {
   std::uniform_real_distribution<double> u(0, 1);
   double scale = 0.5 + 0.5 * u(rng);
-  int window = std::min({int(std::lround(size / scale)), s.width, s.height});
-  int x0 = int(u(rng) * (s.width - window + 1)), y0 = int(u(rng) * (s.height - window + 1));
-  auto full = torch::from_blob(const_cast<uint8_t *>(s.rgb.data()), {s.height, s.width, 3}, torch::kUInt8);
-  auto crop = full.narrow(0, y0, window).narrow(1, x0, window).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0);
+  const int height = int(s.size(0)), width = int(s.size(1));
+  int window = std::min({int(std::lround(size / scale)), width, height});
+  int x0 = int(u(rng) * (width - window + 1)), y0 = int(u(rng) * (height - window + 1));
+  auto crop = s.narrow(0, y0, window).narrow(1, x0, window).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0);
   if (window != size)
     crop = torch::nn::functional::interpolate(
         crop, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{size, size}).mode(torch::kArea));
@@ -163,8 +208,8 @@ Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda
     auto p = normal_cdf((noisy - mean_g + 0.5) / sigma) - normal_cdf((noisy - mean_g - 0.5) / sigma);
     bits = bits - torch::log2(p.clamp_min(1e-9)).sum();
     known[l] = (round_ste(y_g - mean_g) + mean_g) / g;
-    auto gv = g.detach().flatten().to(torch::kCPU);
-    for (int i = 0; i < ch; ++i) gains_float[off + i] = gv[i].item<float>();
+    auto gv = g.detach().flatten().to(torch::kCPU).contiguous();
+    std::copy(gv.data_ptr<float>(), gv.data_ptr<float>() + ch, gains_float.begin() + off);
   }
   model->refine_latents(known, gains_float);
   auto x_hat = model->postfilter(model->transform->synthesis(known));
@@ -173,16 +218,50 @@ Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda
   return {lambda * 255.0 * 255.0 * mse + bpp, bpp, mse};
 }
 
-void save_checkpoint(net::MsicModel &model, torch::optim::Adam &opt, const std::string &dir, int iteration,
-                     const std::string &name) {
+// Where a run stands: the iteration, and the training time so far per
+// device (for the model card), as key=value lines in CKPT_DIR/state.txt.
+struct TrainingState {
+  int iteration = 0;
+  std::map<std::string, double> seconds;  // "cpu" / "cuda" -> seconds
+
+  static TrainingState load(const std::string &path) {
+    TrainingState st;
+    std::ifstream f(path);
+    if (!f) throw std::runtime_error("cannot read " + path);
+    std::string line;
+    while (std::getline(f, line)) {
+      size_t eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+      if (key == "iteration") st.iteration = std::stoi(value);
+      else if (key.rfind("seconds_", 0) == 0) st.seconds[key.substr(8)] = std::stod(value);
+    }
+    return st;
+  }
+  void save(const std::string &path) const {
+    std::ofstream f(path + ".tmp");
+    f << "iteration=" << iteration << "\n";
+    for (auto &[device, secs] : seconds) f << "seconds_" << device << "=" << secs << "\n";
+    f.close();
+    if (!f || rename((path + ".tmp").c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path);
+  }
+};
+
+// Writes each file under a temporary name and renames it, so that a run
+// killed while saving leaves the previous checkpoint whole.
+void save_checkpoint(net::MsicModel &model, torch::optim::Adam &opt, const std::string &dir,
+                     const TrainingState &state, const std::string &name) {
   mkdir(dir.c_str(), 0755);
   ModelFile file;
   model->store(file);  // store() copies each tensor to the CPU
   file.config.name = name;
   entropy::CdfTables::build(file.config).store(file);
-  file.save(dir + "/model.msicw");
-  torch::save(opt, dir + "/optimizer.pt");
-  std::ofstream(dir + "/state.txt") << "iteration=" << iteration << "\n";
+  file.save(dir + "/model.msicw.tmp");
+  torch::save(opt, dir + "/optimizer.pt.tmp");
+  if (rename((dir + "/model.msicw.tmp").c_str(), (dir + "/model.msicw").c_str()) != 0 ||
+      rename((dir + "/optimizer.pt.tmp").c_str(), (dir + "/optimizer.pt").c_str()) != 0)
+    throw std::runtime_error("cannot write the checkpoint in " + dir);
+  state.save(dir + "/state.txt");
 }
 
 }  // namespace
@@ -217,11 +296,13 @@ int main(int argc, char **argv) {
       else if (a == "--log-every") o.log_every = std::stoi(next());
       else if (a == "--save-every") o.save_every = std::stoi(next());
       else if (a == "--device") o.device = next();
+      else if (a == "--minutes") o.minutes = std::stod(next());
       else if (a == "--eval") o.evaluate = next();
       else {
         fprintf(stderr, "usage: msic-train --data DIR|--data-pack FILE --init MODEL --out DIR | --resume DIR\n"
                         "       [--iterations N] [--batch B] [--crop S] [--lr LR] [--lr-final LR]\n"
                         "       [--lambda-low L] [--lambda-high L] [--threads T] [--device cpu|cuda]\n"
+                        "       [--minutes M] [--log-every N] [--save-every N]\n"
                         "       msic-train --pack FILE --data DIR [--count N] [--crop S]\n");
         return 2;
       }
@@ -241,7 +322,8 @@ int main(int argc, char **argv) {
       f.write(reinterpret_cast<char *>(head), sizeof head);
       std::uniform_int_distribution<size_t> pick(0, samples.size() - 1);
       for (int i = 0; i < o.count; ++i) {
-        auto t = ((random_crop(samples[pick(rng)], o.crop, rng) + 0.5) * 255).round().clamp(0, 255).to(torch::kUInt8).contiguous();
+        auto t = ((random_crop(samples[pick(rng)], o.crop, rng) + 0.5) * 255).round().clamp(0, 255).to(torch::kUInt8)
+                     .contiguous();
         f.write(reinterpret_cast<char *>(t.data_ptr<uint8_t>()), t.numel());
       }
       printf("wrote %d crops of %d px to %s\n", o.count, o.crop, o.pack.c_str());
@@ -258,9 +340,8 @@ int main(int argc, char **argv) {
       torch::NoGradGuard no_grad;
       auto samples = load_folder_or_file(o.evaluate);
       const Sample &s = samples.front();
-      int64_t w = s.width / 16 * 16, h = s.height / 16 * 16;
-      auto x = torch::from_blob(const_cast<uint8_t *>(s.rgb.data()), {s.height, s.width, 3}, torch::kUInt8)
-                   .narrow(0, 0, h).narrow(1, 0, w).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0) / 255.0 - 0.5;
+      int64_t w = s.size(1) / 16 * 16, h = s.size(0) / 16 * 16;
+      auto x = s.narrow(0, 0, h).narrow(1, 0, w).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0) / 255.0 - 0.5;
       for (int a = 0; a < file.config.anchors; ++a) {
         Step st = rd_step(model, x, a, 0.0, true);
         printf("anchor %d (quality %.2f): estimated %.4f bpp, %.2f dB\n", a, 100.0 * a / (file.config.anchors - 1),
@@ -274,42 +355,57 @@ int main(int argc, char **argv) {
     net::MsicModel model(start.config);
     model->load(start);
     torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // fixed shapes
     model->to(device);
     model->train();
     torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(o.lr));
-    int first = 0;
+    TrainingState state;
     if (!o.resume.empty()) {
-      torch::load(opt, o.resume + "/optimizer.pt");
-      std::ifstream st(o.resume + "/state.txt");
-      std::string line;
-      std::getline(st, line);
-      first = std::stoi(line.substr(line.find('=') + 1));
+      torch::load(opt, o.resume + "/optimizer.pt", device);
+      state = TrainingState::load(o.resume + "/state.txt");
     }
+    // Images (or packed crops) live on the training device.
     std::vector<Sample> samples;
     torch::Tensor pack;
     if (!o.data_pack.empty()) {
       std::ifstream f(o.data_pack, std::ios::binary);
       int32_t head[3];
       f.read(reinterpret_cast<char *>(head), sizeof head);
+      if (!f || head[0] <= 0 || head[1] <= 0 || head[2] != 3 || int64_t(head[0]) * head[1] * head[1] > (int64_t(1) << 34))
+        throw std::runtime_error("not a crop pack: " + o.data_pack);
       pack = torch::empty({head[0], 3, head[1], head[1]}, torch::kUInt8);
       f.read(reinterpret_cast<char *>(pack.data_ptr<uint8_t>()), pack.numel());
       if (!f) throw std::runtime_error("truncated pack " + o.data_pack);
       o.crop = head[1];
+      pack = pack.to(device);
     } else {
       samples = load_folder(o.data);
+      for (auto &s : samples) s = s.to(device);
     }
     const int A = start.config.anchors;
     std::vector<double> lambdas;
     for (int a = 0; a < A; ++a)
       lambdas.push_back(o.lambda_low * std::pow(o.lambda_high / o.lambda_low, double(a) / (A - 1)));
-    printf("training %s from %s: %d images%s, %d anchors, lambda %.4f..%.4f, device %s\n",
-           start.config.name.c_str(), init.c_str(), int(samples.size()),
-           pack.defined() ? " (packed crops)" : "", A, lambdas.front(), lambdas.back(), o.device.c_str());
+    printf("training %s from %s: %d %s, %d anchors, lambda %.4f..%.4f, device %s, from iteration %d\n",
+           start.config.name.c_str(), init.c_str(), int(pack.defined() ? pack.size(0) : samples.size()),
+           pack.defined() ? "packed crops" : "images", A, lambdas.front(), lambdas.back(), o.device.c_str(),
+           state.iteration);
     std::uniform_int_distribution<int> anchor(0, A - 1);
-    auto t0 = std::chrono::steady_clock::now();
-    double sum_loss = 0, sum_bpp = 0, sum_psnr = 0;
+    const auto started = std::chrono::steady_clock::now();
+    auto t0 = started, last_save = started;
+    // Running sums stay on the device: reading them back every iteration
+    // would stall a GPU.
+    auto zero = torch::zeros({3}, torch::TensorOptions().device(device));
+    auto sums = zero.clone();
     int n = 0;
-    for (int it = first; it < o.iterations; ++it) {
+    auto save = [&](int iteration) {
+      auto now = std::chrono::steady_clock::now();
+      state.iteration = iteration;
+      state.seconds[o.device] += std::chrono::duration<double>(now - last_save).count();
+      last_save = now;
+      save_checkpoint(model, opt, o.out, state, "msinn-small-it" + std::to_string(iteration));
+    };
+    for (int it = state.iteration; it < o.iterations; ++it) {
       // Cosine decay from lr to lr_final.
       double lr = o.lr_final + 0.5 * (o.lr - o.lr_final) * (1 + std::cos(M_PI * it / o.iterations));
       for (auto &group : opt.param_groups()) static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
@@ -322,27 +418,32 @@ int main(int argc, char **argv) {
           crops.push_back(random_crop(samples[rng() % samples.size()], o.crop, rng));
         }
       }
-      auto x = torch::cat(crops, 0).to(device);
+      auto x = torch::cat(crops, 0);
       int a = anchor(rng);
       Step s = rd_step(model, x, a, lambdas[a]);
       opt.zero_grad();
       s.loss.backward();
       torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
       opt.step();
-      sum_loss += s.loss.item<double>();
-      sum_bpp += s.bpp.item<double>();
-      sum_psnr += 10 * std::log10(1.0 / std::max(s.mse.item<double>(), 1e-10));
-      if (++n == o.log_every || it + 1 == o.iterations) {
+      sums += torch::stack({s.loss.detach(), s.bpp.detach(), -10 * torch::log10(s.mse.detach().clamp_min(1e-10))});
+      bool out_of_time = o.minutes > 0 &&
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > 60 * o.minutes;
+      if (++n == o.log_every || it + 1 == o.iterations || out_of_time) {
+        auto mean = (sums / n).to(torch::kCPU);
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        printf("it %d  loss %.4f  bpp %.4f  psnr %.2f  lr %.2e  %.2f it/s\n", it + 1, sum_loss / n, sum_bpp / n,
-               sum_psnr / n, lr, n / secs);
+        printf("it %d  loss %.4f  bpp %.4f  psnr %.2f  lr %.2e  %.2f it/s\n", it + 1, mean[0].item<double>(),
+               mean[1].item<double>(), mean[2].item<double>(), lr, n / secs);
         fflush(stdout);
-        sum_loss = sum_bpp = sum_psnr = 0;
+        sums = zero.clone();
         n = 0;
         t0 = std::chrono::steady_clock::now();
       }
-      if ((it + 1) % o.save_every == 0 || it + 1 == o.iterations)
-        save_checkpoint(model, opt, o.out, it + 1, "msinn-small-it" + std::to_string(it + 1));
+      if ((it + 1) % o.save_every == 0 || it + 1 == o.iterations || out_of_time) save(it + 1);
+      if (out_of_time) {
+        printf("stopped after %.1f minutes at iteration %d; --resume %s continues\n", o.minutes, it + 1,
+               o.out.c_str());
+        break;
+      }
     }
   } catch (const std::exception &e) {
     fprintf(stderr, "msic-train: %s\n", e.what());
