@@ -173,3 +173,44 @@ TEST(Trainer, EstimatedRateMatchesTheCodec) {
     EXPECT_NEAR(actual / estimated, 1.0, 0.015) << "anchor " << anchor << ": " << actual << " vs " << estimated;
   }
 }
+
+// A short run, a resume that continues it, and the export: every
+// checkpoint's model file is one the codec uses, and the run's state is kept.
+TEST(Trainer, TrainsResumesAndExports) {
+  std::string dir = test::temp_dir();
+  std::string data = dir + "/data";
+  mkdir(data.c_str(), 0755);
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  ASSERT_EQ(run("cp " + src + " " + data + "/").status, 0);
+  std::string common = " --data " + data + " --batch 2 --crop 64 --threads 1 --log-every 1";
+  Result first = run(std::string(MSIC_TRAIN) + common + " --init " + test::random_model_path() + " --out " + dir +
+                     "/ckpt --iterations 6 --save-every 2 --minutes 10");
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(first.output.find("it 6  loss "), std::string::npos) << first.output;
+  std::ifstream state(dir + "/ckpt/state.txt");
+  std::string line;
+  std::getline(state, line);
+  EXPECT_EQ(line, "iteration=6");
+  std::getline(state, line);
+  EXPECT_EQ(line.rfind("seconds_cpu=", 0), 0u) << line;
+
+  Result resumed = run(std::string(MSIC_TRAIN) + common + " --resume " + dir + "/ckpt --iterations 8");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("from iteration 6"), std::string::npos) << resumed.output;
+  EXPECT_EQ(resumed.output.find("it 6  loss"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find("it 8  loss"), std::string::npos) << resumed.output;
+
+  Result exported = run(std::string(MSIC_TRAIN) + " --export " + dir + "/shipped.msicw --resume " + dir +
+                        "/ckpt --name msic-test-export");
+  ASSERT_EQ(exported.status, 0) << exported.output;
+  for (std::string model : {dir + "/ckpt/model.msicw", dir + "/shipped.msicw"}) {
+    ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/t.msic --quality 50 --model " + model).status, 0) << model;
+    Result d = run(cli + " decode " + dir + "/t.msic " + dir + "/t.png --model " + model);
+    ASSERT_EQ(d.status, 0) << d.output;
+    EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/t.png").pixels), 20.0) << model;
+  }
+  // The export is its own model (the name is part of the hashed file).
+  Result other = run(cli + " decode " + dir + "/t.msic " + dir + "/u.png --model " + dir + "/ckpt/model.msicw");
+  EXPECT_NE(other.status, 0) << other.output;
+  EXPECT_EQ(run(std::string(MSIC_TRAIN) + " --export " + dir + "/x.msicw --init " + dir + "/missing.msicw").status, 1);
+}

@@ -5,6 +5,7 @@
 //   msic-train --resume CKPT_DIR [options]            (continues where it stopped)
 //   msic-train --pack FILE --data DIR --count N       (random crops for a remote GPU)
 //   msic-train --eval IMAGE --init MODEL.msicw         (estimated rate per anchor)
+//   msic-train --export FILE --resume DIR [--name N]   (the model file to ship)
 //
 // Without libvips (the GPU build, -DMSIC_TRAINER_ONLY=ON) --data reads binary
 // PPM files only; tools/train/device-train.sh converts the images first.
@@ -37,7 +38,7 @@ using namespace msic;
 namespace {
 
 struct Options {
-  std::string data, data_pack, init, out, resume, pack, evaluate;
+  std::string data, data_pack, init, out, resume, pack, evaluate, export_to, name;
   int iterations = 100000, batch = 8, crop = 128, threads = 2, log_every = 20, save_every = 500, count = 4096;
   double lr = 1e-4, lr_final = 1e-5, lambda_low = 0.0015, lambda_high = 0.6;
   double minutes = 0;  // stop (with a checkpoint) after this long; 0: no limit
@@ -256,10 +257,9 @@ void save_checkpoint(net::MsicModel &model, torch::optim::Adam &opt, const std::
   model->store(file);  // store() copies each tensor to the CPU
   file.config.name = name;
   entropy::CdfTables::build(file.config).store(file);
-  file.save(dir + "/model.msicw.tmp");
+  file.save(dir + "/model.msicw");  // temp + rename
   torch::save(opt, dir + "/optimizer.pt.tmp");
-  if (rename((dir + "/model.msicw.tmp").c_str(), (dir + "/model.msicw").c_str()) != 0 ||
-      rename((dir + "/optimizer.pt.tmp").c_str(), (dir + "/optimizer.pt").c_str()) != 0)
+  if (rename((dir + "/optimizer.pt.tmp").c_str(), (dir + "/optimizer.pt").c_str()) != 0)
     throw std::runtime_error("cannot write the checkpoint in " + dir);
   state.save(dir + "/state.txt");
 }
@@ -298,12 +298,16 @@ int main(int argc, char **argv) {
       else if (a == "--device") o.device = next();
       else if (a == "--minutes") o.minutes = std::stod(next());
       else if (a == "--eval") o.evaluate = next();
+      else if (a == "--export") o.export_to = next();
+      else if (a == "--name") o.name = next();
       else {
         fprintf(stderr, "usage: msic-train --data DIR|--data-pack FILE --init MODEL --out DIR | --resume DIR\n"
                         "       [--iterations N] [--batch B] [--crop S] [--lr LR] [--lr-final LR]\n"
                         "       [--lambda-low L] [--lambda-high L] [--threads T] [--device cpu|cuda]\n"
                         "       [--minutes M] [--log-every N] [--save-every N]\n"
-                        "       msic-train --pack FILE --data DIR [--count N] [--crop S]\n");
+                        "       msic-train --pack FILE --data DIR [--count N] [--crop S]\n"
+                        "       msic-train --eval IMAGE --init MODEL\n"
+                        "       msic-train --export FILE --resume DIR|--init MODEL [--name NAME]\n");
         return 2;
       }
     } catch (const std::exception &e) {
@@ -327,6 +331,22 @@ int main(int argc, char **argv) {
         f.write(reinterpret_cast<char *>(t.data_ptr<uint8_t>()), t.numel());
       }
       printf("wrote %d crops of %d px to %s\n", o.count, o.crop, o.pack.c_str());
+      return 0;
+    }
+    if (!o.export_to.empty()) {
+      // A checkpoint's model, renamed, with its CDF tables rebuilt: the
+      // file to ship (models/msic-default.msicw) or to pass to --model.
+      std::string from = o.resume.empty() ? o.init : o.resume + "/model.msicw";
+      if (from.empty()) throw std::runtime_error("--export needs --resume DIR or --init MODEL");
+      ModelFile file = ModelFile::load(from);
+      net::MsicModel model(file.config);
+      model->load(file);  // checks every tensor against the config
+      ModelFile out;
+      model->store(out);
+      if (!o.name.empty()) out.config.name = o.name;
+      entropy::CdfTables::build(out.config).store(out);
+      out.save(o.export_to);  // temp + rename
+      printf("wrote %s (%s) from %s\n", o.export_to.c_str(), out.config.name.c_str(), from.c_str());
       return 0;
     }
     if (!o.evaluate.empty()) {
