@@ -146,6 +146,8 @@ def main():
     ap.add_argument("--codecs", default=None, help="comma-separated subset, e.g. msic,WebP")
     ap.add_argument("--msic-qualities", default="0,10,25,40,55,70,85,100")
     ap.add_argument("--replot", action="store_true", help="only redo BD-rates and the plot from OUT/rd.csv")
+    ap.add_argument("--markdown", action="store_true",
+                    help="also print msic's points and the BD-rates as markdown tables (for models/README.md)")
     ap.add_argument("--merge", action="store_true",
                     help="with --codecs: keep the other codecs' rows of OUT/rd.csv (an earlier run) and replace "
                          "only the re-run ones; the report says which rows are kept")
@@ -232,6 +234,16 @@ def report(args, names, rows, image_count):
         print("\nBD-rate of msic against each (negative: msic needs fewer bits at equal PSNR)")
         for r in bd_rows:
             print("  %-50s %8s %%   (PSNR %s..%s dB)" % (r["reference"], r["bd_rate_percent"], r["psnr_from"], r["psnr_to"]))
+
+    if args.markdown:
+        print("\n| quality | bpp | PSNR-RGB (dB) | encode MP/s | decode MP/s |\n|---|---|---|---|---|")
+        for r in rows:
+            if r["codec"] == "msic":
+                print("| %g | %.3f | %.2f | %.2f | %.2f |" % (float(r["setting"]), r["bpp"], r["psnr_rgb_db"],
+                                                         r["encode_mp_s"], r["decode_mp_s"]))
+        print("\n| BD-rate of msic against | % (negative: msic needs fewer bits) | PSNR range (dB) |\n|---|---|---|")
+        for r in bd_rows:
+            print("| %s | %+.1f | %s-%s |" % (r["reference"], float(r["bd_rate_percent"]), r["psnr_from"], r["psnr_to"]))
 
     import matplotlib
     matplotlib.use("Agg")
