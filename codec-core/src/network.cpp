@@ -49,7 +49,10 @@ torch::Tensor InvertibleUnitImpl::inverse(torch::Tensor y) {
   auto halves = y.chunk(2, 1);
   auto [log_s, t] = coupling(halves[0]);
   auto x = torch::cat({halves[0], (halves[1] - t) * (-log_s).exp()}, 1);
-  auto inv = torch::inverse(mix.to(torch::kDouble)).to(torch::kFloat);
+  // On a GPU, inv_ex skips the singularity check that would wait for the
+  // device; the codec (CPU) keeps the checked inverse.
+  auto mix64 = mix.to(torch::kDouble);
+  auto inv = (mix.is_cuda() ? std::get<0>(torch::linalg_inv_ex(mix64)) : torch::inverse(mix64)).to(torch::kFloat);
   x = torch::conv2d(x, inv.view({c, c, 1, 1}));
   return (x - actnorm_bias.view({1, c, 1, 1})) * (-actnorm_log_scale).exp().view({1, c, 1, 1});
 }
@@ -202,17 +205,22 @@ torch::Tensor context_features(const ModelConfig &config, const std::vector<torc
 }
 
 void MsicModelImpl::refine_latents(std::vector<torch::Tensor> &latents, const std::vector<float> &gains) {
+  // The reciprocals on the host, as the codec has always computed them.
+  std::vector<float> inv(gains.size());
+  for (size_t i = 0; i < gains.size(); ++i) inv[i] = 1.0f / gains[i];
+  auto inv_gains = torch::from_blob(inv.data(), {int64_t(inv.size())}, torch::kFloat).clone();
+  refine_latents(latents, inv_gains.to(latents.front().device()));
+}
+
+void MsicModelImpl::refine_latents(std::vector<torch::Tensor> &latents, const torch::Tensor &inv_gains) {
   // Coarse to fine, so each prediction sees refined coarser latents.
   int off = config.total_latent_channels();
   for (int l = config.latent_count() - 1; l >= 0; --l) {
     int c = config.latent_channels(l);
     off -= c;
     if (!lrp[l]) continue;
-    std::vector<float> inv(c);
-    for (int i = 0; i < c; ++i) inv[i] = 1.0f / gains[off + i];
-    auto inv_gain = torch::from_blob(inv.data(), {1, c, 1, 1}, torch::kFloat).clone();
     auto ctx = context_features(config, latents, l, latents[l].size(2), latents[l].size(3));
-    latents[l] = lrp[l]->forward(latents[l], ctx, inv_gain.to(latents[l].device()));
+    latents[l] = lrp[l]->forward(latents[l], ctx, inv_gains.narrow(0, off, c).view({1, c, 1, 1}));
   }
 }
 

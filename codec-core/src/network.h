@@ -78,6 +78,9 @@ struct MsicModelImpl : torch::nn::Module {
 
   // Decoder side: adds the residual prediction to the dequantized latents.
   void refine_latents(std::vector<torch::Tensor> &latents, const std::vector<float> &gains);
+  // The same with 1 / gain for every latent channel as a tensor on the
+  // latents' device (the trainer: no copy to the host).
+  void refine_latents(std::vector<torch::Tensor> &latents, const torch::Tensor &inv_gains);
   torch::Tensor postfilter(const torch::Tensor &x);
 
   ModelConfig config;

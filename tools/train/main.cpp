@@ -181,7 +181,6 @@ Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda
   auto latents = model->transform->analysis(x);
   const int L = c.latent_count();
   std::vector<torch::Tensor> known(L);
-  std::vector<float> gains_float(c.total_latent_channels());
   auto log2_gain = model->gain_log2[a], log2_scale = model->gain_log2_scale[a];
   auto bits = torch::zeros({}, x.options());
   int off = c.total_latent_channels();
@@ -209,10 +208,8 @@ Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda
     auto p = normal_cdf((noisy - mean_g + 0.5) / sigma) - normal_cdf((noisy - mean_g - 0.5) / sigma);
     bits = bits - torch::log2(p.clamp_min(1e-9)).sum();
     known[l] = (round_ste(y_g - mean_g) + mean_g) / g;
-    auto gv = g.detach().flatten().to(torch::kCPU).contiguous();
-    std::copy(gv.data_ptr<float>(), gv.data_ptr<float>() + ch, gains_float.begin() + off);
   }
-  model->refine_latents(known, gains_float);
+  model->refine_latents(known, torch::exp2(-log2_gain).detach());
   auto x_hat = model->postfilter(model->transform->synthesis(known));
   auto mse = torch::mse_loss(x_hat, x);
   auto bpp = bits / double(x.size(0) * x.size(2) * x.size(3));
@@ -250,6 +247,21 @@ struct TrainingState {
 
 // Writes each file under a temporary name and renames it, so that a run
 // killed while saving leaves the previous checkpoint whole.
+// Scales the gradients to a total L2 norm of at most max_norm, like
+// torch::nn::utils::clip_grad_norm_ but without reading the norm back to
+// the host (which would stall a GPU every iteration).
+void clip_grad_norm(const std::vector<torch::Tensor> &parameters, double max_norm) {
+  std::vector<torch::Tensor> grads, norms;
+  for (const auto &p : parameters)
+    if (p.grad().defined()) {
+      grads.push_back(p.grad());
+      norms.push_back(p.grad().norm());
+    }
+  if (grads.empty()) return;
+  auto scale = (max_norm / (torch::stack(norms).norm() + 1e-6)).clamp_max(1.0);
+  for (auto &g : grads) g.mul_(scale);
+}
+
 void save_checkpoint(net::MsicModel &model, torch::optim::Adam &opt, const std::string &dir,
                      const TrainingState &state, const std::string &name) {
   mkdir(dir.c_str(), 0755);
@@ -375,7 +387,13 @@ int main(int argc, char **argv) {
     net::MsicModel model(start.config);
     model->load(start);
     torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
-    if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // fixed shapes
+    if (device.is_cuda()) {
+      if (!torch::cuda::is_available()) throw std::runtime_error("--device cuda: no CUDA device is available");
+      at::globalContext().setBenchmarkCuDNN(true);  // fixed shapes
+      // Full float precision: the codec inverts the transform in float32 on
+      // the CPU, and TF32's 10-bit mantissa would hide errors it makes.
+      at::globalContext().setAllowTF32CuDNN(false);
+    }
     model->to(device);
     model->train();
     torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(o.lr));
@@ -384,6 +402,9 @@ int main(int argc, char **argv) {
       torch::load(opt, o.resume + "/optimizer.pt", device);
       state = TrainingState::load(o.resume + "/state.txt");
     }
+    // A resumed run must not replay the crops, anchors and noise it began with.
+    rng.seed(12345u + unsigned(state.iteration));
+    torch::manual_seed(12345 + state.iteration);
     // Images (or packed crops) live on the training device.
     std::vector<Sample> samples;
     torch::Tensor pack;
@@ -443,7 +464,7 @@ int main(int argc, char **argv) {
       Step s = rd_step(model, x, a, lambdas[a]);
       opt.zero_grad();
       s.loss.backward();
-      torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+      clip_grad_norm(model->parameters(), 1.0);
       opt.step();
       sums += torch::stack({s.loss.detach(), s.bpp.detach(), -10 * torch::log10(s.mse.detach().clamp_min(1e-10))});
       bool out_of_time = o.minutes > 0 &&
