@@ -89,36 +89,17 @@ std::vector<std::string> list_folder(const std::string &dir) {
   return names;
 }
 
-std::vector<Sample> load_folder(const std::string &dir);
-
-// A folder of images, or one image.
-std::vector<Sample> load_folder_or_file(const std::string &path);
-
 #ifndef MSIC_HAVE_VIPS
-std::vector<Sample> load_folder_or_file(const std::string &path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return load_folder(path);
-  return {read_ppm(path)};
-}
-std::vector<Sample> load_folder(const std::string &dir) {
+// Binary PPMs only (other files are passed over).
+std::vector<Sample> load_paths(const std::vector<std::string> &paths) {
   std::vector<Sample> out;
-  for (const std::string &path : list_folder(dir))
+  for (const std::string &path : paths)
     if (path.size() > 4 && path.compare(path.size() - 4, 4, ".ppm") == 0) out.push_back(read_ppm(path));
-  if (out.empty())
-    throw std::runtime_error("no .ppm images in " + dir + " (this msic-train was built without libvips)");
+  if (out.empty()) throw std::runtime_error("no .ppm images to read (this msic-train was built without libvips)");
   return out;
 }
 #else
-std::vector<Sample> load_paths(const std::vector<std::string> &paths);
-
-std::vector<Sample> load_folder(const std::string &dir) { return load_paths(list_folder(dir)); }
-
-std::vector<Sample> load_folder_or_file(const std::string &path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return load_folder(path);
-  return load_paths({path});
-}
-
+// Any image libvips reads, as 8-bit RGB; unreadable files are skipped.
 std::vector<Sample> load_paths(const std::vector<std::string> &paths) {
   std::vector<Sample> out;
   for (const std::string &path : paths) {
@@ -148,6 +129,15 @@ std::vector<Sample> load_paths(const std::vector<std::string> &paths) {
   return out;
 }
 #endif
+
+std::vector<Sample> load_folder(const std::string &dir) { return load_paths(list_folder(dir)); }
+
+// A folder of images, or one image.
+std::vector<Sample> load_folder_or_file(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return load_folder(path);
+  return load_paths({path});
+}
 
 // A random crop of `size` pixels after a random downscale (0.5x..1x) and flip.
 torch::Tensor random_crop(const Sample &s, int size, std::mt19937 &rng) {
@@ -245,8 +235,6 @@ struct TrainingState {
   }
 };
 
-// Writes each file under a temporary name and renames it, so that a run
-// killed while saving leaves the previous checkpoint whole.
 // Scales the gradients to a total L2 norm of at most max_norm, like
 // torch::nn::utils::clip_grad_norm_ but without reading the norm back to
 // the host (which would stall a GPU every iteration).
@@ -262,6 +250,8 @@ void clip_grad_norm(const std::vector<torch::Tensor> &parameters, double max_nor
   for (auto &g : grads) g.mul_(scale);
 }
 
+// Writes each file under a temporary name and renames it, so that a run
+// killed while saving leaves the previous checkpoint whole.
 void save_checkpoint(net::MsicModel &model, torch::optim::Adam &opt, const std::string &dir,
                      const TrainingState &state, const std::string &name) {
   mkdir(dir.c_str(), 0755);
