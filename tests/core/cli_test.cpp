@@ -214,3 +214,43 @@ TEST(Trainer, TrainsResumesAndExports) {
   EXPECT_NE(other.status, 0) << other.output;
   EXPECT_EQ(run(std::string(MSIC_TRAIN) + " --export " + dir + "/x.msicw --init " + dir + "/missing.msicw").status, 1);
 }
+
+// Growing a model by predict units must not change what it computes: the
+// trainer's estimate and the codec's files stay the same (up to float
+// rounding), so training goes on from where the smaller model was.
+TEST(ModelInit, GrowKeepsWhatTheModelComputes) {
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  std::string small = test::random_model_path(), grown = dir + "/grown.msicw";
+  Result g = run(std::string(MSIC_MODEL_INIT) + " " + grown + " --grow " + small + " --predict-levels 0,2");
+  ASSERT_EQ(g.status, 0) << g.output;
+  auto estimate = [&](const std::string &model) {
+    Result t = run(std::string(MSIC_TRAIN) + " --eval " + src + " --init " + model);
+    EXPECT_EQ(t.status, 0) << t.output;
+    std::vector<std::pair<double, double>> points;  // (bpp, dB) per anchor
+    for (size_t at = 0; (at = t.output.find("estimated ", at)) != std::string::npos; ++at) {
+      double bpp = std::stod(t.output.substr(at + 10));
+      points.push_back({bpp, std::stod(t.output.substr(t.output.find("bpp, ", at) + 5))});
+    }
+    return points;
+  };
+  auto before = estimate(small), after = estimate(grown);
+  ASSERT_EQ(before.size(), after.size());
+  ASSERT_GE(before.size(), 2u);
+  for (size_t a = 0; a < before.size(); ++a) {
+    EXPECT_NEAR(after[a].first / before[a].first, 1.0, 0.002) << "anchor " << a;
+    EXPECT_NEAR(after[a].second, before[a].second, 0.01) << "anchor " << a;
+  }
+  for (std::string model : {small, grown}) {
+    ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/t.msic --quality 60 --model " + model).status, 0);
+    ASSERT_EQ(run(cli + " decode " + dir + "/t.msic " + dir + "/t.png --model " + model).status, 0);
+    rename((dir + "/t.png").c_str(), (dir + "/" + (model == grown ? "grown" : "small") + ".png").c_str());
+  }
+  EXPECT_GT(test::psnr(test::load(dir + "/small.png").pixels, test::load(dir + "/grown.png").pixels), 45.0);
+  // One more unit at levels 0 and 2 (the config text opens the file).
+  std::vector<uint8_t> bytes = read_file(grown);
+  EXPECT_NE(std::string(bytes.begin(), bytes.begin() + 200).find("units=2,1,3,2"), std::string::npos);
+  Result bad = run(std::string(MSIC_MODEL_INIT) + " " + dir + "/x.msicw --grow " + small + " --predict-levels 9");
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  EXPECT_NE(bad.output.find("no level 9"), std::string::npos) << bad.output;
+}

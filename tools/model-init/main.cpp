@@ -5,6 +5,10 @@
 // trainer's starting point.
 //
 //   msic-model-init OUT.msicw [--config FILE] IMAGE...
+//   msic-model-init OUT.msicw --grow FROM.msicw --predict-levels 0,1
+//
+// --grow adds a predict unit in front of each listed level of a (trained)
+// model without changing what it computes, so training goes on from there.
 #include <vips/vips.h>
 
 #include <algorithm>
@@ -85,12 +89,69 @@ std::vector<float> load_image(const char *path) {
   return planar;
 }
 
+// Returns `from` with a new first unit at each of `levels`. The units a
+// level starts with put the half that leaves as the latent first, where the
+// coupling only conditions on it: the latent is never predicted from its
+// neighbours (the lifting scheme's predict step), so it stays a 1x1 mix of
+// the 2x2 block, like Haar details. The new unit takes the old first unit's
+// ActNorm and its mix with the halves swapped, and its coupling starts at
+// zero; the old unit keeps an identity ActNorm and a swap as its mix. So
+// new(x) == old(x) at first, and training can learn the prediction.
+ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &levels) {
+  net::MsicModel old(from.config);
+  old->load(from);
+  ModelConfig config = from.config;
+  for (int k : levels) {
+    if (k < 0 || k >= config.levels) throw std::runtime_error("--predict-levels: no level " + std::to_string(k));
+    config.units[k] += 1;
+  }
+  net::MsicModel grown(config);  // new units: random hidden layers, zero last layer
+  auto old_params = old->named_parameters();
+  for (auto &p : grown->named_parameters()) {
+    std::string name = p.key();
+    int k = -1, u = -1;
+    char rest[64];
+    if (sscanf(name.c_str(), "transform.level%d.%d.%63s", &k, &u, rest) == 3 &&
+        std::find(levels.begin(), levels.end(), k) != levels.end()) {
+      if (u == 0) continue;  // the new unit (set below)
+      name = "transform.level" + std::to_string(k) + "." + std::to_string(u - 1) + "." + rest;
+    }
+    p.value().copy_(old_params[name]);
+  }
+  for (int k : levels) {
+    auto &fresh = grown->transform->levels[k][0], &first = grown->transform->levels[k][1];
+    const auto &was = old->transform->levels[k][0];
+    int c = int(was->mix.size(0)), h = c / 2;
+    auto swap = torch::cat({torch::arange(h, c), torch::arange(0, h)});
+    fresh->actnorm_log_scale.copy_(was->actnorm_log_scale);
+    fresh->actnorm_bias.copy_(was->actnorm_bias);
+    fresh->mix.copy_(was->mix.index_select(0, swap));
+    first->actnorm_log_scale.zero_();
+    first->actnorm_bias.zero_();
+    first->mix.copy_(torch::eye(c).index_select(0, swap));
+  }
+  ModelFile file;
+  grown->store(file);
+  file.config.name = from.config.name + "-predict";
+  entropy::CdfTables::build(config).store(file);
+  return file;
+}
+
+std::vector<int> parse_levels(const std::string &list) {
+  std::vector<int> out;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(std::stoi(item));
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
   if (argc < 2) {
-    fprintf(stderr, "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n");
+    fprintf(stderr, "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n"
+                    "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1]\n");
     return 2;
   }
   try {
@@ -98,8 +159,13 @@ int main(int argc, char **argv) {
     torch::NoGradGuard no_grad;
     ModelConfig config;
     std::vector<const char *> images;
+    std::string grow_from, predict_levels = "0,1";
     for (int i = 2; i < argc; ++i) {
-      if (std::string(argv[i]) == "--config" && i + 1 < argc) {
+      if (std::string(argv[i]) == "--grow" && i + 1 < argc) {
+        grow_from = argv[++i];
+      } else if (std::string(argv[i]) == "--predict-levels" && i + 1 < argc) {
+        predict_levels = argv[++i];
+      } else if (std::string(argv[i]) == "--config" && i + 1 < argc) {
         std::ifstream f(argv[++i]);
         std::stringstream ss;
         ss << f.rdbuf();
@@ -107,6 +173,14 @@ int main(int argc, char **argv) {
       } else {
         images.push_back(argv[i]);
       }
+    }
+    if (!grow_from.empty()) {
+      ModelFile file = grow_predict_units(ModelFile::load(grow_from), parse_levels(predict_levels));
+      file.save(argv[1]);
+      auto again = ModelFile::load(argv[1]);
+      printf("wrote %s (%s): %zu tensors, sha256 %s\n", argv[1], again.config.name.c_str(), again.tensors.size(),
+             to_hex(again.hash.data(), 32).c_str());
+      return 0;
     }
     net::MsicModel model(config);
     std::vector<double> importance = {2.0, 1.0, 1.0};  // luma matters more than chroma
