@@ -120,8 +120,13 @@ torch::Tensor PostFilterImpl::forward(const torch::Tensor &x) {
 }
 
 ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width) {
-  wc = register_parameter("wc", torch::zeros({width, context_channels}));
-  ws = register_parameter("ws", torch::zeros({width, 4 * channels}));
+  // Random first layer, zero output layer: a new net predicts the constant
+  // bo, yet its hidden units are live, so wo gets gradients. (With the first
+  // layer at zero too, every gradient but bo's is zero and the net never
+  // learns: msinn-small-v1 shipped with its context nets stuck there.)
+  double in_std = std::sqrt(2.0 / std::max(1, context_channels + 4 * channels));
+  wc = register_parameter("wc", torch::randn({width, context_channels}) * in_std);
+  ws = register_parameter("ws", torch::randn({width, 4 * channels}) * in_std);
   b1 = register_parameter("b1", torch::zeros({width}));
   b2 = register_parameter("b2", torch::zeros({width}));
   wo = register_parameter("wo", torch::zeros({2 * channels, width}));

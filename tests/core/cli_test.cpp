@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "model_file.h"
 #include "test_support.h"
 
 namespace {
@@ -221,7 +222,13 @@ TEST(Trainer, TrainsResumesAndExports) {
 TEST(ModelInit, GrowKeepsWhatTheModelComputes) {
   std::string dir = test::temp_dir();
   std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
-  std::string small = test::random_model_path(), grown = dir + "/grown.msicw";
+  // A random model with one context net at zero, as msinn-small-v1 shipped.
+  std::string small = dir + "/small.msicw", grown = dir + "/grown.msicw";
+  msic::ModelFile dead = msic::ModelFile::load(test::random_model_path());
+  for (const char *part : {"wc", "ws", "wo"})
+    for (float &w : dead.tensors["context.1." + std::string(part)].f32) w = 0;
+  dead.config.name = "msinn-test-dead-context";
+  dead.save(small);
   Result g = run(std::string(MSIC_MODEL_INIT) + " " + grown + " --grow " + small + " --predict-levels 0,2");
   ASSERT_EQ(g.status, 0) << g.output;
   auto estimate = [&](const std::string &model) {
@@ -247,10 +254,36 @@ TEST(ModelInit, GrowKeepsWhatTheModelComputes) {
     rename((dir + "/t.png").c_str(), (dir + "/" + (model == grown ? "grown" : "small") + ".png").c_str());
   }
   EXPECT_GT(test::psnr(test::load(dir + "/small.png").pixels, test::load(dir + "/grown.png").pixels), 45.0);
-  // One more unit at levels 0 and 2 (the config text opens the file).
-  std::vector<uint8_t> bytes = read_file(grown);
-  EXPECT_NE(std::string(bytes.begin(), bytes.begin() + 200).find("units=2,1,3,2"), std::string::npos);
+  // One more unit at levels 0 and 2; the dead context net has a first layer.
+  msic::ModelFile g_file = msic::ModelFile::load(grown);
+  EXPECT_EQ(g_file.config.units, (std::vector<int>{2, 1, 3, 2}));
+  EXPECT_NE(g.output.find("brought back to life: 1 of 5"), std::string::npos) << g.output;
+  double sum = 0;
+  for (float w : g_file.get("context.1.wc").f32) sum += std::abs(w);
+  EXPECT_GT(sum, 0);
+  for (float w : g_file.get("context.1.wo").f32) EXPECT_EQ(w, 0);
   Result bad = run(std::string(MSIC_MODEL_INIT) + " " + dir + "/x.msicw --grow " + small + " --predict-levels 9");
   EXPECT_EQ(bad.status, 1) << bad.output;
   EXPECT_NE(bad.output.find("no level 9"), std::string::npos) << bad.output;
+}
+
+// A new model's context nets must learn: with every layer at zero they get
+// no gradients and stay a fixed prior (what msinn-small-v1 shipped with).
+TEST(Trainer, ContextNetsOfANewModelLearn) {
+  std::string dir = test::temp_dir();
+  std::string data = dir + "/data";
+  mkdir(data.c_str(), 0755);
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  ASSERT_EQ(run("cp " + src + " " + data + "/").status, 0);
+  Result init = run(std::string(MSIC_MODEL_INIT) + " " + dir + "/init.msicw " + src);
+  ASSERT_EQ(init.status, 0) << init.output;
+  Result t = run(std::string(MSIC_TRAIN) + " --data " + data + " --batch 2 --crop 64 --threads 1 --init " + dir +
+                 "/init.msicw --out " + dir + "/ckpt --iterations 3 --lr 1e-3");
+  ASSERT_EQ(t.status, 0) << t.output;
+  msic::ModelFile trained = msic::ModelFile::load(dir + "/ckpt/model.msicw");
+  for (int l = 0; l < trained.config.latent_count(); ++l) {
+    double sum = 0;
+    for (float w : trained.get("context." + std::to_string(l) + ".wo").f32) sum += std::abs(w);
+    EXPECT_GT(sum, 0) << "context net " << l << " did not learn";
+  }
 }

@@ -8,7 +8,9 @@
 //   msic-model-init OUT.msicw --grow FROM.msicw --predict-levels 0,1
 //
 // --grow adds a predict unit in front of each listed level of a (trained)
-// model without changing what it computes, so training goes on from there.
+// model (none with --predict-levels ""), and gives context nets whose
+// weights are all zero a random first layer, without changing what the
+// model computes, so training goes on from there.
 #include <vips/vips.h>
 
 #include <algorithm>
@@ -89,6 +91,11 @@ std::vector<float> load_image(const char *path) {
   return planar;
 }
 
+bool is_dead(const net::ContextNet &n) {
+  return n->wc.abs().sum().item<double>() == 0 && n->ws.abs().sum().item<double>() == 0 &&
+         n->wo.abs().sum().item<double>() == 0;
+}
+
 // Returns `from` with a new first unit at each of `levels`. The units a
 // level starts with put the half that leaves as the latent first, where the
 // coupling only conditions on it: the latent is never predicted from its
@@ -106,6 +113,7 @@ ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &leve
     config.units[k] += 1;
   }
   net::MsicModel grown(config);  // new units: random hidden layers, zero last layer
+  int revived = 0;  // weights of context nets (wc, ws) brought back to life
   auto old_params = old->named_parameters();
   for (auto &p : grown->named_parameters()) {
     std::string name = p.key();
@@ -115,6 +123,14 @@ ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &leve
         std::find(levels.begin(), levels.end(), k) != levels.end()) {
       if (u == 0) continue;  // the new unit (set below)
       name = "transform.level" + std::to_string(k) + "." + std::to_string(u - 1) + "." + rest;
+    }
+    // A context net whose layers are all zero never learns (see ContextNet):
+    // it keeps the new model's random first layer, which changes nothing
+    // while its output layer is zero.
+    if (sscanf(name.c_str(), "context.%d.%63s", &k, rest) == 2 && (std::string(rest) == "wc" || std::string(rest) == "ws") &&
+        is_dead(old->context[k])) {
+      ++revived;
+      continue;
     }
     p.value().copy_(old_params[name]);
   }
@@ -130,9 +146,10 @@ ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &leve
     first->actnorm_bias.zero_();
     first->mix.copy_(torch::eye(c).index_select(0, swap));
   }
+  if (revived) printf("context nets brought back to life: %d of %d\n", revived / 2, config.latent_count());
   ModelFile file;
   grown->store(file);
-  file.config.name = from.config.name + "-predict";
+  file.config.name = from.config.name + (levels.empty() ? "-live" : "-predict");
   entropy::CdfTables::build(config).store(file);
   return file;
 }
@@ -141,7 +158,8 @@ std::vector<int> parse_levels(const std::string &list) {
   std::vector<int> out;
   std::stringstream ss(list);
   std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(std::stoi(item));
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(std::stoi(item));
   return out;
 }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "entropy/cdf_tables.h"
+#include "entropy/context_model.h"
 #include "network.h"
 
 using namespace msic;
@@ -160,7 +161,7 @@ torch::Tensor round_ste(const torch::Tensor &x) { return x + (torch::round(x) - 
 torch::Tensor normal_cdf(const torch::Tensor &v) { return 0.5 * torch::erfc(-v * M_SQRT1_2); }
 
 struct Step {
-  torch::Tensor loss, bpp, mse;
+  torch::Tensor loss, bpp, mse, x_hat;
 };
 
 // Rate (bits) and reconstruction for one batch at anchor a: the codec's
@@ -203,7 +204,7 @@ Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda
   auto x_hat = model->postfilter(model->transform->synthesis(known));
   auto mse = torch::mse_loss(x_hat, x);
   auto bpp = bits / double(x.size(0) * x.size(2) * x.size(3));
-  return {lambda * 255.0 * 255.0 * mse + bpp, bpp, mse};
+  return {lambda * 255.0 * 255.0 * mse + bpp, bpp, mse, x_hat};
 }
 
 // Where a run stands: the iteration, and the training time so far per
@@ -248,6 +249,15 @@ void clip_grad_norm(const std::vector<torch::Tensor> &parameters, double max_nor
   if (grads.empty()) return;
   auto scale = (max_norm / (torch::stack(norms).norm() + 1e-6)).clamp_max(1.0);
   for (auto &g : grads) g.mul_(scale);
+}
+
+// The codec runs the context nets with int16 Q12 weights: keep the float
+// weights inside that range, or the two would part ways.
+void clamp_context_weights(net::MsicModel &model) {
+  torch::NoGradGuard no_grad;
+  const double limit = 32767.0 / (1 << entropy::kWeightBits);
+  for (auto &n : model->context)
+    for (auto *w : {&n->wc, &n->ws, &n->wo}) w->clamp_(-limit, limit);
 }
 
 // Writes each file under a temporary name and renames it, so that a run
@@ -366,8 +376,12 @@ int main(int argc, char **argv) {
       auto x = s.narrow(0, 0, h).narrow(1, 0, w).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0) / 255.0 - 0.5;
       for (int a = 0; a < file.config.anchors; ++a) {
         Step st = rd_step(model, x, a, 0.0, true);
-        printf("anchor %d (quality %.2f): estimated %.4f bpp, %.2f dB\n", a, 100.0 * a / (file.config.anchors - 1),
-               st.bpp.item<double>(), 10 * std::log10(1.0 / st.mse.item<double>()));
+        // The codec's output is rounded to 8 bits, which training does not see.
+        auto x_8bit = ((st.x_hat + 0.5) * 255.0).round().clamp(0, 255) / 255.0 - 0.5;
+        double mse_8bit = torch::mse_loss(x_8bit, x).item<double>();
+        printf("anchor %d (quality %.2f): estimated %.4f bpp, %.2f dB (%.2f dB in 8 bits)\n", a,
+               100.0 * a / (file.config.anchors - 1), st.bpp.item<double>(), 10 * std::log10(1.0 / st.mse.item<double>()),
+               10 * std::log10(1.0 / mse_8bit));
       }
       return 0;
     }
@@ -456,6 +470,7 @@ int main(int argc, char **argv) {
       s.loss.backward();
       clip_grad_norm(model->parameters(), 1.0);
       opt.step();
+      clamp_context_weights(model);
       sums += torch::stack({s.loss.detach(), s.bpp.detach(), -10 * torch::log10(s.mse.detach().clamp_min(1e-10))});
       bool out_of_time = o.minutes > 0 &&
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > 60 * o.minutes;
