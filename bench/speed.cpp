@@ -2,7 +2,7 @@
 // memory on a set of images (the Kodak set in bench/README.md), in-process
 // through the C API, with a given number of threads.
 //
-//   msic-bench-speed [--threads N] [--quality Q] [--repeat R] IMAGE...
+//   msic-bench-speed [--threads N] [--quality Q] [--repeat R] [--model PATH] IMAGE...
 #include <msic/msic.h>
 #include <sys/resource.h>
 #include <vips/vips.h>
@@ -49,18 +49,20 @@ int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
   int threads = 2, repeat = 1;
   float quality = 75;
+  const char *model = nullptr;  // the embedded default
   std::vector<Image> images;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--quality") && i + 1 < argc) quality = float(atof(argv[++i]));
     else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
     else images.push_back(load(argv[i]));
   }
   if (images.empty()) {
-    fprintf(stderr, "usage: msic-bench-speed [--threads N] [--quality Q] [--repeat R] IMAGE...\n");
+    fprintf(stderr, "usage: msic-bench-speed [--threads N] [--quality Q] [--repeat R] [--model PATH] IMAGE...\n");
     return 2;
   }
-  msic_context *ctx = msic_context_create(nullptr);
+  msic_context *ctx = msic_context_create(model);
   if (!ctx) return fprintf(stderr, "%s\n", msic_last_error()), 1;
   msic_context_set_threads(ctx, threads);
   msic_model_info mi;
