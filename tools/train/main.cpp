@@ -19,6 +19,7 @@
 #include <vips/vips.h>
 #endif
 
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -162,6 +163,8 @@ torch::Tensor normal_cdf(const torch::Tensor &v) { return 0.5 * torch::erfc(-v *
 
 struct Step {
   torch::Tensor loss, bpp, mse, x_hat;
+  // Evaluation only: bits per latent (fine to coarse) and checkerboard pass.
+  std::vector<std::array<double, 2>> latent_bits;
 };
 
 // Rate (bits) and reconstruction for one batch at anchor a: the codec's
@@ -172,6 +175,7 @@ Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda
   auto latents = model->transform->analysis(x);
   const int L = c.latent_count();
   std::vector<torch::Tensor> known(L);
+  std::vector<std::array<double, 2>> pass_bits(evaluate ? L : 0);
   auto log2_gain = model->gain_log2[a], log2_scale = model->gain_log2_scale[a];
   auto bits = torch::zeros({}, x.options());
   int off = c.total_latent_channels();
@@ -197,14 +201,18 @@ Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda
     // Training: uniform noise. Evaluation: the symbols the codec would code.
     auto noisy = evaluate ? torch::round(y_g - mean_g) + mean_g : y_g + torch::rand_like(y_g) - 0.5;
     auto p = normal_cdf((noisy - mean_g + 0.5) / sigma) - normal_cdf((noisy - mean_g - 0.5) / sigma);
-    bits = bits - torch::log2(p.clamp_min(1e-9)).sum();
+    auto symbol_bits = -torch::log2(p.clamp_min(1e-9));
+    bits = bits + symbol_bits.sum();
+    if (evaluate) {
+      pass_bits[l] = {(symbol_bits * (1 - second)).sum().item<double>(), (symbol_bits * second).sum().item<double>()};
+    }
     known[l] = (round_ste(y_g - mean_g) + mean_g) / g;
   }
   model->refine_latents(known, torch::exp2(-log2_gain).detach());
   auto x_hat = model->postfilter(model->transform->synthesis(known));
   auto mse = torch::mse_loss(x_hat, x);
   auto bpp = bits / double(x.size(0) * x.size(2) * x.size(3));
-  return {lambda * 255.0 * 255.0 * mse + bpp, bpp, mse, x_hat};
+  return {lambda * 255.0 * 255.0 * mse + bpp, bpp, mse, x_hat, pass_bits};
 }
 
 // Where a run stands: the iteration, and the training time so far per
@@ -382,6 +390,12 @@ int main(int argc, char **argv) {
         printf("anchor %d (quality %.2f): estimated %.4f bpp, %.2f dB (%.2f dB in 8 bits)\n", a,
                100.0 * a / (file.config.anchors - 1), st.bpp.item<double>(), 10 * std::log10(1.0 / st.mse.item<double>()),
                10 * std::log10(1.0 / mse_8bit));
+        // Where the bits go: a pass that costs as much as the other, with
+        // more context, says the context nets are not helping.
+        const double pixels = double(x.size(2) * x.size(3));
+        printf("  bpp per latent (fine to coarse), checkerboard pass 1 + pass 2:");
+        for (auto &b : st.latent_bits) printf("  %.4f + %.4f", b[0] / pixels, b[1] / pixels);
+        printf("\n");
       }
       return 0;
     }
