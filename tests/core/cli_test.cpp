@@ -36,6 +36,13 @@ std::vector<uint8_t> read_file(const std::string &path) {
 void write_file(const std::string &path, const std::vector<uint8_t> &b) {
   std::ofstream(path, std::ios::binary).write((const char *)b.data(), std::streamsize(b.size()));
 }
+// DIR/data with one training image (kodim23) in it.
+std::string training_folder(const std::string &dir) {
+  std::string data = dir + "/data";
+  mkdir(data.c_str(), 0755);
+  if (run("cp " + std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png " + data + "/").status != 0) abort();
+  return data;
+}
 off_t size_of(const std::string &path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 ? st.st_size : -1;
@@ -178,11 +185,8 @@ TEST(Trainer, EstimatedRateMatchesTheCodec) {
 // A short run, a resume that continues it, and the export: every
 // checkpoint's model file is one the codec uses, and the run's state is kept.
 TEST(Trainer, TrainsResumesAndExports) {
-  std::string dir = test::temp_dir();
-  std::string data = dir + "/data";
-  mkdir(data.c_str(), 0755);
+  std::string dir = test::temp_dir(), data = training_folder(dir);
   std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
-  ASSERT_EQ(run("cp " + src + " " + data + "/").status, 0);
   std::string common = " --data " + data + " --batch 2 --crop 64 --threads 1 --log-every 1";
   Result first = run(std::string(MSIC_TRAIN) + common + " --init " + test::random_model_path() + " --out " + dir +
                      "/ckpt --iterations 6 --save-every 2 --minutes 10");
@@ -270,11 +274,8 @@ TEST(ModelInit, GrowKeepsWhatTheModelComputes) {
 // A new model's context nets must learn: with every layer at zero they get
 // no gradients and stay a fixed prior (what msinn-small-v1 shipped with).
 TEST(Trainer, ContextNetsOfANewModelLearn) {
-  std::string dir = test::temp_dir();
-  std::string data = dir + "/data";
-  mkdir(data.c_str(), 0755);
+  std::string dir = test::temp_dir(), data = training_folder(dir);
   std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
-  ASSERT_EQ(run("cp " + src + " " + data + "/").status, 0);
   Result init = run(std::string(MSIC_MODEL_INIT) + " " + dir + "/init.msicw " + src);
   ASSERT_EQ(init.status, 0) << init.output;
   Result t = run(std::string(MSIC_TRAIN) + " --data " + data + " --batch 2 --crop 64 --threads 1 --init " + dir +
