@@ -113,7 +113,7 @@ ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &leve
     config.units[k] += 1;
   }
   net::MsicModel grown(config);  // new units: random hidden layers, zero last layer
-  int revived = 0;  // weights of context nets (wc, ws) brought back to life
+  int revived = 0;  // context nets brought back to life
   auto old_params = old->named_parameters();
   for (auto &p : grown->named_parameters()) {
     std::string name = p.key();
@@ -129,7 +129,7 @@ ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &leve
     // while its output layer is zero.
     if (sscanf(name.c_str(), "context.%d.%63s", &k, rest) == 2 && (std::string(rest) == "wc" || std::string(rest) == "ws") &&
         is_dead(old->context[k])) {
-      ++revived;
+      revived += std::string(rest) == "wc";
       continue;
     }
     p.value().copy_(old_params[name]);
@@ -146,12 +146,20 @@ ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &leve
     first->actnorm_bias.zero_();
     first->mix.copy_(torch::eye(c).index_select(0, swap));
   }
-  if (revived) printf("context nets brought back to life: %d of %d\n", revived / 2, config.latent_count());
+  if (revived) printf("context nets brought back to life: %d of %d\n", revived, config.latent_count());
   ModelFile file;
   grown->store(file);
   file.config.name = from.config.name + (levels.empty() ? "-live" : "-predict");
   entropy::CdfTables::build(config).store(file);
   return file;
+}
+
+// Saves, then reads the file back (so what is reported is what was written).
+void save_and_report(const ModelFile &file, const char *path) {
+  file.save(path);
+  auto again = ModelFile::load(path);
+  printf("wrote %s (%s): %zu tensors, sha256 %s\n", path, again.config.name.c_str(), again.tensors.size(),
+         to_hex(again.hash.data(), 32).c_str());
 }
 
 std::vector<int> parse_levels(const std::string &list) {
@@ -193,11 +201,7 @@ int main(int argc, char **argv) {
       }
     }
     if (!grow_from.empty()) {
-      ModelFile file = grow_predict_units(ModelFile::load(grow_from), parse_levels(predict_levels));
-      file.save(argv[1]);
-      auto again = ModelFile::load(argv[1]);
-      printf("wrote %s (%s): %zu tensors, sha256 %s\n", argv[1], again.config.name.c_str(), again.tensors.size(),
-             to_hex(again.hash.data(), 32).c_str());
+      save_and_report(grow_predict_units(ModelFile::load(grow_from), parse_levels(predict_levels)), argv[1]);
       return 0;
     }
     net::MsicModel model(config);
@@ -244,10 +248,7 @@ int main(int argc, char **argv) {
     model->store(file);
     file.config.name = "msinn-small-untrained";
     entropy::CdfTables::build(config).store(file);
-    file.save(argv[1]);
-    auto again = ModelFile::load(argv[1]);
-    printf("wrote %s: %zu tensors, sha256 %s\n", argv[1], again.tensors.size(),
-           to_hex(again.hash.data(), 32).c_str());
+    save_and_report(file, argv[1]);
   } catch (const std::exception &e) {
     fprintf(stderr, "msic-model-init: %s\n", e.what());
     return 1;
