@@ -25,7 +25,8 @@ std::string ModelConfig::to_text() const {
   o << "name=" << name << "\nlevels=" << levels << "\nunits=" << join(units)
     << "\ncoupling_width=" << join(coupling_width) << "\ncoupling_clamp=" << coupling_clamp
     << "\ncontext_width=" << join(context_width) << "\nlrp_width=" << join(lrp_width)
-    << "\npostfilter_width=" << postfilter_width << "\nanchors=" << anchors
+    << "\npostfilter_width=" << postfilter_width << "\ncausal_context=" << causal_context
+    << "\nanchors=" << anchors
     << "\nscale_min=" << scale_min << "\nscale_steps_per_octave=" << scale_steps_per_octave
     << "\nscale_count=" << scale_count << "\ntable_tail=" << table_tail << "\n";
   return o.str();
@@ -49,6 +50,7 @@ ModelConfig ModelConfig::from_text(const std::string &text) {
       else if (k == "context_width") c.context_width = split_ints(v);
       else if (k == "lrp_width") c.lrp_width = split_ints(v);
       else if (k == "postfilter_width") c.postfilter_width = std::stoi(v);
+      else if (k == "causal_context") c.causal_context = std::stoi(v);
       else if (k == "anchors") c.anchors = std::stoi(v);
       else if (k == "scale_min") c.scale_min = std::stof(v);
       else if (k == "scale_steps_per_octave") c.scale_steps_per_octave = std::stoi(v);
@@ -75,6 +77,7 @@ void ModelConfig::validate() const {
   for (int w : context_width) if (w < 1 || w > 1024) bad("context width out of range");
   for (int w : lrp_width) if (w < 0 || w > 1024) bad("lrp width out of range");
   if (postfilter_width < 0 || postfilter_width > 256) bad("postfilter width out of range");
+  if (causal_context != 0 && causal_context != 1) bad("causal_context must be 0 or 1");
   if (anchors < 2 || anchors > 64) bad("anchors must be 2..64");
   if (!(scale_min > 0) || scale_steps_per_octave < 1 || scale_count < 2 || scale_count > 512)
     bad("scale table grid");
@@ -125,8 +128,9 @@ double ModelConfig::context_macs_per_pixel() const {
   double total = 0;
   for (int l = 0; l < latent_count(); ++l) {
     double c = latent_channels(l), h = context_width[l];
-    // Spatial inputs only in the second pass, for half the positions.
-    double per_position = h * context_channels(l) + 0.5 * h * 4 * c + 2 * c * h;
+    // Spatial inputs in the second pass (and causal ones in the first), each
+    // for half the positions.
+    double per_position = h * context_channels(l) + (causal_context ? 1.0 : 0.5) * h * 4 * c + 2 * c * h;
     total += per_position / double(1 << (2 * latent_shift(l)));
   }
   return total;

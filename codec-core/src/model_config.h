@@ -17,6 +17,10 @@ struct ModelConfig {
   std::vector<int> context_width = {16, 24, 32, 48, 48};
   std::vector<int> lrp_width = {0, 16, 24, 32, 32};  // 0: no residual prediction
   int postfilter_width = 0;                // 0: no post-filter
+  // 1: an anchor (first checkerboard pass) also sees the four anchors of its
+  // latent decoded before it in raster order, (y-2,x) (y-1,x-1) (y-1,x+1)
+  // (y,x-2); without it the coarsest latent's anchors have no context at all.
+  int causal_context = 0;
   int anchors = 8;                         // quality anchors, spread over [0, 100]
   // CDF table grid: scale_i = scale_min * 2^(i / steps_per_octave)
   float scale_min = 0.11f;

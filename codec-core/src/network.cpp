@@ -119,7 +119,7 @@ torch::Tensor PostFilterImpl::forward(const torch::Tensor &x) {
   return x + conv(torch::relu(conv(x, w1, b1)), w2, b2);
 }
 
-ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width) {
+ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width, bool causal) {
   // Random first layer, zero output layer: a new net predicts the constant
   // bo, yet its hidden units are live, so wo gets gradients. (With the first
   // layer at zero too, every gradient but bo's is zero and the net never
@@ -127,6 +127,7 @@ ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width) {
   double in_std = std::sqrt(2.0 / std::max(1, context_channels + 4 * channels));
   wc = register_parameter("wc", torch::randn({width, context_channels}) * in_std);
   ws = register_parameter("ws", torch::randn({width, 4 * channels}) * in_std);
+  if (causal) wa = register_parameter("wa", torch::randn({width, 4 * channels}) * in_std);
   b1 = register_parameter("b1", torch::zeros({width}));
   b2 = register_parameter("b2", torch::zeros({width}));
   wo = register_parameter("wo", torch::zeros({2 * channels, width}));
@@ -134,7 +135,8 @@ ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> ContextNetImpl::forward(const torch::Tensor &latent,
-                                                                const torch::Tensor &context) {
+                                                                const torch::Tensor &context,
+                                                                const torch::Tensor &causal) {
   const int64_t C = latent.size(1), H = latent.size(2), W = latent.size(3);
   auto ys = torch::arange(H, latent.options()).view({1, 1, H, 1});
   auto xs = torch::arange(W, latent.options()).view({1, 1, 1, W});
@@ -148,6 +150,14 @@ std::pair<torch::Tensor, torch::Tensor> ContextNetImpl::forward(const torch::Ten
   auto h = b1.view({1, width, 1, 1}) + second * (b2.view({1, width, 1, 1}) +
            torch::conv2d(spatial, ws.view({width, 4 * C, 1, 1})));
   if (context.defined() && wc.size(1) > 0) h = h + torch::conv2d(context, wc.view({width, wc.size(1), 1, 1}));
+  if (wa.defined() && causal.defined()) {
+    // The anchors decoded before this one, in the integer kernel's order:
+    // (y-2,x) (y-1,x-1) (y-1,x+1) (y,x-2); all anchors themselves.
+    auto before = torch::constant_pad_nd(causal * (1 - second), {2, 2, 2, 0});
+    auto seen = torch::cat({before.narrow(2, 0, H).narrow(3, 2, W), before.narrow(2, 1, H).narrow(3, 1, W),
+                            before.narrow(2, 1, H).narrow(3, 3, W), before.narrow(2, 2, H).narrow(3, 0, W)}, 1);
+    h = h + (1 - second) * torch::conv2d(seen, wa.view({width, 4 * C, 1, 1}));
+  }
   h = torch::relu(h);
   auto out = torch::conv2d(h, wo.view({2 * C, width, 1, 1}), bo);
   return {out.narrow(1, 0, C), out.narrow(1, C, C)};
@@ -165,7 +175,7 @@ MsicModelImpl::MsicModelImpl(const ModelConfig &config_) : config(config_) {
       lrp.back() = ResidualPredictor(c, cc, config.lrp_width[l]);
       lrp_holder->register_module(std::to_string(l), lrp.back());
     }
-    context.emplace_back(c, cc, config.context_width[l]);
+    context.emplace_back(c, cc, config.context_width[l], config.causal_context != 0);
     ctx_holder->register_module(std::to_string(l), context.back());
   }
   if (config.postfilter_width > 0) post = register_module("post", PostFilter(config.postfilter_width));

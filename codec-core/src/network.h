@@ -60,12 +60,15 @@ TORCH_MODULE(PostFilter);
 // Float twin of the integer context net (entropy/context_model.cpp), for
 // training; the codec runs the integer one on the same weights.
 struct ContextNetImpl : torch::nn::Module {
-  ContextNetImpl(int channels, int context_channels, int width);
+  ContextNetImpl(int channels, int context_channels, int width, bool causal);
   // Mean and log2 scale (ungained) for every position: anchors (pass 0,
-  // (y + x) even) see `context` only; the others also see their four anchor
-  // neighbours of `latent`. Mirrors ContextModel::code in float.
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor &latent, const torch::Tensor &context);
-  torch::Tensor wc, ws, b1, b2, wo, bo;
+  // (y + x) even) see `context`, and with a causal net also the four anchors
+  // of `causal` before them in raster order (ModelConfig::causal_context);
+  // the others also see their four anchor neighbours of `latent`. Mirrors
+  // ContextModel::code in float.
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor &latent, const torch::Tensor &context,
+                                                  const torch::Tensor &causal = {});
+  torch::Tensor wc, ws, wa, b1, b2, wo, bo;  // wa: causal inputs (undefined without)
 };
 TORCH_MODULE(ContextNet);
 

@@ -5,12 +5,14 @@
 // trainer's starting point.
 //
 //   msic-model-init OUT.msicw [--config FILE] IMAGE...
-//   msic-model-init OUT.msicw --grow FROM.msicw --predict-levels 0,1
+//   msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]
 //
 // --grow adds a predict unit in front of each listed level of a (trained)
-// model (none with --predict-levels ""), and gives context nets whose
-// weights are all zero a random first layer, without changing what the
-// model computes, so training goes on from there.
+// model (none with --predict-levels ""), gives context nets whose weights
+// are all zero a random first layer, and with --causal-context lets the
+// anchors see the anchors decoded before them (ModelConfig::causal_context;
+// new weights start small), all but unchanging what the model computes, so
+// training goes on from there.
 #include <vips/vips.h>
 
 #include <algorithm>
@@ -104,10 +106,12 @@ bool is_dead(const net::ContextNet &n) {
 // ActNorm and its mix with the halves swapped, and its coupling starts at
 // zero; the old unit keeps an identity ActNorm and a swap as its mix. So
 // new(x) == old(x) at first, and training can learn the prediction.
-ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &levels) {
+ModelFile grow(const ModelFile &from, const std::vector<int> &levels, bool causal) {
   net::MsicModel old(from.config);
   old->load(from);
   ModelConfig config = from.config;
+  if (causal && config.causal_context) throw std::runtime_error("--causal-context: the model has it already");
+  if (causal) config.causal_context = 1;
   for (int k : levels) {
     if (k < 0 || k >= config.levels) throw std::runtime_error("--predict-levels: no level " + std::to_string(k));
     config.units[k] += 1;
@@ -132,6 +136,13 @@ ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &leve
       revived += std::string(rest) == "wc";
       continue;
     }
+    // New causal weights: small, so that the trained output layer sees
+    // almost the hidden units it was trained with, yet not zero, so that
+    // every hidden unit can learn to use them.
+    if (causal && sscanf(name.c_str(), "context.%d.%63s", &k, rest) == 2 && std::string(rest) == "wa") {
+      p.value().mul_(0.05);
+      continue;
+    }
     p.value().copy_(old_params[name]);
   }
   for (int k : levels) {
@@ -149,7 +160,7 @@ ModelFile grow_predict_units(const ModelFile &from, const std::vector<int> &leve
   if (revived) printf("context nets brought back to life: %d of %d\n", revived, config.latent_count());
   ModelFile file;
   grown->store(file);
-  file.config.name = from.config.name + (levels.empty() ? "-live" : "-predict");
+  file.config.name = from.config.name + (causal ? "-causal" : levels.empty() ? "-live" : "-predict");
   entropy::CdfTables::build(config).store(file);
   return file;
 }
@@ -177,7 +188,7 @@ int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
   if (argc < 2) {
     fprintf(stderr, "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n"
-                    "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1]\n");
+                    "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]\n");
     return 2;
   }
   try {
@@ -186,9 +197,12 @@ int main(int argc, char **argv) {
     ModelConfig config;
     std::vector<const char *> images;
     std::string grow_from, predict_levels = "0,1";
+    bool causal = false;
     for (int i = 2; i < argc; ++i) {
       if (std::string(argv[i]) == "--grow" && i + 1 < argc) {
         grow_from = argv[++i];
+      } else if (std::string(argv[i]) == "--causal-context") {
+        causal = true;
       } else if (std::string(argv[i]) == "--predict-levels" && i + 1 < argc) {
         predict_levels = argv[++i];
       } else if (std::string(argv[i]) == "--config" && i + 1 < argc) {
@@ -201,7 +215,7 @@ int main(int argc, char **argv) {
       }
     }
     if (!grow_from.empty()) {
-      save_and_report(grow_predict_units(ModelFile::load(grow_from), parse_levels(predict_levels)), argv[1]);
+      save_and_report(grow(ModelFile::load(grow_from), parse_levels(predict_levels), causal), argv[1]);
       return 0;
     }
     net::MsicModel model(config);

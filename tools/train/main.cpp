@@ -40,7 +40,7 @@ using namespace msic;
 namespace {
 
 struct Options {
-  std::string data, data_pack, init, out, resume, pack, evaluate, export_to, name;
+  std::string data, data_pack, init, out, resume, pack, evaluate, export_to, name, train_only;
   int iterations = 100000, batch = 8, crop = 128, threads = 2, log_every = 20, save_every = 500, count = 4096;
   double lr = 1e-4, lr_final = 1e-5, lambda_low = 0.0015, lambda_high = 0.6;
   double minutes = 0;  // stop (with a checkpoint) after this long; 0: no limit
@@ -187,11 +187,23 @@ Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda
     auto ls = log2_scale.narrow(0, off, ch).view({1, ch, 1, 1});
     auto ctx = net::context_features(c, known, l, latents[l].size(2), latents[l].size(3));
     auto y_g = latents[l] * g;
-    // Anchors first (their parameters ignore the spatial input), then the rest.
-    auto [mean_a, log2s_a] = model->context[l]->forward(torch::zeros_like(y_g), ctx);
     auto H = y_g.size(2), W = y_g.size(3);
     auto second = torch::fmod(torch::arange(H, x.options()).view({1, 1, H, 1}) +
                               torch::arange(W, x.options()).view({1, 1, 1, W}), 2.0);
+    // Anchors first (their parameters ignore the spatial input), then the
+    // rest. Causal models: an anchor also sees the anchors decoded before it,
+    // which here are the noisy latent (training) or, for the estimate, the
+    // latent rounded around a first guess of the means.
+    torch::Tensor causal;
+    if (c.causal_context) {
+      if (evaluate) {
+        auto guess = model->context[l]->forward(torch::zeros_like(y_g), ctx, latents[l]).first * g;
+        causal = (torch::round(y_g - guess) + guess) / g;
+      } else {
+        causal = (y_g + torch::rand_like(y_g) - 0.5) / g;
+      }
+    }
+    auto [mean_a, log2s_a] = model->context[l]->forward(torch::zeros_like(y_g), ctx, causal);
     auto anchors_hat = (round_ste(y_g - mean_a * g) + mean_a * g) / g * (1 - second);
     auto [mean_b, log2s_b] = model->context[l]->forward(anchors_hat, ctx);
     auto mean = mean_a * (1 - second) + mean_b * second;
@@ -265,7 +277,8 @@ void clamp_context_weights(net::MsicModel &model) {
   torch::NoGradGuard no_grad;
   const double limit = 32767.0 / (1 << entropy::kWeightBits);
   for (auto &n : model->context)
-    for (auto *w : {&n->wc, &n->ws, &n->wo}) w->clamp_(-limit, limit);
+    for (auto *w : {&n->wc, &n->ws, &n->wa, &n->wo})
+      if (w->defined()) w->clamp_(-limit, limit);
 }
 
 // Writes each file under a temporary name and renames it, so that a run
@@ -316,6 +329,7 @@ int main(int argc, char **argv) {
       else if (a == "--log-every") o.log_every = std::stoi(next());
       else if (a == "--save-every") o.save_every = std::stoi(next());
       else if (a == "--device") o.device = next();
+      else if (a == "--train-only") o.train_only = next();
       else if (a == "--minutes") o.minutes = std::stod(next());
       else if (a == "--eval") o.evaluate = next();
       else if (a == "--export") o.export_to = next();
@@ -324,7 +338,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: msic-train --data DIR|--data-pack FILE --init MODEL --out DIR | --resume DIR\n"
                         "       [--iterations N] [--batch B] [--crop S] [--lr LR] [--lr-final LR]\n"
                         "       [--lambda-low L] [--lambda-high L] [--threads T] [--device cpu|cuda]\n"
-                        "       [--minutes M] [--log-every N] [--save-every N]\n"
+                        "       [--minutes M] [--log-every N] [--save-every N] [--train-only context]\n"
                         "       msic-train --pack FILE --data DIR [--count N] [--crop S]\n"
                         "       msic-train --eval IMAGE --init MODEL\n"
                         "       msic-train --export FILE --resume DIR|--init MODEL [--name NAME]\n");
@@ -414,7 +428,15 @@ int main(int argc, char **argv) {
     }
     model->to(device);
     model->train();
-    torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(o.lr));
+    // --train-only PART: only the parameters named PART.* learn (say the
+    // context nets of a grown model); the rest stay as they are.
+    std::vector<torch::Tensor> trained;
+    for (auto &p : model->named_parameters()) {
+      if (o.train_only.empty() || p.key().rfind(o.train_only + ".", 0) == 0) trained.push_back(p.value());
+      else p.value().set_requires_grad(false);
+    }
+    if (trained.empty()) throw std::runtime_error("--train-only " + o.train_only + ": no such parameters");
+    torch::optim::Adam opt(trained, torch::optim::AdamOptions(o.lr));
     TrainingState state;
     if (!o.resume.empty()) {
       torch::load(opt, o.resume + "/optimizer.pt", device);
@@ -482,7 +504,7 @@ int main(int argc, char **argv) {
       Step s = rd_step(model, x, a, lambdas[a]);
       opt.zero_grad();
       s.loss.backward();
-      clip_grad_norm(model->parameters(), 1.0);
+      clip_grad_norm(trained, 1.0);
       opt.step();
       clamp_context_weights(model);
       sums += torch::stack({s.loss.detach(), s.bpp.detach(), -10 * torch::log10(s.mse.detach().clamp_min(1e-10))});

@@ -55,18 +55,23 @@ ContextModel::ContextModel(const ModelFile &model)
     auto b1 = quantize_all(model.get(tensor_name(l, "b1")), 20, n.hidden, kBiasLimit);
     auto b2 = quantize_all(model.get(tensor_name(l, "b2")), 20, n.hidden, kBiasLimit);
     n.bo = quantize_all(model.get(tensor_name(l, "bo")), 20, n.out, kBiasLimit);
-    n.stride[0] = round_up16(n.ctx_in);
-    n.stride[1] = round_up16(n.ctx_in + n.spatial_in);
+    std::vector<int32_t> wa;
+    if (config_.causal_context)
+      wa = quantize_all(model.get(tensor_name(l, "wa")), kWeightBits, int64_t(n.hidden) * n.spatial_in, kInt16Limit);
+    // Pass 0: channel context, then the causal anchors (if any); pass 1:
+    // channel context, then the four anchor neighbours.
+    const std::vector<int32_t> *spatial[2] = {config_.causal_context ? &wa : nullptr, &ws};
     for (int pass = 0; pass < 2; ++pass) {
+      int in = n.ctx_in + (spatial[pass] ? n.spatial_in : 0);
+      n.stride[pass] = round_up16(in);
       n.w1[pass].assign(size_t(n.hidden) * n.stride[pass], 0);
       n.b1[pass] = b1;
       for (int h = 0; h < n.hidden; ++h) {
-        for (int i = 0; i < n.ctx_in; ++i) n.w1[pass][size_t(h) * n.stride[pass] + i] = int16_t(wc[size_t(h) * n.ctx_in + i]);
-        if (pass == 1) {
-          for (int i = 0; i < n.spatial_in; ++i)
-            n.w1[1][size_t(h) * n.stride[1] + n.ctx_in + i] = int16_t(ws[size_t(h) * n.spatial_in + i]);
-          n.b1[1][h] = int32_t(std::clamp<int64_t>(int64_t(b1[h]) + b2[h], -kBiasLimit, kBiasLimit));
-        }
+        int16_t *row = n.w1[pass].data() + size_t(h) * n.stride[pass];
+        for (int i = 0; i < n.ctx_in; ++i) row[i] = int16_t(wc[size_t(h) * n.ctx_in + i]);
+        if (spatial[pass])
+          for (int i = 0; i < n.spatial_in; ++i) row[n.ctx_in + i] = int16_t((*spatial[pass])[size_t(h) * n.spatial_in + i]);
+        if (pass == 1) n.b1[1][h] = int32_t(std::clamp<int64_t>(int64_t(b1[h]) + b2[h], -kBiasLimit, kBiasLimit));
       }
     }
     n.out_stride = round_up16(n.hidden);
@@ -122,7 +127,7 @@ void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGa
     const int goff = channel_offset_[l];
     known[l].assign(size_t(C) * H * W, 0);
     std::vector<int> sources = config_.context_sources(l);
-    in.assign(n.stride[1], 0);
+    in.assign(std::max(n.stride[0], n.stride[1]), 0);
     hidden.assign(n.out_stride, 0);
     out.resize(n.out);
     for (int pass = 0; pass < 2; ++pass) {
@@ -141,12 +146,15 @@ void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGa
             std::copy(src, src + sp.channels, dst);
             dst += sp.channels;
           }
-          // Spatial context (second pass): the four anchor neighbours.
-          if (pass == 1) {
-            const int ny[4] = {y - 1, y, y, y + 1}, nx[4] = {x, x - 1, x + 1, x};
+          // Spatial context. Second pass: the four anchor neighbours; first
+          // pass (causal models): the four anchors decoded before this one.
+          if (pass == 1 || config_.causal_context) {
+            const int ny[2][4] = {{y - 2, y - 1, y - 1, y}, {y - 1, y, y, y + 1}};
+            const int nx[2][4] = {{x, x - 1, x + 1, x - 2}, {x, x - 1, x + 1, x}};
             for (int d = 0; d < 4; ++d, dst += C) {
-              if (ny[d] >= 0 && ny[d] < H && nx[d] >= 0 && nx[d] < W) {
-                const int16_t *src = known[l].data() + (size_t(ny[d]) * W + nx[d]) * C;
+              const int yy = ny[pass][d], xx = nx[pass][d];
+              if (yy >= 0 && yy < H && xx >= 0 && xx < W) {
+                const int16_t *src = known[l].data() + (size_t(yy) * W + xx) * C;
                 std::copy(src, src + C, dst);
               } else {
                 std::fill(dst, dst + C, int16_t(0));

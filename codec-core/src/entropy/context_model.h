@@ -4,6 +4,8 @@
 // (a) the already-decoded coarser latents at the same place (channel
 // context) and (b), in the second pass of a checkerboard, the four decoded
 // anchor neighbours (spatial context) to a mean and a log2 scale per channel.
+// Models with causal_context also give the first pass (the anchors) the four
+// anchors decoded before it in raster order.
 // Gain vectors, interpolated between quality anchors, scale the latent before
 // rounding, so one model covers every quality.
 //
@@ -65,8 +67,9 @@ class ContextModel {
  private:
   struct Net {
     int ctx_in = 0, spatial_in = 0, hidden = 0, out = 0;
-    // First layer per pass: pass 0 sees the channel context only, pass 1
-    // also the spatial context. Rows padded to `stride[pass]` entries.
+    // First layer per pass: pass 0 sees the channel context (and the causal
+    // anchors), pass 1 also the spatial context. Rows padded to
+    // `stride[pass]` entries.
     std::vector<int16_t> w1[2], wo;  // Q12
     int stride[2] = {0, 0}, out_stride = 0;
     std::vector<int32_t> b1[2], bo;  // Q20
