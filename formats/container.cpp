@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "byte_order.h"
+
 namespace msic::format {
 namespace {
 
@@ -19,31 +21,13 @@ struct CrcInit {
   }
 } crc_init;
 
-// Little-endian field packing.
-struct Packer {
-  std::vector<uint8_t> bytes;
-  void u16(uint16_t v) { for (int i = 0; i < 2; ++i) bytes.push_back(uint8_t(v >> (8 * i))); }
-  void u32(uint32_t v) { for (int i = 0; i < 4; ++i) bytes.push_back(uint8_t(v >> (8 * i))); }
-  void u64(uint64_t v) { for (int i = 0; i < 8; ++i) bytes.push_back(uint8_t(v >> (8 * i))); }
-  void raw(const void *p, size_t n) {
-    auto *b = static_cast<const uint8_t *>(p);
-    bytes.insert(bytes.end(), b, b + n);
-  }
-};
-
-uint16_t get16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
-uint32_t get32(const uint8_t *p) {
-  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-}
-uint64_t get64(const uint8_t *p) { return uint64_t(get32(p)) | uint64_t(get32(p + 4)) << 32; }
-
 }  // namespace
 
 uint32_t crc32(const void *data, size_t size, uint32_t crc) {
   auto *p = static_cast<const uint8_t *>(data);
   crc = ~crc;
   while (size >= 8) {
-    uint32_t a = get32(p) ^ crc, b = get32(p + 4);
+    uint32_t a = load_le32(p) ^ crc, b = load_le32(p + 4);
     crc = crc_table[7][a & 0xff] ^ crc_table[6][(a >> 8) & 0xff] ^ crc_table[5][(a >> 16) & 0xff] ^
           crc_table[4][a >> 24] ^ crc_table[3][b & 0xff] ^ crc_table[2][(b >> 8) & 0xff] ^
           crc_table[1][(b >> 16) & 0xff] ^ crc_table[0][b >> 24];
@@ -54,6 +38,11 @@ uint32_t crc32(const void *data, size_t size, uint32_t crc) {
   return ~crc;
 }
 
+std::string tile_size_rule() {
+  return "a multiple of " + std::to_string(MSIC_TILE_SIZE_STEP) + " in [" + std::to_string(MSIC_TILE_SIZE_MIN) +
+         ", " + std::to_string(MSIC_TILE_SIZE_MAX) + "]";
+}
+
 void validate_header(const Header &h) {
   if (h.width == 0 || h.height == 0)
     throw Error(MSIC_ERR_FORMAT, "image has zero width or height");
@@ -61,16 +50,16 @@ void validate_header(const Header &h) {
       uint64_t(h.width) * h.height > kMaxPixels)
     throw Error(MSIC_ERR_LIMIT, "image of " + std::to_string(h.width) + "x" +
                                     std::to_string(h.height) +
-                                    " pixels exceeds the limit (1000000 per side, 2^36 in all)");
+                                    " pixels exceeds the limit (" + std::to_string(kMaxDimension) +
+                                    " per side, 2^36 in all)");
   if (h.bands != 1 && h.bands != 3)
     throw Error(MSIC_ERR_UNSUPPORTED,
                 std::to_string(h.bands) + " bands: only 1 (grey) and 3 (RGB) are supported");
   if (h.bit_depth != 8)
     throw Error(MSIC_ERR_UNSUPPORTED,
                 "bit depth " + std::to_string(h.bit_depth) + ": only 8 is supported");
-  if (h.tile_size < 64 || h.tile_size > 4096 || h.tile_size % 16)
-    throw Error(MSIC_ERR_FORMAT, "tile size " + std::to_string(h.tile_size) +
-                                     " is not a multiple of 16 in [64, 4096]");
+  if (!tile_size_valid(h.tile_size))
+    throw Error(MSIC_ERR_FORMAT, "tile size " + std::to_string(h.tile_size) + " is not " + tile_size_rule());
   if (h.quality_centi > 10000)
     throw Error(MSIC_ERR_FORMAT, "quality beyond 100");
 }
@@ -157,22 +146,22 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
   uint8_t fixed[kFixedHeaderSize];
   read_exact(0, fixed, sizeof fixed, "header");
   if (memcmp(fixed, kMagic, 8) != 0) throw Error(MSIC_ERR_FORMAT, "not an MSIC file (bad magic)");
-  header_.version_major = get16(fixed + 8);
-  header_.version_minor = get16(fixed + 10);
+  header_.version_major = load_le16(fixed + 8);
+  header_.version_minor = load_le16(fixed + 10);
   if (header_.version_major != kVersionMajor)
     throw Error(MSIC_ERR_VERSION, "MSIC format version " + std::to_string(header_.version_major) +
                                       "." + std::to_string(header_.version_minor) +
                                       " is not supported (this library reads 1.x)");
-  header_size_ = get32(fixed + 12);
-  header_.width = get32(fixed + 16);
-  header_.height = get32(fixed + 20);
-  header_.bands = get16(fixed + 24);
-  header_.bit_depth = get16(fixed + 26);
-  header_.tile_size = get32(fixed + 28);
-  header_.quality_centi = get32(fixed + 32);
-  header_.tile_codec = get32(fixed + 36);
+  header_size_ = load_le32(fixed + 12);
+  header_.width = load_le32(fixed + 16);
+  header_.height = load_le32(fixed + 20);
+  header_.bands = load_le16(fixed + 24);
+  header_.bit_depth = load_le16(fixed + 26);
+  header_.tile_size = load_le32(fixed + 28);
+  header_.quality_centi = load_le32(fixed + 32);
+  header_.tile_codec = load_le32(fixed + 36);
   memcpy(header_.model_hash.data(), fixed + 40, 32);
-  uint32_t box_count = get32(fixed + 76);
+  uint32_t box_count = load_le32(fixed + 76);
   if (header_size_ < kFixedHeaderSize + 4 || header_size_ > file_size_ - kTrailerSize)
     throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (header size out of range)");
   if (header_size_ > kMaxHeaderBytes)
@@ -183,7 +172,7 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
   // The whole header is checked by its CRC before any field is trusted further.
   std::vector<uint8_t> head(header_size_);
   read_exact(0, head.data(), head.size(), "header");
-  if (crc32(head.data(), head.size() - 4) != get32(head.data() + head.size() - 4))
+  if (crc32(head.data(), head.size() - 4) != load_le32(head.data() + head.size() - 4))
     throw Error(MSIC_ERR_CHECKSUM, "MSIC header fails its CRC-32 (corrupt file)");
   validate_header(header_);
   if (header_.tile_codec != kTileCodecMsinn)
@@ -194,7 +183,7 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
     if (end - pos < 12) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box overruns)");
     Box box;
     memcpy(box.type.data(), head.data() + pos, 4);
-    uint64_t len = get64(head.data() + pos + 4);
+    uint64_t len = load_le64(head.data() + pos + 4);
     pos += 12;
     if (len > end - pos) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box overruns)");
     box.data.assign(head.begin() + pos, head.begin() + pos + len);
@@ -207,9 +196,9 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
   read_exact(file_size_ - kTrailerSize, trailer, sizeof trailer, "trailer");
   if (memcmp(trailer + 24, kEndMagic, 8) != 0)
     throw Error(MSIC_ERR_FORMAT, "truncated or corrupt MSIC file (no trailer at the end)");
-  if (get64(trailer + 16) != 0) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC trailer (reserved bytes)");
-  uint64_t index_offset = get64(trailer);
-  uint64_t tile_count = get32(trailer + 8);
+  if (load_le64(trailer + 16) != 0) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC trailer (reserved bytes)");
+  uint64_t index_offset = load_le64(trailer);
+  uint64_t tile_count = load_le32(trailer + 8);
   if (tile_count != header_.tile_count())
     throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (tile count does not match the size)");
   uint64_t index_bytes = tile_count * kIndexEntrySize;
@@ -218,12 +207,12 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
     throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (index out of place)");
   std::vector<uint8_t> index(index_bytes);
   read_exact(index_offset, index.data(), index.size(), "tile index");
-  if (crc32(index.data(), index.size()) != get32(trailer + 12))
+  if (crc32(index.data(), index.size()) != load_le32(trailer + 12))
     throw Error(MSIC_ERR_CHECKSUM, "MSIC tile index fails its CRC-32 (corrupt file)");
   index_.resize(tile_count);
   for (uint64_t i = 0; i < tile_count; ++i) {
     const uint8_t *e = index.data() + i * kIndexEntrySize;
-    TileEntry t{get64(e), get32(e + 8), get32(e + 12)};
+    TileEntry t{load_le64(e), load_le32(e + 8), load_le32(e + 12)};
     if (t.offset < header_size_ || t.offset > index_offset || t.length > index_offset - t.offset)
       throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (tile " + std::to_string(i) +
                                        " lies outside the tile area)");

@@ -14,16 +14,23 @@ namespace msic::format {
 
 constexpr uint8_t kMagic[8] = {0x89, 'M', 'S', 'I', 'C', '\r', '\n', 0x1a};
 constexpr uint8_t kEndMagic[8] = {'M', 'S', 'I', 'C', 'E', 'N', 'D', 0};
-constexpr uint16_t kVersionMajor = 1;
-constexpr uint16_t kVersionMinor = 0;
+constexpr uint16_t kVersionMajor = MSIC_FORMAT_VERSION_MAJOR;
+constexpr uint16_t kVersionMinor = MSIC_FORMAT_VERSION_MINOR;
 constexpr size_t kFixedHeaderSize = 96;
 constexpr size_t kTrailerSize = 32;
 constexpr size_t kIndexEntrySize = 16;
 constexpr uint32_t kTileCodecMsinn = 1;
-constexpr uint32_t kMaxDimension = 1000000;
-constexpr uint64_t kMaxPixels = 1ull << 36;
+constexpr uint32_t kMaxDimension = MSIC_MAX_DIMENSION;
+constexpr uint64_t kMaxPixels = MSIC_MAX_PIXELS;
 constexpr uint64_t kMaxBoxBytes = 1ull << 30;
 constexpr uint64_t kMaxHeaderBytes = (1ull << 30) + 4096;  // header with all its boxes
+
+// The tile-size rule of the format; writers check it through this.
+constexpr bool tile_size_valid(uint64_t size) {
+  return size >= MSIC_TILE_SIZE_MIN && size <= MSIC_TILE_SIZE_MAX && size % MSIC_TILE_SIZE_STEP == 0;
+}
+// "a multiple of 16 in [64, 4096]", for messages.
+std::string tile_size_rule();
 
 struct Box {
   std::array<char, 4> type{};
@@ -36,7 +43,7 @@ struct Header {
   uint16_t version_minor = kVersionMinor;
   uint32_t width = 0, height = 0;
   uint32_t bands = 3, bit_depth = 8;
-  uint32_t tile_size = 512;
+  uint32_t tile_size = MSIC_TILE_SIZE_DEFAULT;
   uint32_t quality_centi = 7500;
   uint32_t tile_codec = kTileCodecMsinn;
   std::array<uint8_t, 32> model_hash{};

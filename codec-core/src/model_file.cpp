@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "byte_order.h"
 #include "errors.h"
 #include "sha256.h"
 
@@ -20,7 +21,7 @@ struct Cursor {
   }
   uint32_t u32() {
     need(4);
-    uint32_t v = uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+    uint32_t v = format::load_le32(p);
     p += 4;
     return v;
   }
@@ -31,7 +32,8 @@ struct Cursor {
   }
 };
 void put32(std::vector<uint8_t> &b, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b.push_back(uint8_t(v >> (8 * i)));
+  b.resize(b.size() + 4);
+  format::store_le32(b.data() + b.size() - 4, v);
 }
 }  // namespace
 

@@ -11,12 +11,11 @@
 #include "entropy/rans.h"
 #include "errors.h"
 #include "network.h"
+#include "tile_payload.h"
 
 namespace msic {
 namespace {
-constexpr uint8_t kPayloadVersion = 1;
-constexpr size_t kPayloadHeader = 12;
-constexpr uint8_t kFlagGrey = 1;
+using format::TilePayloadHeader;
 
 uint32_t padded(uint32_t v, uint32_t multiple) { return (v + multiple - 1) / multiple * multiple; }
 }  // namespace
@@ -126,15 +125,14 @@ std::vector<uint8_t> TorchTileCodec::encode(const TileImage &tile, uint32_t qual
   entropy::RansEncoder coder;
   impl_->context.encode(planes, impl_->context.gains(quality_centi), coder);
   std::vector<uint8_t> stream = coder.finish();
+  TilePayloadHeader header;
+  header.grey = tile.bands == 1;
+  header.coded_width = W;
+  header.coded_height = H;
+  header.escapes = coder.escapes();
   std::vector<uint8_t> out;
-  out.reserve(kPayloadHeader + stream.size());
-  out.resize(kPayloadHeader);
-  out[0] = kPayloadVersion;
-  out[1] = tile.bands == 1 ? kFlagGrey : 0;
-  out[2] = uint8_t(W), out[3] = uint8_t(W >> 8);
-  out[4] = uint8_t(H), out[5] = uint8_t(H >> 8);
-  uint32_t esc = coder.escapes();
-  for (int i = 0; i < 4; ++i) out[8 + i] = uint8_t(esc >> (8 * i));
+  out.reserve(TilePayloadHeader::kSize + stream.size());
+  header.append_to(out);
   out.insert(out.end(), stream.begin(), stream.end());
   return out;
 }
@@ -143,19 +141,15 @@ void TorchTileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width,
                        uint32_t bands, uint32_t quality_centi, uint8_t *out, size_t stride) const {
   torch::NoGradGuard no_grad;
   uint32_t m = impl_->model->config.tile_multiple();
-  if (payload.size() < kPayloadHeader || payload[0] != kPayloadVersion || (payload[1] & ~kFlagGrey) ||
-      payload[6] || payload[7])
-    throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad payload header)");
-  uint32_t escapes = uint32_t(payload[8]) | uint32_t(payload[9]) << 8 | uint32_t(payload[10]) << 16 |
-                     uint32_t(payload[11]) << 24;
-  uint32_t W = payload[2] | payload[3] << 8, H = payload[4] | payload[5] << 8;
-  if (W != padded(width, m) || H != padded(height, m) || ((payload[1] & kFlagGrey) != 0) != (bands == 1))
+  const TilePayloadHeader header = TilePayloadHeader::parse(payload.data(), payload.size());
+  const uint32_t W = header.coded_width, H = header.coded_height;
+  if (W != padded(width, m) || H != padded(height, m) || header.grey != (bands == 1))
     throw Error(MSIC_ERR_FORMAT, "corrupt tile (payload does not match the tile size)");
-  entropy::RansDecoder coder(payload.data() + kPayloadHeader, payload.size() - kPayloadHeader);
+  entropy::RansDecoder coder(payload.data() + TilePayloadHeader::kSize, payload.size() - TilePayloadHeader::kSize);
   auto planes = impl_->planes(W, H);
   auto gains = impl_->context.gains(quality_centi);
   impl_->context.decode(planes, gains, coder);
-  if (!coder.finished_cleanly() || coder.escapes() != escapes)
+  if (!coder.finished_cleanly() || coder.escapes() != header.escapes)
     throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
   std::vector<torch::Tensor> latents;
   for (auto &p : planes)

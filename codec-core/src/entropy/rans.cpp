@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "byte_order.h"
 #include "errors.h"
 
 namespace msic::entropy {
@@ -44,18 +45,16 @@ std::vector<uint8_t> RansEncoder::finish() {
     x = ((x / it->freq) << kProbBits) + (x % it->freq) + it->start;
   }
   std::vector<uint8_t> out(8 + 4 * words.size());
-  for (int i = 0; i < 8; ++i) out[i] = uint8_t(x >> (8 * i));
+  format::store_le64(out.data(), x);
   size_t pos = 8;
-  for (auto it = words.rbegin(); it != words.rend(); ++it, pos += 4)
-    for (int i = 0; i < 4; ++i) out[pos + i] = uint8_t(*it >> (8 * i));
+  for (auto it = words.rbegin(); it != words.rend(); ++it, pos += 4) format::store_le32(out.data() + pos, *it);
   ops_.clear();
   return out;
 }
 
 RansDecoder::RansDecoder(const uint8_t *data, size_t size) : p_(data), end_(data + size) {
   if (size < 8 || (size - 8) % 4) throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad entropy stream length)");
-  x_ = 0;
-  for (int i = 0; i < 8; ++i) x_ |= uint64_t(data[i]) << (8 * i);
+  x_ = format::load_le64(data);
   p_ += 8;
   if (x_ < kLow) throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad entropy coder state)");
 }
@@ -67,7 +66,7 @@ void RansDecoder::advance(uint32_t start, uint32_t freq) {
     // reading past the end, and finished_cleanly() reports it.
     uint32_t w = 0;
     if (end_ - p_ >= 4) {
-      w = uint32_t(p_[0]) | uint32_t(p_[1]) << 8 | uint32_t(p_[2]) << 16 | uint32_t(p_[3]) << 24;
+      w = format::load_le32(p_);
       p_ += 4;
     } else {
       overrun_ = true;

@@ -1,0 +1,25 @@
+// The 12-byte header of a tile payload of tile_codec 1 (MSIC.md, "Tile
+// payload"): what a decoder checks before it trusts the entropy stream.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace msic::format {
+
+struct TilePayloadHeader {
+  static constexpr uint8_t kVersion = 1;
+  static constexpr size_t kSize = 12;
+  bool grey = false;             // coded as R = G = B
+  uint32_t coded_width = 0;      // the tile padded to the model's multiple
+  uint32_t coded_height = 0;
+  uint32_t escapes = 0;          // escaped symbols in the stream
+
+  // Appends the header to `out` (coded sizes must fit 16 bits).
+  void append_to(std::vector<uint8_t> &out) const;
+  // Parses and checks the header of `payload`; throws Error(MSIC_ERR_FORMAT).
+  static TilePayloadHeader parse(const uint8_t *payload, size_t size);
+};
+
+}  // namespace msic::format
