@@ -1,39 +1,36 @@
-// The C API: contexts (a model and a thread count), readers and writers.
-// Every entry point catches exceptions and turns them into a status code
-// and a thread-local message.
-#include <dlfcn.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cmath>
-#include <cstdio>
+// The C API: a thin layer over the C++ core in api/. Every entry point runs
+// its body through guarded(), the one place where exceptions become a status
+// code and a thread-local message.
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <new>
-#include <random>
 #include <string>
-#include <thread>
 
+#include "api/context.h"
+#include "api/encoder_settings.h"
+#include "api/image_reader.h"
+#include "api/image_writer.h"
+#include "byte_order.h"
 #include "container.h"
-#include "entropy/context_model.h"
 #include "errors.h"
-#include "model_file.h"
 #include "msic/msic.h"
-#include "parallel.h"
+#include "msic/version.h"
 #include "sha256.h"
-#include "tile_codec.h"
-#include "version.h"
-
-extern "C" const uint8_t msic_default_model_data[];
-extern "C" const uint8_t msic_default_model_end[];
 
 using msic::Error;
-using msic::format::ContainerReader;
-using msic::format::ContainerWriter;
+
+// The opaque C handles are the C++ objects themselves.
+struct msic_context : msic::Context {
+  using Context::Context;
+};
+struct msic_encoder_settings : msic::EncoderSettings {};
+struct msic_writer : msic::ImageWriter {
+  using ImageWriter::ImageWriter;
+};
+struct msic_reader {
+  std::unique_ptr<msic::ImageReader> impl;
+};
 
 namespace {
 thread_local std::string last_error;
@@ -45,9 +42,8 @@ msic_status fail(msic_status s, const std::string &message) {
   return s;
 }
 
-// Runs body; maps exceptions to status + message.
 template <class Body>
-msic_status guarded(Body body) {
+msic_status guarded(Body body) noexcept {
   try {
     body();
     return MSIC_OK;
@@ -57,112 +53,109 @@ msic_status guarded(Body body) {
     return fail(MSIC_ERR_NOMEM, "out of memory");
   } catch (const std::exception &e) {
     return fail(MSIC_ERR_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail(MSIC_ERR_INTERNAL, "internal error");
   }
 }
 
-int default_threads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n ? int(n) : 1;
+template <class Pointer>
+void need(Pointer p, const char *what) {
+  if (!p) throw Error(MSIC_ERR_ARGUMENT, std::string(what) + " is NULL");
 }
-}  // namespace
 
-namespace {
-// LibTorch lives in libmsic-codec, beside this library, loaded on the first
-// encode or decode: programs that only load the plugins (every vips and GDAL
-// command) never pay its start-up time and memory.
-std::unique_ptr<msic::TileCodec> load_tile_codec(const msic::ModelFile &model) {
-  static std::once_flag once;
-  static msic::TileCodecFactory factory = nullptr;
-  static std::string error;
-  std::call_once(once, [] {
-    std::string dir;
-    Dl_info self;
-    if (dladdr(reinterpret_cast<void *>(&msic_version_string), &self) && self.dli_fname) {
-      std::string path = self.dli_fname;
-      size_t slash = path.rfind('/');
-      if (slash != std::string::npos) dir = path.substr(0, slash + 1);
-    }
-    std::string backend = dir + MSIC_BACKEND_FILE;
-    void *handle = dlopen(backend.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-      error = dlerror();
-      return;
-    }
-    // Tiles run in parallel on our threads; OpenBLAS threads inside each
-    // convolution would only oversubscribe the cores. The call, not the
-    // environment: setenv here could race with getenv in the host's other
-    // threads, and OpenBLAS may have started already (GDAL links it through
-    // armadillo). dlsym on the handle searches the backend's dependencies.
-    using SetThreads = void (*)(int);
-    if (auto set = reinterpret_cast<SetThreads>(dlsym(handle, "openblas_set_num_threads"));
-        set && !getenv("OPENBLAS_NUM_THREADS"))
-      set(1);
-    factory = reinterpret_cast<msic::TileCodecFactory>(dlsym(handle, MSIC_TILE_CODEC_FACTORY));
-    if (!factory) error = backend + " does not export " MSIC_TILE_CODEC_FACTORY;
+// A NULL context is the embedded model's.
+msic::Context &resolve(const msic_context *ctx) {
+  return ctx ? *const_cast<msic_context *>(ctx) : msic::Context::embedded();
+}
+
+msic_writer *new_writer(msic_context *ctx, const msic_image_info *info, const msic::EncoderSettings &settings,
+                        msic::format::ContainerWriter::Sink sink, std::unique_ptr<msic::AtomicFile> file = nullptr) {
+  need(info, "image info");
+  return new msic_writer(resolve(ctx), *info, settings, std::move(sink), std::move(file));
+}
+
+msic::EncoderSettings settings_or_default(const msic_encoder_settings *s) {
+  return s ? static_cast<const msic::EncoderSettings &>(*s) : msic::EncoderSettings{};
+}
+msic::EncoderSettings settings_from(const msic_encode_options *o) {
+  return o ? msic::EncoderSettings::from_options(*o) : msic::EncoderSettings{};
+}
+
+msic_writer *file_writer(msic_context *ctx, const char *path, const msic_image_info *info,
+                         const msic::EncoderSettings &settings) {
+  need(path, "path");
+  need(info, "image info");
+  auto file = std::make_unique<msic::AtomicFile>(path);
+  msic::AtomicFile *f = file.get();
+  return new_writer(ctx, info, settings, [f](const void *d, size_t n) { return f->write(d, n); }, std::move(file));
+}
+
+msic_writer *stream_writer(msic_context *ctx, msic_write_fn write, void *user, const msic_image_info *info,
+                           const msic::EncoderSettings &settings) {
+  need(write, "write function");
+  return new_writer(ctx, info, settings, [write, user](const void *d, size_t n) { return write(user, d, n) == 0; });
+}
+
+// Runs a writer call; a failure leaves the writer refusing further calls.
+template <class Body>
+msic_status guarded_write(msic_writer *w, Body body) {
+  if (!w) return fail(MSIC_ERR_ARGUMENT, "writer is NULL");
+  msic_status s = guarded([&] { body(*w); });
+  if (s != MSIC_OK) w->mark_failed();
+  return s;
+}
+
+msic_status encode_image(msic_context *ctx, const msic_image_info *info, const uint8_t *pixels, size_t stride,
+                         const msic::EncoderSettings &settings, const msic_box *boxes, size_t box_count,
+                         uint8_t **out, size_t *out_size) {
+  return guarded([&] {
+    need(out, "out");
+    need(out_size, "out_size");
+    *out = nullptr;
+    *out_size = 0;
+    if (box_count) need(boxes, "boxes");
+    std::vector<uint8_t> bytes;
+    std::unique_ptr<msic_writer> w(new_writer(ctx, info, settings, [&bytes](const void *d, size_t n) {
+      bytes.insert(bytes.end(), static_cast<const uint8_t *>(d), static_cast<const uint8_t *>(d) + n);
+      return true;
+    }));
+    for (size_t i = 0; i < box_count; ++i) w->add_box(boxes[i].type, boxes[i].data, boxes[i].size);
+    w->write_rows(pixels, stride, info->height);
+    w->finish();
+    *out = static_cast<uint8_t *>(malloc(bytes.size()));
+    if (!*out) throw std::bad_alloc();
+    memcpy(*out, bytes.data(), bytes.size());
+    *out_size = bytes.size();
   });
-  if (!factory) throw Error(MSIC_ERR_INTERNAL, "cannot load the MSIC codec (" + error + ")");
-  char message[1024] = "";
-  msic::TileCodec *codec = factory(&model, message, sizeof message);
-  if (!codec) throw Error(MSIC_ERR_MODEL, std::string("the model does not load: ") + message);
-  return std::unique_ptr<msic::TileCodec>(codec);
-}
-}  // namespace
-
-struct msic_context {
-  msic::ModelFile model;
-  std::string hash_hex;
-  int threads = 0;
-  int effective_threads() const { return threads > 0 ? threads : default_threads(); }
-
-  const msic::TileCodec &codec() {
-    std::call_once(codec_once, [this] { codec_ = load_tile_codec(model); });  // retried if it threw
-    return *codec_;
-  }
-
- private:
-  std::once_flag codec_once;
-  std::unique_ptr<msic::TileCodec> codec_;
-};
-
-namespace {
-msic_context *make_context(msic::ModelFile model) {
-  msic::entropy::ContextModel check(model);  // tables and context nets, without LibTorch
-  auto ctx = std::make_unique<msic_context>();
-  ctx->hash_hex = msic::to_hex(model.hash.data(), 32);
-  ctx->model = std::move(model);
-  return ctx.release();
 }
 
-msic_context *resolve(msic_context *ctx) {
-  if (ctx) return ctx;
-  static std::once_flag once;
-  static msic_context *fallback = nullptr;
-  static std::string error;
-  std::call_once(once, [] {
-    try {
-      fallback = make_context(msic::ModelFile::parse(
-          msic_default_model_data, size_t(msic_default_model_end - msic_default_model_data)));
-    } catch (const std::exception &e) {
-      error = e.what();
-    }
+template <class Open>
+msic_status new_reader(msic_reader **reader, Open open) {
+  return guarded([&] {
+    need(reader, "reader");
+    *reader = nullptr;
+    auto r = std::make_unique<msic_reader>();
+    r->impl = open();
+    *reader = r.release();
   });
-  if (!fallback) throw Error(MSIC_ERR_MODEL, "the embedded model does not load: " + error);
-  return fallback;
 }
 
-void check_options(const msic_encode_options &o) {
-  if (!(o.quality >= 0.0f && o.quality <= 100.0f))
-    throw Error(MSIC_ERR_ARGUMENT, "quality must be a number in [0, 100]");
-  if (o.tile_size < 64 || o.tile_size > 4096 || o.tile_size % 16)
-    throw Error(MSIC_ERR_ARGUMENT, "tile size must be a multiple of 16 in [64, 4096]");
-  if (o.threads < 0) throw Error(MSIC_ERR_ARGUMENT, "threads must be >= 0");
+// The shorthands: the object, or NULL with the status kept for msic_last_status().
+template <class T, class New>
+T *or_null(New make) {
+  T *object = nullptr;
+  return make(&object) == MSIC_OK ? object : nullptr;
 }
 }  // namespace
 
 extern "C" {
 
+// ------------------------------------------------------------- library
+
+uint32_t msic_version(void) { return MSIC_VERSION; }
 const char *msic_version_string(void) { return MSIC_VERSION_STRING; }
 const char *msic_last_error(void) { return last_error.c_str(); }
+msic_status msic_last_status(void) { return last_status; }
 
 const char *msic_status_name(msic_status s) {
   switch (s) {
@@ -182,54 +175,53 @@ const char *msic_status_name(msic_status s) {
   return "unknown status";
 }
 
-msic_context *msic_context_create(const char *model_path) {
-  msic_context *ctx = nullptr;
-  guarded([&] {
-    ctx = model_path ? make_context(msic::ModelFile::load(model_path))
-                     : make_context(msic::ModelFile::parse(
-                           msic_default_model_data,
-                           size_t(msic_default_model_end - msic_default_model_data)));
+void msic_free(void *p) { free(p); }
+
+int msic_identify(const void *head, size_t size) {
+  return head && size >= 8 && memcmp(head, msic::format::kMagic, 8) == 0;
+}
+
+// ------------------------------------------------------------- context
+
+msic_status msic_context_new(const char *model_path, msic_context **ctx) {
+  return guarded([&] {
+    need(ctx, "ctx");
+    *ctx = nullptr;
+    *ctx = new msic_context(model_path ? msic::ModelFile::load(model_path) : msic::Context::embedded_model());
   });
-  return ctx;
+}
+
+msic_context *msic_context_create(const char *model_path) {
+  return or_null<msic_context>([&](msic_context **c) { return msic_context_new(model_path, c); });
 }
 
 void msic_context_destroy(msic_context *ctx) { delete ctx; }
 
 void msic_context_set_threads(msic_context *ctx, int threads) {
-  try {
-    resolve(ctx)->threads = threads < 0 ? 0 : threads;
-  } catch (const Error &e) {
-    fail(e.status(), e.what());
-  }
+  guarded([&] { resolve(ctx).set_threads(threads); });
 }
 
 const char *msic_context_model_hash(const msic_context *ctx) {
-  try {
-    return resolve(const_cast<msic_context *>(ctx))->hash_hex.c_str();
-  } catch (const Error &e) {
-    fail(e.status(), e.what());
-    return nullptr;
-  }
+  const char *hash = nullptr;
+  guarded([&] { hash = resolve(ctx).hash_hex().c_str(); });
+  return hash;
 }
 
 const char *msic_context_model_name(const msic_context *ctx) {
-  try {
-    return resolve(const_cast<msic_context *>(ctx))->model.config.name.c_str();
-  } catch (const Error &e) {
-    fail(e.status(), e.what());
-    return nullptr;
-  }
+  const char *name = nullptr;
+  guarded([&] { name = resolve(ctx).model().config.name.c_str(); });
+  return name;
 }
 
-msic_status msic_context_get_model_info(const msic_context *c, msic_model_info *info) {
+msic_status msic_context_get_model_info(const msic_context *ctx, msic_model_info *info) {
   return guarded([&] {
-    if (!info) throw Error(MSIC_ERR_ARGUMENT, "info is NULL");
-    const msic_context *ctx = resolve(const_cast<msic_context *>(c));
-    const msic::ModelConfig &cfg = ctx->model.config;
+    need(info, "info");
+    const msic::Context &c = resolve(ctx);
+    const msic::ModelConfig &cfg = c.model().config;
     memset(info, 0, sizeof *info);
     info->name = cfg.name.c_str();
-    info->hash = ctx->hash_hex.c_str();
-    for (const auto &[name, t] : ctx->model.tensors)
+    info->hash = c.hash_hex().c_str();
+    for (const auto &[name, t] : c.model().tensors)
       if (t.type == msic::NamedTensor::Type::F32) info->parameters += uint64_t(t.numel());
     info->transform_macs_per_pixel = cfg.transform_macs_per_pixel();
     info->entropy_macs_per_pixel = cfg.context_macs_per_pixel();
@@ -238,345 +230,166 @@ msic_status msic_context_get_model_info(const msic_context *c, msic_model_info *
   });
 }
 
+// ------------------------------------------------------------- encoder settings
+
+msic_status msic_encoder_settings_new(msic_encoder_settings **settings) {
+  return guarded([&] {
+    need(settings, "settings");
+    *settings = new msic_encoder_settings();
+  });
+}
+
+void msic_encoder_settings_destroy(msic_encoder_settings *settings) { delete settings; }
+
+msic_status msic_encoder_settings_set(msic_encoder_settings *settings, msic_encoder_option option, double value) {
+  return guarded([&] {
+    need(settings, "settings");
+    settings->set(option, value);
+  });
+}
+
+msic_status msic_encoder_settings_get(const msic_encoder_settings *settings, msic_encoder_option option,
+                                      double *value) {
+  return guarded([&] {
+    need(settings, "settings");
+    need(value, "value");
+    *value = settings->get(option);
+  });
+}
+
+msic_status msic_encoder_settings_set_progress(msic_encoder_settings *settings, msic_progress_fn progress,
+                                               void *user) {
+  return guarded([&] {
+    need(settings, "settings");
+    settings->progress = progress;
+    settings->progress_user = user;
+  });
+}
+
 void msic_encode_options_init(msic_encode_options *o) {
   if (!o) return;
   memset(o, 0, sizeof *o);
-  o->quality = 75.0f;
-  o->tile_size = 512;
+  o->quality = float(MSIC_QUALITY_DEFAULT);
+  o->tile_size = MSIC_TILE_SIZE_DEFAULT;
 }
 
-void msic_free(void *p) { free(p); }
+// ------------------------------------------------------------- writing
 
-int msic_identify(const void *head, size_t size) {
-  return head && size >= 8 && memcmp(head, msic::format::kMagic, 8) == 0;
+msic_status msic_writer_new_file(msic_context *ctx, const char *path, const msic_image_info *info,
+                                 const msic_encoder_settings *settings, msic_writer **writer) {
+  return guarded([&] {
+    need(writer, "writer");
+    *writer = nullptr;
+    *writer = file_writer(ctx, path, info, settings_or_default(settings));
+  });
 }
 
-}  // extern "C"
-
-// ------------------------------------------------------------------ writer
-
-struct msic_writer {
-  msic_context *ctx = nullptr;
-  msic_encode_options opts{};
-  msic::format::Header header;
-  ContainerWriter::Sink sink;
-  std::unique_ptr<ContainerWriter> out;  // made at the first row, when the boxes are final
-  // File mode: temporary file renamed over `path` at finish.
-  FILE *file = nullptr;
-  std::string path, tmp_path;
-  bool header_written = false, finished = false, failed = false;
-  std::vector<uint8_t> band;  // one tile row of pixels
-  uint32_t rows_in_band = 0, rows_done = 0, tile_row = 0;
-
-  ~msic_writer() {
-    if (file) fclose(file);
-    if (!tmp_path.empty() && !finished) unlink(tmp_path.c_str());
-  }
-  int threads() const { return opts.threads > 0 ? opts.threads : ctx->effective_threads(); }
-
-  void encode_band() {
-    const uint32_t ts = header.tile_size, across = header.tiles_across();
-    const uint32_t bands = header.bands;
-    std::vector<std::vector<uint8_t>> payloads(across);
-    msic::parallel_for(across, threads(), [&](size_t tx) {
-      uint32_t x0 = uint32_t(tx) * ts;
-      msic::TileImage t{band.data() + size_t(x0) * bands, size_t(header.width) * bands,
-                        std::min(ts, header.width - x0), rows_in_band, bands};
-      payloads[tx] = ctx->codec().encode(t, header.quality_centi);
-    });
-    for (uint32_t tx = 0; tx < across; ++tx)
-      out->write_tile(uint64_t(tile_row) * across + tx, payloads[tx]);
-    ++tile_row;
-    rows_in_band = 0;
-  }
-};
-
-namespace {
-msic_writer *create_writer(msic_context *ctx, const msic_image_info *info,
-                           const msic_encode_options *opts, ContainerWriter::Sink sink,
-                           std::unique_ptr<msic_writer> w) {
-  if (!info) throw Error(MSIC_ERR_ARGUMENT, "image info is NULL");
-  w->ctx = resolve(ctx);
-  if (opts) w->opts = *opts; else msic_encode_options_init(&w->opts);
-  check_options(w->opts);
-  msic::format::Header &h = w->header;
-  h.width = info->width;
-  h.height = info->height;
-  h.bands = info->bands;
-  h.bit_depth = info->bit_depth;
-  h.tile_size = w->opts.tile_size;
-  h.quality_centi = uint32_t(std::lround(double(w->opts.quality) * 100.0));
-  h.model_hash = w->ctx->model.hash;
-  msic::format::validate_header(h);
-  w->sink = std::move(sink);
-  return w.release();
+msic_status msic_writer_new_stream(msic_context *ctx, msic_write_fn write, void *user, const msic_image_info *info,
+                                   const msic_encoder_settings *settings, msic_writer **writer) {
+  return guarded([&] {
+    need(writer, "writer");
+    *writer = nullptr;
+    *writer = stream_writer(ctx, write, user, info, settings_or_default(settings));
+  });
 }
-}  // namespace
-
-extern "C" {
 
 msic_writer *msic_writer_create_file(msic_context *ctx, const char *path, const msic_image_info *info,
                                      const msic_encode_options *opts) {
-  msic_writer *result = nullptr;
-  guarded([&] {
-    if (!path) throw Error(MSIC_ERR_ARGUMENT, "path is NULL");
-    auto w = std::make_unique<msic_writer>();
-    w->path = path;
-    // A fresh name beside the target, created 0666 so the umask applies as
-    // for any new file (mkstemp's 0600 would need a process-wide umask dance).
-    int fd = -1;
-    std::random_device random;
-    for (int attempt = 0; fd < 0 && attempt < 100; ++attempt) {
-      char suffix[32];
-      snprintf(suffix, sizeof suffix, ".tmp-%08x", unsigned(random()));
-      w->tmp_path = w->path + suffix;
-      fd = open(w->tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd < 0 && errno != EEXIST) break;
-    }
-    if (fd < 0) {
-      std::string reason = strerror(errno);
-      w->tmp_path.clear();
-      throw Error(MSIC_ERR_IO, "cannot create a file beside '" + w->path + "': " + reason);
-    }
-    w->file = fdopen(fd, "wb");
-    if (!w->file) {
-      close(fd);
-      throw Error(MSIC_ERR_IO, "cannot open '" + w->tmp_path + "'");
-    }
-    FILE *f = w->file;
-    result = create_writer(ctx, info, opts, [f](const void *d, size_t n) { return fwrite(d, 1, n, f) == n; },
-                           std::move(w));
-  });
-  return result;
+  msic_writer *w = nullptr;
+  guarded([&] { w = file_writer(ctx, path, info, settings_from(opts)); });
+  return w;
 }
 
 msic_writer *msic_writer_create_stream(msic_context *ctx, msic_write_fn write, void *user,
                                        const msic_image_info *info, const msic_encode_options *opts) {
-  msic_writer *result = nullptr;
-  guarded([&] {
-    if (!write) throw Error(MSIC_ERR_ARGUMENT, "write function is NULL");
-    result = create_writer(ctx, info, opts,
-                           [write, user](const void *d, size_t n) { return write(user, d, n) == 0; },
-                           std::make_unique<msic_writer>());
-  });
-  return result;
+  msic_writer *w = nullptr;
+  guarded([&] { w = stream_writer(ctx, write, user, info, settings_from(opts)); });
+  return w;
 }
 
 msic_status msic_writer_add_box(msic_writer *w, const char type[4], const void *data, size_t size) {
-  return guarded([&] {
-    if (!w || !type || (size && !data)) throw Error(MSIC_ERR_ARGUMENT, "NULL argument");
-    if (w->header_written) throw Error(MSIC_ERR_ARGUMENT, "boxes must be added before the first row");
-    if (size > msic::format::kMaxBoxBytes) throw Error(MSIC_ERR_LIMIT, "metadata box larger than 1 GiB");
-    msic::format::Box b;
-    memcpy(b.type.data(), type, 4);
-    auto *p = static_cast<const uint8_t *>(data);
-    b.data.assign(p, p + size);
-    w->header.boxes.push_back(std::move(b));
+  return guarded_write(w, [&](msic::ImageWriter &iw) {
+    need(type, "type");
+    if (size) need(data, "data");
+    iw.add_box(type, data, size);
+  });
+}
+
+msic_status msic_writer_add_f64_box(msic_writer *w, const char type[4], const double *values, size_t count) {
+  return guarded_write(w, [&](msic::ImageWriter &iw) {
+    need(type, "type");
+    if (count) need(values, "values");
+    iw.add_f64_box(type, values, count);
   });
 }
 
 msic_status msic_writer_write_rows(msic_writer *w, const uint8_t *pixels, size_t stride, uint32_t rows) {
-  if (!w) return fail(MSIC_ERR_ARGUMENT, "writer is NULL");
-  if (w->failed) return fail(MSIC_ERR_ARGUMENT, "writer already failed");
-  msic_status s = guarded([&] {
-    if (!pixels && rows) throw Error(MSIC_ERR_ARGUMENT, "pixels is NULL");
-    const msic::format::Header &h = w->header;
-    size_t row_bytes = size_t(h.width) * h.bands;
-    if (stride < row_bytes) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a row");
-    if (rows > h.height - w->rows_done) throw Error(MSIC_ERR_ARGUMENT, "more rows than the image has");
-    if (!w->header_written) {
-      w->header_written = true;
-      w->out = std::make_unique<ContainerWriter>(w->sink, h);
-      w->out->write_header();
-      w->band.resize(row_bytes * std::min(h.tile_size, h.height));
-    }
-    for (uint32_t r = 0; r < rows; ++r) {
-      memcpy(w->band.data() + size_t(w->rows_in_band) * row_bytes, pixels + r * stride, row_bytes);
-      ++w->rows_in_band;
-      ++w->rows_done;
-      if (w->rows_in_band == h.tile_size || w->rows_done == h.height) {
-        w->encode_band();
-        if (w->opts.progress &&
-            w->opts.progress(w->opts.progress_user, double(w->rows_done) / h.height))
-          throw Error(MSIC_ERR_CANCELLED, "cancelled");
-      }
-    }
-  });
-  if (s != MSIC_OK) w->failed = true;
-  return s;
+  return guarded_write(w, [&](msic::ImageWriter &iw) { iw.write_rows(pixels, stride, rows); });
 }
 
 msic_status msic_writer_finish(msic_writer *w) {
-  if (!w) return fail(MSIC_ERR_ARGUMENT, "writer is NULL");
-  msic_status s = guarded([&] {
-    if (w->failed) throw Error(MSIC_ERR_ARGUMENT, "writer already failed");
-    if (w->finished) throw Error(MSIC_ERR_ARGUMENT, "writer already finished");
-    if (w->rows_done != w->header.height)
-      throw Error(MSIC_ERR_ARGUMENT, "only " + std::to_string(w->rows_done) + " of " +
-                                         std::to_string(w->header.height) + " rows were written");
-    w->out->finish();
-    if (w->file) {
-      bool ok = fflush(w->file) == 0 && fsync(fileno(w->file)) == 0;
-      ok = fclose(w->file) == 0 && ok;
-      w->file = nullptr;
-      if (!ok) throw Error(MSIC_ERR_IO, "writing '" + w->tmp_path + "' failed: " + strerror(errno));
-      if (rename(w->tmp_path.c_str(), w->path.c_str()) != 0)
-        throw Error(MSIC_ERR_IO, "cannot rename to '" + w->path + "': " + strerror(errno));
-    }
-    w->finished = true;
-  });
-  if (s != MSIC_OK) w->failed = true;
-  return s;
+  return guarded_write(w, [&](msic::ImageWriter &iw) { iw.finish(); });
 }
 
 void msic_writer_destroy(msic_writer *w) { delete w; }
 
+msic_status msic_encode_image(msic_context *ctx, const msic_image_info *info, const uint8_t *pixels, size_t stride,
+                              const msic_encoder_settings *settings, const msic_box *boxes, size_t box_count,
+                              uint8_t **out, size_t *out_size) {
+  return encode_image(ctx, info, pixels, stride, settings_or_default(settings), boxes, box_count, out, out_size);
+}
+
 msic_status msic_encode_to_memory(msic_context *ctx, const msic_image_info *info, const uint8_t *pixels,
                                   size_t stride, const msic_encode_options *opts, const msic_box *boxes,
                                   size_t box_count, uint8_t **out, size_t *out_size) {
-  if (!out || !out_size) return fail(MSIC_ERR_ARGUMENT, "output pointers are NULL");
-  *out = nullptr;
-  *out_size = 0;
-  std::vector<uint8_t> bytes;
-  auto sink = [](void *user, const void *d, size_t n) {
-    auto *b = static_cast<std::vector<uint8_t> *>(user);
-    b->insert(b->end(), static_cast<const uint8_t *>(d), static_cast<const uint8_t *>(d) + n);
-    return 0;
-  };
-  std::unique_ptr<msic_writer, void (*)(msic_writer *)> w(
-      msic_writer_create_stream(ctx, sink, &bytes, info, opts), msic_writer_destroy);
-  if (!w) return last_status;
-  for (size_t i = 0; i < box_count; ++i) {
-    msic_status s = msic_writer_add_box(w.get(), boxes[i].type, boxes[i].data, boxes[i].size);
-    if (s != MSIC_OK) return s;
-  }
-  msic_status s = msic_writer_write_rows(w.get(), pixels, stride, info->height);
-  if (s == MSIC_OK) s = msic_writer_finish(w.get());
-  if (s != MSIC_OK) return s;
-  *out = static_cast<uint8_t *>(malloc(bytes.size()));
-  if (!*out) return fail(MSIC_ERR_NOMEM, "out of memory");
-  memcpy(*out, bytes.data(), bytes.size());
-  *out_size = bytes.size();
-  return MSIC_OK;
+  msic::EncoderSettings settings;
+  msic_status s = guarded([&] { settings = settings_from(opts); });
+  return s != MSIC_OK ? s : encode_image(ctx, info, pixels, stride, settings, boxes, box_count, out, out_size);
 }
 
-}  // extern "C"
+// ------------------------------------------------------------- reading
 
-// ------------------------------------------------------------------ reader
-
-struct msic_reader {
-  msic_context *ctx = nullptr;
-  std::unique_ptr<ContainerReader> container;
-  int fd = -1;  // file mode: pread is thread-safe by itself
-  std::mutex io_mutex;  // callback mode: calls are serialised
-  std::atomic<uint64_t> tiles_decoded{0};
-
-  ~msic_reader() {
-    if (fd >= 0) close(fd);
-  }
-
-  void check_model() const {
-    if (container->header().model_hash != ctx->model.hash)
-      throw Error(MSIC_ERR_MODEL,
-                  "this file was coded with model " +
-                      msic::to_hex(container->header().model_hash.data(), 32) +
-                      ", but the loaded model is '" + ctx->model.config.name + "' (" + ctx->hash_hex +
-                      "); load the model file with that hash");
-  }
-
-  std::vector<uint8_t> decode_tile(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h) {
-    const msic::format::Header &hd = container->header();
-    if (tx >= hd.tiles_across() || ty >= hd.tiles_down())
-      throw Error(MSIC_ERR_ARGUMENT, "tile (" + std::to_string(tx) + ", " + std::to_string(ty) +
-                                         ") is outside the image");
-    check_model();
-    w = std::min(hd.tile_size, hd.width - tx * hd.tile_size);
-    h = std::min(hd.tile_size, hd.height - ty * hd.tile_size);
-    std::vector<uint8_t> payload = container->read_tile(uint64_t(ty) * hd.tiles_across() + tx);
-    std::vector<uint8_t> pixels(size_t(w) * h * hd.bands);
-    ctx->codec().decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands);
-    ++tiles_decoded;
-    return pixels;
-  }
-};
-
-namespace {
-msic_reader *open_reader(msic_context *ctx, std::unique_ptr<msic_reader> r,
-                         ContainerReader::ReadAt read_at, uint64_t size) {
-  r->ctx = resolve(ctx);
-  r->container = std::make_unique<ContainerReader>(std::move(read_at), size);
-  return r.release();
+msic_status msic_reader_new_file(msic_context *ctx, const char *path, msic_reader **reader) {
+  return new_reader(reader, [&] {
+    need(path, "path");
+    return msic::ImageReader::open_file(resolve(ctx), path);
+  });
 }
-}  // namespace
 
-extern "C" {
+msic_status msic_reader_new_memory(msic_context *ctx, const void *data, size_t size, msic_reader **reader) {
+  return new_reader(reader, [&] { return msic::ImageReader::open_memory(resolve(ctx), data, size); });
+}
+
+msic_status msic_reader_new_callbacks(msic_context *ctx, msic_read_fn read, uint64_t file_size, void *user,
+                                      msic_reader **reader) {
+  return new_reader(reader, [&] { return msic::ImageReader::open_callbacks(resolve(ctx), read, file_size, user); });
+}
 
 msic_reader *msic_reader_open_file(msic_context *ctx, const char *path) {
-  msic_reader *result = nullptr;
-  guarded([&] {
-    if (!path) throw Error(MSIC_ERR_ARGUMENT, "path is NULL");
-    auto r = std::make_unique<msic_reader>();
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0) throw Error(MSIC_ERR_IO, std::string("cannot open '") + path + "': " + strerror(errno));
-    struct stat st;
-    if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode))
-      throw Error(MSIC_ERR_IO, std::string("'") + path + "' is not a regular file");
-    int fd = r->fd;
-    auto read_at = [fd](uint64_t off, void *buf, size_t n) -> size_t {
-      size_t done = 0;
-      while (done < n) {
-        ssize_t got = pread(fd, static_cast<char *>(buf) + done, n - done, off_t(off + done));
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
-        done += size_t(got);
-      }
-      return done;
-    };
-    result = open_reader(ctx, std::move(r), read_at, uint64_t(st.st_size));
-  });
-  return result;
+  return or_null<msic_reader>([&](msic_reader **r) { return msic_reader_new_file(ctx, path, r); });
 }
 
 msic_reader *msic_reader_open_memory(msic_context *ctx, const void *data, size_t size) {
-  msic_reader *result = nullptr;
-  guarded([&] {
-    if (!data && size) throw Error(MSIC_ERR_ARGUMENT, "data is NULL");
-    auto *bytes = static_cast<const uint8_t *>(data);
-    auto read_at = [bytes, size](uint64_t off, void *buf, size_t n) -> size_t {
-      if (off >= size) return 0;
-      n = std::min<uint64_t>(n, size - off);
-      memcpy(buf, bytes + off, n);
-      return n;
-    };
-    result = open_reader(ctx, std::make_unique<msic_reader>(), read_at, size);
-  });
-  return result;
+  return or_null<msic_reader>([&](msic_reader **r) { return msic_reader_new_memory(ctx, data, size, r); });
 }
 
-msic_reader *msic_reader_open_callbacks(msic_context *ctx, msic_read_fn read, uint64_t file_size,
-                                        void *user) {
-  msic_reader *result = nullptr;
-  guarded([&] {
-    if (!read) throw Error(MSIC_ERR_ARGUMENT, "read function is NULL");
-    auto r = std::make_unique<msic_reader>();
-    std::mutex *m = &r->io_mutex;
-    auto read_at = [read, user, m](uint64_t off, void *buf, size_t n) -> size_t {
-      std::lock_guard<std::mutex> lock(*m);
-      return read(user, off, buf, n);
-    };
-    result = open_reader(ctx, std::move(r), read_at, file_size);
-  });
-  return result;
+msic_reader *msic_reader_open_callbacks(msic_context *ctx, msic_read_fn read, uint64_t file_size, void *user) {
+  return or_null<msic_reader>(
+      [&](msic_reader **r) { return msic_reader_new_callbacks(ctx, read, file_size, user, r); });
 }
 
 void msic_reader_close(msic_reader *r) { delete r; }
 
 msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info) {
   return guarded([&] {
-    if (!r || !info) throw Error(MSIC_ERR_ARGUMENT, "NULL argument");
-    const msic::format::Header &h = r->container->header();
+    need(r, "reader");
+    need(info, "info");
+    const msic::format::Header &h = r->impl->header();
     memset(info, 0, sizeof *info);
-    info->image = {h.width, h.height, h.bands, h.bit_depth};
+    info->image.width = h.width;
+    info->image.height = h.height;
+    info->image.bands = h.bands;
+    info->image.bit_depth = h.bit_depth;
     info->tile_size = h.tile_size;
     info->tiles_across = h.tiles_across();
     info->tiles_down = h.tiles_down();
@@ -584,16 +397,17 @@ msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info) {
     info->format_version = uint32_t(h.version_major) << 16 | h.version_minor;
     std::string hex = msic::to_hex(h.model_hash.data(), 32);
     memcpy(info->model_hash, hex.c_str(), 65);
-    info->file_size = r->container->file_size();
+    info->file_size = r->impl->file_size();
   });
 }
 
-size_t msic_reader_box_count(const msic_reader *r) { return r ? r->container->header().boxes.size() : 0; }
+size_t msic_reader_box_count(const msic_reader *r) { return r ? r->impl->header().boxes.size() : 0; }
 
 msic_status msic_reader_get_box(const msic_reader *r, size_t i, msic_box *box) {
   return guarded([&] {
-    if (!r || !box) throw Error(MSIC_ERR_ARGUMENT, "NULL argument");
-    const auto &boxes = r->container->header().boxes;
+    need(r, "reader");
+    need(box, "box");
+    const auto &boxes = r->impl->header().boxes;
     if (i >= boxes.size()) throw Error(MSIC_ERR_ARGUMENT, "box index out of range");
     memcpy(box->type, boxes[i].type.data(), 4);
     box->data = boxes[i].data.data();
@@ -603,71 +417,59 @@ msic_status msic_reader_get_box(const msic_reader *r, size_t i, msic_box *box) {
 
 msic_status msic_reader_find_box(const msic_reader *r, const char type[4], msic_box *box) {
   if (!r || !type || !box) return fail(MSIC_ERR_ARGUMENT, "NULL argument");
-  for (const auto &b : r->container->header().boxes)
+  for (const auto &b : r->impl->header().boxes)
     if (memcmp(b.type.data(), type, 4) == 0) {
       memcpy(box->type, type, 4);
       box->data = b.data.data();
       box->size = b.data.size();
       return MSIC_OK;
     }
-  return MSIC_ERR_ARGUMENT;
+  return MSIC_ERR_ARGUMENT;  // absent: no message, as documented
+}
+
+msic_status msic_box_get_f64(const msic_box *box, double *values, size_t count) {
+  return guarded([&] {
+    need(box, "box");
+    if (count) need(values, "values");
+    if (box->size != count * 8 || (count && !box->data))
+      throw Error(MSIC_ERR_FORMAT, "box '" + std::string(box->type, 4) + "' holds " + std::to_string(box->size) +
+                                       " bytes, not " + std::to_string(count) + " float64 values");
+    for (size_t i = 0; i < count; ++i) values[i] = msic::format::load_f64le(box->data + 8 * i);
+  });
 }
 
 msic_status msic_reader_decode_tile(msic_reader *r, uint32_t tx, uint32_t ty, uint8_t *out, size_t stride) {
   return guarded([&] {
-    if (!r || !out) throw Error(MSIC_ERR_ARGUMENT, "NULL argument");
-    uint32_t w, h;
-    std::vector<uint8_t> px = r->decode_tile(tx, ty, w, h);
-    size_t row = size_t(w) * r->container->header().bands;
-    if (stride < row) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a tile row");
-    for (uint32_t y = 0; y < h; ++y) memcpy(out + y * stride, px.data() + y * row, row);
+    need(r, "reader");
+    need(out, "out");
+    r->impl->decode_tile(tx, ty, out, stride);
+  });
+}
+
+msic_status msic_reader_decode_tiles(msic_reader *r, size_t count, const uint32_t *tx, const uint32_t *ty,
+                                     uint8_t *const *out, size_t stride, int threads) {
+  return guarded([&] {
+    need(r, "reader");
+    r->impl->decode_tiles(count, tx, ty, out, stride, threads);
   });
 }
 
 msic_status msic_reader_decode_region(msic_reader *r, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
                                       uint8_t *out, size_t stride) {
   return guarded([&] {
-    if (!r || !out) throw Error(MSIC_ERR_ARGUMENT, "NULL argument");
-    const msic::format::Header &hd = r->container->header();
-    if (w == 0 || h == 0 || x >= hd.width || y >= hd.height || w > hd.width - x || h > hd.height - y)
-      throw Error(MSIC_ERR_ARGUMENT, "region lies outside the image");
-    const size_t bands = hd.bands;
-    if (stride < size_t(w) * bands) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a region row");
-    const uint32_t ts = hd.tile_size;
-    uint32_t tx0 = x / ts, tx1 = (x + w - 1) / ts, ty0 = y / ts, ty1 = (y + h - 1) / ts;
-    uint32_t nx = tx1 - tx0 + 1;
-    size_t n = size_t(nx) * (ty1 - ty0 + 1);
-    msic::parallel_for(n, r->ctx->effective_threads(), [&](size_t i) {
-      uint32_t tx = tx0 + uint32_t(i % nx), ty = ty0 + uint32_t(i / nx);
-      uint32_t tw, th;
-      std::vector<uint8_t> px = r->decode_tile(tx, ty, tw, th);
-      // Intersection of the tile with the region, in image coordinates.
-      uint32_t ix0 = std::max(x, tx * ts), iy0 = std::max(y, ty * ts);
-      uint32_t ix1 = std::min(x + w, tx * ts + tw), iy1 = std::min(y + h, ty * ts + th);
-      for (uint32_t yy = iy0; yy < iy1; ++yy)
-        memcpy(out + size_t(yy - y) * stride + size_t(ix0 - x) * bands,
-               px.data() + (size_t(yy - ty * ts) * tw + (ix0 - tx * ts)) * bands, size_t(ix1 - ix0) * bands);
-    });
+    need(r, "reader");
+    need(out, "out");
+    r->impl->decode_region(x, y, w, h, out, stride);
   });
 }
 
 msic_status msic_reader_verify(msic_reader *r, msic_progress_fn progress, void *user) {
   return guarded([&] {
-    if (!r) throw Error(MSIC_ERR_ARGUMENT, "reader is NULL");
-    const msic::format::Header &hd = r->container->header();
-    r->check_model();
-    uint32_t across = hd.tiles_across();
-    for (uint32_t ty = 0; ty < hd.tiles_down(); ++ty) {
-      msic::parallel_for(across, r->ctx->effective_threads(), [&](size_t tx) {
-        uint32_t w, h;
-        r->decode_tile(uint32_t(tx), ty, w, h);
-      });
-      if (progress && progress(user, double(ty + 1) / hd.tiles_down()))
-        throw Error(MSIC_ERR_CANCELLED, "cancelled");
-    }
+    need(r, "reader");
+    r->impl->verify(progress, user);
   });
 }
 
-uint64_t msic_reader_tiles_decoded(const msic_reader *r) { return r ? r->tiles_decoded.load() : 0; }
+uint64_t msic_reader_tiles_decoded(const msic_reader *r) { return r ? r->impl->tiles_decoded() : 0; }
 
 }  // extern "C"

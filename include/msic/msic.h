@@ -5,8 +5,15 @@
  * against. The neural network and LibTorch stay behind it.
  *
  * Conventions
- *  - Every function that can fail returns an msic_status (or NULL) and sets a
- *    thread-local message readable with msic_last_error().
+ *  - Every function that can fail returns an msic_status and sets a
+ *    thread-local message readable with msic_last_error(). Functions that
+ *    make an object hand it back through an out-parameter (the older
+ *    openers at the end of this file return NULL instead).
+ *  - The API grows without breaking programs built against an older header:
+ *    encoder settings are an opaque object set by option id (new options get
+ *    new ids), and the info structs end in reserved fields that the library
+ *    zero-fills when it writes a struct and requires to be zero when it reads
+ *    one, so that new fields take them over with 0 meaning the old behaviour.
  *  - Pixels are interleaved, one byte per sample, rows `stride` bytes apart.
  *  - A NULL msic_context* means the process-wide default context, which uses
  *    the model embedded in the library.
@@ -21,6 +28,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "msic/version.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,18 +56,22 @@ typedef enum msic_status {
   MSIC_ERR_INTERNAL = 11
 } msic_status;
 
-/* Version of the library, the file format it writes and the packages. */
+/* Version of the library at run time: MSIC_VERSION's form (version.h). */
+MSIC_API uint32_t msic_version(void);
+/* The same as "major.minor.patch". */
 MSIC_API const char *msic_version_string(void);
 /* Message of the last failure on this thread ("" if none). */
 MSIC_API const char *msic_last_error(void);
 MSIC_API const char *msic_status_name(msic_status status);
+/* Status of the last failure on this thread (MSIC_OK if none). */
+MSIC_API msic_status msic_last_status(void);
 
 /* ---------------------------------------------------------------- context */
 
 typedef struct msic_context msic_context;
 
 /* Loads a model file; model_path NULL loads the embedded default model. */
-MSIC_API msic_context *msic_context_create(const char *model_path);
+MSIC_API msic_status msic_context_new(const char *model_path, msic_context **ctx);
 MSIC_API void msic_context_destroy(msic_context *ctx);
 /* Worker threads for tiles (0 = number of cores). Default 0. */
 MSIC_API void msic_context_set_threads(msic_context *ctx, int threads);
@@ -73,6 +86,7 @@ typedef struct msic_model_info {
   double transform_macs_per_pixel; /* analysis or synthesis, each */
   double entropy_macs_per_pixel;   /* integer context model */
   double decoder_macs_per_pixel;   /* synthesis + context + residual prediction + post-filter */
+  uint64_t reserved[8];            /* zero */
 } msic_model_info;
 MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_model_info *info);
 
@@ -81,11 +95,19 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
 #define MSIC_MAX_DIMENSION 1000000u     /* per side */
 #define MSIC_MAX_PIXELS (1ull << 36)     /* 68.7 gigapixels */
 
+/* Tiles are square: a multiple of MSIC_TILE_SIZE_STEP in [MIN, MAX]. */
+#define MSIC_TILE_SIZE_MIN 64
+#define MSIC_TILE_SIZE_MAX 4096
+#define MSIC_TILE_SIZE_STEP 16
+#define MSIC_TILE_SIZE_DEFAULT 512
+#define MSIC_QUALITY_DEFAULT 75.0
+
 typedef struct msic_image_info {
   uint32_t width;
   uint32_t height;
   uint32_t bands;     /* 1 (grey) or 3 (RGB) */
   uint32_t bit_depth; /* 8 */
+  uint32_t reserved[12]; /* zero (sample format, valid bits, ... will go here) */
 } msic_image_info;
 
 /* Metadata boxes: a four-character type and bytes. Known types: */
@@ -108,15 +130,31 @@ typedef struct msic_box {
 /* Return non-zero to cancel. fraction is in [0, 1]. */
 typedef int (*msic_progress_fn)(void *user, double fraction);
 
-typedef struct msic_encode_options {
-  float quality;       /* any real value in [0, 100]; default 75 */
-  uint32_t tile_size;  /* multiple of 16 in [64, 4096]; default 512 */
-  int threads;         /* 0 = the context's setting */
-  msic_progress_fn progress; /* may be NULL */
-  void *progress_user;
-} msic_encode_options;
+/* ------------------------------------------------------- encoder settings */
 
-MSIC_API void msic_encode_options_init(msic_encode_options *opts);
+/* What an encoder is asked to do, set option by option (as libjxl's frame
+ * settings): a program built today keeps working when options are added. */
+typedef struct msic_encoder_settings msic_encoder_settings;
+
+typedef enum msic_encoder_option {
+  MSIC_ENCODER_QUALITY = 1,   /* any real value in [0, 100]; default 75 */
+  MSIC_ENCODER_TILE_SIZE = 2, /* see MSIC_TILE_SIZE_*; default 512 */
+  MSIC_ENCODER_THREADS = 3    /* integer >= 0; 0 = the context's setting */
+} msic_encoder_option;
+
+/* Settings with every option at its default. */
+MSIC_API msic_status msic_encoder_settings_new(msic_encoder_settings **settings);
+MSIC_API void msic_encoder_settings_destroy(msic_encoder_settings *settings);
+/* Sets an option; MSIC_ERR_ARGUMENT (with a message that names the option
+ * and its range) for a value out of range, MSIC_ERR_UNSUPPORTED for an id
+ * this library does not know. Integer options take integral values. */
+MSIC_API msic_status msic_encoder_settings_set(msic_encoder_settings *settings,
+                                               msic_encoder_option option, double value);
+MSIC_API msic_status msic_encoder_settings_get(const msic_encoder_settings *settings,
+                                               msic_encoder_option option, double *value);
+/* Called after each tile row; may be NULL. */
+MSIC_API msic_status msic_encoder_settings_set_progress(msic_encoder_settings *settings,
+                                                        msic_progress_fn progress, void *user);
 
 /* ---------------------------------------------------------------- writing */
 
@@ -126,17 +164,24 @@ typedef struct msic_writer msic_writer;
 typedef int (*msic_write_fn)(void *user, const void *data, size_t size);
 
 /* Writes to `path` through a temporary file in the same folder that is
- * renamed over `path` by msic_writer_finish; nothing is left on failure. */
-MSIC_API msic_writer *msic_writer_create_file(msic_context *ctx, const char *path,
-                                              const msic_image_info *info,
-                                              const msic_encode_options *opts);
+ * renamed over `path` by msic_writer_finish; nothing is left on failure.
+ * settings NULL: every option at its default. The writer keeps a copy. */
+MSIC_API msic_status msic_writer_new_file(msic_context *ctx, const char *path,
+                                          const msic_image_info *info,
+                                          const msic_encoder_settings *settings,
+                                          msic_writer **writer);
 /* Streams the file through `write`, strictly sequentially (no seeking). */
-MSIC_API msic_writer *msic_writer_create_stream(msic_context *ctx, msic_write_fn write,
-                                                void *user, const msic_image_info *info,
-                                                const msic_encode_options *opts);
+MSIC_API msic_status msic_writer_new_stream(msic_context *ctx, msic_write_fn write, void *user,
+                                            const msic_image_info *info,
+                                            const msic_encoder_settings *settings,
+                                            msic_writer **writer);
 /* Boxes must be added before the first row. Data is copied. */
 MSIC_API msic_status msic_writer_add_box(msic_writer *w, const char type[4],
                                          const void *data, size_t size);
+/* A box of `count` float64 values, stored little-endian as MSIC.md says
+ * (GEOTRANSFORM: 6, NODATA: 1, RESOLUTION: 2). */
+MSIC_API msic_status msic_writer_add_f64_box(msic_writer *w, const char type[4],
+                                             const double *values, size_t count);
 /* Feeds the next `rows` rows, top to bottom. Tiles are coded as soon as a
  * tile row is complete, so memory stays bounded by one tile row. */
 MSIC_API msic_status msic_writer_write_rows(msic_writer *w, const uint8_t *pixels,
@@ -148,11 +193,11 @@ MSIC_API void msic_writer_destroy(msic_writer *w);
 
 /* One-shot: encodes a whole image in memory into a malloc'ed buffer the
  * caller frees with msic_free. */
-MSIC_API msic_status msic_encode_to_memory(msic_context *ctx, const msic_image_info *info,
-                                           const uint8_t *pixels, size_t stride,
-                                           const msic_encode_options *opts,
-                                           const msic_box *boxes, size_t box_count,
-                                           uint8_t **out, size_t *out_size);
+MSIC_API msic_status msic_encode_image(msic_context *ctx, const msic_image_info *info,
+                                       const uint8_t *pixels, size_t stride,
+                                       const msic_encoder_settings *settings,
+                                       const msic_box *boxes, size_t box_count,
+                                       uint8_t **out, size_t *out_size);
 MSIC_API void msic_free(void *p);
 
 /* ---------------------------------------------------------------- reading */
@@ -172,14 +217,17 @@ typedef struct msic_file_info {
   uint32_t format_version;
   char model_hash[65]; /* hex */
   uint64_t file_size;
+  uint64_t reserved[8]; /* zero */
 } msic_file_info;
 
-MSIC_API msic_reader *msic_reader_open_file(msic_context *ctx, const char *path);
+MSIC_API msic_status msic_reader_new_file(msic_context *ctx, const char *path,
+                                          msic_reader **reader);
 /* The buffer must stay valid until msic_reader_close. */
-MSIC_API msic_reader *msic_reader_open_memory(msic_context *ctx, const void *data,
-                                              size_t size);
-MSIC_API msic_reader *msic_reader_open_callbacks(msic_context *ctx, msic_read_fn read,
-                                                 uint64_t file_size, void *user);
+MSIC_API msic_status msic_reader_new_memory(msic_context *ctx, const void *data, size_t size,
+                                            msic_reader **reader);
+MSIC_API msic_status msic_reader_new_callbacks(msic_context *ctx, msic_read_fn read,
+                                               uint64_t file_size, void *user,
+                                               msic_reader **reader);
 MSIC_API void msic_reader_close(msic_reader *r);
 
 MSIC_API msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info);
@@ -190,6 +238,11 @@ MSIC_API msic_status msic_reader_get_box(const msic_reader *r, size_t i, msic_bo
 MSIC_API msic_status msic_reader_find_box(const msic_reader *r, const char type[4],
                                           msic_box *box);
 
+/* The `count` float64 values of a box written by msic_writer_add_f64_box;
+ * MSIC_ERR_FORMAT (with a message) if the box does not hold exactly that
+ * many. */
+MSIC_API msic_status msic_box_get_f64(const msic_box *box, double *values, size_t count);
+
 /* Decodes tile (tx, ty) into out: min(tile_size, remaining) columns/rows. */
 MSIC_API msic_status msic_reader_decode_tile(msic_reader *r, uint32_t tx, uint32_t ty,
                                              uint8_t *out, size_t stride);
@@ -198,6 +251,12 @@ MSIC_API msic_status msic_reader_decode_tile(msic_reader *r, uint32_t tx, uint32
 MSIC_API msic_status msic_reader_decode_region(msic_reader *r, uint32_t x, uint32_t y,
                                                uint32_t w, uint32_t h, uint8_t *out,
                                                size_t stride);
+/* Decodes `count` tiles, tile i = (tx[i], ty[i]) into out[i] with rows
+ * `stride` bytes apart, on `threads` threads (0 = the context's setting).
+ * Stops at the first failure, whose message names the tile. */
+MSIC_API msic_status msic_reader_decode_tiles(msic_reader *r, size_t count, const uint32_t *tx,
+                                              const uint32_t *ty, uint8_t *const *out,
+                                              size_t stride, int threads);
 /* Checks every tile's CRC and that it decodes. */
 MSIC_API msic_status msic_reader_verify(msic_reader *r, msic_progress_fn progress,
                                         void *user);
@@ -206,6 +265,39 @@ MSIC_API uint64_t msic_reader_tiles_decoded(const msic_reader *r);
 
 /* True if the first bytes look like an MSIC file (needs >= 8 bytes). */
 MSIC_API int msic_identify(const void *head, size_t size);
+
+/* ------------------------------------------------------------ shorthands
+ * For small programs: the functions above with the object as the result,
+ * NULL on failure (msic_last_status() and msic_last_error() say why), and
+ * the three common encoder options as a plain struct. This struct will not
+ * grow: options added later are set through msic_encoder_settings only. */
+
+typedef struct msic_encode_options {
+  float quality;       /* any real value in [0, 100]; default 75 */
+  uint32_t tile_size;  /* see MSIC_TILE_SIZE_*; default 512 */
+  int threads;         /* 0 = the context's setting */
+  msic_progress_fn progress; /* may be NULL */
+  void *progress_user;
+} msic_encode_options;
+
+MSIC_API void msic_encode_options_init(msic_encode_options *opts);
+MSIC_API msic_context *msic_context_create(const char *model_path);
+MSIC_API msic_writer *msic_writer_create_file(msic_context *ctx, const char *path,
+                                              const msic_image_info *info,
+                                              const msic_encode_options *opts);
+MSIC_API msic_writer *msic_writer_create_stream(msic_context *ctx, msic_write_fn write,
+                                                void *user, const msic_image_info *info,
+                                                const msic_encode_options *opts);
+MSIC_API msic_status msic_encode_to_memory(msic_context *ctx, const msic_image_info *info,
+                                           const uint8_t *pixels, size_t stride,
+                                           const msic_encode_options *opts,
+                                           const msic_box *boxes, size_t box_count,
+                                           uint8_t **out, size_t *out_size);
+MSIC_API msic_reader *msic_reader_open_file(msic_context *ctx, const char *path);
+MSIC_API msic_reader *msic_reader_open_memory(msic_context *ctx, const void *data,
+                                              size_t size);
+MSIC_API msic_reader *msic_reader_open_callbacks(msic_context *ctx, msic_read_fn read,
+                                                 uint64_t file_size, void *user);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,59 @@
+#include "api/context.h"
+
+#include <thread>
+
+#include "api/backend_loader.h"
+#include "entropy/context_model.h"
+#include "errors.h"
+#include "sha256.h"
+
+extern "C" const uint8_t msic_default_model_data[];
+extern "C" const uint8_t msic_default_model_end[];
+
+namespace msic {
+
+Context::Context(ModelFile model) {
+  entropy::ContextModel check(model);  // tables and context nets, without LibTorch
+  hash_hex_ = to_hex(model.hash.data(), 32);
+  model_ = std::move(model);
+}
+
+ModelFile Context::embedded_model() {
+  return ModelFile::parse(msic_default_model_data, size_t(msic_default_model_end - msic_default_model_data));
+}
+
+Context &Context::embedded() {
+  static std::once_flag once;
+  static Context *context = nullptr;
+  static std::string error;
+  std::call_once(once, [] {
+    try {
+      context = new Context(embedded_model());  // lives as long as the process
+    } catch (const std::exception &e) {
+      error = e.what();
+    }
+  });
+  if (!context) throw Error(MSIC_ERR_MODEL, "the embedded model does not load: " + error);
+  return *context;
+}
+
+int Context::threads(int requested) const {
+  if (requested > 0) return requested;
+  if (threads_ > 0) return threads_;
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? int(n) : 1;
+}
+
+const TileCodec &Context::codec() {
+  std::call_once(codec_once_, [this] { codec_ = load_tile_codec(model_); });  // retried if it threw
+  return *codec_;
+}
+
+void Context::check_model(const std::array<uint8_t, 32> &file_model_hash) const {
+  if (file_model_hash != model_.hash)
+    throw Error(MSIC_ERR_MODEL, "this file was coded with model " + to_hex(file_model_hash.data(), 32) +
+                                    ", but the loaded model is '" + model_.config.name + "' (" + hash_hex_ +
+                                    "); load the model file with that hash");
+}
+
+}  // namespace msic

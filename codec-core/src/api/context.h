@@ -1,0 +1,41 @@
+// A context: one model (its tile codec made on first use) and a thread
+// count. The C API's msic_context.
+#pragma once
+#include <array>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "model_file.h"
+#include "tile_codec.h"
+
+namespace msic {
+
+class Context {
+ public:
+  // Checks the model's tables and context nets (no LibTorch yet).
+  explicit Context(ModelFile model);
+  // The process-wide context of the embedded model (a NULL msic_context*).
+  static Context &embedded();
+  static ModelFile embedded_model();
+
+  const ModelFile &model() const { return model_; }
+  const std::string &hash_hex() const { return hash_hex_; }
+  void set_threads(int threads) { threads_ = threads < 0 ? 0 : threads; }
+  // The thread count to use for a request of `requested` (0: the context's).
+  int threads(int requested = 0) const;
+  // Loads the backend on first use (retried if that failed).
+  const TileCodec &codec();
+  // Throws Error(MSIC_ERR_MODEL), naming the model needed, unless the file's
+  // model hash is this context's.
+  void check_model(const std::array<uint8_t, 32> &file_model_hash) const;
+
+ private:
+  ModelFile model_;
+  std::string hash_hex_;
+  int threads_ = 0;
+  std::once_flag codec_once_;
+  std::unique_ptr<TileCodec> codec_;
+};
+
+}  // namespace msic

@@ -1,0 +1,57 @@
+#include "api/encoder_settings.h"
+
+#include <cmath>
+#include <string>
+
+#include "container.h"
+#include "errors.h"
+
+namespace msic {
+
+namespace {
+bool integral(double v) { return std::isfinite(v) && v == std::floor(v); }
+}  // namespace
+
+void EncoderSettings::set(msic_encoder_option option, double value) {
+  switch (option) {
+    case MSIC_ENCODER_QUALITY:
+      if (!(value >= 0.0 && value <= 100.0)) throw Error(MSIC_ERR_ARGUMENT, "quality must be a number in [0, 100]");
+      quality = value;
+      return;
+    case MSIC_ENCODER_TILE_SIZE:
+      if (!integral(value) || !format::tile_size_valid(uint64_t(std::max(0.0, value))))
+        throw Error(MSIC_ERR_ARGUMENT, "tile size must be " + format::tile_size_rule());
+      tile_size = uint32_t(value);
+      return;
+    case MSIC_ENCODER_THREADS:
+      if (!integral(value) || value < 0 || value > 65536)
+        throw Error(MSIC_ERR_ARGUMENT, "threads must be an integer >= 0");
+      threads = int(value);
+      return;
+  }
+  throw Error(MSIC_ERR_UNSUPPORTED, "encoder option " + std::to_string(int(option)) + " is not known to this library");
+}
+
+double EncoderSettings::get(msic_encoder_option option) const {
+  switch (option) {
+    case MSIC_ENCODER_QUALITY: return quality;
+    case MSIC_ENCODER_TILE_SIZE: return tile_size;
+    case MSIC_ENCODER_THREADS: return threads;
+  }
+  throw Error(MSIC_ERR_UNSUPPORTED, "encoder option " + std::to_string(int(option)) + " is not known to this library");
+}
+
+EncoderSettings EncoderSettings::from_options(const msic_encode_options &o) {
+  EncoderSettings s;
+  s.set(MSIC_ENCODER_QUALITY, o.quality);
+  s.set(MSIC_ENCODER_TILE_SIZE, o.tile_size);
+  if (o.threads < 0) throw Error(MSIC_ERR_ARGUMENT, "threads must be >= 0");
+  s.set(MSIC_ENCODER_THREADS, o.threads);
+  s.progress = o.progress;
+  s.progress_user = o.progress_user;
+  return s;
+}
+
+uint32_t EncoderSettings::quality_centi() const { return uint32_t(std::lround(quality * 100.0)); }
+
+}  // namespace msic

@@ -1,0 +1,26 @@
+// What an encoder is asked to do: the C API's msic_encoder_settings and the
+// rules of every option, in one place.
+#pragma once
+#include <cstdint>
+
+#include "msic/msic.h"
+
+namespace msic {
+
+struct EncoderSettings {
+  double quality = MSIC_QUALITY_DEFAULT;
+  uint32_t tile_size = MSIC_TILE_SIZE_DEFAULT;
+  int threads = 0;  // 0: the context's
+  msic_progress_fn progress = nullptr;
+  void *progress_user = nullptr;
+
+  // Throws Error(MSIC_ERR_ARGUMENT) naming the option and its range, or
+  // Error(MSIC_ERR_UNSUPPORTED) for an unknown option.
+  void set(msic_encoder_option option, double value);
+  double get(msic_encoder_option option) const;
+  // The shorthand struct, checked by the same rules.
+  static EncoderSettings from_options(const msic_encode_options &options);
+  uint32_t quality_centi() const;
+};
+
+}  // namespace msic

@@ -1,0 +1,148 @@
+#include "api/image_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "errors.h"
+#include "parallel.h"
+
+namespace msic {
+
+ImageReader::~ImageReader() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void ImageReader::open(format::ContainerReader::ReadAt read_at, uint64_t size) {
+  container_ = std::make_unique<format::ContainerReader>(std::move(read_at), size);
+}
+
+std::unique_ptr<ImageReader> ImageReader::open_file(Context &context, const char *path) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(MSIC_ERR_IO, std::string("cannot open '") + path + "': " + strerror(errno));
+  std::unique_ptr<ImageReader> r(new ImageReader(context, fd));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    throw Error(MSIC_ERR_IO, std::string("'") + path + "' is not a regular file");
+  r->open(
+      [fd](uint64_t off, void *buf, size_t n) -> size_t {
+        size_t done = 0;
+        while (done < n) {
+          ssize_t got = pread(fd, static_cast<char *>(buf) + done, n - done, off_t(off + done));
+          if (got < 0 && errno == EINTR) continue;
+          if (got <= 0) break;
+          done += size_t(got);
+        }
+        return done;
+      },
+      uint64_t(st.st_size));
+  return r;
+}
+
+std::unique_ptr<ImageReader> ImageReader::open_memory(Context &context, const void *data, size_t size) {
+  if (!data && size) throw Error(MSIC_ERR_ARGUMENT, "data is NULL");
+  std::unique_ptr<ImageReader> r(new ImageReader(context, -1));
+  auto *bytes = static_cast<const uint8_t *>(data);
+  r->open(
+      [bytes, size](uint64_t off, void *buf, size_t n) -> size_t {
+        if (off >= size) return 0;
+        n = std::min<uint64_t>(n, size - off);
+        memcpy(buf, bytes + off, n);
+        return n;
+      },
+      size);
+  return r;
+}
+
+std::unique_ptr<ImageReader> ImageReader::open_callbacks(Context &context, msic_read_fn read, uint64_t size,
+                                                         void *user) {
+  if (!read) throw Error(MSIC_ERR_ARGUMENT, "read function is NULL");
+  std::unique_ptr<ImageReader> r(new ImageReader(context, -1));
+  std::mutex *m = &r->io_mutex_;
+  r->open(
+      [read, user, m](uint64_t off, void *buf, size_t n) -> size_t {
+        std::lock_guard<std::mutex> lock(*m);
+        return read(user, off, buf, n);
+      },
+      size);
+  return r;
+}
+
+std::vector<uint8_t> ImageReader::tile_pixels(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h) {
+  const format::Header &hd = header();
+  if (tx >= hd.tiles_across() || ty >= hd.tiles_down())
+    throw Error(MSIC_ERR_ARGUMENT,
+                "tile (" + std::to_string(tx) + ", " + std::to_string(ty) + ") is outside the image");
+  context_.check_model(hd.model_hash);
+  w = std::min(hd.tile_size, hd.width - tx * hd.tile_size);
+  h = std::min(hd.tile_size, hd.height - ty * hd.tile_size);
+  std::vector<uint8_t> payload = container_->read_tile(uint64_t(ty) * hd.tiles_across() + tx);
+  std::vector<uint8_t> pixels(size_t(w) * h * hd.bands);
+  context_.codec().decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands);
+  ++tiles_decoded_;
+  return pixels;
+}
+
+void ImageReader::decode_tile(uint32_t tx, uint32_t ty, uint8_t *out, size_t stride) {
+  uint32_t w, h;
+  std::vector<uint8_t> px = tile_pixels(tx, ty, w, h);
+  size_t row = size_t(w) * header().bands;
+  if (stride < row) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a tile row");
+  for (uint32_t y = 0; y < h; ++y) memcpy(out + y * stride, px.data() + y * row, row);
+}
+
+void ImageReader::decode_tiles(size_t count, const uint32_t *tx, const uint32_t *ty, uint8_t *const *out,
+                               size_t stride, int threads) {
+  if (count && (!tx || !ty || !out)) throw Error(MSIC_ERR_ARGUMENT, "NULL argument");
+  for (size_t i = 0; i < count; ++i)
+    if (!out[i]) throw Error(MSIC_ERR_ARGUMENT, "output buffer of tile " + std::to_string(i) + " is NULL");
+  parallel_for(count, context_.threads(threads), [&](size_t i) {
+    try {
+      decode_tile(tx[i], ty[i], out[i], stride);
+    } catch (const Error &e) {
+      throw Error(e.status(), "tile (" + std::to_string(tx[i]) + ", " + std::to_string(ty[i]) + "): " + e.what());
+    }
+  });
+}
+
+void ImageReader::decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint8_t *out, size_t stride) {
+  const format::Header &hd = header();
+  if (w == 0 || h == 0 || x >= hd.width || y >= hd.height || w > hd.width - x || h > hd.height - y)
+    throw Error(MSIC_ERR_ARGUMENT, "region lies outside the image");
+  const size_t bands = hd.bands;
+  if (stride < size_t(w) * bands) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a region row");
+  const uint32_t ts = hd.tile_size;
+  uint32_t tx0 = x / ts, tx1 = (x + w - 1) / ts, ty0 = y / ts, ty1 = (y + h - 1) / ts;
+  uint32_t nx = tx1 - tx0 + 1;
+  size_t n = size_t(nx) * (ty1 - ty0 + 1);
+  parallel_for(n, context_.threads(), [&](size_t i) {
+    uint32_t tx = tx0 + uint32_t(i % nx), ty = ty0 + uint32_t(i / nx);
+    uint32_t tw, th;
+    std::vector<uint8_t> px = tile_pixels(tx, ty, tw, th);
+    // Intersection of the tile with the region, in image coordinates.
+    uint32_t ix0 = std::max(x, tx * ts), iy0 = std::max(y, ty * ts);
+    uint32_t ix1 = std::min(x + w, tx * ts + tw), iy1 = std::min(y + h, ty * ts + th);
+    for (uint32_t yy = iy0; yy < iy1; ++yy)
+      memcpy(out + size_t(yy - y) * stride + size_t(ix0 - x) * bands,
+             px.data() + (size_t(yy - ty * ts) * tw + (ix0 - tx * ts)) * bands, size_t(ix1 - ix0) * bands);
+  });
+}
+
+void ImageReader::verify(msic_progress_fn progress, void *user) {
+  const format::Header &hd = header();
+  context_.check_model(hd.model_hash);
+  const uint32_t across = hd.tiles_across();
+  for (uint32_t ty = 0; ty < hd.tiles_down(); ++ty) {
+    parallel_for(across, context_.threads(), [&](size_t tx) {
+      uint32_t w, h;
+      tile_pixels(uint32_t(tx), ty, w, h);
+    });
+    if (progress && progress(user, double(ty + 1) / hd.tiles_down())) throw Error(MSIC_ERR_CANCELLED, "cancelled");
+  }
+}
+
+}  // namespace msic

@@ -1,0 +1,48 @@
+// Reads an MSIC file through a read-at function: header and boxes at open,
+// tiles on demand (decoded in parallel for windows and batches).
+#pragma once
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "api/context.h"
+#include "container.h"
+
+namespace msic {
+
+class ImageReader {
+ public:
+  // The read-at function of a file descriptor (closed by the reader), of a
+  // memory buffer, and of a user callback (calls serialised).
+  static std::unique_ptr<ImageReader> open_file(Context &context, const char *path);
+  static std::unique_ptr<ImageReader> open_memory(Context &context, const void *data, size_t size);
+  static std::unique_ptr<ImageReader> open_callbacks(Context &context, msic_read_fn read, uint64_t size,
+                                                     void *user);
+  ~ImageReader();
+
+  const format::Header &header() const { return container_->header(); }
+  uint64_t file_size() const { return container_->file_size(); }
+  uint64_t tiles_decoded() const { return tiles_decoded_.load(); }
+
+  // Tile (tx, ty), min(tile_size, remaining) columns and rows, into out.
+  void decode_tile(uint32_t tx, uint32_t ty, uint8_t *out, size_t stride);
+  void decode_tiles(size_t count, const uint32_t *tx, const uint32_t *ty, uint8_t *const *out, size_t stride,
+                    int threads);
+  void decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint8_t *out, size_t stride);
+  void verify(msic_progress_fn progress, void *user);
+
+ private:
+  ImageReader(Context &context, int fd) : context_(context), fd_(fd) {}
+  void open(format::ContainerReader::ReadAt read_at, uint64_t size);
+  // Pixels of tile (tx, ty), tightly packed; sets its width and height.
+  std::vector<uint8_t> tile_pixels(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h);
+
+  Context &context_;
+  int fd_ = -1;          // file mode: pread is thread-safe by itself
+  std::mutex io_mutex_;  // callback mode: calls are serialised
+  std::unique_ptr<format::ContainerReader> container_;
+  std::atomic<uint64_t> tiles_decoded_{0};
+};
+
+}  // namespace msic

@@ -1,0 +1,97 @@
+#include "api/image_writer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "byte_order.h"
+#include "errors.h"
+#include "parallel.h"
+
+namespace msic {
+
+void check_reserved_zero(const msic_image_info &info) {
+  for (uint32_t r : info.reserved)
+    if (r != 0) throw Error(MSIC_ERR_ARGUMENT, "msic_image_info: reserved fields must be zero");
+}
+
+ImageWriter::ImageWriter(Context &context, const msic_image_info &info, const EncoderSettings &settings,
+                         format::ContainerWriter::Sink sink, std::unique_ptr<AtomicFile> file)
+    : context_(context), settings_(settings), sink_(std::move(sink)), file_(std::move(file)) {
+  check_reserved_zero(info);
+  header_.width = info.width;
+  header_.height = info.height;
+  header_.bands = info.bands;
+  header_.bit_depth = info.bit_depth;
+  header_.tile_size = settings_.tile_size;
+  header_.quality_centi = settings_.quality_centi();
+  header_.model_hash = context_.model().hash;
+  format::validate_header(header_);
+}
+
+void ImageWriter::add_box(const char type[4], const void *data, size_t size) {
+  if (out_) throw Error(MSIC_ERR_ARGUMENT, "boxes must be added before the first row");
+  if (size > format::kMaxBoxBytes) throw Error(MSIC_ERR_LIMIT, "metadata box larger than 1 GiB");
+  format::Box b;
+  memcpy(b.type.data(), type, 4);
+  auto *p = static_cast<const uint8_t *>(data);
+  b.data.assign(p, p + size);
+  header_.boxes.push_back(std::move(b));
+}
+
+void ImageWriter::add_f64_box(const char type[4], const double *values, size_t count) {
+  if (count > format::kMaxBoxBytes / 8) throw Error(MSIC_ERR_LIMIT, "metadata box larger than 1 GiB");
+  format::Packer p;
+  for (size_t i = 0; i < count; ++i) p.f64(values[i]);
+  add_box(type, p.bytes.data(), p.bytes.size());
+}
+
+void ImageWriter::encode_tile_row() {
+  const uint32_t ts = header_.tile_size, across = header_.tiles_across(), bands = header_.bands;
+  std::vector<std::vector<uint8_t>> payloads(across);
+  const TileCodec &codec = context_.codec();
+  parallel_for(across, context_.threads(settings_.threads), [&](size_t tx) {
+    uint32_t x0 = uint32_t(tx) * ts;
+    TileImage t{band_.data() + size_t(x0) * bands, size_t(header_.width) * bands, std::min(ts, header_.width - x0),
+                rows_in_band_, bands};
+    payloads[tx] = codec.encode(t, header_.quality_centi);
+  });
+  for (uint32_t tx = 0; tx < across; ++tx) out_->write_tile(uint64_t(tile_row_) * across + tx, payloads[tx]);
+  ++tile_row_;
+  rows_in_band_ = 0;
+}
+
+void ImageWriter::write_rows(const uint8_t *pixels, size_t stride, uint32_t rows) {
+  if (failed_) throw Error(MSIC_ERR_ARGUMENT, "writer already failed");
+  if (!pixels && rows) throw Error(MSIC_ERR_ARGUMENT, "pixels is NULL");
+  const size_t row_bytes = size_t(header_.width) * header_.bands;
+  if (stride < row_bytes) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a row");
+  if (rows > header_.height - rows_done_) throw Error(MSIC_ERR_ARGUMENT, "more rows than the image has");
+  if (!out_) {
+    out_ = std::make_unique<format::ContainerWriter>(sink_, header_);
+    out_->write_header();
+    band_.resize(row_bytes * std::min(header_.tile_size, header_.height));
+  }
+  for (uint32_t r = 0; r < rows; ++r) {
+    memcpy(band_.data() + size_t(rows_in_band_) * row_bytes, pixels + r * stride, row_bytes);
+    ++rows_in_band_;
+    ++rows_done_;
+    if (rows_in_band_ == header_.tile_size || rows_done_ == header_.height) {
+      encode_tile_row();
+      if (settings_.progress && settings_.progress(settings_.progress_user, double(rows_done_) / header_.height))
+        throw Error(MSIC_ERR_CANCELLED, "cancelled");
+    }
+  }
+}
+
+void ImageWriter::finish() {
+  if (failed_) throw Error(MSIC_ERR_ARGUMENT, "writer already failed");
+  if (finished_) throw Error(MSIC_ERR_ARGUMENT, "writer already finished");
+  if (rows_done_ != header_.height)
+    throw Error(MSIC_ERR_ARGUMENT, "only " + std::to_string(rows_done_) + " of " + std::to_string(header_.height) +
+                                       " rows were written");
+  out_->finish();
+  if (file_) file_->commit();
+  finished_ = true;
+}
+
+}  // namespace msic
