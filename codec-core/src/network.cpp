@@ -1,5 +1,6 @@
 #include "network.h"
 
+#include "entropy/coding_schedule.h"
 #include "errors.h"
 
 namespace F = torch::nn::functional;
@@ -124,40 +125,50 @@ ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width, bo
   // bo, yet its hidden units are live, so wo gets gradients. (With the first
   // layer at zero too, every gradient but bo's is zero and the net never
   // learns: msinn-small-v1 shipped with its context nets stuck there.)
-  double in_std = std::sqrt(2.0 / std::max(1, context_channels + 4 * channels));
+  double in_std = std::sqrt(2.0 / std::max(1, context_channels + entropy::kSpatialNeighbours * channels));
+  const int spatial_in = entropy::kSpatialNeighbours * channels;
   wc = register_parameter("wc", torch::randn({width, context_channels}) * in_std);
-  ws = register_parameter("ws", torch::randn({width, 4 * channels}) * in_std);
-  if (causal) wa = register_parameter("wa", torch::randn({width, 4 * channels}) * in_std);
+  ws = register_parameter("ws", torch::randn({width, spatial_in}) * in_std);
+  if (causal) wa = register_parameter("wa", torch::randn({width, spatial_in}) * in_std);
   b1 = register_parameter("b1", torch::zeros({width}));
   b2 = register_parameter("b2", torch::zeros({width}));
   wo = register_parameter("wo", torch::zeros({2 * channels, width}));
   bo = register_parameter("bo", torch::zeros({2 * channels}));
 }
 
+namespace {
+// The spatial context of pass `pass` (coding_schedule.h) for every position
+// at once: the four neighbours' planes of `t`, zero outside, concatenated
+// in the integer kernel's order.
+torch::Tensor spatial_context(const torch::Tensor &t, int pass) {
+  const int64_t H = t.size(2), W = t.size(3), r = entropy::kSpatialReach;
+  auto padded = torch::constant_pad_nd(t, {r, r, r, r});
+  std::vector<torch::Tensor> planes;
+  for (const entropy::NeighbourOffset &d : entropy::kSpatialContext[pass])
+    planes.push_back(padded.narrow(2, r + d.dy, H).narrow(3, r + d.dx, W));
+  return torch::cat(planes, 1);
+}
+}  // namespace
+
+torch::Tensor second_pass_mask(int64_t height, int64_t width, const torch::TensorOptions &options) {
+  // 1 where coding_pass(y, x) is 1.
+  return torch::fmod(torch::arange(height, options).view({1, 1, height, 1}) +
+                         torch::arange(width, options).view({1, 1, 1, width}),
+                     2.0);
+}
+
 std::pair<torch::Tensor, torch::Tensor> ContextNetImpl::forward(const torch::Tensor &latent,
                                                                 const torch::Tensor &context,
                                                                 const torch::Tensor &causal) {
   const int64_t C = latent.size(1), H = latent.size(2), W = latent.size(3);
-  auto ys = torch::arange(H, latent.options()).view({1, 1, H, 1});
-  auto xs = torch::arange(W, latent.options()).view({1, 1, 1, W});
-  auto second = torch::fmod(ys + xs, 2.0);  // 1 where the second pass codes
-  auto anchors = latent * (1 - second);
-  // Neighbours in the integer kernel's order: up, left, right, down.
-  auto padded = torch::constant_pad_nd(anchors, {1, 1, 1, 1});
-  auto spatial = torch::cat({padded.narrow(2, 0, H).narrow(3, 1, W), padded.narrow(2, 1, H).narrow(3, 0, W),
-                             padded.narrow(2, 1, H).narrow(3, 2, W), padded.narrow(2, 2, H).narrow(3, 1, W)}, 1);
-  const int64_t width = b1.size(0);
-  auto h = b1.view({1, width, 1, 1}) + second * (b2.view({1, width, 1, 1}) +
-           torch::conv2d(spatial, ws.view({width, 4 * C, 1, 1})));
+  auto second = second_pass_mask(H, W, latent.options());
+  const int64_t width = b1.size(0), spatial_in = entropy::kSpatialNeighbours * C;
+  auto h = b1.view({1, width, 1, 1}) +
+           second * (b2.view({1, width, 1, 1}) +
+                     torch::conv2d(spatial_context(latent * (1 - second), 1), ws.view({width, spatial_in, 1, 1})));
   if (context.defined() && wc.size(1) > 0) h = h + torch::conv2d(context, wc.view({width, wc.size(1), 1, 1}));
-  if (wa.defined() && causal.defined()) {
-    // The anchors decoded before this one, in the integer kernel's order:
-    // (y-2,x) (y-1,x-1) (y-1,x+1) (y,x-2); all anchors themselves.
-    auto before = torch::constant_pad_nd(causal * (1 - second), {2, 2, 2, 0});
-    auto seen = torch::cat({before.narrow(2, 0, H).narrow(3, 2, W), before.narrow(2, 1, H).narrow(3, 1, W),
-                            before.narrow(2, 1, H).narrow(3, 3, W), before.narrow(2, 2, H).narrow(3, 0, W)}, 1);
-    h = h + (1 - second) * torch::conv2d(seen, wa.view({width, 4 * C, 1, 1}));
-  }
+  if (wa.defined() && causal.defined())
+    h = h + (1 - second) * torch::conv2d(spatial_context(causal * (1 - second), 0), wa.view({width, spatial_in, 1, 1}));
   h = torch::relu(h);
   auto out = torch::conv2d(h, wo.view({2 * C, width, 1, 1}), bo);
   return {out.narrow(1, 0, C), out.narrow(1, C, C)};

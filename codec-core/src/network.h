@@ -58,14 +58,13 @@ struct PostFilterImpl : torch::nn::Module {
 TORCH_MODULE(PostFilter);
 
 // Float twin of the integer context net (entropy/context_model.cpp), for
-// training; the codec runs the integer one on the same weights.
+// training; the codec runs the integer one on the same weights. Both follow
+// entropy/coding_schedule.h.
 struct ContextNetImpl : torch::nn::Module {
   ContextNetImpl(int channels, int context_channels, int width, bool causal);
-  // Mean and log2 scale (ungained) for every position: anchors (pass 0,
-  // (y + x) even) see `context`, and with a causal net also the four anchors
-  // of `causal` before them in raster order (ModelConfig::causal_context);
-  // the others also see their four anchor neighbours of `latent`. Mirrors
-  // ContextModel::code in float.
+  // Mean and log2 scale (ungained) for every position: anchors (pass 0)
+  // see `context`, and with a causal net also their pass-0 neighbours in
+  // `causal`; the others also see their pass-1 neighbours in `latent`.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor &latent, const torch::Tensor &context,
                                                   const torch::Tensor &causal = {});
   torch::Tensor wc, ws, wa, b1, b2, wo, bo;  // wa: causal inputs (undefined without)
@@ -94,6 +93,10 @@ struct MsicModelImpl : torch::nn::Module {
   torch::Tensor gain_log2, gain_log2_scale;  // [anchors, total latent channels]
 };
 TORCH_MODULE(MsicModel);
+
+// 1 at the positions of the second coding pass, 0 at the anchors:
+// [1, 1, height, width].
+torch::Tensor second_pass_mask(int64_t height, int64_t width, const torch::TensorOptions &options);
 
 // The decoded context sources of `latent`, nearest-neighbour upsampled to
 // its size (height x width); undefined for the coarsest latent.

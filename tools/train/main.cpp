@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "entropy/cdf_tables.h"
-#include "entropy/context_model.h"
 #include "network.h"
+#include "rate_model.h"
 
 using namespace msic;
 
@@ -157,76 +157,6 @@ torch::Tensor random_crop(const Sample &s, int size, std::mt19937 &rng) {
   return crop / 255.0 - 0.5;
 }
 
-torch::Tensor round_ste(const torch::Tensor &x) { return x + (torch::round(x) - x).detach(); }
-
-torch::Tensor normal_cdf(const torch::Tensor &v) { return 0.5 * torch::erfc(-v * M_SQRT1_2); }
-
-struct Step {
-  torch::Tensor loss, bpp, mse, x_hat;
-  // Evaluation only: bits per latent (fine to coarse) and checkerboard pass.
-  std::vector<std::array<double, 2>> latent_bits;
-};
-
-// Rate (bits) and reconstruction for one batch at anchor a: the codec's
-// coding order and context, with uniform noise for the rate and rounding
-// (straight-through) for the reconstruction.
-Step rd_step(net::MsicModel &model, const torch::Tensor &x, int a, double lambda, bool evaluate = false) {
-  const ModelConfig &c = model->config;
-  auto latents = model->transform->analysis(x);
-  const int L = c.latent_count();
-  std::vector<torch::Tensor> known(L);
-  std::vector<std::array<double, 2>> pass_bits(evaluate ? L : 0);
-  auto log2_gain = model->gain_log2[a], log2_scale = model->gain_log2_scale[a];
-  auto bits = torch::zeros({}, x.options());
-  int off = c.total_latent_channels();
-  for (int l = L - 1; l >= 0; --l) {
-    int ch = c.latent_channels(l);
-    off -= ch;
-    auto lg = log2_gain.narrow(0, off, ch).view({1, ch, 1, 1});
-    auto g = torch::exp2(lg);
-    auto ls = log2_scale.narrow(0, off, ch).view({1, ch, 1, 1});
-    auto ctx = net::context_features(c, known, l, latents[l].size(2), latents[l].size(3));
-    auto y_g = latents[l] * g;
-    auto H = y_g.size(2), W = y_g.size(3);
-    auto second = torch::fmod(torch::arange(H, x.options()).view({1, 1, H, 1}) +
-                              torch::arange(W, x.options()).view({1, 1, 1, W}), 2.0);
-    // Anchors first (their parameters ignore the spatial input), then the
-    // rest. Causal models: an anchor also sees the anchors decoded before it,
-    // which here are the noisy latent (training) or, for the estimate, the
-    // latent rounded around a first guess of the means.
-    torch::Tensor causal;
-    if (c.causal_context) {
-      if (evaluate) {
-        auto guess = model->context[l]->forward(torch::zeros_like(y_g), ctx, latents[l]).first * g;
-        causal = (torch::round(y_g - guess) + guess) / g;
-      } else {
-        causal = (y_g + torch::rand_like(y_g) - 0.5) / g;
-      }
-    }
-    auto [mean_a, log2s_a] = model->context[l]->forward(torch::zeros_like(y_g), ctx, causal);
-    auto anchors_hat = (round_ste(y_g - mean_a * g) + mean_a * g) / g * (1 - second);
-    auto [mean_b, log2s_b] = model->context[l]->forward(anchors_hat, ctx);
-    auto mean = mean_a * (1 - second) + mean_b * second;
-    auto log2s = log2s_a * (1 - second) + log2s_b * second;
-    auto mean_g = mean * g;
-    auto sigma = torch::exp2(log2s + lg + ls).clamp(0.11, 1e4);
-    // Training: uniform noise. Evaluation: the symbols the codec would code.
-    auto noisy = evaluate ? torch::round(y_g - mean_g) + mean_g : y_g + torch::rand_like(y_g) - 0.5;
-    auto p = normal_cdf((noisy - mean_g + 0.5) / sigma) - normal_cdf((noisy - mean_g - 0.5) / sigma);
-    auto symbol_bits = -torch::log2(p.clamp_min(1e-9));
-    bits = bits + symbol_bits.sum();
-    if (evaluate) {
-      pass_bits[l] = {(symbol_bits * (1 - second)).sum().item<double>(), (symbol_bits * second).sum().item<double>()};
-    }
-    known[l] = (round_ste(y_g - mean_g) + mean_g) / g;
-  }
-  model->refine_latents(known, torch::exp2(-log2_gain).detach());
-  auto x_hat = model->postfilter(model->transform->synthesis(known));
-  auto mse = torch::mse_loss(x_hat, x);
-  auto bpp = bits / double(x.size(0) * x.size(2) * x.size(3));
-  return {lambda * 255.0 * 255.0 * mse + bpp, bpp, mse, x_hat, pass_bits};
-}
-
 // Where a run stands: the iteration, and the training time so far per
 // device (for the model card), as key=value lines in CKPT_DIR/state.txt.
 struct TrainingState {
@@ -269,16 +199,6 @@ void clip_grad_norm(const std::vector<torch::Tensor> &parameters, double max_nor
   if (grads.empty()) return;
   auto scale = (max_norm / (torch::stack(norms).norm() + 1e-6)).clamp_max(1.0);
   for (auto &g : grads) g.mul_(scale);
-}
-
-// The codec runs the context nets with int16 Q12 weights: keep the float
-// weights inside that range, or the two would part ways.
-void clamp_context_weights(net::MsicModel &model) {
-  torch::NoGradGuard no_grad;
-  const double limit = 32767.0 / (1 << entropy::kWeightBits);
-  for (auto &n : model->context)
-    for (auto *w : {&n->wc, &n->ws, &n->wa, &n->wo})
-      if (w->defined()) w->clamp_(-limit, limit);
 }
 
 // Writes each file under a temporary name and renames it, so that a run
@@ -397,7 +317,7 @@ int main(int argc, char **argv) {
       int64_t w = s.size(1) / 16 * 16, h = s.size(0) / 16 * 16;
       auto x = s.narrow(0, 0, h).narrow(1, 0, w).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0) / 255.0 - 0.5;
       for (int a = 0; a < file.config.anchors; ++a) {
-        Step st = rd_step(model, x, a, 0.0, true);
+        net::RateDistortion st = net::rate_distortion(model, x, a, 0.0, net::RateMode::kEstimate);
         // The codec's output is rounded to 8 bits, which training does not see.
         auto x_8bit = ((st.x_hat + 0.5) * 255.0).round().clamp(0, 255) / 255.0 - 0.5;
         double mse_8bit = torch::mse_loss(x_8bit, x).item<double>();
@@ -501,12 +421,12 @@ int main(int argc, char **argv) {
       }
       auto x = torch::cat(crops, 0);
       int a = anchor(rng);
-      Step s = rd_step(model, x, a, lambdas[a]);
+      net::RateDistortion s = net::rate_distortion(model, x, a, lambdas[a], net::RateMode::kTraining);
       opt.zero_grad();
       s.loss.backward();
       clip_grad_norm(trained, 1.0);
       opt.step();
-      clamp_context_weights(model);
+      net::clamp_context_weights_to_codec_range(model);
       sums += torch::stack({s.loss.detach(), s.bpp.detach(), -10 * torch::log10(s.mse.detach().clamp_min(1e-10))});
       bool out_of_time = o.minutes > 0 &&
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > 60 * o.minutes;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "entropy/coding_schedule.h"
 #include "entropy/rans.h"
 #include "errors.h"
 #include "fixed_point.h"
@@ -46,7 +47,7 @@ ContextModel::ContextModel(const ModelFile &model)
     Net n;
     int c = config_.latent_channels(l);
     n.ctx_in = config_.context_channels(l);
-    n.spatial_in = 4 * c;
+    n.spatial_in = kSpatialNeighbours * c;
     n.hidden = config_.context_width[l];
     n.out = 2 * c;
     auto wc = quantize_all(model.get(tensor_name(l, "wc")), kWeightBits, int64_t(n.hidden) * n.ctx_in, kInt16Limit);
@@ -61,7 +62,7 @@ ContextModel::ContextModel(const ModelFile &model)
     // Pass 0: channel context, then the causal anchors (if any); pass 1:
     // channel context, then the four anchor neighbours.
     const std::vector<int32_t> *spatial[2] = {config_.causal_context ? &wa : nullptr, &ws};
-    for (int pass = 0; pass < 2; ++pass) {
+    for (int pass = 0; pass < kCodingPasses; ++pass) {
       int in = n.ctx_in + (spatial[pass] ? n.spatial_in : 0);
       n.stride[pass] = round_up16(in);
       n.w1[pass].assign(size_t(n.hidden) * n.stride[pass], 0);
@@ -130,12 +131,12 @@ void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGa
     in.assign(std::max(n.stride[0], n.stride[1]), 0);
     hidden.assign(n.out_stride, 0);
     out.resize(n.out);
-    for (int pass = 0; pass < 2; ++pass) {
+    for (int pass = 0; pass < kCodingPasses; ++pass) {
       const int16_t *w1 = n.w1[pass].data();
       const int32_t *b1 = n.b1[pass].data();
       const int stride = n.stride[pass];
       for (int y = 0; y < H; ++y) {
-        for (int x = (y + pass) & 1; x < W; x += 2) {
+        for (int x = coding_pass(y, 0) == pass ? 0 : 1; x < W; x += 2) {
           // Channel context: coarser latents at this place.
           int16_t *dst = in.data();
           for (int s : sources) {
@@ -146,19 +147,17 @@ void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGa
             std::copy(src, src + sp.channels, dst);
             dst += sp.channels;
           }
-          // Spatial context. Second pass: the four anchor neighbours; first
-          // pass (causal models): the four anchors decoded before this one.
-          if (pass == 1 || config_.causal_context) {
-            const int ny[2][4] = {{y - 2, y - 1, y - 1, y}, {y - 1, y, y, y + 1}};
-            const int nx[2][4] = {{x, x - 1, x + 1, x - 2}, {x, x - 1, x + 1, x}};
-            for (int d = 0; d < 4; ++d, dst += C) {
-              const int yy = ny[pass][d], xx = nx[pass][d];
+          // Spatial context (coding_schedule.h).
+          if (pass_has_spatial_context(pass, config_.causal_context)) {
+            for (const NeighbourOffset &d : kSpatialContext[pass]) {
+              const int yy = y + d.dy, xx = x + d.dx;
               if (yy >= 0 && yy < H && xx >= 0 && xx < W) {
                 const int16_t *src = known[l].data() + (size_t(yy) * W + xx) * C;
                 std::copy(src, src + C, dst);
               } else {
                 std::fill(dst, dst + C, int16_t(0));
               }
+              dst += C;
             }
           }
           for (int h = 0; h < n.hidden; ++h) {

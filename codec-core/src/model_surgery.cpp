@@ -1,0 +1,87 @@
+#include "model_surgery.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include "entropy/cdf_tables.h"
+#include "network.h"
+
+namespace msic::net {
+namespace {
+bool is_dead(const ContextNet &n) {
+  return n->wc.abs().sum().item<double>() == 0 && n->ws.abs().sum().item<double>() == 0 &&
+         n->wo.abs().sum().item<double>() == 0;
+}
+}  // namespace
+
+// Returns `from` with a new first unit at each of `levels`. The units a
+// level starts with put the half that leaves as the latent first, where the
+// coupling only conditions on it: the latent is never predicted from its
+// neighbours (the lifting scheme's predict step), so it stays a 1x1 mix of
+// the 2x2 block, like Haar details. The new unit takes the old first unit's
+// ActNorm and its mix with the halves swapped, and its coupling starts at
+// zero; the old unit keeps an identity ActNorm and a swap as its mix. So
+// new(x) == old(x) at first, and training can learn the prediction.
+ModelFile grow(const ModelFile &from, const std::vector<int> &levels, bool causal) {
+  torch::NoGradGuard no_grad;
+  MsicModel old(from.config);
+  old->load(from);
+  ModelConfig config = from.config;
+  if (causal && config.causal_context) throw std::runtime_error("--causal-context: the model has it already");
+  if (causal) config.causal_context = 1;
+  for (int k : levels) {
+    if (k < 0 || k >= config.levels) throw std::runtime_error("--predict-levels: no level " + std::to_string(k));
+    config.units[k] += 1;
+  }
+  MsicModel grown(config);  // new units: random hidden layers, zero last layer
+  int revived = 0;  // context nets brought back to life
+  auto old_params = old->named_parameters();
+  for (auto &p : grown->named_parameters()) {
+    std::string name = p.key();
+    int k = -1, u = -1;
+    char rest[64];
+    if (sscanf(name.c_str(), "transform.level%d.%d.%63s", &k, &u, rest) == 3 &&
+        std::find(levels.begin(), levels.end(), k) != levels.end()) {
+      if (u == 0) continue;  // the new unit (set below)
+      name = "transform.level" + std::to_string(k) + "." + std::to_string(u - 1) + "." + rest;
+    }
+    // A context net whose layers are all zero never learns (see ContextNet):
+    // it keeps the new model's random first layer, which changes nothing
+    // while its output layer is zero.
+    if (sscanf(name.c_str(), "context.%d.%63s", &k, rest) == 2 && (std::string(rest) == "wc" || std::string(rest) == "ws") &&
+        is_dead(old->context[k])) {
+      revived += std::string(rest) == "wc";
+      continue;
+    }
+    // New causal weights: small, so that the trained output layer sees
+    // almost the hidden units it was trained with, yet not zero, so that
+    // every hidden unit can learn to use them.
+    if (causal && sscanf(name.c_str(), "context.%d.%63s", &k, rest) == 2 && std::string(rest) == "wa") {
+      p.value().mul_(0.05);
+      continue;
+    }
+    p.value().copy_(old_params[name]);
+  }
+  for (int k : levels) {
+    auto &fresh = grown->transform->levels[k][0], &first = grown->transform->levels[k][1];
+    const auto &was = old->transform->levels[k][0];
+    int c = int(was->mix.size(0)), h = c / 2;
+    auto swap = torch::cat({torch::arange(h, c), torch::arange(0, h)});
+    fresh->actnorm_log_scale.copy_(was->actnorm_log_scale);
+    fresh->actnorm_bias.copy_(was->actnorm_bias);
+    fresh->mix.copy_(was->mix.index_select(0, swap));
+    first->actnorm_log_scale.zero_();
+    first->actnorm_bias.zero_();
+    first->mix.copy_(torch::eye(c).index_select(0, swap));
+  }
+  if (revived) printf("context nets brought back to life: %d of %d\n", revived, config.latent_count());
+  ModelFile file;
+  grown->store(file);
+  file.config.name = from.config.name + (causal ? "-causal" : levels.empty() ? "-live" : "-predict");
+  entropy::CdfTables::build(config).store(file);
+  return file;
+}
+
+}  // namespace msic::net

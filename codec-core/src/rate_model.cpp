@@ -1,0 +1,75 @@
+#include "rate_model.h"
+
+#include <cmath>
+
+#include "entropy/context_model.h"
+
+namespace msic::net {
+namespace {
+torch::Tensor round_ste(const torch::Tensor &x) { return x + (torch::round(x) - x).detach(); }
+torch::Tensor normal_cdf(const torch::Tensor &v) { return 0.5 * torch::erfc(-v * M_SQRT1_2); }
+}  // namespace
+
+RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int a, double lambda, RateMode mode) {
+  const bool estimate = mode == RateMode::kEstimate;
+  const ModelConfig &c = model->config;
+  auto latents = model->transform->analysis(x);
+  const int L = c.latent_count();
+  std::vector<torch::Tensor> known(L);
+  std::vector<std::array<double, 2>> pass_bits(estimate ? L : 0);
+  auto log2_gain = model->gain_log2[a], log2_scale = model->gain_log2_scale[a];
+  auto bits = torch::zeros({}, x.options());
+  int off = c.total_latent_channels();
+  for (int l = L - 1; l >= 0; --l) {  // coarsest first
+    int ch = c.latent_channels(l);
+    off -= ch;
+    auto lg = log2_gain.narrow(0, off, ch).view({1, ch, 1, 1});
+    auto g = torch::exp2(lg);
+    auto ls = log2_scale.narrow(0, off, ch).view({1, ch, 1, 1});
+    auto ctx = context_features(c, known, l, latents[l].size(2), latents[l].size(3));
+    auto y_g = latents[l] * g;
+    auto second = second_pass_mask(y_g.size(2), y_g.size(3), x.options());
+    // Anchors first (their parameters ignore the spatial input), then the
+    // rest. Causal models: an anchor also sees the anchors decoded before it,
+    // which here are the noisy latent (training) or, for the estimate, the
+    // latent rounded around a first guess of the means.
+    torch::Tensor causal;
+    if (c.causal_context) {
+      if (estimate) {
+        auto guess = model->context[l]->forward(torch::zeros_like(y_g), ctx, latents[l]).first * g;
+        causal = (torch::round(y_g - guess) + guess) / g;
+      } else {
+        causal = (y_g + torch::rand_like(y_g) - 0.5) / g;
+      }
+    }
+    auto [mean_a, log2s_a] = model->context[l]->forward(torch::zeros_like(y_g), ctx, causal);
+    auto anchors_hat = (round_ste(y_g - mean_a * g) + mean_a * g) / g * (1 - second);
+    auto [mean_b, log2s_b] = model->context[l]->forward(anchors_hat, ctx);
+    auto mean = mean_a * (1 - second) + mean_b * second;
+    auto log2s = log2s_a * (1 - second) + log2s_b * second;
+    auto mean_g = mean * g;
+    auto sigma = torch::exp2(log2s + lg + ls).clamp(0.11, 1e4);
+    auto noisy = estimate ? torch::round(y_g - mean_g) + mean_g : y_g + torch::rand_like(y_g) - 0.5;
+    auto p = normal_cdf((noisy - mean_g + 0.5) / sigma) - normal_cdf((noisy - mean_g - 0.5) / sigma);
+    auto symbol_bits = -torch::log2(p.clamp_min(1e-9));
+    bits = bits + symbol_bits.sum();
+    if (estimate)
+      pass_bits[l] = {(symbol_bits * (1 - second)).sum().item<double>(), (symbol_bits * second).sum().item<double>()};
+    known[l] = (round_ste(y_g - mean_g) + mean_g) / g;
+  }
+  model->refine_latents(known, torch::exp2(-log2_gain).detach());
+  auto x_hat = model->postfilter(model->transform->synthesis(known));
+  auto mse = torch::mse_loss(x_hat, x);
+  auto bpp = bits / double(x.size(0) * x.size(2) * x.size(3));
+  return {lambda * 255.0 * 255.0 * mse + bpp, bpp, mse, x_hat, pass_bits};
+}
+
+void clamp_context_weights_to_codec_range(MsicModel &model) {
+  torch::NoGradGuard no_grad;
+  const double limit = 32767.0 / (1 << entropy::kWeightBits);
+  for (auto &n : model->context)
+    for (auto *w : {&n->wc, &n->ws, &n->wa, &n->wo})
+      if (w->defined()) w->clamp_(-limit, limit);
+}
+
+}  // namespace msic::net

@@ -1,0 +1,35 @@
+// The rate model: what coding a batch costs and what it decodes to, in
+// float and differentiable, following the codec's coding schedule
+// (entropy/coding_schedule.h) with the same nets and gains. The trainer
+// minimises it, `msic-train --eval` reports it, and the tests compare it with
+// the bytes the codec writes. LibTorch: include only where it is needed.
+#pragma once
+#include <torch/torch.h>
+
+#include <array>
+#include <vector>
+
+#include "network.h"
+
+namespace msic::net {
+
+struct RateDistortion {
+  torch::Tensor loss, bpp, mse, x_hat;
+  // Estimates only: bits per latent (fine to coarse) and coding pass.
+  std::vector<std::array<double, 2>> latent_bits;
+};
+
+enum class RateMode {
+  kTraining,  // uniform noise for the rate, straight-through rounding for the reconstruction
+  kEstimate,  // the symbols the codec would code (no gradients needed)
+};
+
+// Rate (bits) and reconstruction of batch x (in [-0.5, 0.5]) at quality
+// anchor `anchor`; loss = lambda * 255^2 * MSE + bpp.
+RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int anchor, double lambda, RateMode mode);
+
+// The codec runs the context nets with int16 Q12 weights: keeps the float
+// weights inside that range, or the two would part ways.
+void clamp_context_weights_to_codec_range(MsicModel &model);
+
+}  // namespace msic::net
