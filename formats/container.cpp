@@ -1,5 +1,6 @@
 #include "container.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "byte_order.h"
@@ -218,6 +219,15 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
                                        " lies outside the tile area)");
     index_[i] = t;
   }
+  // Payloads may not share bytes: otherwise a small file could declare a
+  // huge image whose tiles all point at one payload (a decompression bomb).
+  std::vector<const TileEntry *> by_offset;
+  for (const TileEntry &t : index_) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const TileEntry *a, const TileEntry *b) { return a->offset < b->offset; });
+  for (size_t i = 1; i < by_offset.size(); ++i)
+    if (by_offset[i]->offset < by_offset[i - 1]->offset + by_offset[i - 1]->length)
+      throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (two tiles share payload bytes)");
 }
 
 void ContainerReader::read_exact(uint64_t offset, void *buf, size_t size, const char *what) const {

@@ -27,7 +27,7 @@ struct Cursor {
   }
   void raw(void *out, size_t n) {
     need(n);
-    memcpy(out, p, n);
+    if (n) memcpy(out, p, n);  // out may be NULL for an empty tensor
     p += n;
   }
 };

@@ -196,3 +196,26 @@ TEST(Container, WriterRejectsMissingTiles) {
   EXPECT_THROW(w.finish(), Error);
   EXPECT_THROW(w.write_tile(0, {1}), Error);
 }
+
+TEST(Container, TilesThatSharePayloadBytesAreRefused) {
+  // A decompression bomb: every index entry points at tile 0's payload, so
+  // a small file would declare an image far larger than its bytes.
+  Written s = write_sample(300, 200, 128);
+  ASSERT_EQ(status_of(s.bytes), MSIC_OK);
+  const size_t trailer = s.bytes.size() - kTrailerSize;
+  uint64_t index_offset = 0;
+  for (int i = 0; i < 8; ++i) index_offset |= uint64_t(s.bytes[trailer + i]) << (8 * i);
+  const uint64_t tiles = s.header.tile_count();
+  std::vector<uint8_t> bomb = s.bytes;
+  for (uint64_t t = 1; t < tiles; ++t)
+    memcpy(bomb.data() + index_offset + t * kIndexEntrySize, bomb.data() + index_offset, kIndexEntrySize);
+  put32(bomb, trailer + 12, crc32(bomb.data() + index_offset, tiles * kIndexEntrySize));
+  EXPECT_EQ(status_of(bomb), MSIC_ERR_FORMAT);
+  // Overlapping by one byte is refused too.
+  std::vector<uint8_t> overlap = s.bytes;
+  uint8_t *e1 = overlap.data() + index_offset + kIndexEntrySize;  // tile 1, written before tile 0
+  uint32_t len1 = e1[8] | e1[9] << 8 | e1[10] << 16 | uint32_t(e1[11]) << 24;
+  put32(overlap, index_offset + kIndexEntrySize + 8, len1 + 1);
+  put32(overlap, trailer + 12, crc32(overlap.data() + index_offset, tiles * kIndexEntrySize));
+  EXPECT_EQ(status_of(overlap), MSIC_ERR_FORMAT);
+}
