@@ -11,6 +11,8 @@
 
 #include <msic/msic.h>
 
+#include "vips_metadata.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,12 +27,31 @@ GType vips_foreign_save_msic_file_get_type(void);
 GType vips_foreign_save_msic_buffer_get_type(void);
 GType vips_foreign_save_msic_target_get_type(void);
 
-/* libvips exports these (its own heif/jxl modules use them) but does not
- * install the header that declares them, so declare them here. They parse
- * the "exif-data" blob into "exif-ifd*" fields, resolution and orientation,
- * and rebuild the blob from those fields before a save. */
-int vips__exif_parse(VipsImage *image);
-int vips__exif_update(VipsImage *image);
+/* The loaders' abstract base (msicload.c). The file, buffer and source
+ * subclasses (msicload_inputs.c) open the reader in their build, then
+ * chain up. */
+typedef struct _VipsForeignLoadMsic {
+	VipsForeignLoad parent_object;
+
+	/* Opened by the subclass build, before our build runs header(). */
+	msic_reader *reader;
+	msic_file_info info;
+
+	/* What to call the input in messages: the filename, "buffer" or the
+	 * source's nick. */
+	char *name;
+
+	/* The file we read, if there is one, for the image's filename. */
+	char *filename;
+} VipsForeignLoadMsic;
+
+typedef VipsForeignLoadClass VipsForeignLoadMsicClass;
+
+GType vips_foreign_load_msic_get_type(void);
+
+/* Report a failure of the MSIC library, naming the input. */
+void vips_foreign_load_msic_error(VipsForeignLoadMsic *msic,
+	const char *what);
 
 #ifdef __cplusplus
 }

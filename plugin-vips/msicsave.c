@@ -4,10 +4,10 @@
  * to bottom; the writer codes each tile row as soon as it is complete, so
  * memory stays bounded by about one tile row whatever the image height.
  *
- *   msicsave         msic_writer_create_file: temporary file renamed over
+ *   msicsave         msic_writer_new_file: temporary file renamed over
  *                    the target at the end, nothing left on failure
- *   msicsave_buffer  msic_writer_create_stream into a memory VipsTarget
- *   msicsave_target  msic_writer_create_stream into the VipsTarget (pipes,
+ *   msicsave_buffer  msic_writer_new_stream into a memory VipsTarget
+ *   msicsave_target  msic_writer_new_stream into the VipsTarget (pipes,
  *                    stdout, custom targets); a target that is a regular
  *                    file is written like msicsave, because libvips 8.14
  *                    sends every file save through the _target saver
@@ -41,6 +41,7 @@ typedef struct _VipsForeignSaveMsic {
 
 	/* The 8-bit, 1- or 3-band image we write. */
 	VipsImage *image;
+	msic_encoder_settings *settings;
 	msic_writer *writer;
 } VipsForeignSaveMsic;
 
@@ -56,6 +57,7 @@ vips_foreign_save_msic_dispose(GObject *gobject)
 
 	/* An unfinished file writer removes its temporary file here. */
 	VIPS_FREEF(msic_writer_destroy, msic->writer);
+	VIPS_FREEF(msic_encoder_settings_destroy, msic->settings);
 	VIPS_UNREF(msic->image);
 	VIPS_UNREF(msic->target);
 
@@ -65,11 +67,7 @@ vips_foreign_save_msic_dispose(GObject *gobject)
 static int
 vips_foreign_save_msic_error(VipsForeignSaveMsic *msic, const char *what)
 {
-	VipsObjectClass *class = VIPS_OBJECT_GET_CLASS(msic);
-	const char *detail = msic_last_error();
-
-	vips_error(class->nickname, "%s%s%s", what,
-		detail && detail[0] ? ": " : "", detail ? detail : "");
+	vips__msic_error(VIPS_OBJECT_GET_CLASS(msic)->nickname, NULL, what);
 
 	return -1;
 }
@@ -109,68 +107,36 @@ vips_foreign_save_msic_write_block(VipsRegion *region, VipsRect *area,
 	return 0;
 }
 
-static void
-write_f64le(uint8_t *p, double value)
-{
-	guint64 bits;
-
-	memcpy(&bits, &value, 8);
-	bits = GUINT64_TO_LE(bits);
-	memcpy(p, &bits, 8);
-}
-
+/* Our options as encoder settings. The library checks the values (the
+ * tile size rule lives there) and its message names the option and its
+ * range. */
 static int
-vips_foreign_save_msic_add_blob(VipsForeignSaveMsic *msic,
-	const char *field, const char type[4])
+vips_foreign_save_msic_settings(VipsForeignSaveMsic *msic)
 {
-	const void *data;
-	size_t length;
+	const struct {
+		msic_encoder_option option;
+		const char *name;
+		double value;
+	} options[] = {
+		{ MSIC_ENCODER_QUALITY, "Q", msic->Q },
+		{ MSIC_ENCODER_TILE_SIZE, "tile_size", msic->tile_size },
+		{ MSIC_ENCODER_THREADS, "threads", msic->threads },
+	};
+	size_t i;
 
-	if (!vips_image_get_typeof(msic->image, field))
-		return 0;
-	if (vips_image_get_blob(msic->image, field, &data, &length))
-		return -1;
-	if (length > 0 &&
-		msic_writer_add_box(msic->writer, type, data, length) !=
-			MSIC_OK)
+	if (msic_encoder_settings_new(&msic->settings) != MSIC_OK)
 		return vips_foreign_save_msic_error(msic,
-			"unable to add metadata");
+			"unable to start writing");
 
-	return 0;
-}
+	for (i = 0; i < G_N_ELEMENTS(options); i++)
+		if (msic_encoder_settings_set(msic->settings,
+			options[i].option, options[i].value) != MSIC_OK) {
+			char what[64];
 
-static int
-vips_foreign_save_msic_add_metadata(VipsForeignSaveMsic *msic)
-{
-	VipsForeignSave *save = (VipsForeignSave *) msic;
-	uint8_t resolution[16];
-
-	/* Resolution is part of the image geometry, not strippable
-	 * metadata: JPEG and PNG keep it under strip as well. */
-	write_f64le(resolution, msic->image->Xres);
-	write_f64le(resolution + 8, msic->image->Yres);
-	if (msic_writer_add_box(msic->writer, MSIC_BOX_RESOLUTION,
-		resolution, sizeof(resolution)) != MSIC_OK)
-		return vips_foreign_save_msic_error(msic,
-			"unable to add metadata");
-
-	if (save->strip)
-		return 0;
-
-	/* Bring an existing EXIF block in line with the image (size,
-	 * resolution, orientation, edited exif-* fields), as the JPEG and
-	 * HEIF savers do. We don't invent EXIF for images that had none. */
-	if (vips_image_get_typeof(msic->image, VIPS_META_EXIF_NAME) &&
-		vips__exif_update(msic->image))
-		return -1;
-
-	if (vips_foreign_save_msic_add_blob(msic,
-			VIPS_META_ICC_NAME, MSIC_BOX_ICC) ||
-		vips_foreign_save_msic_add_blob(msic,
-			VIPS_META_EXIF_NAME, MSIC_BOX_EXIF) ||
-		vips_foreign_save_msic_add_blob(msic,
-			VIPS_META_XMP_NAME, MSIC_BOX_XMP))
-		return -1;
+			g_snprintf(what, sizeof(what), "invalid %s %g",
+				options[i].name, options[i].value);
+			return vips_foreign_save_msic_error(msic, what);
+		}
 
 	return 0;
 }
@@ -217,9 +183,8 @@ vips_foreign_save_msic_prepare(VipsForeignSaveMsic *msic)
 			return -1;
 		}
 
-		/* A copy, since the EXIF update edits metadata. */
-		if (vips_copy(ready, &x, NULL))
-			return -1;
+		x = ready;
+		g_object_ref(x);
 	}
 	msic->image = x;
 
@@ -251,21 +216,17 @@ static int
 vips_foreign_save_msic_build(VipsObject *object)
 {
 	VipsForeignSaveMsic *msic = (VipsForeignSaveMsic *) object;
+	VipsForeignSave *save = (VipsForeignSave *) object;
 	msic_image_info info;
-	msic_encode_options opts;
+	msic_status status;
 
 	if (VIPS_OBJECT_CLASS(vips_foreign_save_msic_parent_class)->
 		build(object))
 		return -1;
 
-	if (msic->tile_size % 16 != 0) {
-		vips_error(VIPS_OBJECT_GET_CLASS(object)->nickname,
-			"tile_size must be a multiple of 16 in [64, 4096], "
-			"not %d", msic->tile_size);
-		return -1;
-	}
-
-	if (vips_foreign_save_msic_prepare(msic))
+	/* Bad options are reported before anything about the image. */
+	if (vips_foreign_save_msic_settings(msic) ||
+		vips_foreign_save_msic_prepare(msic))
 		return -1;
 
 	memset(&info, 0, sizeof(info));
@@ -274,25 +235,23 @@ vips_foreign_save_msic_build(VipsObject *object)
 	info.bands = (uint32_t) msic->image->Bands;
 	info.bit_depth = 8;
 
-	msic_encode_options_init(&opts);
-	opts.quality = (float) msic->Q;
-	opts.tile_size = (uint32_t) msic->tile_size;
-	opts.threads = msic->threads;
-	opts.progress = vips_foreign_save_msic_progress;
-	opts.progress_user = msic->image;
-
-	if (msic->filename)
-		msic->writer = msic_writer_create_file(NULL, msic->filename,
-			&info, &opts);
-	else
-		msic->writer = msic_writer_create_stream(NULL,
+	status = msic_encoder_settings_set_progress(msic->settings,
+		vips_foreign_save_msic_progress, msic->image);
+	if (status == MSIC_OK && msic->filename)
+		status = msic_writer_new_file(NULL, msic->filename,
+			&info, msic->settings, &msic->writer);
+	else if (status == MSIC_OK)
+		status = msic_writer_new_stream(NULL,
 			vips_foreign_save_msic_stream_write, msic->target,
-			&info, &opts);
-	if (!msic->writer)
+			&info, msic->settings, &msic->writer);
+	if (status != MSIC_OK)
 		return vips_foreign_save_msic_error(msic,
 			"unable to start writing");
+	/* The writer keeps a copy. */
+	VIPS_FREEF(msic_encoder_settings_destroy, msic->settings);
 
-	if (vips_foreign_save_msic_add_metadata(msic))
+	if (vips__msic_metadata_save(msic->image, save->strip, msic->writer,
+		VIPS_OBJECT_GET_CLASS(object)->nickname))
 		return -1;
 
 	if (vips_sink_disc(msic->image,
@@ -366,7 +325,7 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 		"Tile width and height in pixels (multiple of 16)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT,
 		G_STRUCT_OFFSET(VipsForeignSaveMsic, tile_size),
-		64, 4096, 512);
+		MSIC_TILE_SIZE_MIN, MSIC_TILE_SIZE_MAX, MSIC_TILE_SIZE_DEFAULT);
 
 	VIPS_ARG_INT(class, "threads", 12,
 		"Threads",
@@ -380,7 +339,7 @@ static void
 vips_foreign_save_msic_init(VipsForeignSaveMsic *msic)
 {
 	msic->Q = 75;
-	msic->tile_size = 512;
+	msic->tile_size = MSIC_TILE_SIZE_DEFAULT;
 	msic->threads = 0;
 }
 

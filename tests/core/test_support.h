@@ -1,4 +1,5 @@
-// Shared helpers for the core tests: images, PSNR, temporary folders.
+// Shared helpers for the core tests: images, temporary folders; PSNR
+// (test::psnr) comes from tests/common.
 #pragma once
 #include <msic/msic.h>
 #include <vips/vips.h>
@@ -9,6 +10,8 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "../common/psnr.h"
 
 namespace test {
 
@@ -44,12 +47,6 @@ inline Image crop(const Image &im, uint32_t x, uint32_t y, uint32_t w, uint32_t 
 }
 
 inline Image kodim23() { return load(std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png"); }
-
-inline double psnr(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b) {
-  double se = 0;
-  for (size_t i = 0; i < a.size(); ++i) se += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-  return se == 0 ? 99.0 : 10 * std::log10(255.0 * 255.0 * a.size() / se);
-}
 
 // A fresh folder under /tmp, removed when the test process exits.
 inline std::string temp_dir() {

@@ -25,6 +25,8 @@
 #include <msic/msic.h>
 #include <vips/vips.h>
 
+#include "../common/psnr.h"
+
 namespace fs = std::filesystem;
 
 namespace msictest {
@@ -203,16 +205,27 @@ int MaxAbsDiff(const Pixels& a, const Pixels& b) {
   return m;
 }
 
-double Psnr(const Pixels& a, const Pixels& b) {
-  if (a.data.size() != b.data.size() || a.data.empty()) return std::nan("");
-  double sse = 0;
-  for (size_t i = 0; i < a.data.size(); i++) {
-    double d = double(a.data[i]) - double(b.data[i]);
-    sse += d * d;
-  }
-  if (sse == 0) return std::numeric_limits<double>::infinity();
-  double mse = sse / double(a.data.size());
-  return 10.0 * std::log10(255.0 * 255.0 / mse);
+double Psnr(const Pixels& a, const Pixels& b) { return test::psnr(a.data, b.data); }
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
 }
+
+msic_file_info FileInfo(const std::string& path) {
+  msic_reader* r = msic_reader_open_file(nullptr, path.c_str());
+  if (!r) throw std::runtime_error("cannot open " + path + ": " + msic_last_error());
+  msic_file_info info;
+  msic_status st = msic_reader_get_info(r, &info);
+  msic_reader_close(r);
+  if (st != MSIC_OK) throw std::runtime_error("cannot read info of " + path);
+  return info;
+}
+
+bool ReportsLeaks(const std::string& log) {
+  return Contains(log, "objects alive") || Contains(log, "allocations,") ||
+         Contains(log, "files:");
+}
+
+bool vipshome_given = false;
 
 }  // namespace msictest

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <msic/msic.h>
+
 namespace msictest {
 
 struct RunResult {
@@ -59,7 +61,20 @@ Pixels DecodeRegionWithCApi(const std::string& path, int x, int y, int w, int h)
 
 // Largest absolute sample difference; -1 if the geometries differ.
 int MaxAbsDiff(const Pixels& a, const Pixels& b);
-// PSNR in dB over all samples (peak 255); infinity if identical.
+// PSNR in dB over all samples (peak 255); infinity if identical: the
+// suites' one test::psnr (tests/common/psnr.h) on the samples.
 double Psnr(const Pixels& a, const Pixels& b);
+
+bool Contains(const std::string& haystack, const std::string& needle);
+// The header of an MSIC file, through the C API.
+msic_file_info FileInfo(const std::string& path);
+// What --vips-leak reports on exit when objects, tracked memory or files
+// were left behind.
+bool ReportsLeaks(const std::string& log);
+
+// Whether VIPSHOME came from outside (set by main): libvips' own start-up
+// sets it to the prefix it guessed, so after VIPS_INIT the variable is
+// always there.
+extern bool vipshome_given;
 
 }  // namespace msictest

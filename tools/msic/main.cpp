@@ -4,6 +4,8 @@
 #include <unistd.h>
 #include <vips/vips.h>
 
+#include "vips_metadata.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -46,8 +48,8 @@ const char *kVerifyHelp = "usage: msic verify IN.msic [--threads N] [--model PAT
 
 struct Args {
   std::vector<std::string> positional;
-  float quality = 75.0f;
-  unsigned tile_size = 512;
+  float quality = float(MSIC_QUALITY_DEFAULT);
+  unsigned tile_size = MSIC_TILE_SIZE_DEFAULT;
   int threads = 0;
   bool strip = false, json = false, help = false;
   std::string model, region;
@@ -96,16 +98,17 @@ Args parse(int argc, char **argv, int first) {
 }
 
 msic_context *make_context(const Args &a) {
-  msic_context *ctx = msic_context_create(a.model.empty() ? nullptr : a.model.c_str());
-  if (!ctx) die(msic_last_error());
+  msic_context *ctx = nullptr;
+  if (msic_context_new(a.model.empty() ? nullptr : a.model.c_str(), &ctx) != MSIC_OK)
+    die(msic_last_error());
   msic_context_set_threads(ctx, a.threads);
   return ctx;
 }
 
 struct Reader {
-  msic_reader *r;
-  explicit Reader(msic_context *ctx, const std::string &path) : r(msic_reader_open_file(ctx, path.c_str())) {
-    if (!r) die(path + ": " + msic_last_error());
+  msic_reader *r = nullptr;
+  explicit Reader(msic_context *ctx, const std::string &path) {
+    if (msic_reader_new_file(ctx, path.c_str(), &r) != MSIC_OK) die(path + ": " + msic_last_error());
   }
   ~Reader() { msic_reader_close(r); }
 };
@@ -145,29 +148,27 @@ int cmd_encode(const Args &a) {
         "remove it first (e.g. vips flatten IN OUT)");
 
   msic_context *ctx = make_context(a);
-  msic_image_info info{uint32_t(image->Xsize), uint32_t(image->Ysize), uint32_t(bands), 8};
-  msic_encode_options opts;
-  msic_encode_options_init(&opts);
-  opts.quality = a.quality;
-  opts.tile_size = a.tile_size;
-  opts.threads = a.threads;
-  if (isatty(2)) opts.progress = progress_bar;
-  msic_writer *w = msic_writer_create_file(ctx, out.c_str(), &info, &opts);
-  if (!w) die(out + ": " + msic_last_error());
+  msic_image_info info{};
+  info.width = uint32_t(image->Xsize);
+  info.height = uint32_t(image->Ysize);
+  info.bands = uint32_t(bands);
+  info.bit_depth = 8;
+  // The library checks the values (the tile size rule lives there) and its
+  // message names the option and its range. Threads stay at 0, the
+  // context's setting, which make_context set from --threads.
+  msic_encoder_settings *settings = nullptr;
+  if (msic_encoder_settings_new(&settings) != MSIC_OK) die(out + ": " + msic_last_error());
+  std::unique_ptr<msic_encoder_settings, void (*)(msic_encoder_settings *)> hold_s(
+      settings, msic_encoder_settings_destroy);
+  if (msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, a.quality) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, a.tile_size) != MSIC_OK ||
+      (isatty(2) && msic_encoder_settings_set_progress(settings, progress_bar, nullptr) != MSIC_OK))
+    die(out + ": " + msic_last_error());
+  msic_writer *w = nullptr;
+  if (msic_writer_new_file(ctx, out.c_str(), &info, settings, &w) != MSIC_OK)
+    die(out + ": " + msic_last_error());
   std::unique_ptr<msic_writer, void (*)(msic_writer *)> hold_w(w, msic_writer_destroy);
-  if (!a.strip) {
-    struct { const char *field, *box; } meta[] = {{VIPS_META_ICC_NAME, MSIC_BOX_ICC},
-                                                {VIPS_META_EXIF_NAME, MSIC_BOX_EXIF},
-                                                {VIPS_META_XMP_NAME, MSIC_BOX_XMP}};
-    for (auto &m : meta) {
-      const void *data;
-      size_t size;
-      if (vips_image_get_typeof(image, m.field) && !vips_image_get_blob(image, m.field, &data, &size))
-        if (msic_writer_add_box(w, m.box, data, size) != MSIC_OK) die(msic_last_error());
-    }
-  }
-  double res[2] = {image->Xres, image->Yres};
-  msic_writer_add_box(w, MSIC_BOX_RESOLUTION, res, sizeof res);
+  if (vips__msic_metadata_save(image, a.strip, w, out.c_str())) die(vips_message());
 
   // Stream the input a tile row at a time: memory stays bounded.
   VipsRegion *region = vips_region_new(image);
@@ -203,21 +204,8 @@ int cmd_decode(const Args &a) {
                                                 int(fi.image.bands), VIPS_FORMAT_UCHAR);
   if (!image) die(vips_message());
   std::unique_ptr<VipsImage, void (*)(void *)> hold(image, g_object_unref);
-  image->Type = fi.image.bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
-  struct { const char *field, *box; } meta[] = {{VIPS_META_ICC_NAME, MSIC_BOX_ICC},
-                                              {VIPS_META_EXIF_NAME, MSIC_BOX_EXIF},
-                                              {VIPS_META_XMP_NAME, MSIC_BOX_XMP}};
-  for (auto &m : meta) {
-    msic_box box;
-    if (msic_reader_find_box(r.r, m.box, &box) == MSIC_OK)
-      vips_image_set_blob_copy(image, m.field, box.data, box.size);
-  }
-  msic_box res;
-  if (msic_reader_find_box(r.r, MSIC_BOX_RESOLUTION, &res) == MSIC_OK && res.size == 16) {
-    double v[2];
-    memcpy(v, res.data, 16);
-    image->Xres = v[0], image->Yres = v[1];
-  }
+  image->Type = vips__msic_interpretation(fi.image.bands);
+  if (vips__msic_metadata_load(image, r.r, in.c_str(), nullptr, FALSE)) die(vips_message());
   std::string tmp = temp_beside(out);
   if (vips_image_write_to_file(image, tmp.c_str(), NULL)) {
     unlink(tmp.c_str());
