@@ -1,0 +1,123 @@
+/*
+ * GDAL raster driver for MSIC: the dataset and band classes.
+ *
+ * Reading (msicdataset.cpp): the file is read through GDAL's VSI layer (so
+ * /vsimem/, /vsizip/, /vsicurl/ ... work), the block size is the file's tile
+ * size and a block read decodes exactly the tile it covers. A decoded tile
+ * carries every band, so the other bands' blocks of that tile go into GDAL's
+ * block cache at the same time. Multi-tile requests have libmsic decode
+ * their missing tiles in parallel first (NUM_THREADS open option, else
+ * GDAL_NUM_THREADS, else all cores).
+ *
+ * Writing (msiccreatecopy.cpp): CreateCopy only, as the codec codes whole
+ * tile rows in one pass, top to bottom.
+ */
+#ifndef MSICDATASET_H
+#define MSICDATASET_H
+
+#include "msicmetadata.h"
+
+#include "cpl_vsi.h"
+#include "gdal_pam.h"
+#include "gdal_priv.h"
+
+#include <msic/msic.h>
+
+#include <algorithm>
+#include <mutex>
+
+class MSICRasterBand;
+
+class MSICDataset final : public GDALPamDataset
+{
+    friend class MSICRasterBand;
+
+    /* The reader's view of the file: reads at an offset through VSI. The
+     * library serialises its calls; the mutex keeps seek+read atomic
+     * regardless. */
+    struct ReadSource
+    {
+        VSILFILE *fp = nullptr;
+        std::mutex oMutex{};
+    };
+    static size_t ReadAt(void *pUser, uint64_t nOffset, void *pBuf,
+                         size_t nSize);
+
+    ReadSource m_oSource{};
+    msic_context *m_poContext = nullptr; /* nullptr: library default model */
+    msic_reader *m_poReader = nullptr;
+    msic_file_info m_sInfo{};
+    int m_nTileSize = 0;
+    int m_nThreads = 1;
+    MSICGeoreferencing m_oGeo{};
+
+    CPL_DISALLOW_COPY_ASSIGN(MSICDataset)
+
+    bool OpenReader(GDALOpenInfo *poOpenInfo);
+    void SetImageStructureMetadata();
+
+    int TileWidth(int nTileX) const
+    {
+        return std::min(m_nTileSize, nRasterXSize - nTileX * m_nTileSize);
+    }
+    int TileHeight(int nTileY) const
+    {
+        return std::min(m_nTileSize, nRasterYSize - nTileY * m_nTileSize);
+    }
+    size_t TileStride() const
+    {
+        return static_cast<size_t>(m_nTileSize) * nBands;
+    }
+    size_t TileBytes() const
+    {
+        return TileStride() * static_cast<size_t>(m_nTileSize);
+    }
+
+    CPLErr DecodeTile(int nTileX, int nTileY, uint8_t *pabyTile);
+    void StoreTileInBlockCache(int nTileX, int nTileY, const uint8_t *pabyTile,
+                               int nSkipBand, GByte *pabySkipBandBlock);
+    bool TileFullyCached(int nTileX, int nTileY);
+    CPLErr PrefetchTiles(int nXOff, int nYOff, int nXSize, int nYSize);
+
+  public:
+    MSICDataset() = default;
+    ~MSICDataset() override;
+
+    CPLErr GetGeoTransform(double *padfTransform) override;
+    const OGRSpatialReference *GetSpatialRef() const override;
+
+    CPLErr IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff, int nXSize,
+                     int nYSize, void *pData, int nBufXSize, int nBufYSize,
+                     GDALDataType eBufType, int nBandCount, int *panBandMap,
+                     GSpacing nPixelSpace, GSpacing nLineSpace,
+                     GSpacing nBandSpace,
+                     GDALRasterIOExtraArg *psExtraArg) override;
+
+    static GDALDataset *Open(GDALOpenInfo *poOpenInfo);
+    static GDALDataset *CreateCopy(const char *pszFilename,
+                                   GDALDataset *poSrcDS, int bStrict,
+                                   char **papszOptions,
+                                   GDALProgressFunc pfnProgress,
+                                   void *pProgressData);
+};
+
+class MSICRasterBand final : public GDALPamRasterBand
+{
+    friend class MSICDataset;
+
+  public:
+    MSICRasterBand(MSICDataset *poDSIn, int nBandIn);
+
+    CPLErr IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage) override;
+    GDALColorInterp GetColorInterpretation() override;
+    double GetNoDataValue(int *pbSuccess = nullptr) override;
+
+  protected:
+    CPLErr IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff, int nXSize,
+                     int nYSize, void *pData, int nBufXSize, int nBufYSize,
+                     GDALDataType eBufType, GSpacing nPixelSpace,
+                     GSpacing nLineSpace,
+                     GDALRasterIOExtraArg *psExtraArg) override;
+};
+
+#endif /* MSICDATASET_H */

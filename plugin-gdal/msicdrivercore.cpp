@@ -1,0 +1,184 @@
+/*
+ * GDAL raster driver for MSIC: Identify, the driver's metadata and option
+ * lists, and GDALRegister_MSIC(), the entry point GDAL calls when it loads
+ * gdal_MSIC.so from its plugin directory (or GDAL_DRIVER_PATH).
+ */
+
+#include "msicdrivercore.h"
+
+#include "msicdataset.h"
+
+#include "cpl_error.h"
+#include "cpl_multiproc.h"
+#include "cpl_string.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#ifndef MSIC_GDAL_HELPTOPIC
+#define MSIC_GDAL_HELPTOPIC "plugin-gdal/README.md"
+#endif
+
+/************************************************************************/
+/*                       MSICDriverIdentify()                           */
+/************************************************************************/
+
+int MSICDriverIdentify(GDALOpenInfo *poOpenInfo)
+{
+    if (poOpenInfo->fpL == nullptr || poOpenInfo->nHeaderBytes < 8)
+        return FALSE;
+    return msic_identify(poOpenInfo->pabyHeader,
+                         static_cast<size_t>(poOpenInfo->nHeaderBytes)) != 0;
+}
+
+/************************************************************************/
+/*                   MSICLastError(), MSICErrorMessage()                */
+/************************************************************************/
+
+const char *MSICLastError(msic_status eStatus)
+{
+    const char *pszMsg = msic_last_error();
+    return (pszMsg && pszMsg[0]) ? pszMsg : msic_status_name(eStatus);
+}
+
+std::string MSICErrorMessage(const char *pszWhat, msic_status eStatus)
+{
+    std::string osMsg(pszWhat);
+    osMsg += ": ";
+    osMsg += MSICLastError(eStatus);
+    return osMsg;
+}
+
+/************************************************************************/
+/*                           MSICLoadModel()                            */
+/************************************************************************/
+
+bool MSICLoadModel(const char *pszModel, msic_context **ppoContext)
+{
+    if (pszModel == nullptr || pszModel[0] == '\0')
+        return true;
+    const msic_status eStatus = msic_context_new(pszModel, ppoContext);
+    if (eStatus != MSIC_OK)
+    {
+        CPLError(CE_Failure, CPLE_OpenFailed, "%s",
+                 MSICErrorMessage(
+                     CPLSPrintf("MSIC: cannot load the model %s", pszModel),
+                     eStatus)
+                     .c_str());
+        return false;
+    }
+    return true;
+}
+
+/************************************************************************/
+/*                      MSICParseThreadCount()                          */
+/************************************************************************/
+
+int MSICParseThreadCount(const char *pszValue, const char *pszOptionName)
+{
+    if (pszValue == nullptr || pszValue[0] == '\0')
+        return 0;
+    if (EQUAL(pszValue, "ALL_CPUS"))
+        return std::max(1, CPLGetNumCPUs());
+    char *pszEnd = nullptr;
+    const long nVal = std::strtol(pszValue, &pszEnd, 10);
+    if (pszEnd == pszValue || *pszEnd != '\0' || nVal < 1 || nVal > 1024)
+    {
+        CPLError(CE_Warning, CPLE_IllegalArg,
+                 "%s=%s is not a positive integer or ALL_CPUS; ignored",
+                 pszOptionName, pszValue);
+        return 0;
+    }
+    return static_cast<int>(nVal);
+}
+
+/************************************************************************/
+/*                      MSICDriverSetCommonMetadata()                   */
+/************************************************************************/
+
+namespace
+{
+
+/* Ranges and defaults come from msic.h, so that the list cannot disagree
+ * with what libmsic accepts. */
+std::string CreationOptionList()
+{
+    std::string osList = "<CreationOptionList>";
+    osList += CPLSPrintf(
+        "   <Option name='QUALITY' type='float' min='0' max='100' "
+        "default='%g' description='Quality, 0 (smallest file) to 100 (best "
+        "image)'/>",
+        MSIC_QUALITY_DEFAULT);
+    osList += CPLSPrintf(
+        "   <Option name='TILE_SIZE' type='int' min='%u' max='%u' "
+        "default='%u' description='Width and height of the tiles, a "
+        "multiple of %u; they are also the block size when reading'/>",
+        MSIC_TILE_SIZE_MIN, MSIC_TILE_SIZE_MAX, MSIC_TILE_SIZE_DEFAULT,
+        MSIC_TILE_SIZE_STEP);
+    osList += "   <Option name='NUM_THREADS' type='string' "
+              "description='Number of encoding threads, or ALL_CPUS. Defaults "
+              "to the GDAL_NUM_THREADS configuration option, else the library "
+              "default (all cores)'/>"
+              "   <Option name='MODEL' type='string' "
+              "description='Path of a model file to encode with instead of "
+              "the model built into libmsic (readers then need the same "
+              "model)'/>"
+              "</CreationOptionList>";
+    return osList;
+}
+
+constexpr const char *kOpenOptionList =
+    "<OpenOptionList>"
+    "   <Option name='NUM_THREADS' type='string' "
+    "description='Number of threads decoding the tiles of a multi-tile "
+    "read, or ALL_CPUS. Defaults to the GDAL_NUM_THREADS configuration "
+    "option, else ALL_CPUS' default='ALL_CPUS'/>"
+    "   <Option name='MODEL' type='string' "
+    "description='Path of the model file the image was encoded with, "
+    "when it is not the model built into libmsic'/>"
+    "</OpenOptionList>";
+
+}  // namespace
+
+void MSICDriverSetCommonMetadata(GDALDriver *poDriver)
+{
+    poDriver->SetDescription(MSIC_DRIVER_NAME);
+    poDriver->SetMetadataItem(GDAL_DCAP_RASTER, "YES");
+    poDriver->SetMetadataItem(GDAL_DMD_LONGNAME,
+                              "MSIC learned image codec (tiled, lossy)");
+    poDriver->SetMetadataItem(GDAL_DMD_HELPTOPIC, MSIC_GDAL_HELPTOPIC);
+    poDriver->SetMetadataItem(GDAL_DMD_EXTENSION, "msic");
+    poDriver->SetMetadataItem(GDAL_DMD_MIMETYPE, "image/x-msic");
+    poDriver->SetMetadataItem(GDAL_DMD_CREATIONDATATYPES, "Byte");
+    poDriver->SetMetadataItem(GDAL_DCAP_VIRTUALIO, "YES");
+    poDriver->SetMetadataItem(GDAL_DCAP_OPEN, "YES");
+    poDriver->SetMetadataItem(GDAL_DCAP_CREATECOPY, "YES");
+    poDriver->SetMetadataItem("LIBMSIC_VERSION", msic_version_string());
+
+    poDriver->SetMetadataItem(GDAL_DMD_CREATIONOPTIONLIST,
+                              CreationOptionList().c_str());
+    poDriver->SetMetadataItem(GDAL_DMD_OPENOPTIONLIST, kOpenOptionList);
+
+    poDriver->pfnIdentify = MSICDriverIdentify;
+}
+
+/************************************************************************/
+/*                          GDALRegister_MSIC()                         */
+/************************************************************************/
+
+extern "C" __attribute__((visibility("default"))) void GDALRegister_MSIC();
+
+void GDALRegister_MSIC()
+{
+    if (!GDAL_CHECK_VERSION("MSIC driver"))
+        return;
+    if (GDALGetDriverByName(MSIC_DRIVER_NAME) != nullptr)
+        return;
+
+    auto *poDriver = new GDALDriver();
+    MSICDriverSetCommonMetadata(poDriver);
+    poDriver->pfnOpen = MSICDataset::Open;
+    poDriver->pfnCreateCopy = MSICDataset::CreateCopy;
+
+    GetGDALDriverManager()->RegisterDriver(poDriver);
+}

@@ -1,0 +1,318 @@
+// In-process tests of the MSIC GDAL driver's CreateCopy through the GDAL
+// C/C++ API: cancellation and progress, round trips, refused sources and
+// options, writing to a real path.
+
+#include "gdal_test_support.h"
+
+#include "cpl_conv.h"
+#include "cpl_error.h"
+#include "cpl_string.h"
+#include "cpl_vsi.h"
+#include "gdal_priv.h"
+#include "ogr_spatialref.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace
+{
+
+using namespace msic_gdal_test;
+
+// ------------------------------------------------------------ cancellation
+
+// 256 x 1024 in tiles of 64: 16 tile rows, so 50% falls mid-file.
+void CancelHalfway(const std::string &osDir, const std::string &osName)
+{
+    auto poSrc = MakeSource(256, 1024, 3);
+    const std::string osPath = osDir + "/" + osName;
+    ProgressRecorder oProgress;
+    oProgress.dfCancelAt = 0.5;
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("TILE_SIZE", "64");
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    DatasetPtr poOut(MsicDriver()->CreateCopy(
+        osPath.c_str(), poSrc.get(), FALSE, aosOptions.List(),
+        ProgressRecorder::Callback, &oProgress));
+    CPLPopErrorHandler();
+    EXPECT_EQ(nullptr, poOut);
+    EXPECT_EQ(CPLE_UserInterrupt, CPLGetLastErrorNo()) << CPLGetLastErrorMsg();
+    // Cancelled at 50%, not at the start or the end.
+    ASSERT_FALSE(oProgress.adfCalls.empty());
+    EXPECT_GE(oProgress.adfCalls.back(), 0.5);
+    EXPECT_LT(oProgress.adfCalls.back(), 1.0);
+    const size_t nBefore = static_cast<size_t>(std::count_if(
+        oProgress.adfCalls.begin(), oProgress.adfCalls.end(),
+        [](double d) { return d > 0 && d < 0.5; }));
+    EXPECT_GE(nBefore, 2u) << "progress went straight to 50%";
+    EXPECT_FALSE(Exists(osPath));
+    EXPECT_EQ(std::vector<std::string>{}, ListDir(osDir))
+        << "the cancelled copy left files behind";
+}
+
+TEST_F(GdalMsicTest, CancelAtHalfLeavesNoFile)
+{
+    CancelHalfway(m_osDir, "cancelled.msic");
+}
+
+TEST_F(GdalMsicTest, CancelAtHalfLeavesNoFileInVsimem)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    CancelHalfway(m_osMemDir, "cancelled.msic");
+}
+
+TEST_F(GdalMsicTest, CancelAtStartLeavesNoFile)
+{
+    auto poSrc = MakeSource(128, 128, 1);
+    const std::string osPath = m_osDir + "/start.msic";
+    ProgressRecorder oProgress;
+    oProgress.dfCancelAt = 0.0;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    DatasetPtr poOut(MsicDriver()->CreateCopy(osPath.c_str(), poSrc.get(),
+                                              FALSE, nullptr,
+                                              ProgressRecorder::Callback,
+                                              &oProgress));
+    CPLPopErrorHandler();
+    EXPECT_EQ(nullptr, poOut);
+    EXPECT_EQ(CPLE_UserInterrupt, CPLGetLastErrorNo());
+    EXPECT_EQ(std::vector<std::string>{}, ListDir(m_osDir));
+}
+
+TEST_F(GdalMsicTest, ProgressIsMonotonicAndReachesOne)
+{
+    auto poSrc = MakeSource(256, 1024, 3);
+    ProgressRecorder oProgress;
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("TILE_SIZE", "64");
+    DatasetPtr poOut(MsicDriver()->CreateCopy(
+        (m_osDir + "/p.msic").c_str(), poSrc.get(), FALSE, aosOptions.List(),
+        ProgressRecorder::Callback, &oProgress));
+    ASSERT_NE(nullptr, poOut) << CPLGetLastErrorMsg();
+    ASSERT_GE(oProgress.adfCalls.size(), 8u);
+    EXPECT_EQ(0.0, oProgress.adfCalls.front());
+    EXPECT_EQ(1.0, oProgress.adfCalls.back());
+    EXPECT_TRUE(std::is_sorted(oProgress.adfCalls.begin(),
+                               oProgress.adfCalls.end()));
+    EXPECT_EQ((std::vector<std::string>{"p.msic"}), ListDir(m_osDir));
+}
+
+// ------------------------------------------------------------ round trips
+
+TEST_F(GdalMsicTest, VsimemRoundTripKeepsPixelsAndMetadata)
+{
+    auto poSrc = MakeSource(300, 200, 3);
+    const double adfGT[6] = {440720.0, 30.0, 0.0, 3751320.0, 0.0, -30.0};
+    poSrc->SetGeoTransform(const_cast<double *>(adfGT));
+    OGRSpatialReference oSRS;
+    ASSERT_EQ(OGRERR_NONE, oSRS.importFromEPSG(32633));
+    poSrc->SetSpatialRef(&oSRS);
+    for (int i = 1; i <= 3; ++i)
+    {
+        poSrc->GetRasterBand(i)->SetNoDataValue(7);
+        poSrc->GetRasterBand(i)->SetDescription(
+            CPLSPrintf("band number %d", i));
+    }
+    poSrc->SetMetadataItem("SENSOR", "camera \"A\" = 1");
+    poSrc->SetMetadataItem("EMPTY", "");
+    const char *apszXMP[] = {"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>",
+                             nullptr};
+    poSrc->SetMetadata(const_cast<char **>(apszXMP), "xml:XMP");
+    const GByte abyICC[] = {0, 1, 2, 3, 250, 251, 252, 0, 9};
+    char *pszICC = CPLBase64Encode(sizeof(abyICC), abyICC);
+    poSrc->SetMetadataItem("SOURCE_ICC_PROFILE", pszICC, "COLOR_PROFILE");
+    CPLFree(pszICC);
+
+    const std::string osPath = m_osMemDir + "/rt.msic";
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("QUALITY", "85");
+    aosOptions.SetNameValue("TILE_SIZE", "128");
+    DatasetPtr poCopy(MsicDriver()->CreateCopy(osPath.c_str(), poSrc.get(),
+                                               TRUE, aosOptions.List(),
+                                               nullptr, nullptr));
+    ASSERT_NE(nullptr, poCopy) << CPLGetLastErrorMsg();
+    poCopy.reset();
+    EXPECT_EQ((std::vector<std::string>{"rt.msic"}), ListDir(m_osMemDir))
+        << "temporary files left in /vsimem/";
+
+    DatasetPtr poDS(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
+    ASSERT_NE(nullptr, poDS) << CPLGetLastErrorMsg();
+    EXPECT_STREQ("MSIC", poDS->GetDriver()->GetDescription());
+    EXPECT_EQ(300, poDS->GetRasterXSize());
+    EXPECT_EQ(200, poDS->GetRasterYSize());
+    ASSERT_EQ(3, poDS->GetRasterCount());
+
+    double adfGot[6];
+    ASSERT_EQ(CE_None, poDS->GetGeoTransform(adfGot));
+    for (int i = 0; i < 6; ++i)
+        EXPECT_EQ(adfGT[i], adfGot[i]) << i;
+    const OGRSpatialReference *poSRS = poDS->GetSpatialRef();
+    ASSERT_NE(nullptr, poSRS);
+    EXPECT_TRUE(poSRS->IsSame(&oSRS));
+    EXPECT_STREQ("32633", poSRS->GetAuthorityCode(nullptr));
+
+    for (int i = 1; i <= 3; ++i)
+    {
+        GDALRasterBand *poBand = poDS->GetRasterBand(i);
+        int bHas = FALSE;
+        EXPECT_EQ(7.0, poBand->GetNoDataValue(&bHas));
+        EXPECT_TRUE(bHas);
+        EXPECT_STREQ(CPLSPrintf("band number %d", i), poBand->GetDescription());
+        EXPECT_EQ(GCI_RedBand + i - 1, poBand->GetColorInterpretation());
+        int nBX = 0, nBY = 0;
+        poBand->GetBlockSize(&nBX, &nBY);
+        EXPECT_EQ(128, nBX);
+        EXPECT_EQ(128, nBY);
+        EXPECT_EQ(GDT_Byte, poBand->GetRasterDataType());
+    }
+    EXPECT_STREQ("camera \"A\" = 1", poDS->GetMetadataItem("SENSOR"));
+    EXPECT_STREQ("", poDS->GetMetadataItem("EMPTY"));
+    EXPECT_STREQ("MSIC", poDS->GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE"));
+    EXPECT_STREQ("PIXEL", poDS->GetMetadataItem("INTERLEAVE", "IMAGE_STRUCTURE"));
+    EXPECT_EQ(85.0, CPLAtof(poDS->GetMetadataItem("QUALITY", "IMAGE_STRUCTURE")));
+    char **papszXMP = poDS->GetMetadata("xml:XMP");
+    ASSERT_NE(nullptr, papszXMP);
+    EXPECT_STREQ(apszXMP[0], papszXMP[0]);
+    const char *pszGotICC =
+        poDS->GetMetadataItem("SOURCE_ICC_PROFILE", "COLOR_PROFILE");
+    ASSERT_NE(nullptr, pszGotICC);
+    char *pszDecoded = CPLStrdup(pszGotICC);
+    const int nICC = CPLBase64DecodeInPlace(reinterpret_cast<GByte *>(pszDecoded));
+    EXPECT_EQ(static_cast<int>(sizeof(abyICC)), nICC);
+    EXPECT_EQ(0, memcmp(abyICC, pszDecoded, sizeof(abyICC)));
+    CPLFree(pszDecoded);
+
+    const double dfPsnr = Psnr(ReadAll(poSrc.get()), ReadAll(poDS.get()));
+    EXPECT_GE(dfPsnr, 30.0) << "smooth image at QUALITY=85";
+    poDS.reset();
+    EXPECT_FALSE(Exists(osPath + ".aux.xml")) << "opening wrote a .aux.xml";
+}
+
+TEST_F(GdalMsicTest, GreyWithoutGeoreferencing)
+{
+    auto poSrc = MakeSource(100, 70, 1);
+    const std::string osPath = m_osMemDir + "/grey.msic";
+    DatasetPtr poCopy(MsicDriver()->CreateCopy(osPath.c_str(), poSrc.get(),
+                                               FALSE, nullptr, nullptr,
+                                               nullptr));
+    ASSERT_NE(nullptr, poCopy) << CPLGetLastErrorMsg();
+    EXPECT_EQ(1, poCopy->GetRasterCount());
+    EXPECT_EQ(GCI_GrayIndex,
+              poCopy->GetRasterBand(1)->GetColorInterpretation());
+    double adfGT[6];
+    EXPECT_NE(CE_None, poCopy->GetGeoTransform(adfGT));
+    EXPECT_EQ(nullptr, poCopy->GetSpatialRef());
+    int bHas = TRUE;
+    poCopy->GetRasterBand(1)->GetNoDataValue(&bHas);
+    EXPECT_FALSE(bHas);
+    EXPECT_STREQ("75", poCopy->GetMetadataItem("QUALITY", "IMAGE_STRUCTURE"));
+    int nBX = 0, nBY = 0;
+    poCopy->GetRasterBand(1)->GetBlockSize(&nBX, &nBY);
+    EXPECT_EQ(100, nBX); // the image is smaller than one 512 tile
+    EXPECT_EQ(70, nBY);
+    EXPECT_GE(Psnr(ReadAll(poSrc.get()), ReadAll(poCopy.get())), 30.0);
+}
+
+// ------------------------------------------------------------ refusals
+
+TEST_F(GdalMsicTest, UnsupportedSourcesFailWithAMessage)
+{
+    struct Case
+    {
+        int nBands;
+        GDALDataType eType;
+        const char *pszExpected;
+    };
+    const Case asCases[] = {
+        {2, GDT_Byte, "1 band (grey) or 3 bands (RGB)"},
+        {4, GDT_Byte, "1 band (grey) or 3 bands (RGB)"},
+        {1, GDT_UInt16, "only Byte"},
+        {3, GDT_Float32, "only Byte"},
+        {3, GDT_Int16, "only Byte"},
+    };
+    for (const Case &sCase : asCases)
+    {
+        SCOPED_TRACE(std::to_string(sCase.nBands) + " x " +
+                     GDALGetDataTypeName(sCase.eType));
+        auto poSrc = MakeSource(64, 64, sCase.nBands, sCase.eType);
+        const std::string osPath = m_osDir + "/bad.msic";
+        CPLErrorReset();
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        DatasetPtr poOut(MsicDriver()->CreateCopy(
+            osPath.c_str(), poSrc.get(), FALSE, nullptr, nullptr, nullptr));
+        CPLPopErrorHandler();
+        EXPECT_EQ(nullptr, poOut);
+        EXPECT_EQ(CE_Failure, CPLGetLastErrorType());
+        EXPECT_NE(nullptr, strstr(CPLGetLastErrorMsg(), sCase.pszExpected))
+            << CPLGetLastErrorMsg();
+        EXPECT_FALSE(Exists(osPath));
+    }
+}
+
+TEST_F(GdalMsicTest, BadCreationOptionsFail)
+{
+    auto poSrc = MakeSource(64, 64, 3);
+    const char *const apszBad[] = {"QUALITY=-1", "QUALITY=100.5", "QUALITY=x",
+                                   "TILE_SIZE=63", "TILE_SIZE=72",
+                                   "TILE_SIZE=8192"};
+    for (const char *pszBad : apszBad)
+    {
+        SCOPED_TRACE(pszBad);
+        const char *apszOptions[] = {pszBad, nullptr};
+        const std::string osPath = m_osDir + "/bad.msic";
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        DatasetPtr poOut(MsicDriver()->CreateCopy(
+            osPath.c_str(), poSrc.get(), FALSE,
+            const_cast<char **>(apszOptions), nullptr, nullptr));
+        CPLPopErrorHandler();
+        EXPECT_EQ(nullptr, poOut);
+        EXPECT_NE(nullptr, strstr(CPLGetLastErrorMsg(),
+                                  std::string(pszBad, strchr(pszBad, '=')).c_str()))
+            << CPLGetLastErrorMsg();
+        EXPECT_FALSE(Exists(osPath));
+    }
+    // Edge values are fine.
+    const char *apszGood[] = {"QUALITY=0", "TILE_SIZE=64", nullptr};
+    DatasetPtr poOut(MsicDriver()->CreateCopy(
+        (m_osMemDir + "/edge.msic").c_str(), poSrc.get(), FALSE,
+        const_cast<char **>(apszGood), nullptr, nullptr));
+    ASSERT_NE(nullptr, poOut) << CPLGetLastErrorMsg();
+    EXPECT_STREQ("0", poOut->GetMetadataItem("QUALITY", "IMAGE_STRUCTURE"));
+}
+
+TEST_F(GdalMsicTest, ColorTableRefusedWhenStrict)
+{
+    auto poSrc = MakeSource(64, 64, 1);
+    GDALColorTable oCT;
+    GDALColorEntry sEntry = {255, 0, 0, 255};
+    oCT.SetColorEntry(0, &sEntry);
+    poSrc->GetRasterBand(1)->SetColorTable(&oCT);
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    DatasetPtr poOut(MsicDriver()->CreateCopy(
+        (m_osMemDir + "/ct.msic").c_str(), poSrc.get(), TRUE, nullptr,
+        nullptr, nullptr));
+    CPLPopErrorHandler();
+    EXPECT_EQ(nullptr, poOut);
+    EXPECT_NE(nullptr, strstr(CPLGetLastErrorMsg(), "color table"));
+}
+
+
+// ------------------------------------------------------------ real path
+
+TEST_F(GdalMsicTest, WritesToRealPathThroughTheLibrary)
+{
+    auto poSrc = MakeSource(200, 150, 3);
+    const std::string osPath = m_osDir + "/real.msic";
+    ProgressRecorder oProgress;
+    DatasetPtr poOut(MsicDriver()->CreateCopy(osPath.c_str(), poSrc.get(),
+                                              FALSE, nullptr,
+                                              ProgressRecorder::Callback,
+                                              &oProgress));
+    ASSERT_NE(nullptr, poOut) << CPLGetLastErrorMsg();
+    EXPECT_EQ((std::vector<std::string>{"real.msic"}), ListDir(m_osDir));
+    EXPECT_EQ(1.0, oProgress.adfCalls.back());
+    EXPECT_GE(Psnr(ReadAll(poSrc.get()), ReadAll(poOut.get())), 30.0);
+}
+
+} // namespace
