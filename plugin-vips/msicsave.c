@@ -293,7 +293,6 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 {
 	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
 	VipsObjectClass *object_class = (VipsObjectClass *) class;
-	VipsOperationClass *operation_class = VIPS_OPERATION_CLASS(class);
 	VipsForeignClass *foreign_class = (VipsForeignClass *) class;
 	VipsForeignSaveClass *save_class = (VipsForeignSaveClass *) class;
 
@@ -305,7 +304,8 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 	object_class->description = "save image in MSIC learned-codec format";
 	object_class->build = vips_foreign_save_msic_build;
 
-	operation_class->flags |= VIPS_OPERATION_UNTRUSTED;
+	/* Not VIPS_OPERATION_UNTRUSTED: a saver parses no untrusted input, so
+	 * VIPS_BLOCK_UNTRUSTED (meant for loaders) must not turn it off. */
 
 	foreign_class->suffs = vips__msic_suffs;
 

@@ -39,10 +39,10 @@ TEST(CdfTables, EveryTableIsAValidDistribution) {
 
 TEST(CdfTables, ScaleLookupIsMonotoneAndClamped) {
   const CdfTables &t = tables();
-  EXPECT_EQ(t.table_for_log2_scale(int64_t(-100) << 16), 0);
+  EXPECT_EQ(t.table_for_log2_scale(-(int64_t(100) << 16)), 0);
   EXPECT_EQ(t.table_for_log2_scale(int64_t(100) << 16), t.count() - 1);
   int last = 0;
-  for (int64_t v = -10 << 16; v < 10 << 16; v += 977) {
+  for (int64_t v = -(10 << 16); v < 10 << 16; v += 977) {
     int i = t.table_for_log2_scale(v);
     EXPECT_GE(i, last);
     last = i;

@@ -233,6 +233,17 @@ TEST_F(VipsModule, CorruptAndTruncatedFilesAreRefused) {
   }
 }
 
+TEST_F(VipsModule, BlockUntrustedBlocksOnlyTheLoader) {
+  // The loader parses untrusted files, so VIPS_BLOCK_UNTRUSTED turns it
+  // off; the saver reads nothing untrusted and keeps working (issue #16).
+  const std::string file = Path("untrusted.msic");
+  RunResult r = Shell("VIPS_BLOCK_UNTRUSTED=1 '" + VipsExe() + "' copy '" + kodim_ + "' '" + file + "[Q=40]'");
+  ASSERT_TRUE(r.ok()) << r.describe();
+  r = Shell("VIPS_BLOCK_UNTRUSTED=1 '" + VipsExe() + "' copy '" + file + "' '" + Path("back.png") + "'");
+  EXPECT_FALSE(r.ok()) << r.describe();
+  Copy(file, Path("back.png"));  // unblocked, the same file loads
+}
+
 }  // namespace
 
 // libvips starts when the first test runs, not when ctest lists the tests.
@@ -250,3 +261,4 @@ int main(int argc, char** argv) {
   ::testing::AddGlobalTestEnvironment(new VipsEnvironment);
   return RUN_ALL_TESTS();
 }
+

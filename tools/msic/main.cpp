@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -97,12 +98,14 @@ Args parse(int argc, char **argv, int first) {
   return a;
 }
 
-msic_context *make_context(const Args &a) {
+using Context = std::unique_ptr<msic_context, void (*)(msic_context *)>;
+
+Context make_context(const Args &a) {
   msic_context *ctx = nullptr;
   if (msic_context_new(a.model.empty() ? nullptr : a.model.c_str(), &ctx) != MSIC_OK)
     die(msic_last_error());
   msic_context_set_threads(ctx, a.threads);
-  return ctx;
+  return Context(ctx, msic_context_destroy);
 }
 
 struct Reader {
@@ -147,7 +150,7 @@ int cmd_encode(const Args &a) {
         " bands; MSIC codes grey (1 band) or RGB (3 bands). An alpha channel is not supported yet: "
         "remove it first (e.g. vips flatten IN OUT)");
 
-  msic_context *ctx = make_context(a);
+  Context ctx = make_context(a);
   msic_image_info info{};
   info.width = uint32_t(image->Xsize);
   info.height = uint32_t(image->Ysize);
@@ -165,7 +168,7 @@ int cmd_encode(const Args &a) {
       (isatty(2) && msic_encoder_settings_set_progress(settings, progress_bar, nullptr) != MSIC_OK))
     die(out + ": " + msic_last_error());
   msic_writer *w = nullptr;
-  if (msic_writer_new_file(ctx, out.c_str(), &info, settings, &w) != MSIC_OK)
+  if (msic_writer_new_file(ctx.get(), out.c_str(), &info, settings, &w) != MSIC_OK)
     die(out + ": " + msic_last_error());
   std::unique_ptr<msic_writer, void (*)(msic_writer *)> hold_w(w, msic_writer_destroy);
   if (vips__msic_metadata_save(image, a.strip, w, out.c_str())) die(vips_message());
@@ -188,8 +191,8 @@ int cmd_decode(const Args &a) {
   if (a.help) return fputs(kDecodeHelp, stdout), 0;
   if (a.positional.size() != 2) die(std::string("decode needs IN and OUT\n") + kDecodeHelp, 2);
   const std::string &in = a.positional[0], &out = a.positional[1];
-  msic_context *ctx = make_context(a);
-  Reader r(ctx, in);
+  Context ctx = make_context(a);
+  Reader r(ctx.get(), in);
   msic_file_info fi;
   msic_reader_get_info(r.r, &fi);
   unsigned x = 0, y = 0, w = fi.image.width, h = fi.image.height;
@@ -215,7 +218,6 @@ int cmd_decode(const Args &a) {
     unlink(tmp.c_str());
     die(out + ": " + strerror(errno));
   }
-  msic_context_destroy(ctx);
   return 0;
 }
 
@@ -277,8 +279,8 @@ int cmd_info(const Args &a) {
 int cmd_verify(const Args &a) {
   if (a.help) return fputs(kVerifyHelp, stdout), 0;
   if (a.positional.size() != 1) die(std::string("verify needs one file\n") + kVerifyHelp, 2);
-  msic_context *ctx = make_context(a);
-  Reader r(ctx, a.positional[0]);
+  Context ctx = make_context(a);
+  Reader r(ctx.get(), a.positional[0]);
   if (msic_reader_verify(r.r, nullptr, nullptr) != MSIC_OK) die(a.positional[0] + ": " + msic_last_error());
   msic_file_info fi;
   msic_reader_get_info(r.r, &fi);
@@ -301,9 +303,13 @@ int main(int argc, char **argv) {
     return 0;
   }
   Args a = parse(argc, argv, 2);
-  if (cmd == "encode") return cmd_encode(a);
-  if (cmd == "decode") return cmd_decode(a);
-  if (cmd == "info") return cmd_info(a);
-  if (cmd == "verify") return cmd_verify(a);
+  try {
+    if (cmd == "encode") return cmd_encode(a);
+    if (cmd == "decode") return cmd_decode(a);
+    if (cmd == "info") return cmd_info(a);
+    if (cmd == "verify") return cmd_verify(a);
+  } catch (const std::bad_alloc &) {
+    die("not enough memory for this image (the decode holds the whole output; try --region)");
+  }
   die("unknown command '" + cmd + "'\n" + kUsage, 2);
 }
