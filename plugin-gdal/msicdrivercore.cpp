@@ -105,14 +105,14 @@ std::string CreationOptionList()
 {
     std::string osList = "<CreationOptionList>";
     osList += CPLSPrintf(
-        "   <Option name='QUALITY' type='float' min='0' max='100' "
+        "   <Option name='QUALITY' type='float' min='%g' max='%g' "
         "default='%g' description='Quality, 0 (smallest file) to 100 (best "
         "image)'/>",
-        MSIC_QUALITY_DEFAULT);
+        MSIC_QUALITY_MIN, MSIC_QUALITY_MAX, MSIC_QUALITY_DEFAULT);
     osList += CPLSPrintf(
-        "   <Option name='TILE_SIZE' type='int' min='%u' max='%u' "
-        "default='%u' description='Width and height of the tiles, a "
-        "multiple of %u; they are also the block size when reading'/>",
+        "   <Option name='TILE_SIZE' type='int' min='%d' max='%d' "
+        "default='%d' description='Width and height of the tiles, a "
+        "multiple of %d; they are also the block size when reading'/>",
         MSIC_TILE_SIZE_MIN, MSIC_TILE_SIZE_MAX, MSIC_TILE_SIZE_DEFAULT,
         MSIC_TILE_SIZE_STEP);
     osList += "   <Option name='NUM_THREADS' type='string' "

@@ -318,7 +318,7 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 		"Q factor",
 		VIPS_ARGUMENT_OPTIONAL_INPUT,
 		G_STRUCT_OFFSET(VipsForeignSaveMsic, Q),
-		0, 100, 75);
+		MSIC_QUALITY_MIN, MSIC_QUALITY_MAX, MSIC_QUALITY_DEFAULT);
 
 	VIPS_ARG_INT(class, "tile_size", 11,
 		"Tile size",

@@ -100,6 +100,9 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
 #define MSIC_TILE_SIZE_MAX 4096
 #define MSIC_TILE_SIZE_STEP 16
 #define MSIC_TILE_SIZE_DEFAULT 512
+/* Quality: any real value in [MIN, MAX]. */
+#define MSIC_QUALITY_MIN 0.0
+#define MSIC_QUALITY_MAX 100.0
 #define MSIC_QUALITY_DEFAULT 75.0
 
 typedef struct msic_image_info {

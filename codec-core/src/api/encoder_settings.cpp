@@ -15,7 +15,9 @@ bool integral(double v) { return std::isfinite(v) && v == std::floor(v); }
 void EncoderSettings::set(msic_encoder_option option, double value) {
   switch (option) {
     case MSIC_ENCODER_QUALITY:
-      if (!(value >= 0.0 && value <= 100.0)) throw Error(MSIC_ERR_ARGUMENT, "quality must be a number in [0, 100]");
+      if (!(value >= MSIC_QUALITY_MIN && value <= MSIC_QUALITY_MAX))
+        throw Error(MSIC_ERR_ARGUMENT, "quality must be a number in [" + std::to_string(int(MSIC_QUALITY_MIN)) + ", " +
+                                           std::to_string(int(MSIC_QUALITY_MAX)) + "]");
       quality = value;
       return;
     case MSIC_ENCODER_TILE_SIZE:
