@@ -11,6 +11,7 @@
 
 #include <msic/msic.h>
 
+#include "msic_tile_cache.h"
 #include "vips_metadata.h"
 
 #ifdef __cplusplus
@@ -43,6 +44,9 @@ typedef struct _VipsForeignLoadMsic {
 
 	/* The file we read, if there is one, for the image's filename. */
 	char *filename;
+
+	/* Decoded tiles, made by load(). */
+	MsicTileCache *tiles;
 } VipsForeignLoadMsic;
 
 typedef VipsForeignLoadClass VipsForeignLoadMsicClass;

@@ -2,8 +2,8 @@
  *
  * The loader is region based: libvips asks for rectangles, we decode only
  * the MSIC tiles those rectangles touch (msic_reader_decode_tile is
- * thread-safe, so the libvips worker threads decode tiles in parallel) and a
- * threaded vips_tilecache keeps a couple of tile rows so that neighbouring
+ * thread-safe; the tiles of a request decode in parallel) and a tile cache
+ * (msic_tile_cache.c) keeps a couple of tile rows so that neighbouring
  * requests do not decode a tile twice. Memory therefore stays bounded by a
  * few tile rows whatever the image size, and a crop decodes only the tiles
  * under it.
@@ -27,6 +27,8 @@ vips_foreign_load_msic_dispose(GObject *gobject)
 {
 	VipsForeignLoadMsic *msic = (VipsForeignLoadMsic *) gobject;
 
+	msic_tile_cache_free(msic->tiles);
+	msic->tiles = NULL;
 	if (msic->reader) {
 		/* Lets users (and our tests) see how much random access
 		 * saved: `vips --vips-info crop huge.msic ...`. */
@@ -90,6 +92,15 @@ vips_foreign_load_msic_set_geometry(VipsForeignLoadMsic *msic,
 		1.0, 1.0);
 }
 
+static gboolean
+vips__msic_threadpool_loses_errors(void)
+{
+	const int version = vips_version(0) * 10000 + vips_version(1) * 100 +
+		vips_version(2);
+
+	return version >= 81400 && version < 81505;
+}
+
 static int
 vips_foreign_load_msic_header(VipsForeignLoad *load)
 {
@@ -127,6 +138,14 @@ vips_foreign_load_msic_header(VipsForeignLoad *load)
 	if (vips_image_pipelinev(out, VIPS_DEMAND_STYLE_SMALLTILE, NULL))
 		return -1;
 
+	/* libvips 8.14.0 to 8.15.4 can lose an error raised in the last
+	 * work units of a threaded computation (libvips PR #4116) and then
+	 * save a corrupt file's pixels as if they were good. One libvips
+	 * worker cannot lose it; the tiles still decode in parallel inside
+	 * the MSIC library. */
+	if (vips__msic_threadpool_loses_errors())
+		vips_image_set_int(out, VIPS_META_CONCURRENCY, 1);
+
 	if (vips__msic_metadata_load(out, msic->reader, class->nickname,
 		msic->name, load->fail_on >= VIPS_FAIL_ON_WARNING))
 		return -1;
@@ -138,121 +157,62 @@ vips_foreign_load_msic_header(VipsForeignLoad *load)
 	return 0;
 }
 
-/* Per-thread state of the tile generator: a scratch tile for requests that
- * do not line up with the tile grid. */
-typedef struct {
-	uint8_t *scratch;
-} MsicSeq;
-
-static void *
-vips_foreign_load_msic_start(VipsImage *out, void *a, void *b)
-{
-	(void) out;
-	(void) a;
-	(void) b;
-
-	return g_new0(MsicSeq, 1);
-}
-
-static int
-vips_foreign_load_msic_stop(void *vseq, void *a, void *b)
-{
-	MsicSeq *seq = (MsicSeq *) vseq;
-
-	(void) a;
-	(void) b;
-
-	g_free(seq->scratch);
-	g_free(seq);
-
-	return 0;
-}
-
-static int
-vips_foreign_load_msic_decode_error(VipsForeignLoadMsic *msic,
-	uint32_t tx, uint32_t ty)
-{
-	char what[64];
-
-	g_snprintf(what, sizeof(what), "tile (%u, %u) failed to decode",
-		tx, ty);
-	vips_foreign_load_msic_error(msic, what);
-
-	/* Don't leave a broken loader in the operation cache. */
-	vips_operation_invalidate(VIPS_OPERATION(msic));
-
-	return -1;
-}
-
 static int
 vips_foreign_load_msic_generate(VipsRegion *or,
-	void *vseq, void *a, void *b, gboolean *stop)
+	void *seq, void *a, void *b, gboolean *stop)
 {
-	MsicSeq *seq = (MsicSeq *) vseq;
 	VipsForeignLoadMsic *msic = (VipsForeignLoadMsic *) a;
 	const VipsRect *r = &or->valid;
 	const uint32_t ts = msic->info.tile_size;
-	const uint32_t width = msic->info.image.width;
-	const uint32_t height = msic->info.image.height;
 	const size_t ps = msic->info.image.bands;
-	const size_t lskip = VIPS_REGION_LSKIP(or);
-	uint32_t tx0, ty0, tx1, ty1, tx, ty;
+	const size_t stride = msic_tile_cache_stride(msic->tiles);
+	const uint32_t tx0 = (uint32_t) r->left / ts;
+	const uint32_t ty0 = (uint32_t) r->top / ts;
+	const uint32_t tx1 = (uint32_t) (VIPS_RECT_RIGHT(r) - 1) / ts;
+	const uint32_t ty1 = (uint32_t) (VIPS_RECT_BOTTOM(r) - 1) / ts;
+	uint32_t tx, ty;
 
+	(void) seq;
 	(void) b;
 	(void) stop;
 
-	tx0 = (uint32_t) r->left / ts;
-	ty0 = (uint32_t) r->top / ts;
-	tx1 = (uint32_t) (VIPS_RECT_RIGHT(r) - 1) / ts;
-	ty1 = (uint32_t) (VIPS_RECT_BOTTOM(r) - 1) / ts;
+	/* All the tiles the request touches, decoded together. */
+	if (msic_tile_cache_acquire(msic->tiles, tx0, ty0, tx1, ty1)) {
+		char what[96];
+
+		g_snprintf(what, sizeof(what),
+			"tiles (%u, %u) to (%u, %u) failed to decode",
+			tx0, ty0, tx1, ty1);
+		vips_foreign_load_msic_error(msic, what);
+		/* Don't leave a broken loader in the operation cache. */
+		vips_operation_invalidate(VIPS_OPERATION(msic));
+		return -1;
+	}
 
 	for (ty = ty0; ty <= ty1; ty++)
 		for (tx = tx0; tx <= tx1; tx++) {
+			const uint8_t *pixels =
+				msic_tile_cache_pixels(msic->tiles, tx, ty);
 			VipsRect tile;
 			VipsRect hit;
 			int y;
 
 			tile.left = (int) (tx * ts);
 			tile.top = (int) (ty * ts);
-			tile.width = (int) VIPS_MIN(ts, width - tx * ts);
-			tile.height = (int) VIPS_MIN(ts, height - ty * ts);
-
-			/* The tile cache asks for whole tiles: decode those
-			 * straight into the region. */
-			if (vips_rect_equalsrect(&tile, r)) {
-				if (msic_reader_decode_tile(msic->reader,
-					tx, ty,
-					VIPS_REGION_ADDR(or, r->left, r->top),
-					lskip) != MSIC_OK)
-					return vips_foreign_load_msic_decode_error(
-						msic, tx, ty);
-				continue;
-			}
-
-			if (!seq->scratch &&
-				!(seq->scratch = g_try_malloc(
-					(size_t) ts * ts * ps))) {
-				vips_error("msicload", "%s",
-					"out of memory for a tile");
-				return -1;
-			}
-			if (msic_reader_decode_tile(msic->reader, tx, ty,
-				seq->scratch, (size_t) tile.width * ps) !=
-				MSIC_OK)
-				return vips_foreign_load_msic_decode_error(
-					msic, tx, ty);
-
+			tile.width = (int) ts;
+			tile.height = (int) ts;
 			vips_rect_intersectrect(&tile, r, &hit);
 			for (y = 0; y < hit.height; y++)
 				memcpy(VIPS_REGION_ADDR(or,
 						hit.left, hit.top + y),
-					seq->scratch +
-						((size_t) (hit.top + y -
-							tile.top) *
-							tile.width +
-						(hit.left - tile.left)) * ps,
+					pixels +
+						(size_t) (hit.top + y -
+							tile.top) * stride +
+						(size_t) (hit.left - tile.left) *
+							ps,
 					(size_t) hit.width * ps);
 		}
+	msic_tile_cache_release(msic->tiles, tx0, ty0, tx1, ty1);
 
 	return 0;
 }
@@ -262,30 +222,23 @@ vips_foreign_load_msic_load(VipsForeignLoad *load)
 {
 	VipsForeignLoadMsic *msic = (VipsForeignLoadMsic *) load;
 	VipsImage **t = (VipsImage **)
-		vips_object_local_array(VIPS_OBJECT(load), 2);
-	const uint32_t ts = msic->info.tile_size;
+		vips_object_local_array(VIPS_OBJECT(load), 1);
 
+	/* Two tile rows plus a half, so that requests straddling a tile
+	 * row boundary do not decode the same tiles again. */
+	if (!msic->tiles)
+		msic->tiles = msic_tile_cache_new(msic->reader, &msic->info,
+			(int) (2.5 * (1 + msic->info.tiles_across)));
+
+	/* Full-width strips: a request then spans a whole tile row, whose
+	 * tiles decode in parallel on the library's threads. */
 	t[0] = vips_image_new();
 	vips_foreign_load_msic_set_geometry(msic, t[0]);
-	if (vips_image_pipelinev(t[0], VIPS_DEMAND_STYLE_SMALLTILE, NULL) ||
+	if (vips_image_pipelinev(t[0], VIPS_DEMAND_STYLE_FATSTRIP, NULL) ||
 		vips_image_generate(t[0],
-			vips_foreign_load_msic_start,
-			vips_foreign_load_msic_generate,
-			vips_foreign_load_msic_stop,
-			msic, NULL))
-		return -1;
-
-	/* Two tile rows plus a half, so requests that straddle a tile row
-	 * boundary (libvips works in smaller tiles and strips) do not
-	 * decode the same tiles again. Threaded: different tiles decode in
-	 * parallel, each only once. */
-	if (vips_tilecache(t[0], &t[1],
-			"tile_width", (int) ts,
-			"tile_height", (int) ts,
-			"max_tiles", (int) (2.5 * (1 + msic->info.tiles_across)),
-			"threaded", TRUE,
-			NULL) ||
-		vips_image_write(t[1], load->real))
+			NULL, vips_foreign_load_msic_generate, NULL,
+			msic, NULL) ||
+		vips_image_write(t[0], load->real))
 		return -1;
 
 	return 0;

@@ -233,6 +233,33 @@ TEST_F(VipsModule, CorruptAndTruncatedFilesAreRefused) {
   }
 }
 
+TEST_F(VipsModule, ACorruptTileOfASmallImageIsNeverSavedAsPixels) {
+  // Issue #16, finding 1: a 128x64 file of two 64-px tiles with one byte
+  // of a tile flipped was saved as black pixels with exit status 0 (libvips
+  // 8.14's threadpool lost the error of a last work unit). Every flip must
+  // fail, with the default concurrency, for a save and for a statistic.
+  const std::string good = Path("small.msic");
+  RunResult made = Exec({VipsExe(), "crop", kodim_, good + "[tile_size=64]", "300", "200", "128", "64"});
+  ASSERT_TRUE(made.ok()) << made.describe();
+  const std::vector<uint8_t> bytes = ReadFileBytes(good);
+  const msic_file_info info = FileInfo(good);
+  ASSERT_EQ(info.tiles_across * info.tiles_down, 2u);
+  // Tile payloads lie between the header (under 200 bytes here) and the
+  // index and trailer (64 bytes).
+  ASSERT_GT(bytes.size(), 600u);
+  for (int i = 0; i < 12; ++i) {
+    const size_t at = 200 + (bytes.size() - 300) * size_t(i) / 12;
+    std::vector<uint8_t> d = bytes;
+    d[at] ^= 0x40;
+    const std::string bad = Path("flip" + std::to_string(at) + ".msic");
+    WriteFileBytes(bad, d);
+    RunResult copy = Exec({VipsExe(), "copy", bad, Path("flip.png")});
+    EXPECT_NE(copy.exit_code, 0) << "byte " << at << ": " << copy.describe();
+    RunResult avg = Exec({VipsExe(), "avg", bad});
+    EXPECT_NE(avg.exit_code, 0) << "byte " << at << ": " << avg.describe();
+  }
+}
+
 TEST_F(VipsModule, BlockUntrustedBlocksOnlyTheLoader) {
   // The loader parses untrusted files, so VIPS_BLOCK_UNTRUSTED turns it
   // off; the saver reads nothing untrusted and keeps working (issue #16).
