@@ -82,6 +82,8 @@ void ContainerWriter::write_header() {
   p.raw(kMagic, 8);
   p.u16(header_.version_major);
   p.u16(header_.version_minor);
+  if (header_.boxes.size() > kMaxBoxes)
+    throw Error(MSIC_ERR_LIMIT, "more than " + std::to_string(kMaxBoxes) + " metadata boxes");
   uint64_t header_size = kFixedHeaderSize + 4;
   for (const Box &b : header_.boxes) header_size += 12 + b.data.size();
   if (header_size > kMaxHeaderBytes) throw Error(MSIC_ERR_LIMIT, "metadata boxes exceed 1 GiB in all");
@@ -169,29 +171,49 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
     throw Error(MSIC_ERR_LIMIT, "MSIC metadata larger than 1 GiB is not read");
   if (uint64_t(box_count) * 12 > header_size_ - kFixedHeaderSize - 4)
     throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box count)");
+  if (box_count > kMaxBoxes)
+    throw Error(MSIC_ERR_LIMIT, "MSIC header declares " + std::to_string(box_count) + " metadata boxes (at most " +
+                                    std::to_string(kMaxBoxes) + " are read)");
 
-  // The whole header is checked by its CRC before any field is trusted further.
-  std::vector<uint8_t> head(header_size_);
-  read_exact(0, head.data(), head.size(), "header");
-  if (crc32(head.data(), head.size() - 4) != load_le32(head.data() + head.size() - 4))
-    throw Error(MSIC_ERR_CHECKSUM, "MSIC header fails its CRC-32 (corrupt file)");
+
+  // The whole header is checked by its CRC before any field is trusted
+  // further. It is read in chunks: boxes may be large and are only read
+  // when asked for (box_data), so opening a file costs little memory
+  // whatever its metadata.
+  {
+    std::vector<uint8_t> chunk(size_t(std::min<uint64_t>(header_size_ - 4, 1 << 20)));
+    uint32_t crc = 0;
+    for (uint64_t at = 0; at < header_size_ - 4; at += chunk.size()) {
+      size_t n = size_t(std::min<uint64_t>(chunk.size(), header_size_ - 4 - at));
+      read_exact(at, chunk.data(), n, "header");
+      crc = crc32(chunk.data(), n, crc);
+    }
+    uint8_t stored[4];
+    read_exact(header_size_ - 4, stored, 4, "header");
+    if (crc != load_le32(stored)) throw Error(MSIC_ERR_CHECKSUM, "MSIC header fails its CRC-32 (corrupt file)");
+  }
   validate_header(header_);
   if (header_.tile_codec != kTileCodecMsinn)
     throw Error(MSIC_ERR_VERSION, "unknown tile codec " + std::to_string(header_.tile_codec));
 
-  size_t pos = kFixedHeaderSize, end = head.size() - 4;
+  // The box directory: types and places, not the bytes.
+  uint64_t pos = kFixedHeaderSize, end = header_size_ - 4;
+  boxes_.reserve(box_count);
   for (uint32_t b = 0; b < box_count; ++b) {
     if (end - pos < 12) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box overruns)");
-    Box box;
-    memcpy(box.type.data(), head.data() + pos, 4);
-    uint64_t len = load_le64(head.data() + pos + 4);
+    uint8_t head[12];
+    read_exact(pos, head, sizeof head, "header");
+    BoxEntry e;
+    memcpy(e.type.data(), head, 4);
+    e.size = load_le64(head + 4);
     pos += 12;
-    if (len > end - pos) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box overruns)");
-    box.data.assign(head.begin() + pos, head.begin() + pos + len);
-    pos += len;
-    header_.boxes.push_back(std::move(box));
+    if (e.size > end - pos) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (box overruns)");
+    e.offset = pos;
+    pos += e.size;
+    boxes_.push_back(e);
   }
   if (pos != end) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (trailing bytes)");
+  box_data_.resize(boxes_.size());
 
   uint8_t trailer[kTrailerSize];
   read_exact(file_size_ - kTrailerSize, trailer, sizeof trailer, "trailer");
@@ -228,6 +250,17 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
   for (size_t i = 1; i < by_offset.size(); ++i)
     if (by_offset[i]->offset < by_offset[i - 1]->offset + by_offset[i - 1]->length)
       throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (two tiles share payload bytes)");
+}
+
+const std::vector<uint8_t> &ContainerReader::box_data(size_t i) const {
+  if (i >= boxes_.size()) throw Error(MSIC_ERR_ARGUMENT, "box index out of range");
+  std::lock_guard<std::mutex> lock(box_mutex_);
+  if (!box_data_[i]) {
+    auto data = std::make_unique<std::vector<uint8_t>>(size_t(boxes_[i].size));
+    read_exact(boxes_[i].offset, data->data(), data->size(), "metadata box");
+    box_data_[i] = std::move(data);
+  }
+  return *box_data_[i];
 }
 
 void ContainerReader::read_exact(uint64_t offset, void *buf, size_t size, const char *what) const {

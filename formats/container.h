@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@ constexpr uint32_t kMaxDimension = MSIC_MAX_DIMENSION;
 constexpr uint64_t kMaxPixels = MSIC_MAX_PIXELS;
 constexpr uint64_t kMaxBoxBytes = 1ull << 30;
 constexpr uint64_t kMaxHeaderBytes = (1ull << 30) + 4096;  // header with all its boxes
+constexpr uint32_t kMaxBoxes = 65536;
 
 // The tile-size rule of the format; writers check it through this.
 constexpr bool tile_size_valid(uint64_t size) {
@@ -47,7 +50,7 @@ struct Header {
   uint32_t quality_centi = 7500;
   uint32_t tile_codec = kTileCodecMsinn;
   std::array<uint8_t, 32> model_hash{};
-  std::vector<Box> boxes;
+  std::vector<Box> boxes;  // writer: the boxes to write (a reader lists them itself)
 
   uint32_t tiles_across() const { return (width + tile_size - 1) / tile_size; }
   uint32_t tiles_down() const { return (height + tile_size - 1) / tile_size; }
@@ -97,6 +100,12 @@ class ContainerReader {
   ContainerReader(ReadAt read_at, uint64_t file_size);
   const Header &header() const { return header_; }
   const TileEntry &tile_entry(uint64_t i) const { return index_.at(i); }
+  // Metadata boxes, in file order. Their bytes are read on first use
+  // (thread-safe) and stay valid while the reader lives.
+  size_t box_count() const { return boxes_.size(); }
+  std::array<char, 4> box_type(size_t i) const { return boxes_.at(i).type; }
+  uint64_t box_size(size_t i) const { return boxes_.at(i).size; }
+  const std::vector<uint8_t> &box_data(size_t i) const;
   uint64_t file_size() const { return file_size_; }
   // Reads tile i and checks its CRC (MSIC_ERR_CHECKSUM on mismatch).
   std::vector<uint8_t> read_tile(uint64_t i) const;
@@ -107,6 +116,13 @@ class ContainerReader {
   uint64_t file_size_;
   uint64_t header_size_ = 0;
   Header header_;
+  struct BoxEntry {
+    std::array<char, 4> type{};
+    uint64_t offset = 0, size = 0;
+  };
+  std::vector<BoxEntry> boxes_;
+  mutable std::mutex box_mutex_;
+  mutable std::vector<std::unique_ptr<std::vector<uint8_t>>> box_data_;
   std::vector<TileEntry> index_;
 };
 

@@ -125,6 +125,24 @@ vips__msic_metadata_load(VipsImage *image, msic_reader *reader,
 		msic_box box;
 		const char *field;
 		gboolean is_exif;
+		char type[4];
+		uint64_t size;
+
+		/* Only the boxes we map are read: others (geospatial ones,
+		 * key/value) are for other readers, libvips has nowhere
+		 * standard to put them, and they may be large. */
+		if (msic_reader_get_box_header(reader, i, type, &size) !=
+			MSIC_OK) {
+			vips__msic_error(domain, name,
+				"unable to read metadata");
+			return -1;
+		}
+		field = NULL;
+		for (j = 0; j < G_N_ELEMENTS(vips__msic_blob_boxes); j++)
+			if (memcmp(type, vips__msic_blob_boxes[j].type, 4) == 0)
+				field = vips__msic_blob_boxes[j].field;
+		if (!field && memcmp(type, MSIC_BOX_RESOLUTION, 4) != 0)
+			continue;
 
 		if (msic_reader_get_box(reader, i, &box) != MSIC_OK) {
 			vips__msic_error(domain, name,
@@ -148,16 +166,6 @@ vips__msic_metadata_load(VipsImage *image, msic_reader *reader,
 				return -1;
 			continue;
 		}
-
-		/* Other boxes (geospatial ones, key/value) are for other
-		 * readers; libvips has nowhere standard to put them. */
-		field = NULL;
-		for (j = 0; j < G_N_ELEMENTS(vips__msic_blob_boxes); j++)
-			if (memcmp(box.type,
-				vips__msic_blob_boxes[j].type, 4) == 0)
-				field = vips__msic_blob_boxes[j].field;
-		if (!field)
-			continue;
 
 		/* Setting the EXIF blob makes libvips parse it; we parse it
 		 * again below to learn whether that worked. Keep the failure

@@ -401,29 +401,38 @@ msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info) {
   });
 }
 
-size_t msic_reader_box_count(const msic_reader *r) { return r ? r->impl->header().boxes.size() : 0; }
+size_t msic_reader_box_count(const msic_reader *r) { return r ? r->impl->container().box_count() : 0; }
 
 msic_status msic_reader_get_box(const msic_reader *r, size_t i, msic_box *box) {
   return guarded([&] {
     need(r, "reader");
     need(box, "box");
-    const auto &boxes = r->impl->header().boxes;
-    if (i >= boxes.size()) throw Error(MSIC_ERR_ARGUMENT, "box index out of range");
-    memcpy(box->type, boxes[i].type.data(), 4);
-    box->data = boxes[i].data.data();
-    box->size = boxes[i].data.size();
+    const msic::format::ContainerReader &c = r->impl->container();
+    if (i >= c.box_count()) throw Error(MSIC_ERR_ARGUMENT, "box index out of range");
+    const std::vector<uint8_t> &data = c.box_data(i);  // read on first use
+    memcpy(box->type, c.box_type(i).data(), 4);
+    box->data = data.data();
+    box->size = data.size();
+  });
+}
+
+msic_status msic_reader_get_box_header(const msic_reader *r, size_t i, char type[4], uint64_t *size) {
+  return guarded([&] {
+    need(r, "reader");
+    need(type, "type");
+    need(size, "size");
+    const msic::format::ContainerReader &c = r->impl->container();
+    if (i >= c.box_count()) throw Error(MSIC_ERR_ARGUMENT, "box index out of range");
+    memcpy(type, c.box_type(i).data(), 4);
+    *size = c.box_size(i);
   });
 }
 
 msic_status msic_reader_find_box(const msic_reader *r, const char type[4], msic_box *box) {
   if (!r || !type || !box) return fail(MSIC_ERR_ARGUMENT, "NULL argument");
-  for (const auto &b : r->impl->header().boxes)
-    if (memcmp(b.type.data(), type, 4) == 0) {
-      memcpy(box->type, type, 4);
-      box->data = b.data.data();
-      box->size = b.data.size();
-      return MSIC_OK;
-    }
+  const msic::format::ContainerReader &c = r->impl->container();
+  for (size_t i = 0; i < c.box_count(); ++i)
+    if (memcmp(c.box_type(i).data(), type, 4) == 0) return msic_reader_get_box(r, i, box);
   return MSIC_ERR_ARGUMENT;  // absent: no message, as documented
 }
 

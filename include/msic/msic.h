@@ -235,7 +235,11 @@ MSIC_API void msic_reader_close(msic_reader *r);
 
 MSIC_API msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info);
 MSIC_API size_t msic_reader_box_count(const msic_reader *r);
-/* Box i; data stays valid until the reader is closed. */
+/* Type and size of box i, without reading its bytes (a box can be up to
+ * 1 GiB: look before you load). */
+MSIC_API msic_status msic_reader_get_box_header(const msic_reader *r, size_t i, char type[4],
+                                                uint64_t *size);
+/* Box i, read on first use; data stays valid until the reader is closed. */
 MSIC_API msic_status msic_reader_get_box(const msic_reader *r, size_t i, msic_box *box);
 /* First box of that type, or MSIC_ERR_ARGUMENT if absent (no message set). */
 MSIC_API msic_status msic_reader_find_box(const msic_reader *r, const char type[4],

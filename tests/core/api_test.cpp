@@ -150,5 +150,11 @@ TEST(Api, Float64BoxesAreLittleEndian) {
   EXPECT_EQ(back[0], res[0]);
   EXPECT_EQ(back[1], res[1]);
   EXPECT_EQ(msic_box_get_f64(&box, back, 1), MSIC_ERR_FORMAT);
+  char type[4];
+  uint64_t size = 0;
+  ASSERT_EQ(msic_reader_get_box_header(r, 0, type, &size), MSIC_OK);
+  EXPECT_EQ(std::string(type, 4), MSIC_BOX_RESOLUTION);
+  EXPECT_EQ(size, 16u);
+  EXPECT_EQ(msic_reader_get_box_header(r, 1, type, &size), MSIC_ERR_ARGUMENT);
   msic_reader_close(r);
 }

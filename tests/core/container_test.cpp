@@ -90,10 +90,10 @@ TEST(Container, RoundTripWithBoxesAndRandomTileAccess) {
   EXPECT_EQ(r.header().tiles_down(), 3u);
   EXPECT_EQ(r.header().quality_centi, 6050u);
   EXPECT_EQ(r.header().model_hash, s.header.model_hash);
-  ASSERT_EQ(r.header().boxes.size(), 2u);
-  EXPECT_EQ(r.header().boxes[0].type_string(), "ICCP");
-  EXPECT_EQ(r.header().boxes[0].data, s.header.boxes[0].data);
-  EXPECT_EQ(r.header().boxes[1].type_string(), "ZZZZ");  // unknown boxes survive
+  ASSERT_EQ(r.box_count(), 2u);
+  EXPECT_EQ(std::string(r.box_type(0).data(), 4), "ICCP");
+  EXPECT_EQ(r.box_data(0), s.header.boxes[0].data);
+  EXPECT_EQ(std::string(r.box_type(1).data(), 4), "ZZZZ");  // unknown boxes survive
   // One tile costs one read: nothing else is touched.
   int before = reads;
   EXPECT_EQ(r.read_tile(7), s.tiles[7]);
@@ -218,4 +218,65 @@ TEST(Container, TilesThatSharePayloadBytesAreRefused) {
   put32(overlap, index_offset + kIndexEntrySize + 8, len1 + 1);
   put32(overlap, trailer + 12, crc32(overlap.data() + index_offset, tiles * kIndexEntrySize));
   EXPECT_EQ(status_of(overlap), MSIC_ERR_FORMAT);
+}
+
+TEST(Container, LargeBoxesAreReadOnlyWhenAskedFor) {
+  // Issue #16, finding 4: a 1 GiB unknown box cost 2.1 GB of memory to
+  // open. The header is now checked in chunks and a box read on first use.
+  Written s;
+  s.header.width = s.header.height = 64;
+  s.header.tile_size = 64;
+  s.header.boxes = {Box{{'B', 'I', 'G', '!'}, std::vector<uint8_t>(24 << 20, 0x33)},
+                    Box{{'X', 'M', 'P', ' '}, {'<', 'x', '/', '>'}}};
+  ContainerWriter writer([&](const void *d, size_t n) {
+    s.bytes.insert(s.bytes.end(), (const uint8_t *)d, (const uint8_t *)d + n);
+    return true;
+  }, s.header);
+  writer.write_header();
+  writer.write_tile(0, {1, 2, 3});
+  writer.finish();
+  size_t largest_read = 0;
+  ContainerReader r(
+      [&](uint64_t off, void *buf, size_t n) -> size_t {
+        largest_read = std::max(largest_read, n);
+        memcpy(buf, s.bytes.data() + off, n);
+        return n;
+      },
+      s.bytes.size());
+  EXPECT_LE(largest_read, size_t(1) << 20);  // the 24 MiB box was not read whole
+  ASSERT_EQ(r.box_count(), 2u);
+  EXPECT_EQ(r.box_size(0), uint64_t(24) << 20);
+  EXPECT_EQ(r.box_data(1), std::vector<uint8_t>({'<', 'x', '/', '>'}));
+  EXPECT_LE(largest_read, size_t(1) << 20);  // nor for reading another box
+  EXPECT_EQ(r.box_data(0).size(), size_t(24) << 20);
+}
+
+TEST(Container, TooManyBoxesAreRefusedBeforeReadingThem) {
+  // A header of 1-byte boxes cost 1.8 GB to open (finding 4).
+  Header h;
+  h.width = h.height = 64;
+  h.tile_size = 64;
+  h.boxes.assign(kMaxBoxes + 1, Box{{'t', 'i', 'n', 'y'}, {7}});
+  ContainerWriter w([](const void *, size_t) { return true; }, h);
+  try {
+    w.write_header();
+    FAIL() << "the writer wrote more boxes than a reader reads";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.status(), MSIC_ERR_LIMIT);
+  }
+  // A reader refuses the count before it looks at any box (a header large
+  // enough to hold that many box headers).
+  Header big = h;
+  big.boxes = {Box{{'p', 'a', 'd', ' '}, std::vector<uint8_t>(12 * (kMaxBoxes + 1))}};
+  std::vector<uint8_t> bytes;
+  ContainerWriter bw([&](const void *d, size_t n) {
+    bytes.insert(bytes.end(), (const uint8_t *)d, (const uint8_t *)d + n);
+    return true;
+  }, big);
+  bw.write_header();
+  bw.write_tile(0, {1, 2, 3});
+  bw.finish();
+  put32(bytes, 76, kMaxBoxes + 1);
+  fix_header_crc(bytes);
+  EXPECT_EQ(status_of(bytes), MSIC_ERR_LIMIT);
 }

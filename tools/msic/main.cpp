@@ -253,10 +253,11 @@ int cmd_info(const Args &a) {
            fi.tiles_across, fi.tiles_down, fi.quality, fi.model_hash,
            (unsigned long long)fi.file_size, bpp);
     for (size_t i = 0; i < nbox; ++i) {
-      msic_box b;
-      msic_reader_get_box(r.r, i, &b);
-      printf("%s{\"type\": \"%s\", \"size\": %zu}", i ? ", " : "",
-             json_escape(std::string(b.type, 4)).c_str(), b.size);
+      char type[4];
+      uint64_t size = 0;
+      msic_reader_get_box_header(r.r, i, type, &size);
+      printf("%s{\"type\": \"%s\", \"size\": %llu}", i ? ", " : "",
+             json_escape(std::string(type, 4)).c_str(), (unsigned long long)size);
     }
     printf("]}\n");
     return 0;
@@ -269,9 +270,10 @@ int cmd_info(const Args &a) {
   printf("  file:      %llu bytes, %.4f bits per pixel\n", (unsigned long long)fi.file_size, bpp);
   printf("  model:     %s\n", fi.model_hash);
   for (size_t i = 0; i < nbox; ++i) {
-    msic_box b;
-    msic_reader_get_box(r.r, i, &b);
-    printf("  box '%.4s': %zu bytes\n", b.type, b.size);
+    char type[4];
+    uint64_t size = 0;
+    msic_reader_get_box_header(r.r, i, type, &size);
+    printf("  box '%.4s': %llu bytes\n", type, (unsigned long long)size);
   }
   return 0;
 }

@@ -22,6 +22,7 @@ class ImageReader {
   ~ImageReader();
 
   const format::Header &header() const { return container_->header(); }
+  const format::ContainerReader &container() const { return *container_; }
   uint64_t file_size() const { return container_->file_size(); }
   uint64_t tiles_decoded() const { return tiles_decoded_.load(); }
 
