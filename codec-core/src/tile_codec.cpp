@@ -129,6 +129,8 @@ std::vector<uint8_t> TorchTileCodec::encode(const TileImage &tile, uint32_t qual
   header.grey = tile.bands == 1;
   header.coded_width = W;
   header.coded_height = H;
+  header.pad_right = W - tile.width;
+  header.pad_bottom = H - tile.height;
   header.escapes = coder.escapes();
   std::vector<uint8_t> out;
   out.reserve(TilePayloadHeader::kSize + stream.size());
@@ -142,9 +144,8 @@ void TorchTileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width,
   torch::NoGradGuard no_grad;
   uint32_t m = impl_->model->config.tile_multiple();
   const TilePayloadHeader header = TilePayloadHeader::parse(payload.data(), payload.size());
+  header.check_tile(width, height, bands, m);
   const uint32_t W = header.coded_width, H = header.coded_height;
-  if (W != padded(width, m) || H != padded(height, m) || header.grey != (bands == 1))
-    throw Error(MSIC_ERR_FORMAT, "corrupt tile (payload does not match the tile size)");
   entropy::RansDecoder coder(payload.data() + TilePayloadHeader::kSize, payload.size() - TilePayloadHeader::kSize);
   auto planes = impl_->planes(W, H);
   auto gains = impl_->context.gains(quality_centi);
