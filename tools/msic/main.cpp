@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -187,6 +189,46 @@ int cmd_encode(const Args &a) {
   return 0;
 }
 
+// Pixels of a window of the file, for libvips to pull: the tile row under
+// the rows asked for is decoded once (its tiles in parallel) and kept.
+struct TileRowSource {
+  msic_reader *reader;
+  uint32_t x, y, w, h, bands, tile_size;
+  std::mutex mutex;
+  uint32_t band_y0 = 0, band_y1 = 0;  // image rows held in `band`
+  std::vector<uint8_t> band;
+  std::string error;  // msic's message, if a decode failed
+
+  TileRowSource(msic_reader *r, const msic_file_info &fi, uint32_t x_, uint32_t y_, uint32_t w_, uint32_t h_)
+      : reader(r), x(x_), y(y_), w(w_), h(h_), bands(fi.image.bands), tile_size(fi.tile_size) {}
+
+  static int generate(VipsRegion *out, void *, void *a, void *, gboolean *) {
+    auto *s = static_cast<TileRowSource *>(a);
+    std::lock_guard<std::mutex> lock(s->mutex);
+    const VipsRect &r = out->valid;
+    const size_t row = size_t(s->w) * s->bands;
+    for (int oy = r.top; oy < VIPS_RECT_BOTTOM(&r); ++oy) {
+      const uint32_t iy = s->y + uint32_t(oy);
+      if (iy < s->band_y0 || iy >= s->band_y1) {
+        const uint32_t t0 = iy / s->tile_size * s->tile_size;
+        s->band_y0 = std::max(s->y, t0);
+        s->band_y1 = std::min(s->y + s->h, t0 + s->tile_size);
+        s->band.resize(row * (s->band_y1 - s->band_y0));
+        if (msic_reader_decode_region(s->reader, s->x, s->band_y0, s->w, s->band_y1 - s->band_y0, s->band.data(),
+                                      row) != MSIC_OK) {
+          s->band_y0 = s->band_y1 = 0;
+          s->error = msic_last_error();
+          vips_error("msic", "%s", s->error.c_str());
+          return -1;
+        }
+      }
+      memcpy(VIPS_REGION_ADDR(out, r.left, oy), s->band.data() + (iy - s->band_y0) * row + size_t(r.left) * s->bands,
+             size_t(r.width) * s->bands);
+    }
+    return 0;
+  }
+};
+
 int cmd_decode(const Args &a) {
   if (a.help) return fputs(kDecodeHelp, stdout), 0;
   if (a.positional.size() != 2) die(std::string("decode needs IN and OUT\n") + kDecodeHelp, 2);
@@ -198,21 +240,28 @@ int cmd_decode(const Args &a) {
   unsigned x = 0, y = 0, w = fi.image.width, h = fi.image.height;
   if (!a.region.empty() && sscanf(a.region.c_str(), "%u,%u,%u,%u", &x, &y, &w, &h) != 4)
     die("--region needs X,Y,W,H", 2);
-  size_t stride = size_t(w) * fi.image.bands;
-  if (uint64_t(h) * stride > (uint64_t(1) << 40)) die("region too large to decode into memory");
-  std::vector<uint8_t> pixels(size_t(h) * stride);
-  if (msic_reader_decode_region(r.r, x, y, w, h, pixels.data(), stride) != MSIC_OK)
-    die(in + ": " + msic_last_error());
-  VipsImage *image = vips_image_new_from_memory(pixels.data(), pixels.size(), int(w), int(h),
-                                                int(fi.image.bands), VIPS_FORMAT_UCHAR);
-  if (!image) die(vips_message());
+  if (w == 0 || h == 0 || x >= fi.image.width || y >= fi.image.height || w > fi.image.width - x ||
+      h > fi.image.height - y || w > VIPS_MAX_COORD || h > VIPS_MAX_COORD)
+    die(in + ": the region lies outside the " + std::to_string(fi.image.width) + "x" +
+        std::to_string(fi.image.height) + " image", 2);
+  // The output is generated a tile row at a time as libvips writes it, so
+  // memory stays at one tile row whatever the image's size.
+  TileRowSource source(r.r, fi, x, y, w, h);
+  VipsImage *image = vips_image_new();
   std::unique_ptr<VipsImage, void (*)(void *)> hold(image, g_object_unref);
-  image->Type = vips__msic_interpretation(fi.image.bands);
+  vips_image_init_fields(image, int(w), int(h), int(fi.image.bands), VIPS_FORMAT_UCHAR, VIPS_CODING_NONE,
+                         vips__msic_interpretation(fi.image.bands), 1.0, 1.0);
+  // One libvips worker: rows are asked for in order (and libvips 8.14
+  // cannot lose its error); the tiles of a row decode in parallel anyway.
+  vips_image_set_int(image, VIPS_META_CONCURRENCY, 1);
+  if (vips_image_pipelinev(image, VIPS_DEMAND_STYLE_FATSTRIP, NULL) ||
+      vips_image_generate(image, NULL, TileRowSource::generate, NULL, &source, NULL))
+    die(vips_message());
   if (vips__msic_metadata_load(image, r.r, in.c_str(), nullptr, FALSE)) die(vips_message());
   std::string tmp = temp_beside(out);
   if (vips_image_write_to_file(image, tmp.c_str(), NULL)) {
     unlink(tmp.c_str());
-    die(out + ": " + vips_message());
+    die(source.error.empty() ? out + ": " + vips_message() : in + ": " + source.error);
   }
   if (rename(tmp.c_str(), out.c_str())) {
     unlink(tmp.c_str());
