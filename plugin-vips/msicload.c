@@ -178,12 +178,8 @@ vips_foreign_load_msic_generate(VipsRegion *or,
 
 	/* All the tiles the request touches, decoded together. */
 	if (msic_tile_cache_acquire(msic->tiles, tx0, ty0, tx1, ty1)) {
-		char what[96];
-
-		g_snprintf(what, sizeof(what),
-			"tiles (%u, %u) to (%u, %u) failed to decode",
-			tx0, ty0, tx1, ty1);
-		vips_foreign_load_msic_error(msic, what);
+		/* libmsic's message names the tile. */
+		vips_foreign_load_msic_error(msic, "failed to decode");
 		/* Don't leave a broken loader in the operation cache. */
 		vips_operation_invalidate(VIPS_OPERATION(msic));
 		return -1;
