@@ -111,7 +111,16 @@ void ContainerWriter::write_header() {
 void ContainerWriter::write_tile(uint64_t i, const std::vector<uint8_t> &payload) {
   if (i >= index_.size() || written_[i]) throw Error(MSIC_ERR_INTERNAL, "tile written twice");
   if (payload.size() > UINT32_MAX) throw Error(MSIC_ERR_LIMIT, "tile payload exceeds 4 GiB");
-  index_[i] = {position_, uint32_t(payload.size()), crc32(payload.data(), payload.size())};
+  const uint32_t crc = crc32(payload.data(), payload.size());
+  // The tile's frame: what a recovering reader finds tiles by when the
+  // index at the end is lost (a truncated copy). Readers otherwise skip it.
+  Packer frame;
+  frame.raw(kTileFrameMagic, 4);
+  frame.u32(uint32_t(i));
+  frame.u32(uint32_t(payload.size()));
+  frame.u32(crc);
+  put(frame.bytes.data(), frame.bytes.size());
+  index_[i] = {position_, uint32_t(payload.size()), crc};
   written_[i] = true;
   put(payload.data(), payload.size());
 }
@@ -137,7 +146,7 @@ void ContainerWriter::finish() {
   put(t.bytes.data(), t.bytes.size());
 }
 
-ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
+ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size, OpenMode mode)
     : read_at_(std::move(read_at)), file_size_(file_size) {
   if (file_size_ < kFixedHeaderSize + 4 + kTrailerSize) {
     uint8_t head[8] = {};
@@ -215,6 +224,18 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
   if (pos != end) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (trailing bytes)");
   box_data_.resize(boxes_.size());
 
+  present_.assign(header_.tile_count(), false);
+  try {
+    read_index();
+  } catch (const Error &e) {
+    if (mode != OpenMode::kRecover || frame_size() == 0 ||
+        (e.status() != MSIC_ERR_FORMAT && e.status() != MSIC_ERR_CHECKSUM))
+      throw;
+    recover_index();
+  }
+}
+
+void ContainerReader::read_index() {
   uint8_t trailer[kTrailerSize];
   read_exact(file_size_ - kTrailerSize, trailer, sizeof trailer, "trailer");
   if (memcmp(trailer + 24, kEndMagic, 8) != 0)
@@ -236,20 +257,48 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size)
   for (uint64_t i = 0; i < tile_count; ++i) {
     const uint8_t *e = index.data() + i * kIndexEntrySize;
     TileEntry t{load_le64(e), load_le32(e + 8), load_le32(e + 12)};
-    if (t.offset < header_size_ || t.offset > index_offset || t.length > index_offset - t.offset)
+    if (t.offset < header_size_ + frame_size() || t.offset > index_offset || t.length > index_offset - t.offset)
       throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (tile " + std::to_string(i) +
                                        " lies outside the tile area)");
     index_[i] = t;
+    present_[i] = true;
   }
-  // Payloads may not share bytes: otherwise a small file could declare a
-  // huge image whose tiles all point at one payload (a decompression bomb).
+  // Tiles (frame and payload) may not share bytes: otherwise a small file
+  // could declare a huge image whose tiles all point at one payload (a
+  // decompression bomb).
   std::vector<const TileEntry *> by_offset;
   for (const TileEntry &t : index_) by_offset.push_back(&t);
   std::sort(by_offset.begin(), by_offset.end(),
             [](const TileEntry *a, const TileEntry *b) { return a->offset < b->offset; });
   for (size_t i = 1; i < by_offset.size(); ++i)
-    if (by_offset[i]->offset < by_offset[i - 1]->offset + by_offset[i - 1]->length)
+    if (by_offset[i]->offset - frame_size() < by_offset[i - 1]->offset + by_offset[i - 1]->length)
       throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (two tiles share payload bytes)");
+}
+
+void ContainerReader::recover_index() {
+  // Walk the tile frames from the end of the header, as a writer appends
+  // them, keeping every tile whose frame and payload are whole and whose
+  // CRC holds; stop at the first thing that is not a frame.
+  index_.assign(header_.tile_count(), TileEntry{});
+  present_.assign(index_.size(), false);
+  recovered_ = true;
+  uint64_t pos = header_size_;
+  uint8_t frame[kTileFrameSize];
+  std::vector<uint8_t> payload;
+  while (file_size_ - pos >= kTileFrameSize && read_at_(pos, frame, kTileFrameSize) == kTileFrameSize &&
+         memcmp(frame, kTileFrameMagic, 4) == 0) {
+    const uint64_t i = load_le32(frame + 4);
+    const TileEntry t{pos + kTileFrameSize, load_le32(frame + 8), load_le32(frame + 12)};
+    if (i >= index_.size() || t.length > file_size_ - t.offset) break;
+    payload.resize(t.length);
+    if (read_at_(t.offset, payload.data(), t.length) != t.length) break;
+    if (crc32(payload.data(), payload.size()) == t.crc && !present_[i]) {
+      index_[i] = t;
+      present_[i] = true;
+    }
+    pos = t.offset + t.length;
+  }
+  tiles_missing_ = uint64_t(std::count(present_.begin(), present_.end(), false));
 }
 
 const std::vector<uint8_t> &ContainerReader::box_data(size_t i) const {
@@ -270,11 +319,20 @@ void ContainerReader::read_exact(uint64_t offset, void *buf, size_t size, const 
 
 std::vector<uint8_t> ContainerReader::read_tile(uint64_t i) const {
   if (i >= index_.size()) throw Error(MSIC_ERR_ARGUMENT, "tile index out of range");
+  if (!present_[i])
+    throw Error(MSIC_ERR_FORMAT, "tile " + std::to_string(i) + " is missing (the file is truncated or damaged)");
+  // Frame (files 1.1 and later) and payload in one read; the frame must
+  // agree with the index.
   const TileEntry &e = index_[i];
-  std::vector<uint8_t> data(e.length);
-  read_exact(e.offset, data.data(), data.size(), "tile");
-  if (crc32(data.data(), data.size()) != e.crc)
+  const size_t frame = frame_size();
+  std::vector<uint8_t> data(frame + size_t(e.length));
+  read_exact(e.offset - frame, data.data(), data.size(), "tile");
+  if (frame && (memcmp(data.data(), kTileFrameMagic, 4) != 0 || load_le32(data.data() + 4) != i ||
+                load_le32(data.data() + 8) != e.length || load_le32(data.data() + 12) != e.crc))
+    throw Error(MSIC_ERR_FORMAT, "tile " + std::to_string(i) + " does not match its index entry (corrupt file)");
+  if (crc32(data.data() + frame, e.length) != e.crc)
     throw Error(MSIC_ERR_CHECKSUM, "tile " + std::to_string(i) + " fails its CRC-32 (corrupt file)");
+  data.erase(data.begin(), data.begin() + long(frame));
   return data;
 }
 

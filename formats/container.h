@@ -27,6 +27,8 @@ constexpr uint64_t kMaxPixels = MSIC_MAX_PIXELS;
 constexpr uint64_t kMaxBoxBytes = 1ull << 30;
 constexpr uint64_t kMaxHeaderBytes = (1ull << 30) + 4096;  // header with all its boxes
 constexpr uint32_t kMaxBoxes = 65536;
+constexpr char kTileFrameMagic[4] = {'T', 'I', 'L', 'E'};
+constexpr size_t kTileFrameSize = 16;  // magic, tile number, length, CRC-32
 
 // The tile-size rule of the format; writers check it through this.
 constexpr bool tile_size_valid(uint64_t size) {
@@ -96,8 +98,16 @@ class ContainerWriter {
 class ContainerReader {
  public:
   using ReadAt = std::function<size_t(uint64_t offset, void *buf, size_t size)>;
+  enum class OpenMode {
+    kStrict,   // a damaged index or trailer is an error
+    kRecover,  // then find the whole tiles by their frames (a truncated copy)
+  };
   // Parses and checks header, boxes, trailer and index; throws Error.
-  ContainerReader(ReadAt read_at, uint64_t file_size);
+  ContainerReader(ReadAt read_at, uint64_t file_size, OpenMode mode = OpenMode::kStrict);
+  // True if the index was lost and the tiles were found by their frames.
+  bool recovered() const { return recovered_; }
+  bool tile_present(uint64_t i) const { return present_.at(i); }
+  uint64_t tiles_missing() const { return tiles_missing_; }
   const Header &header() const { return header_; }
   const TileEntry &tile_entry(uint64_t i) const { return index_.at(i); }
   // Metadata boxes, in file order. Their bytes are read on first use
@@ -112,6 +122,10 @@ class ContainerReader {
 
  private:
   void read_exact(uint64_t offset, void *buf, size_t size, const char *what) const;
+  void read_index();
+  void recover_index();
+  // Files 1.1 and later put a frame before each payload (MSIC.md).
+  uint64_t frame_size() const { return header_.version_minor >= 1 ? kTileFrameSize : 0; }
   ReadAt read_at_;
   uint64_t file_size_;
   uint64_t header_size_ = 0;
@@ -124,6 +138,9 @@ class ContainerReader {
   mutable std::mutex box_mutex_;
   mutable std::vector<std::unique_ptr<std::vector<uint8_t>>> box_data_;
   std::vector<TileEntry> index_;
+  std::vector<bool> present_;
+  bool recovered_ = false;
+  uint64_t tiles_missing_ = 0;
 };
 
 }  // namespace msic::format

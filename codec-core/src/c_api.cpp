@@ -201,6 +201,10 @@ void msic_context_set_threads(msic_context *ctx, int threads) {
   guarded([&] { resolve(ctx).set_threads(threads); });
 }
 
+msic_status msic_context_set_recover(msic_context *ctx, int recover) {
+  return guarded([&] { resolve(ctx).set_recover(recover != 0); });
+}
+
 const char *msic_context_model_hash(const msic_context *ctx) {
   const char *hash = nullptr;
   guarded([&] { hash = resolve(ctx).hash_hex().c_str(); });
@@ -398,6 +402,7 @@ msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info) {
     std::string hex = msic::to_hex(h.model_hash.data(), 32);
     memcpy(info->model_hash, hex.c_str(), 65);
     info->file_size = r->impl->file_size();
+    info->tiles_missing = r->impl->container().tiles_missing();
   });
 }
 

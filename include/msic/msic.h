@@ -75,6 +75,12 @@ MSIC_API msic_status msic_context_new(const char *model_path, msic_context **ctx
 MSIC_API void msic_context_destroy(msic_context *ctx);
 /* Worker threads for tiles (0 = number of cores). Default 0. */
 MSIC_API void msic_context_set_threads(msic_context *ctx, int threads);
+/* Readers opened with this context and recover non-zero accept a file
+ * whose tile index is lost (a truncated or partly copied file): they find
+ * the whole tiles by their frames, and the missing ones fail to decode
+ * (msic_file_info.tiles_missing counts them). Default 0: such a file is
+ * refused. Set it on a context of your own, not the shared default. */
+MSIC_API msic_status msic_context_set_recover(msic_context *ctx, int recover);
 /* 64 hex digits + NUL: content hash of the model the context holds. */
 MSIC_API const char *msic_context_model_hash(const msic_context *ctx);
 MSIC_API const char *msic_context_model_name(const msic_context *ctx);
@@ -220,7 +226,8 @@ typedef struct msic_file_info {
   uint32_t format_version;
   char model_hash[65]; /* hex */
   uint64_t file_size;
-  uint64_t reserved[8]; /* zero */
+  uint64_t tiles_missing; /* tiles a recovering reader did not find (else 0) */
+  uint64_t reserved[7];   /* zero */
 } msic_file_info;
 
 MSIC_API msic_status msic_reader_new_file(msic_context *ctx, const char *path,

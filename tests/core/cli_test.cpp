@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -76,6 +77,32 @@ TEST(Cli, RegionDecode) {
   ASSERT_EQ(run(cli + " decode " + dir + "/a.msic " + dir + "/win.png --region 200,100,150,90").status, 0);
   test::Image full = test::load(dir + "/full.png"), win = test::load(dir + "/win.png");
   EXPECT_EQ(win.pixels, test::crop(full, 200, 100, 150, 90).pixels);
+}
+
+TEST(Cli, RecoverDecodesTheWholeTilesOfATruncatedFile) {
+  // Issue #16, finding 7: a partly copied file. Without --recover it is
+  // refused; with it, every whole tile decodes exactly and the rest are
+  // black, and msic says so (exit status 3).
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/a.msic --quality 40 --tile-size 128").status, 0);
+  ASSERT_EQ(run(cli + " decode " + dir + "/a.msic " + dir + "/full.png").status, 0);
+  std::vector<uint8_t> bytes = read_file(dir + "/a.msic");
+  bytes.resize(bytes.size() * 2 / 3);
+  write_file(dir + "/cut.msic", bytes);
+  Result strict = run(cli + " decode " + dir + "/cut.msic " + dir + "/strict.png");
+  EXPECT_NE(strict.status, 0) << strict.output;
+  EXPECT_EQ(size_of(dir + "/strict.png"), -1);
+  Result r = run(cli + " decode " + dir + "/cut.msic " + dir + "/rec.png --recover");
+  ASSERT_EQ(r.status, 3) << r.output;
+  EXPECT_NE(r.output.find("could not be recovered"), std::string::npos) << r.output;
+  const test::Image full = test::load(dir + "/full.png"), rec = test::load(dir + "/rec.png");
+  ASSERT_EQ(rec.pixels.size(), full.pixels.size());
+  // Tiles are written in raster order: the top rows are whole, the
+  // bottom ones lost.
+  size_t top = 128 * full.stride(), bottom = full.pixels.size() - 128 * full.stride();
+  EXPECT_TRUE(std::equal(rec.pixels.begin(), rec.pixels.begin() + long(top), full.pixels.begin()));
+  EXPECT_TRUE(std::all_of(rec.pixels.begin() + long(bottom), rec.pixels.end(), [](uint8_t v) { return v == 0; }));
 }
 
 TEST(Cli, BadInputsFailCleanly) {

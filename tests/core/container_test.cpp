@@ -280,3 +280,39 @@ TEST(Container, TooManyBoxesAreRefusedBeforeReadingThem) {
   fix_header_crc(bytes);
   EXPECT_EQ(status_of(bytes), MSIC_ERR_LIMIT);
 }
+
+TEST(Container, ATruncatedFileGivesBackItsWholeTilesWhenRecovering) {
+  // Issue #16, finding 7: the index is at the end, so a partly copied file
+  // could not be opened at all. Every payload has a frame before it, which
+  // a recovering reader follows; a strict reader still refuses the file.
+  Written s = write_sample(300, 200, 64);  // 5 x 4 tiles, written last to first
+  const uint64_t tiles = s.header.tile_count();
+  for (size_t cut : {s.bytes.size() - 1, s.bytes.size() / 2, s.bytes.size() / 5}) {
+    std::vector<uint8_t> part(s.bytes.begin(), s.bytes.begin() + long(cut));
+    EXPECT_NE(status_of(part), MSIC_OK) << cut;
+    ContainerReader r(
+        [&](uint64_t off, void *buf, size_t n) -> size_t {
+          if (off >= part.size()) return 0;
+          n = std::min<size_t>(n, part.size() - off);
+          memcpy(buf, part.data() + off, n);
+          return n;
+        },
+        part.size(), ContainerReader::OpenMode::kRecover);
+    EXPECT_TRUE(r.recovered());
+    uint64_t whole = 0;
+    for (uint64_t i = 0; i < tiles; ++i) {
+      if (!r.tile_present(i)) {
+        EXPECT_THROW(r.read_tile(i), Error);
+        continue;
+      }
+      ++whole;
+      EXPECT_EQ(r.read_tile(i), s.tiles[i]) << "tile " << i << ", cut at " << cut;
+    }
+    EXPECT_EQ(whole + r.tiles_missing(), tiles);
+    EXPECT_GT(whole, 0u) << cut;
+    if (cut == s.bytes.size() - 1) EXPECT_EQ(r.tiles_missing(), 0u);  // only the trailer was lost
+  }
+  // An intact file opens the same way in both modes.
+  ContainerReader whole_file = open(s.bytes);
+  EXPECT_FALSE(whole_file.recovered());
+}

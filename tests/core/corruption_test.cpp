@@ -71,6 +71,7 @@ void fix_crcs(std::vector<uint8_t> &file, int64_t tile = -1) {
     auto [off, len] = payload_of(file, uint64_t(tile));
     uint8_t *e = file.data() + index_offset(file) + uint64_t(tile) * kIndexEntrySize;
     store_le32(e + 12, crc32(file.data() + off, len));
+    store_le32(file.data() + off - 4, crc32(file.data() + off, len));  // the tile's frame
     uint32_t tiles = load_le32(file.data() + file.size() - kTrailerSize + 8);
     store_le32(file.data() + file.size() - kTrailerSize + 12,
                crc32(file.data() + index_offset(file), tiles * kIndexEntrySize));
@@ -172,4 +173,41 @@ TEST(Corruption, VersionOnePayloadsStillDecode) {
   msic_status s;
   EXPECT_EQ(test::decode(nullptr, old, &s), test::decode(nullptr, file));
   EXPECT_EQ(s, MSIC_OK);
+}
+
+TEST(Corruption, Format10FilesWithoutFramesStillDecode) {
+  // Files written before the tile frames (format 1.0: payloads one after
+  // another, version 1 payload headers) decode to the same pixels.
+  using namespace msic::format;
+  const std::vector<uint8_t> file = test::encode(nullptr, pattern(100, 70), 50, 64);
+  const uint32_t header_size = load_le32(file.data() + 12);
+  std::vector<uint8_t> old(file.begin(), file.begin() + header_size);
+  store_le16(old.data() + 10, 0);  // version_minor
+  store_le32(old.data() + header_size - 4, crc32(old.data(), header_size - 4));
+  std::vector<uint8_t> index;
+  const uint32_t tiles = load_le32(file.data() + file.size() - kTrailerSize + 8);
+  for (uint64_t i = 0; i < tiles; ++i) {
+    auto [off, len] = payload_of(file, i);
+    std::vector<uint8_t> payload(file.begin() + long(off), file.begin() + long(off + len));
+    payload[0] = 1;
+    payload[6] = payload[7] = 0;
+    uint8_t entry[kIndexEntrySize];
+    store_le64(entry, old.size());
+    store_le32(entry + 8, len);
+    store_le32(entry + 12, crc32(payload.data(), payload.size()));
+    index.insert(index.end(), entry, entry + kIndexEntrySize);
+    old.insert(old.end(), payload.begin(), payload.end());
+  }
+  const uint64_t index_at = old.size();
+  old.insert(old.end(), index.begin(), index.end());
+  uint8_t trailer[kTrailerSize] = {};
+  store_le64(trailer, index_at);
+  store_le32(trailer + 8, tiles);
+  store_le32(trailer + 12, crc32(index.data(), index.size()));
+  memcpy(trailer + 24, kEndMagic, 8);
+  old.insert(old.end(), trailer, trailer + kTrailerSize);
+
+  msic_status s;
+  EXPECT_EQ(test::decode(nullptr, old, &s), test::decode(nullptr, file));
+  EXPECT_EQ(s, MSIC_OK) << msic_last_error();
 }

@@ -65,7 +65,7 @@ uint32_t Crc32(const uint8_t* p, size_t n) {
 // Builds a width x height MSIC file whose tile (tx, ty) is tile
 // (tx % across, ty % down) of `source`, following formats/MSIC.md: the
 // source's header with the new size and header CRC, every payload written
-// out again in row-major order, a new index and trailer. Encoding an image
+// out again in row-major order after its frame, a new index and trailer. Encoding an image
 // this size would take minutes; this takes a moment and the tiles are real
 // encoder output.
 void TileUpMsic(const std::string& source, const std::string& dest, uint32_t width,
@@ -95,6 +95,11 @@ void TileUpMsic(const std::string& source, const std::string& dest, uint32_t wid
       const uint64_t offset = Get64(src, entry);
       const uint32_t length = Get32(src, entry + 8);
       ASSERT_LE(offset + length, index_offset);
+      // The tile frame (format 1.1): TILE, tile number, length, CRC.
+      out.insert(out.end(), {'T', 'I', 'L', 'E'});
+      Append32(out, ty * new_across + tx);
+      Append32(out, length);
+      Append32(out, Get32(src, entry + 12));
       Append64(index, out.size());
       Append32(index, length);
       Append32(index, Get32(src, entry + 12));  // same bytes, same CRC

@@ -43,8 +43,10 @@ const char *kEncodeHelp =
     "  --strip         drop ICC, EXIF and XMP metadata\n"
     "Input: 8-bit grey or RGB. OUT is written under a temporary name and renamed when complete.\n";
 const char *kDecodeHelp =
-    "usage: msic decode IN.msic OUT [--region X,Y,W,H] [--threads N] [--model PATH]\n"
+    "usage: msic decode IN.msic OUT [--region X,Y,W,H] [--recover] [--threads N] [--model PATH]\n"
     "  --region X,Y,W,H   decode only this window (only the tiles it touches are decoded)\n"
+    "  --recover          from a truncated or damaged file, decode every tile that is whole;\n"
+    "                     the others are black, and msic says how many (exit status 3)\n"
     "OUT's suffix picks the format (.png, .tif, .jpg, .webp, ...).\n";
 const char *kInfoHelp = "usage: msic info IN.msic [--json]\n";
 const char *kVerifyHelp = "usage: msic verify IN.msic [--threads N] [--model PATH]\n";
@@ -54,7 +56,7 @@ struct Args {
   float quality = float(MSIC_QUALITY_DEFAULT);
   unsigned tile_size = MSIC_TILE_SIZE_DEFAULT;
   int threads = 0;
-  bool strip = false, json = false, help = false;
+  bool strip = false, json = false, help = false, recover = false;
   std::string model, region;
 };
 
@@ -93,6 +95,7 @@ Args parse(int argc, char **argv, int first) {
     else if (s == "--model") a.model = value();
     else if (s == "--region") a.region = value();
     else if (s == "--strip") a.strip = true;
+    else if (s == "--recover") a.recover = true;
     else if (s == "--json") a.json = true;
     else if (s.size() > 1 && s[0] == '-') die("unknown option '" + s + "' (see msic --help)", 2);
     else a.positional.push_back(s);
@@ -107,6 +110,7 @@ Context make_context(const Args &a) {
   if (msic_context_new(a.model.empty() ? nullptr : a.model.c_str(), &ctx) != MSIC_OK)
     die(msic_last_error());
   msic_context_set_threads(ctx, a.threads);
+  msic_context_set_recover(ctx, a.recover);
   return Context(ctx, msic_context_destroy);
 }
 
@@ -198,9 +202,32 @@ struct TileRowSource {
   uint32_t band_y0 = 0, band_y1 = 0;  // image rows held in `band`
   std::vector<uint8_t> band;
   std::string error;  // msic's message, if a decode failed
+  bool recover = false;
+  uint64_t tiles_lost = 0;  // recover: tiles left black
 
   TileRowSource(msic_reader *r, const msic_file_info &fi, uint32_t x_, uint32_t y_, uint32_t w_, uint32_t h_)
       : reader(r), x(x_), y(y_), w(w_), h(h_), bands(fi.image.bands), tile_size(fi.tile_size) {}
+
+  // The band again, one tile at a time, black where a tile fails.
+  bool decode_band_tile_by_tile() {
+    const size_t row = size_t(w) * bands;
+    std::fill(band.begin(), band.end(), uint8_t(0));
+    std::vector<uint8_t> tile(size_t(tile_size) * tile_size * bands);
+    const uint32_t ty = band_y0 / tile_size;
+    for (uint32_t tx = x / tile_size; tx * tile_size < x + w; ++tx) {
+      if (msic_reader_decode_tile(reader, tx, ty, tile.data(), size_t(tile_size) * bands) != MSIC_OK) {
+        fprintf(stderr, "msic: tile (%u, %u) lost: %s\n", tx, ty, msic_last_error());
+        ++tiles_lost;
+        continue;
+      }
+      const uint32_t x0 = std::max(x, tx * tile_size), x1 = std::min(x + w, (tx + 1) * tile_size);
+      for (uint32_t iy = band_y0; iy < band_y1; ++iy)
+        memcpy(band.data() + (iy - band_y0) * row + size_t(x0 - x) * bands,
+               tile.data() + (size_t(iy - ty * tile_size) * tile_size + (x0 - tx * tile_size)) * bands,
+               size_t(x1 - x0) * bands);
+    }
+    return true;
+  }
 
   static int generate(VipsRegion *out, void *, void *a, void *, gboolean *) {
     auto *s = static_cast<TileRowSource *>(a);
@@ -215,7 +242,8 @@ struct TileRowSource {
         s->band_y1 = std::min(s->y + s->h, t0 + s->tile_size);
         s->band.resize(row * (s->band_y1 - s->band_y0));
         if (msic_reader_decode_region(s->reader, s->x, s->band_y0, s->w, s->band_y1 - s->band_y0, s->band.data(),
-                                      row) != MSIC_OK) {
+                                      row) != MSIC_OK &&
+            !(s->recover && s->decode_band_tile_by_tile())) {
           s->band_y0 = s->band_y1 = 0;
           s->error = msic_last_error();
           vips_error("msic", "%s", s->error.c_str());
@@ -247,6 +275,7 @@ int cmd_decode(const Args &a) {
   // The output is generated a tile row at a time as libvips writes it, so
   // memory stays at one tile row whatever the image's size.
   TileRowSource source(r.r, fi, x, y, w, h);
+  source.recover = a.recover;
   VipsImage *image = vips_image_new();
   std::unique_ptr<VipsImage, void (*)(void *)> hold(image, g_object_unref);
   vips_image_init_fields(image, int(w), int(h), int(fi.image.bands), VIPS_FORMAT_UCHAR, VIPS_CODING_NONE,
@@ -266,6 +295,12 @@ int cmd_decode(const Args &a) {
   if (rename(tmp.c_str(), out.c_str())) {
     unlink(tmp.c_str());
     die(out + ": " + strerror(errno));
+  }
+  if (source.tiles_lost) {
+    fprintf(stderr, "msic: %s: %llu tile%s could not be recovered and %s black in %s\n", in.c_str(),
+            (unsigned long long)source.tiles_lost, source.tiles_lost == 1 ? "" : "s",
+            source.tiles_lost == 1 ? "is" : "are", out.c_str());
+    return 3;
   }
   return 0;
 }

@@ -22,6 +22,8 @@ class Context {
   const ModelFile &model() const { return model_; }
   const std::string &hash_hex() const { return hash_hex_; }
   void set_threads(int threads) { threads_ = threads < 0 ? 0 : threads; }
+  void set_recover(bool recover) { recover_ = recover; }
+  bool recover() const { return recover_; }
   // The thread count to use for a request of `requested` (0: the context's).
   int threads(int requested = 0) const;
   // Loads the backend on first use (retried if that failed).
@@ -34,6 +36,7 @@ class Context {
   ModelFile model_;
   std::string hash_hex_;
   int threads_ = 0;
+  bool recover_ = false;
   std::once_flag codec_once_;
   std::unique_ptr<TileCodec> codec_;
 };

@@ -18,7 +18,9 @@ ImageReader::~ImageReader() {
 }
 
 void ImageReader::open(format::ContainerReader::ReadAt read_at, uint64_t size) {
-  container_ = std::make_unique<format::ContainerReader>(std::move(read_at), size);
+  using Mode = format::ContainerReader::OpenMode;
+  container_ = std::make_unique<format::ContainerReader>(std::move(read_at), size,
+                                                         context_.recover() ? Mode::kRecover : Mode::kStrict);
 }
 
 std::unique_ptr<ImageReader> ImageReader::open_file(Context &context, const char *path) {
