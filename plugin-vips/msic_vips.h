@@ -47,11 +47,23 @@ typedef struct _VipsForeignLoadMsic {
 
 	/* Decoded tiles, made by load(). */
 	MsicTileCache *tiles;
+
+	/* recover: read what a truncated or damaged file still holds, with
+	 * a context of our own that recovers (see msic_context_set_recover);
+	 * lost tiles are black, with a warning. */
+	gboolean recover;
+	msic_context *context;
 } VipsForeignLoadMsic;
 
 typedef VipsForeignLoadClass VipsForeignLoadMsicClass;
 
 GType vips_foreign_load_msic_get_type(void);
+
+/* The context a subclass opens its reader with: NULL (the library's
+ * default), or with recover, a recovering one of the loader's own. NULL
+ * and an error on failure. */
+int vips_foreign_load_msic_context(VipsForeignLoadMsic *msic,
+	msic_context **context);
 
 /* Report a failure of the MSIC library, naming the input. */
 void vips_foreign_load_msic_error(VipsForeignLoadMsic *msic,

@@ -39,10 +39,32 @@ vips_foreign_load_msic_dispose(GObject *gobject)
 		msic_reader_close(msic->reader);
 		msic->reader = NULL;
 	}
+	if (msic->context) {
+		msic_context_destroy(msic->context);
+		msic->context = NULL;
+	}
 	VIPS_FREE(msic->name);
 	VIPS_FREE(msic->filename);
 
 	G_OBJECT_CLASS(vips_foreign_load_msic_parent_class)->dispose(gobject);
+}
+
+int
+vips_foreign_load_msic_context(VipsForeignLoadMsic *msic,
+	msic_context **context)
+{
+	*context = NULL;
+	if (!msic->recover)
+		return 0;
+	if (!msic->context &&
+		(msic_context_new(NULL, &msic->context) != MSIC_OK ||
+			msic_context_set_recover(msic->context, 1) != MSIC_OK)) {
+		vips_foreign_load_msic_error(msic, "unable to recover");
+		return -1;
+	}
+	*context = msic->context;
+
+	return 0;
 }
 
 void
@@ -157,6 +179,72 @@ vips_foreign_load_msic_header(VipsForeignLoad *load)
 	return 0;
 }
 
+/* Copies the part of tile (tx, ty) inside the region from `pixels` (rows
+ * `stride` bytes apart), or paints it black if pixels is NULL. */
+static void
+vips_foreign_load_msic_paste(VipsForeignLoadMsic *msic, VipsRegion *or,
+	uint32_t tx, uint32_t ty, const uint8_t *pixels, size_t stride)
+{
+	const uint32_t ts = msic->info.tile_size;
+	const size_t ps = msic->info.image.bands;
+	VipsRect tile;
+	VipsRect hit;
+	int y;
+
+	tile.left = (int) (tx * ts);
+	tile.top = (int) (ty * ts);
+	tile.width = (int) ts;
+	tile.height = (int) ts;
+	vips_rect_intersectrect(&tile, &or->valid, &hit);
+	for (y = 0; y < hit.height; y++) {
+		uint8_t *q = VIPS_REGION_ADDR(or, hit.left, hit.top + y);
+
+		if (pixels)
+			memcpy(q, pixels +
+				(size_t) (hit.top + y - tile.top) * stride +
+				(size_t) (hit.left - tile.left) * ps,
+				(size_t) hit.width * ps);
+		else
+			memset(q, 0, (size_t) hit.width * ps);
+	}
+}
+
+/* recover: the request tile by tile, black where a tile is lost. With
+ * fail_on=truncated or stricter a lost tile is an error, as a truncated
+ * file is for libvips' other loaders. */
+static int
+vips_foreign_load_msic_generate_recovering(VipsForeignLoadMsic *msic,
+	VipsRegion *or, uint32_t tx0, uint32_t ty0, uint32_t tx1, uint32_t ty1)
+{
+	VipsForeignLoad *load = (VipsForeignLoad *) msic;
+	const size_t stride = msic_tile_cache_stride(msic->tiles);
+	uint32_t tx, ty;
+
+	for (ty = ty0; ty <= ty1; ty++)
+		for (tx = tx0; tx <= tx1; tx++) {
+			if (!msic_tile_cache_acquire(msic->tiles,
+				tx, ty, tx, ty)) {
+				vips_foreign_load_msic_paste(msic, or, tx, ty,
+					msic_tile_cache_pixels(msic->tiles,
+						tx, ty), stride);
+				msic_tile_cache_release(msic->tiles,
+					tx, ty, tx, ty);
+				continue;
+			}
+			if (load->fail_on >= VIPS_FAIL_ON_TRUNCATED) {
+				vips_foreign_load_msic_error(msic,
+					"failed to decode");
+				return -1;
+			}
+			g_warning("msicload: %s: tile (%u, %u) lost: %s",
+				msic->name ? msic->name : "input", tx, ty,
+				msic_last_error());
+			vips_foreign_load_msic_paste(msic, or, tx, ty, NULL, 0);
+		}
+
+	return 0;
+}
+
 static int
 vips_foreign_load_msic_generate(VipsRegion *or,
 	void *seq, void *a, void *b, gboolean *stop)
@@ -177,7 +265,12 @@ vips_foreign_load_msic_generate(VipsRegion *or,
 	(void) stop;
 
 	/* All the tiles the request touches, decoded together. */
-	if (msic_tile_cache_acquire(msic->tiles, tx0, ty0, tx1, ty1)) {
+	if (msic->recover &&
+		msic_tile_cache_acquire(msic->tiles, tx0, ty0, tx1, ty1))
+		return vips_foreign_load_msic_generate_recovering(msic, or,
+			tx0, ty0, tx1, ty1);
+	if (!msic->recover &&
+		msic_tile_cache_acquire(msic->tiles, tx0, ty0, tx1, ty1)) {
 		/* libmsic's message names the tile. */
 		vips_foreign_load_msic_error(msic, "failed to decode");
 		/* Don't leave a broken loader in the operation cache. */
@@ -259,6 +352,13 @@ vips_foreign_load_msic_class_init(VipsForeignLoadMsicClass *class)
 	/* A new format and a neural decoder that have not been fuzzed yet:
 	 * let VIPS_BLOCK_UNTRUSTED turn us off. */
 	operation_class->flags |= VIPS_OPERATION_UNTRUSTED;
+
+	VIPS_ARG_BOOL(class, "recover", 20,
+		"Recover",
+		"Read what a truncated or damaged file still holds",
+		VIPS_ARGUMENT_OPTIONAL_INPUT,
+		G_STRUCT_OFFSET(VipsForeignLoadMsic, recover),
+		FALSE);
 
 	load_class->get_flags = vips_foreign_load_msic_get_flags;
 	load_class->header = vips_foreign_load_msic_header;

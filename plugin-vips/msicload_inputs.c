@@ -30,9 +30,13 @@ vips_foreign_load_msic_file_build(VipsObject *object)
 	VipsForeignLoadMsicFile *file = (VipsForeignLoadMsicFile *) object;
 
 	if (file->filename) {
+		msic_context *context;
+
 		msic->name = g_strdup(file->filename);
 		msic->filename = g_strdup(file->filename);
-		if (msic_reader_new_file(NULL, file->filename,
+		if (vips_foreign_load_msic_context(msic, &context))
+			return -1;
+		if (msic_reader_new_file(context, file->filename,
 			&msic->reader) != MSIC_OK) {
 			vips_foreign_load_msic_error(msic, "unable to open");
 			return -1;
@@ -122,9 +126,12 @@ vips_foreign_load_msic_buffer_build(VipsObject *object)
 
 	if (buffer->blob) {
 		VipsArea *area = VIPS_AREA(buffer->blob);
+		msic_context *context;
 
 		msic->name = g_strdup("buffer");
-		if (msic_reader_new_memory(NULL, area->data, area->length,
+		if (vips_foreign_load_msic_context(msic, &context))
+			return -1;
+		if (msic_reader_new_memory(context, area->data, area->length,
 			&msic->reader) != MSIC_OK) {
 			vips_foreign_load_msic_error(msic, "unable to open");
 			return -1;
@@ -256,6 +263,7 @@ vips_foreign_load_msic_source_build(VipsObject *object)
 		const char *filename = vips_connection_filename(
 			VIPS_CONNECTION(self->source));
 		gint64 length;
+		msic_context *context;
 
 		msic->name = g_strdup(vips_connection_nick(
 			VIPS_CONNECTION(self->source)));
@@ -263,10 +271,11 @@ vips_foreign_load_msic_source_build(VipsObject *object)
 
 		/* For a pipe this reads everything into memory, which is
 		 * unavoidable: the tile index is at the end. */
-		if ((length = vips_source_length(self->source)) < 0)
+		if ((length = vips_source_length(self->source)) < 0 ||
+			vips_foreign_load_msic_context(msic, &context))
 			return -1;
 
-		if (msic_reader_new_callbacks(NULL,
+		if (msic_reader_new_callbacks(context,
 			vips_foreign_load_msic_source_read_at,
 			(uint64_t) length, self, &msic->reader) != MSIC_OK) {
 			vips_foreign_load_msic_error(msic, "unable to open");

@@ -10,6 +10,7 @@
 // This file: registration, round trips, options and pixel formats, and
 // corrupt files; metadata_test.cpp, streams_test.cpp, large_image_test.cpp
 // and install_test.cpp hold the other topics.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -258,6 +259,29 @@ TEST_F(VipsModule, ACorruptTileOfASmallImageIsNeverSavedAsPixels) {
     RunResult avg = Exec({VipsExe(), "avg", bad});
     EXPECT_NE(avg.exit_code, 0) << "byte " << at << ": " << avg.describe();
   }
+}
+
+TEST_F(VipsModule, RecoverReadsTheWholeTilesOfATruncatedFile) {
+  // Issue #16, finding 7: a partly copied file could not be opened at all.
+  // msicload's recover option reads its whole tiles (the rest are black,
+  // with a warning); fail_on=truncated makes a lost tile an error again.
+  const std::string good = Path("whole.msic"), cut = Path("cut.msic");
+  Copy(kodim_, good + "[Q=40,tile_size=128]");
+  std::vector<uint8_t> bytes = ReadFileBytes(good);
+  bytes.resize(bytes.size() * 2 / 3);
+  WriteFileBytes(cut, bytes);
+  RunResult strict = Exec({VipsExe(), "copy", cut, Path("strict.png")});
+  EXPECT_NE(strict.exit_code, 0) << strict.describe();
+  RunResult rec = Exec({VipsExe(), "copy", cut + "[recover]", Path("rec.png")});
+  ASSERT_TRUE(rec.ok()) << rec.describe();
+  EXPECT_TRUE(Contains(rec.err, "lost")) << rec.describe();
+  const Pixels full = DecodeWithCApi(good), got = LoadWithVips(Path("rec.png"));
+  ASSERT_EQ(got.data.size(), full.data.size());
+  const size_t top = size_t(128) * 768 * 3;  // the first tile row is whole
+  EXPECT_TRUE(std::equal(got.data.begin(), got.data.begin() + long(top), full.data.begin()));
+  EXPECT_EQ(got.data.back(), 0);  // the last tile is lost: black
+  RunResult picky = Exec({VipsExe(), "copy", cut + "[recover,fail_on=truncated]", Path("picky.png")});
+  EXPECT_NE(picky.exit_code, 0) << picky.describe();
 }
 
 TEST_F(VipsModule, BlockUntrustedBlocksOnlyTheLoader) {
