@@ -5,9 +5,11 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <iterator>
 
+#include "container.h"
 #include "model_file.h"
 #include "test_support.h"
 
@@ -103,6 +105,39 @@ TEST(Cli, RecoverDecodesTheWholeTilesOfATruncatedFile) {
   size_t top = 128 * full.stride(), bottom = full.pixels.size() - 128 * full.stride();
   EXPECT_TRUE(std::equal(rec.pixels.begin(), rec.pixels.begin() + long(top), full.pixels.begin()));
   EXPECT_TRUE(std::all_of(rec.pixels.begin() + long(bottom), rec.pixels.end(), [](uint8_t v) { return v == 0; }));
+}
+
+TEST(Cli, HostileHeadersFailFastWithoutAllocatingTheImage) {
+  // Issue #16, finding 2: msic decode allocated the whole output before
+  // decoding (1.36 GB for a 532-byte file declaring 20000x20000) and
+  // aborted on larger declarations. Files with empty tiles of the default
+  // model, so decoding gets as far as the first payload.
+  std::string dir = test::temp_dir();
+  std::array<uint8_t, 32> hash{};
+  const std::string hex = msic_context_model_hash(nullptr);
+  for (size_t i = 0; i < 32; ++i) hash[i] = uint8_t(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  struct Case { uint32_t width, height, tile; };
+  for (Case c : {Case{20000, 20000, 4096}, Case{1000000, 1000, 64}, Case{262144, 262144, 4096}}) {
+    msic::format::Header h;
+    h.width = c.width, h.height = c.height, h.tile_size = c.tile;
+    h.model_hash = hash;
+    std::vector<uint8_t> bytes;
+    msic::format::ContainerWriter w([&](const void *d, size_t n) {
+      bytes.insert(bytes.end(), (const uint8_t *)d, (const uint8_t *)d + n);
+      return true;
+    }, h);
+    w.write_header();
+    for (uint64_t i = 0; i < h.tile_count(); ++i) w.write_tile(i, {});
+    w.finish();
+    const std::string file = dir + "/hostile.msic";
+    write_file(file, bytes);
+    Result i = run(cli + " info " + file);
+    EXPECT_EQ(i.status, 0) << i.output;
+    Result d = run("timeout 10 " + cli + " decode " + file + " " + dir + "/out.v");
+    EXPECT_EQ(d.status, 1) << c.width << "x" << c.height << ": " << d.output;
+    EXPECT_NE(d.output.find("corrupt tile"), std::string::npos) << d.output;
+    EXPECT_EQ(size_of(dir + "/out.v"), -1);
+  }
 }
 
 TEST(Cli, BadInputsFailCleanly) {

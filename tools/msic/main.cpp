@@ -200,7 +200,8 @@ struct TileRowSource {
   uint32_t x, y, w, h, bands, tile_size;
   std::mutex mutex;
   uint32_t band_y0 = 0, band_y1 = 0;  // image rows held in `band`
-  std::vector<uint8_t> band;
+  std::unique_ptr<uint8_t[]> band;  // not zeroed: only what decodes is touched
+  size_t band_capacity = 0;
   std::string error;  // msic's message, if a decode failed
   bool recover = false;
   uint64_t tiles_lost = 0;  // recover: tiles left black
@@ -211,7 +212,7 @@ struct TileRowSource {
   // The band again, one tile at a time, black where a tile fails.
   bool decode_band_tile_by_tile() {
     const size_t row = size_t(w) * bands;
-    std::fill(band.begin(), band.end(), uint8_t(0));
+    std::fill(band.get(), band.get() + row * (band_y1 - band_y0), uint8_t(0));
     std::vector<uint8_t> tile(size_t(tile_size) * tile_size * bands);
     const uint32_t ty = band_y0 / tile_size;
     for (uint32_t tx = x / tile_size; tx * tile_size < x + w; ++tx) {
@@ -222,7 +223,7 @@ struct TileRowSource {
       }
       const uint32_t x0 = std::max(x, tx * tile_size), x1 = std::min(x + w, (tx + 1) * tile_size);
       for (uint32_t iy = band_y0; iy < band_y1; ++iy)
-        memcpy(band.data() + (iy - band_y0) * row + size_t(x0 - x) * bands,
+        memcpy(band.get() + (iy - band_y0) * row + size_t(x0 - x) * bands,
                tile.data() + (size_t(iy - ty * tile_size) * tile_size + (x0 - tx * tile_size)) * bands,
                size_t(x1 - x0) * bands);
     }
@@ -240,8 +241,18 @@ struct TileRowSource {
         const uint32_t t0 = iy / s->tile_size * s->tile_size;
         s->band_y0 = std::max(s->y, t0);
         s->band_y1 = std::min(s->y + s->h, t0 + s->tile_size);
-        s->band.resize(row * (s->band_y1 - s->band_y0));
-        if (msic_reader_decode_region(s->reader, s->x, s->band_y0, s->w, s->band_y1 - s->band_y0, s->band.data(),
+        const size_t bytes = row * (s->band_y1 - s->band_y0);
+        if (bytes > s->band_capacity) {
+          s->band.reset(new (std::nothrow) uint8_t[bytes]);
+          s->band_capacity = s->band ? bytes : 0;
+          if (!s->band) {
+            s->band_y0 = s->band_y1 = 0;
+            s->error = "not enough memory for a tile row of " + std::to_string(s->w) + " pixels (use --region)";
+            vips_error("msic", "%s", s->error.c_str());
+            return -1;
+          }
+        }
+        if (msic_reader_decode_region(s->reader, s->x, s->band_y0, s->w, s->band_y1 - s->band_y0, s->band.get(),
                                       row) != MSIC_OK &&
             !(s->recover && s->decode_band_tile_by_tile())) {
           s->band_y0 = s->band_y1 = 0;
@@ -250,7 +261,7 @@ struct TileRowSource {
           return -1;
         }
       }
-      memcpy(VIPS_REGION_ADDR(out, r.left, oy), s->band.data() + (iy - s->band_y0) * row + size_t(r.left) * s->bands,
+      memcpy(VIPS_REGION_ADDR(out, r.left, oy), s->band.get() + (iy - s->band_y0) * row + size_t(r.left) * s->bands,
              size_t(r.width) * s->bands);
     }
     return 0;
