@@ -313,6 +313,9 @@ const std::vector<uint8_t> &ContainerReader::box_data(size_t i) const {
 }
 
 void ContainerReader::read_exact(uint64_t offset, void *buf, size_t size, const char *what) const {
+  // Nothing to read (an empty box or payload): the read-at function is not
+  // called, since buf may be NULL then.
+  if (size == 0 && offset <= file_size_) return;
   if (offset > file_size_ || size > file_size_ - offset || read_at_(offset, buf, size) != size)
     throw Error(MSIC_ERR_FORMAT, std::string("truncated MSIC file (reading the ") + what + ")");
 }
