@@ -2,7 +2,8 @@
 # The test suite under the sanitizers (issue #16), each in a build folder of
 # its own, with gcc:
 #   asan  build-asan/: ASan + UBSan (-fno-sanitize-recover: any undefined
-#         behaviour fails), the whole suite but four tests (below);
+#         behaviour fails) and LeakSanitizer, the whole suite but four tests
+#         (below);
 #   tsan  build-tsan/: TSan, the threaded tests.
 #
 #   tools/sanitize.sh [asan|tsan|all]      (default all; CI runs all)
@@ -13,13 +14,18 @@
 #
 # What the runs need, and why:
 # - The vips and GDAL programs and python (the gdal.cli tests) are not
-#   instrumented but load our instrumented plugin: the sanitizer runtime is
+#   instrumented but load our instrumented plugins: the sanitizer runtime is
 #   preloaded into them (LD_PRELOAD), with libstdc++ (python has none at
 #   start, and ASan must see it to intercept C++ throws) and
 #   tests/sanitize/swift_demangle_stub.c (without which a preloaded runtime
-#   deadlocks vips at start-up; the file says how).
+#   deadlocks vips at start-up; the file says how). Under ASan ctest runs
+#   with the preload too; under TSan ctest must not (it then misses its
+#   children's exit, and /bin/sh crashes), so a launcher puts the preload in
+#   front of the vips suite only (CMake's CROSSCOMPILING_EMULATOR).
 # - LeakSanitizer is on everywhere but in the gdal.cli tests, where it would
-#   report python's own allocations at exit.
+#   report python's own allocations at exit. intercept_tls_get_addr=0: with
+#   it on, gcc 12's LeakSanitizer crashes at exit ("Tracer caught signal
+#   11") on a dynamic-TLS block of LibTorch's threads (msic decode).
 # - TSan cannot see GLib's GMutex and GCond (futexes): tests/sanitize/
 #   tsan_glib.c, preloaded, annotates them, and TSan ignores the memory
 #   accesses of uninstrumented libraries (ignore_noninstrumented_modules).
@@ -47,8 +53,8 @@ start_all=$SECONDS
 runtime() { readlink -f "$(gcc -print-file-name="$1")"; }
 libstdcxx=$(readlink -f "$(g++ -print-file-name=libstdc++.so.6)")
 
-# configure DIR FLAGS [CMAKE-ARGS...]: RelWithDebInfo at -O1 -g1 (line tables: stacks with
-# file:line at a fraction of the compile time and size of -g).
+# configure DIR FLAGS [CMAKE-ARGS...]: RelWithDebInfo at -O1 -g1 (line
+# tables: stacks with file:line at a fraction of the compile time of -g).
 configure() {
   local dir=$1 flags=$2
   shift 2

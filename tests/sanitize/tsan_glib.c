@@ -17,8 +17,8 @@
  * uninstrumented libraries are ignored anyway, so what is checked is our
  * instrumented code.
  *
- * Outside a TSan process (ctest itself) the annotations are absent (weak)
- * and every function just calls GLib's. */
+ * In a process without the TSan runtime (a program a test starts) the
+ * annotations are absent (weak) and every function just calls GLib's. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdint.h>
