@@ -252,7 +252,6 @@ vips_foreign_load_msic_generate(VipsRegion *or,
 	VipsForeignLoadMsic *msic = (VipsForeignLoadMsic *) a;
 	const VipsRect *r = &or->valid;
 	const uint32_t ts = msic->info.tile_size;
-	const size_t ps = msic->info.image.bands;
 	const size_t stride = msic_tile_cache_stride(msic->tiles);
 	const uint32_t tx0 = (uint32_t) r->left / ts;
 	const uint32_t ty0 = (uint32_t) r->top / ts;
@@ -279,28 +278,10 @@ vips_foreign_load_msic_generate(VipsRegion *or,
 	}
 
 	for (ty = ty0; ty <= ty1; ty++)
-		for (tx = tx0; tx <= tx1; tx++) {
-			const uint8_t *pixels =
-				msic_tile_cache_pixels(msic->tiles, tx, ty);
-			VipsRect tile;
-			VipsRect hit;
-			int y;
-
-			tile.left = (int) (tx * ts);
-			tile.top = (int) (ty * ts);
-			tile.width = (int) ts;
-			tile.height = (int) ts;
-			vips_rect_intersectrect(&tile, r, &hit);
-			for (y = 0; y < hit.height; y++)
-				memcpy(VIPS_REGION_ADDR(or,
-						hit.left, hit.top + y),
-					pixels +
-						(size_t) (hit.top + y -
-							tile.top) * stride +
-						(size_t) (hit.left - tile.left) *
-							ps,
-					(size_t) hit.width * ps);
-		}
+		for (tx = tx0; tx <= tx1; tx++)
+			vips_foreign_load_msic_paste(msic, or, tx, ty,
+				msic_tile_cache_pixels(msic->tiles, tx, ty),
+				stride);
 	msic_tile_cache_release(msic->tiles, tx0, ty0, tx1, ty1);
 
 	return 0;
