@@ -291,7 +291,8 @@ void ContainerReader::recover_index() {
     const TileEntry t{pos + kTileFrameSize, load_le32(frame + 8), load_le32(frame + 12)};
     if (i >= index_.size() || t.length > file_size_ - t.offset) break;
     payload.resize(t.length);
-    if (read_at_(t.offset, payload.data(), t.length) != t.length) break;
+    // No read for an empty payload: buf would be NULL (read_exact's rule).
+    if (t.length && read_at_(t.offset, payload.data(), t.length) != t.length) break;
     if (crc32(payload.data(), payload.size()) == t.crc && !present_[i]) {
       index_[i] = t;
       present_[i] = true;

@@ -316,3 +316,33 @@ TEST(Container, ATruncatedFileGivesBackItsWholeTilesWhenRecovering) {
   ContainerReader whole_file = open(s.bytes);
   EXPECT_FALSE(whole_file.recovered());
 }
+
+TEST(Container, RecoveringNeverAsksToReadNothing) {
+  // The fuzzer's recover-empty-frame input: a truncated file whose first
+  // frame holds an empty payload made the recovering reader call the
+  // read-at function with a NULL buffer and size 0 (memcpy from NULL).
+  Header h;
+  h.width = 128, h.height = 64, h.tile_size = 64;
+  std::vector<uint8_t> bytes;
+  ContainerWriter w([&](const void *d, size_t n) {
+    bytes.insert(bytes.end(), (const uint8_t *)d, (const uint8_t *)d + n);
+    return true;
+  }, h);
+  w.write_header();
+  w.write_tile(0, {});
+  w.write_tile(1, {4, 5, 6});
+  w.finish();
+  bytes.resize(bytes.size() - 1);  // the trailer is gone
+  ContainerReader r(
+      [&](uint64_t off, void *buf, size_t n) -> size_t {
+        EXPECT_TRUE(n > 0 && buf) << "read of " << n << " bytes at " << off;
+        if (off >= bytes.size()) return 0;
+        n = std::min<size_t>(n, bytes.size() - off);
+        memcpy(buf, bytes.data() + off, n);
+        return n;
+      },
+      bytes.size(), ContainerReader::OpenMode::kRecover);
+  EXPECT_TRUE(r.tile_present(0));
+  EXPECT_TRUE(r.tile_present(1));
+  EXPECT_EQ(r.read_tile(1), std::vector<uint8_t>({4, 5, 6}));
+}

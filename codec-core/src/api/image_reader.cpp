@@ -53,7 +53,7 @@ std::unique_ptr<ImageReader> ImageReader::open_memory(Context &context, const vo
       [bytes, size](uint64_t off, void *buf, size_t n) -> size_t {
         if (off >= size) return 0;
         n = std::min<uint64_t>(n, size - off);
-        memcpy(buf, bytes + off, n);
+        if (n) memcpy(buf, bytes + off, n);
         return n;
       },
       size);
