@@ -43,7 +43,11 @@ cc=${MSIC_FUZZ_CC:-clang-14}
 cxx=${MSIC_FUZZ_CXX:-clang++-14}
 
 locked() {
-  if [ -n "${MSIC_FUZZ_LOCK:-}" ]; then flock "$MSIC_FUZZ_LOCK" "$@"; else "$@"; fi
+  if [ -n "${MSIC_FUZZ_LOCK:-}" ]; then
+    flock "$MSIC_FUZZ_LOCK" bash -c 'echo "(lock taken $(date +%T))" >&2; exec "$@"' locked "$@"
+  else
+    "$@"
+  fi
 }
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 start=$(date +%s)
@@ -71,7 +75,7 @@ rm -rf "$out/seeds"
 "$out/bin/msic-fuzz-seeds" "$out/seeds"
 largest=$(find "$out/seeds" -type f -printf '%s\n' | sort -n | tail -1)
 max_len=$(( largest + largest / 4 > 16384 ? largest + largest / 4 : 16384 ))
-echo "$(ls "$out/seeds" | wc -l) seeds, largest $largest bytes; -max_len=$max_len"
+echo "$(find "$out/seeds" -type f | wc -l) seeds, largest $largest bytes; -max_len=$max_len"
 
 # Symbolized stacks; every UBSan report is fatal; the network's BLAS on one
 # thread (the fuzzers decode with one thread too).
@@ -95,18 +99,25 @@ for t in "${targets[@]}"; do
   fi
   if [ ${#regressions[@]} -gt 0 ]; then
     step "$t: ${#regressions[@]} regression inputs"
-    set +e
-    locked "$bin" "${flags[@]}" -artifact_prefix="$out/artifacts/$t/" "${regressions[@]}" \
-      >"$out/logs/$t-regressions.log" 2>&1
-    status=$?
-    set -e
-    if [ $status -ne 0 ]; then
-      { grep -E '^Running: ' "$out/logs/$t-regressions.log" | tail -1
-        grep -E -A40 'ERROR|runtime error|ALARM|out-of-memory|MSIC_ERR_INTERNAL' "$out/logs/$t-regressions.log" |
-          head -60; } || true
-      echo "FAIL: $t replaying a regression input (log: $out/logs/$t-regressions.log)"
-      failed+=("$t-regressions")
-    fi
+    # One run each, so that every failing input is named (libFuzzer stops at
+    # the first).
+    : >"$out/logs/$t-regressions.log"
+    for f in "${regressions[@]}"; do
+      set +e
+      locked "$bin" "${flags[@]}" -artifact_prefix="$out/artifacts/$t/regression-" "$f" >"$out/logs/$t-one.log" 2>&1
+      status=$?
+      set -e
+      cat "$out/logs/$t-one.log" >>"$out/logs/$t-regressions.log"
+      if [ $status -ne 0 ]; then
+        { grep -E -A30 '==ERROR|runtime error|ALARM|out-of-memory|MSIC_ERR_INTERNAL|deadly signal' \
+            "$out/logs/$t-one.log" | head -40; } || true
+        echo "FAIL: $t: regression input ${f#"$root"/} (log: $out/logs/$t-regressions.log)"
+        failed+=("${f#"$here"/}")
+      else
+        echo "ok: ${f#"$root"/}"
+      fi
+    done
+    rm -f "$out/logs/$t-one.log"
   fi
   [ "$seconds" -gt 0 ] || continue
 
