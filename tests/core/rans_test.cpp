@@ -103,13 +103,29 @@ TEST(Rans, CorruptStreamNeverReadsOutOfBounds) {
     bad.resize(bad.size() - 4 * (trial % 3));
     try {
       RansDecoder dec(bad.data(), bad.size());
-      bool same = true;
       for (int i = 0; i < 5000; ++i) dec.get(tables(), 30);
-      (void)same;
-      EXPECT_FALSE(dec.finished_cleanly() && bad == bytes);
+      EXPECT_FALSE(dec.finished_cleanly()) << "trial " << trial;
     } catch (const Error &e) {
       EXPECT_EQ(e.status(), MSIC_ERR_FORMAT);
     }
   }
   EXPECT_THROW(RansDecoder(bytes.data(), 3), Error);
+}
+
+TEST(Rans, AStreamThatRunsDryStopsAtOnce) {
+  // A hostile tile payload: a few bytes that claim millions of symbols.
+  // The decoder must fail where the words run out, not decode garbage to
+  // the end (issue #16: a 1.9 KB payload claiming a 4096x4096 tile).
+  RansEncoder enc;
+  for (int i = 0; i < 5000; ++i) enc.put(tables(), 30, (i * 7) % 9 - 4);
+  std::vector<uint8_t> bytes = enc.finish();
+  bytes.resize(8 + 4 * 4);
+  RansDecoder dec(bytes.data(), bytes.size());
+  int decoded = 0;
+  try {
+    for (; decoded < 5000; ++decoded) dec.get(tables(), 30);
+  } catch (const Error &e) {
+    EXPECT_EQ(e.status(), MSIC_ERR_FORMAT);
+  }
+  EXPECT_LT(decoded, 200);
 }

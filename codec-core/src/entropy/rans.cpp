@@ -62,16 +62,13 @@ RansDecoder::RansDecoder(const uint8_t *data, size_t size) : p_(data), end_(data
 void RansDecoder::advance(uint32_t start, uint32_t freq) {
   x_ = freq * (x_ >> kProbBits) + (x_ & ((1u << kProbBits) - 1)) - start;
   if (x_ < kLow) {
-    // A corrupt stream may run dry; it then decodes garbage rather than
-    // reading past the end, and finished_cleanly() reports it.
-    uint32_t w = 0;
-    if (end_ - p_ >= 4) {
-      w = format::load_le32(p_);
-      p_ += 4;
-    } else {
-      overrun_ = true;
-    }
-    x_ = (x_ << 32) | w;
+    // A valid stream never runs dry: the encoder wrote exactly the words the
+    // decoder reads. Stopping here bounds the work a corrupt or hostile
+    // payload can cause (a few bytes claiming a 4096x4096 tile would
+    // otherwise be decoded to the end as garbage).
+    if (end_ - p_ < 4) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream ends early)");
+    x_ = (x_ << 32) | format::load_le32(p_);
+    p_ += 4;
   }
 }
 
@@ -97,6 +94,6 @@ int32_t RansDecoder::get(const CdfTables &tables, int t) {
   return unzigzag(u);
 }
 
-bool RansDecoder::finished_cleanly() const { return !overrun_ && p_ == end_ && x_ == kLow; }
+bool RansDecoder::finished_cleanly() const { return p_ == end_ && x_ == kLow; }
 
 }  // namespace msic::entropy

@@ -31,6 +31,7 @@ class RansDecoder {
  public:
   RansDecoder(const uint8_t *data, size_t size);  // throws Error on short data
   int32_t get(const CdfTables &tables, int table);
+  // Throws Error when a corrupt stream runs dry.
   // True if every word was consumed and the state is back where it began.
   bool finished_cleanly() const;
   uint32_t escapes() const { return escapes_; }
@@ -40,7 +41,6 @@ class RansDecoder {
   void advance(uint32_t start, uint32_t freq);
   const uint8_t *p_, *end_;
   uint64_t x_;
-  bool overrun_ = false;
   uint32_t escapes_ = 0;
 };
 
