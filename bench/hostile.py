@@ -12,6 +12,7 @@ decode, vipsheader and vips avg (the module), gdalinfo and gdalinfo
                                           its vips module and GDAL plugin)
 """
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -68,6 +69,10 @@ def main():
         for i in range(16, len(index), 16):
             index[i:i + 16] = index[0:16]
 
+    def garbage_tile(size):  # a payload header claiming a whole tile, then noise
+        noise = random.Random(size).randbytes(1800)
+        return struct.pack("<BBHHBBI", 2, 0, size, size, 0, 0, 0) + b"\xff" * 8 + noise
+
     def past_the_end(index):
         index[0:8] = struct.pack("<Q", 1 << 40)
 
@@ -77,6 +82,10 @@ def main():
         ("1000000x1000, 244,140 empty tiles", container(1000000, 1000, 64, model_hash)),
         ("20000x20000, every tile one payload (bomb)",
          container(20000, 20000, 512, model_hash, tiles=lambda i: b"x" * 64, edit_index=one_payload_for_all)),
+        ("16 tiles of 4096 px, 1.8 KB of noise each",
+         container(16384, 16384, 4096, model_hash, tiles=lambda i: garbage_tile(4096))),
+        ("16 tiles of 2048 px, 1.8 KB of noise each",
+         container(8192, 8192, 2048, model_hash, tiles=lambda i: garbage_tile(2048))),
         ("tile offset past the end", container(512, 512, 256, model_hash, edit_index=past_the_end)),
         ("256 MiB unknown box", container(64, 64, 64, model_hash, boxes=[(b"ZZZZ", bytes(256 << 20))])),
         ("65,537 boxes declared", container(64, 64, 64, model_hash, boxes=[(b"pad ", bytes(12 * 65537))],

@@ -166,11 +166,12 @@ const char *msic_status_name(msic_status s) {
     case MSIC_ERR_VERSION: return "unsupported MSIC version";
     case MSIC_ERR_CHECKSUM: return "checksum mismatch";
     case MSIC_ERR_MODEL: return "model error";
-    case MSIC_ERR_LIMIT: return "image too large";
+    case MSIC_ERR_LIMIT: return "beyond a limit";
     case MSIC_ERR_UNSUPPORTED: return "unsupported image";
     case MSIC_ERR_CANCELLED: return "cancelled";
     case MSIC_ERR_NOMEM: return "out of memory";
     case MSIC_ERR_INTERNAL: return "internal error";
+    case MSIC_STATUS_FORCE_INT_: break;
   }
   return "unknown status";
 }
@@ -203,6 +204,10 @@ void msic_context_set_threads(msic_context *ctx, int threads) {
 
 msic_status msic_context_set_recover(msic_context *ctx, int recover) {
   return guarded([&] { resolve(ctx).set_recover(recover != 0); });
+}
+
+msic_status msic_context_set_memory_limit(msic_context *ctx, uint64_t bytes) {
+  return guarded([&] { resolve(ctx).decode_memory().set_limit(bytes); });
 }
 
 const char *msic_context_model_hash(const msic_context *ctx) {

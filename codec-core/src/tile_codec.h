@@ -27,6 +27,9 @@ class TileCodec {
                       uint32_t quality_centi, uint8_t *out, size_t stride) const = 0;
   // Without quantization: analysis then synthesis (tests invertibility).
   virtual std::vector<float> round_trip_unquantized(const TileImage &tile) const = 0;
+  // Working memory of one decode, in bytes per pixel of the tile: what a
+  // reader reserves from its context's memory budget before decoding.
+  virtual uint64_t decode_bytes_per_pixel() const = 0;
 
   static std::unique_ptr<TileCodec> create(const ModelFile &model);  // throws Error
 };

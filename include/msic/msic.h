@@ -53,7 +53,8 @@ typedef enum msic_status {
   MSIC_ERR_UNSUPPORTED = 8, /* valid request we do not handle (bands, depth) */
   MSIC_ERR_CANCELLED = 9,   /* the progress callback asked to stop */
   MSIC_ERR_NOMEM = 10,
-  MSIC_ERR_INTERNAL = 11
+  MSIC_ERR_INTERNAL = 11,
+  MSIC_STATUS_FORCE_INT_ = 0x7fffffff /* not a status: keeps the enum an int */
 } msic_status;
 
 /* Version of the library at run time: MSIC_VERSION's form (version.h). */
@@ -81,6 +82,14 @@ MSIC_API void msic_context_set_threads(msic_context *ctx, int threads);
  * (msic_file_info.tiles_missing counts them). Default 0: such a file is
  * refused. Set it on a context of your own, not the shared default. */
 MSIC_API msic_status msic_context_set_recover(msic_context *ctx, int recover);
+/* Working memory that the tile decodes in flight on this context may take
+ * together, in bytes (0 = no limit). Decodes wait for their share; a tile
+ * that alone needs more fails with MSIC_ERR_LIMIT, so that a hostile or
+ * unusual file (4096-px tiles) cannot make a reader take gigabytes.
+ * Default: MSIC_DEFAULT_MEMORY_LIMIT, or the environment's MSIC_MEMORY_LIMIT
+ * in megabytes when set (for programs that do not call this: vips, GDAL). */
+#define MSIC_DEFAULT_MEMORY_LIMIT (1ull << 30)
+MSIC_API msic_status msic_context_set_memory_limit(msic_context *ctx, uint64_t bytes);
 /* 64 hex digits + NUL: content hash of the model the context holds. */
 MSIC_API const char *msic_context_model_hash(const msic_context *ctx);
 MSIC_API const char *msic_context_model_name(const msic_context *ctx);
@@ -148,7 +157,9 @@ typedef struct msic_encoder_settings msic_encoder_settings;
 typedef enum msic_encoder_option {
   MSIC_ENCODER_QUALITY = 1,   /* any real value in [0, 100]; default 75 */
   MSIC_ENCODER_TILE_SIZE = 2, /* see MSIC_TILE_SIZE_*; default 512 */
-  MSIC_ENCODER_THREADS = 3    /* integer >= 0; 0 = the context's setting */
+  MSIC_ENCODER_THREADS = 3,   /* integer >= 0; 0 = the context's setting */
+  /* Not an option: makes the enum hold any int id a caller may pass. */
+  MSIC_ENCODER_OPTION_FORCE_INT_ = 0x7fffffff
 } msic_encoder_option;
 
 /* Settings with every option at its default. */

@@ -135,7 +135,10 @@ TEST(Cli, HostileHeadersFailFastWithoutAllocatingTheImage) {
     EXPECT_EQ(i.status, 0) << i.output;
     Result d = run("timeout 10 " + cli + " decode " + file + " " + dir + "/out.v");
     EXPECT_EQ(d.status, 1) << c.width << "x" << c.height << ": " << d.output;
-    EXPECT_NE(d.output.find("corrupt tile"), std::string::npos) << d.output;
+    // 4096-px tiles are over the default memory limit before their payload
+    // is read; 64-px ones get to the payload and fail there.
+    const char *why = c.tile == 4096 ? "over the decoder's limit" : "corrupt tile";
+    EXPECT_NE(d.output.find(why), std::string::npos) << d.output;
     EXPECT_EQ(size_of(dir + "/out.v"), -1);
   }
 }

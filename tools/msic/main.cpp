@@ -33,6 +33,8 @@ const char *kUsage =
     "common options:\n"
     "  --threads N          worker threads (default: all cores)\n"
     "  --model PATH         model file instead of the embedded default\n"
+    "  --memory-limit MB    working memory of the tile decodes in flight (default 1024;\n"
+    "                       0 = none); a tile that needs more is refused\n"
     "\n"
     "'msic <command> --help' describes each command.\n";
 
@@ -43,19 +45,21 @@ const char *kEncodeHelp =
     "  --strip         drop ICC, EXIF and XMP metadata\n"
     "Input: 8-bit grey or RGB. OUT is written under a temporary name and renamed when complete.\n";
 const char *kDecodeHelp =
-    "usage: msic decode IN.msic OUT [--region X,Y,W,H] [--recover] [--threads N] [--model PATH]\n"
+    "usage: msic decode IN.msic OUT [--region X,Y,W,H] [--recover] [--threads N] [--memory-limit MB]\n"
+    "                   [--model PATH]\n"
     "  --region X,Y,W,H   decode only this window (only the tiles it touches are decoded)\n"
     "  --recover          from a truncated or damaged file, decode every tile that is whole;\n"
     "                     the others are black, and msic says how many (exit status 3)\n"
     "OUT's suffix picks the format (.png, .tif, .jpg, .webp, ...).\n";
 const char *kInfoHelp = "usage: msic info IN.msic [--json]\n";
-const char *kVerifyHelp = "usage: msic verify IN.msic [--threads N] [--model PATH]\n";
+const char *kVerifyHelp = "usage: msic verify IN.msic [--threads N] [--memory-limit MB] [--model PATH]\n";
 
 struct Args {
   std::vector<std::string> positional;
   float quality = float(MSIC_QUALITY_DEFAULT);
   unsigned tile_size = MSIC_TILE_SIZE_DEFAULT;
   int threads = 0;
+  double memory_limit_mb = double(MSIC_DEFAULT_MEMORY_LIMIT >> 20);
   bool strip = false, json = false, help = false, recover = false;
   std::string model, region;
 };
@@ -93,6 +97,7 @@ Args parse(int argc, char **argv, int first) {
     else if (s == "--tile-size") a.tile_size = unsigned(parse_number(s, value()));
     else if (s == "--threads") a.threads = int(parse_number(s, value()));
     else if (s == "--model") a.model = value();
+    else if (s == "--memory-limit") a.memory_limit_mb = parse_number(s, value());
     else if (s == "--region") a.region = value();
     else if (s == "--strip") a.strip = true;
     else if (s == "--recover") a.recover = true;
@@ -111,6 +116,8 @@ Context make_context(const Args &a) {
     die(msic_last_error());
   msic_context_set_threads(ctx, a.threads);
   msic_context_set_recover(ctx, a.recover);
+  if (!(a.memory_limit_mb >= 0 && a.memory_limit_mb < 1e12)) die("--memory-limit needs megabytes >= 0", 2);
+  msic_context_set_memory_limit(ctx, uint64_t(a.memory_limit_mb * 1048576.0));
   return Context(ctx, msic_context_destroy);
 }
 
@@ -216,7 +223,10 @@ struct TileRowSource {
     std::vector<uint8_t> tile(size_t(tile_size) * tile_size * bands);
     const uint32_t ty = band_y0 / tile_size;
     for (uint32_t tx = x / tile_size; tx * tile_size < x + w; ++tx) {
-      if (msic_reader_decode_tile(reader, tx, ty, tile.data(), size_t(tile_size) * bands) != MSIC_OK) {
+      const msic_status status = msic_reader_decode_tile(reader, tx, ty, tile.data(), size_t(tile_size) * bands);
+      // Only damage loses a tile; a limit, a missing model or memory stops.
+      if (status != MSIC_OK && status != MSIC_ERR_FORMAT && status != MSIC_ERR_CHECKSUM) return false;
+      if (status != MSIC_OK) {
         fprintf(stderr, "msic: tile (%u, %u) lost: %s\n", tx, ty, msic_last_error());
         ++tiles_lost;
         continue;

@@ -2,10 +2,12 @@
 // count. The C API's msic_context.
 #pragma once
 #include <array>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include "api/memory_budget.h"
 #include "model_file.h"
 #include "tile_codec.h"
 
@@ -23,6 +25,8 @@ class Context {
   const std::string &hash_hex() const { return hash_hex_; }
   void set_threads(int threads) { threads_ = threads < 0 ? 0 : threads; }
   void set_recover(bool recover) { recover_ = recover; }
+  // Working memory of the tile decodes in flight on this context.
+  MemoryBudget &decode_memory() { return decode_memory_; }
   bool recover() const { return recover_; }
   // The thread count to use for a request of `requested` (0: the context's).
   int threads(int requested = 0) const;
@@ -35,10 +39,11 @@ class Context {
  private:
   ModelFile model_;
   std::string hash_hex_;
-  int threads_ = 0;
+  std::atomic<int> threads_{0};  // set while other threads decode
   bool recover_ = false;
   std::once_flag codec_once_;
   std::unique_ptr<TileCodec> codec_;
+  MemoryBudget decode_memory_;
 };
 
 }  // namespace msic

@@ -82,9 +82,15 @@ std::vector<uint8_t> ImageReader::tile_pixels(uint32_t tx, uint32_t ty, uint32_t
   context_.check_model(hd.model_hash);
   w = std::min(hd.tile_size, hd.width - tx * hd.tile_size);
   h = std::min(hd.tile_size, hd.height - ty * hd.tile_size);
+  const TileCodec &codec = context_.codec();
+  // Reserved before the payload is read: a tile too large for the limit
+  // costs nothing.
+  MemoryBudget::Hold hold =
+      context_.decode_memory().reserve(uint64_t(w) * h * codec.decode_bytes_per_pixel(),
+                                       ("a " + std::to_string(w) + " x " + std::to_string(h) + " tile").c_str());
   std::vector<uint8_t> payload = container_->read_tile(uint64_t(ty) * hd.tiles_across() + tx);
   std::vector<uint8_t> pixels(size_t(w) * h * hd.bands);
-  context_.codec().decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands);
+  codec.decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands);
   ++tiles_decoded_;
   return pixels;
 }
