@@ -15,6 +15,20 @@ typedef struct {
 	uint8_t *pixels;
 } Tile;
 
+typedef struct {
+	char *why;
+	gboolean reported;
+} LostTile;
+
+static void
+lost_tile_free(gpointer data)
+{
+	LostTile *lost = (LostTile *) data;
+
+	g_free(lost->why);
+	g_free(lost);
+}
+
 struct _MsicTileCache {
 	msic_reader *reader;
 	msic_file_info info;
@@ -23,6 +37,7 @@ struct _MsicTileCache {
 	GMutex lock;
 	GCond changed;
 	GHashTable *tiles; /* &Tile.index -> Tile */
+	GHashTable *lost;  /* gint64 index -> LostTile */
 	guint64 clock;
 };
 
@@ -48,6 +63,8 @@ msic_tile_cache_new(msic_reader *reader, const msic_file_info *info,
 	g_cond_init(&cache->changed);
 	cache->tiles = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 		NULL, tile_free);
+	cache->lost = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+		g_free, lost_tile_free);
 
 	return cache;
 }
@@ -58,6 +75,7 @@ msic_tile_cache_free(MsicTileCache *cache)
 	if (!cache)
 		return;
 	g_hash_table_destroy(cache->tiles);
+	g_hash_table_destroy(cache->lost);
 	g_cond_clear(&cache->changed);
 	g_mutex_clear(&cache->lock);
 	g_free(cache);
@@ -117,9 +135,32 @@ release_first(MsicTileCache *cache, uint32_t tx0, uint32_t ty0,
 	}
 }
 
+/* The reason a known-lost tile in the rectangle was lost, or NULL. With
+ * the lock held. */
+static const char *
+lost_in(MsicTileCache *cache, uint32_t tx0, uint32_t ty0,
+	uint32_t tx1, uint32_t ty1)
+{
+	uint32_t tx, ty;
+
+	if (g_hash_table_size(cache->lost) == 0)
+		return NULL;
+	for (ty = ty0; ty <= ty1; ty++)
+		for (tx = tx0; tx <= tx1; tx++) {
+			const gint64 index = tile_index(cache, tx, ty);
+			const LostTile *lost =
+				g_hash_table_lookup(cache->lost, &index);
+
+			if (lost)
+				return lost->why;
+		}
+
+	return NULL;
+}
+
 int
 msic_tile_cache_acquire(MsicTileCache *cache,
-	uint32_t tx0, uint32_t ty0, uint32_t tx1, uint32_t ty1)
+	uint32_t tx0, uint32_t ty0, uint32_t tx1, uint32_t ty1, char **why)
 {
 	const uint32_t across = tx1 - tx0 + 1;
 	const guint n = across * (ty1 - ty0 + 1);
@@ -131,8 +172,14 @@ msic_tile_cache_acquire(MsicTileCache *cache,
 	Tile **mine = g_new(Tile *, n);
 	guint todo = 0, i;
 	msic_status status = MSIC_OK;
+	const char *known;
+	int result;
 
 	g_mutex_lock(&cache->lock);
+	if ((known = lost_in(cache, tx0, ty0, tx1, ty1))) {
+		result = MSIC_TILE_CACHE_LOST;
+		goto out;
+	}
 	/* Take what is ready, claim what nobody decodes, wait for the rest;
 	 * tiles are taken in row order, so two threads never wait on each
 	 * other. */
@@ -144,6 +191,18 @@ msic_tile_cache_acquire(MsicTileCache *cache,
 		while ((tile = g_hash_table_lookup(cache->tiles, &index)) &&
 			tile->state == TILE_DECODING)
 			g_cond_wait(&cache->changed, &cache->lock);
+		if (!tile && g_hash_table_contains(cache->lost, &index)) {
+			known = ((LostTile *) g_hash_table_lookup(cache->lost,
+				&index))->why;
+			/* It failed in the thread we waited for: give back
+			 * what we took and claimed. */
+			release_first(cache, tx0, ty0, tx1, i);
+			while (todo > 0)
+				g_hash_table_remove(cache->tiles,
+					&mine[--todo]->index);
+			result = MSIC_TILE_CACHE_LOST;
+			goto out;
+		}
 		if (!tile) {
 			evict(cache);
 			tile = g_new0(Tile, 1);
@@ -167,31 +226,45 @@ msic_tile_cache_acquire(MsicTileCache *cache,
 	if (todo && status == MSIC_OK)
 		status = msic_reader_decode_tiles(cache->reader, todo, xs, ys,
 			outs, stride, 0);
+	/* msic_last_error() is this thread's: read it before the lock. */
+	known = status == MSIC_OK ? NULL : msic_last_error();
 
 	g_mutex_lock(&cache->lock);
+	if (known && todo == 1 && status != MSIC_ERR_NOMEM) {
+		gint64 *index = g_new(gint64, 1);
+		LostTile *lost = g_new0(LostTile, 1);
+
+		*index = mine[0]->index;
+		lost->why = g_strdup(known);
+		g_hash_table_replace(cache->lost, index, lost);
+	}
 	for (i = 0; i < todo; i++) {
 		if (status == MSIC_OK) {
 			mine[i]->pixels = outs[i];
 			mine[i]->state = TILE_READY;
 		}
 		else {
-			/* Waiting threads find it gone and try it themselves,
-			 * so each has the error to report. */
+			/* Gone: waiting threads find it lost (a tile that
+			 * failed alone) or decode it alone themselves. */
 			g_free(outs[i]);
 			g_hash_table_remove(cache->tiles, &mine[i]->index);
 		}
 	}
 	if (status != MSIC_OK)
 		release_first(cache, tx0, ty0, tx1, n);
+	result = status == MSIC_OK ? 0 : MSIC_TILE_CACHE_FAILED;
+
+out:
+	if (result && why)
+		*why = g_strdup(known);
 	g_cond_broadcast(&cache->changed);
 	g_mutex_unlock(&cache->lock);
-
 	g_free(xs);
 	g_free(ys);
 	g_free(outs);
 	g_free(mine);
 
-	return status == MSIC_OK ? 0 : -1;
+	return result;
 }
 
 const uint8_t *
@@ -215,4 +288,21 @@ msic_tile_cache_release(MsicTileCache *cache,
 	release_first(cache, tx0, ty0, tx1,
 		(tx1 - tx0 + 1) * (ty1 - ty0 + 1));
 	g_mutex_unlock(&cache->lock);
+}
+
+gboolean
+msic_tile_cache_report_once(MsicTileCache *cache, uint32_t tx, uint32_t ty)
+{
+	const gint64 index = tile_index(cache, tx, ty);
+	LostTile *lost;
+	gboolean first = TRUE;
+
+	g_mutex_lock(&cache->lock);
+	if ((lost = g_hash_table_lookup(cache->lost, &index))) {
+		first = !lost->reported;
+		lost->reported = TRUE;
+	}
+	g_mutex_unlock(&cache->lock);
+
+	return first;
 }

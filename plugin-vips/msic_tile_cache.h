@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include <glib.h>
+
 #include <msic/msic.h>
 
 typedef struct _MsicTileCache MsicTileCache;
@@ -24,16 +26,29 @@ void msic_tile_cache_free(MsicTileCache *cache);
 /* Rows of every cached tile are this many bytes apart. */
 size_t msic_tile_cache_stride(const MsicTileCache *cache);
 
+/* acquire's results. A tile that failed alone is remembered as lost and
+ * never decoded again: a damaged tile must not cost a decode for every
+ * request that touches it (libvips asks for strips a few lines high). */
+#define MSIC_TILE_CACHE_FAILED (-1) /* a tile failed to decode just now */
+#define MSIC_TILE_CACHE_LOST (-2)   /* a tile is known lost, not retried */
+
 /* Makes the tiles (tx0..tx1, ty0..ty1) ready and in use: from the cache,
  * decoded now (together, in parallel), or waited for while another thread
- * decodes them. -1 if one fails to decode (msic_last_error() says why; no
- * tile is left in use). On success, msic_tile_cache_pixels gives each one,
- * and msic_tile_cache_release must follow. */
+ * decodes them. 0 on success: msic_tile_cache_pixels gives each one, and
+ * msic_tile_cache_release must follow. Otherwise FAILED or LOST, no tile
+ * is left in use, and *why (if why is not NULL) is the reason, to g_free. */
 int msic_tile_cache_acquire(MsicTileCache *cache,
-	uint32_t tx0, uint32_t ty0, uint32_t tx1, uint32_t ty1);
+	uint32_t tx0, uint32_t ty0, uint32_t tx1, uint32_t ty1, char **why);
 const uint8_t *msic_tile_cache_pixels(MsicTileCache *cache,
 	uint32_t tx, uint32_t ty);
 void msic_tile_cache_release(MsicTileCache *cache,
 	uint32_t tx0, uint32_t ty0, uint32_t tx1, uint32_t ty1);
+
+/* For a tile that failed: TRUE the first time it is asked about a tile
+ * known lost (the one time to warn, whichever thread or request met the
+ * failure), and every time for a tile not remembered as lost (it failed
+ * for lack of memory and is tried again). */
+gboolean msic_tile_cache_report_once(MsicTileCache *cache,
+	uint32_t tx, uint32_t ty);
 
 #endif /* MSIC_TILE_CACHE_H */

@@ -209,7 +209,17 @@ vips_foreign_load_msic_paste(VipsForeignLoadMsic *msic, VipsRegion *or,
 	}
 }
 
-/* recover: the request tile by tile, black where a tile is lost. With
+/* Reports a tile that failed, with the reason the tile cache gave. */
+static void
+vips_foreign_load_msic_tile_error(VipsForeignLoadMsic *msic, const char *why)
+{
+	vips_error(VIPS_OBJECT_GET_CLASS(msic)->nickname,
+		"%s: failed to decode: %s",
+		msic->name ? msic->name : "input", why ? why : "");
+}
+
+/* recover: the request tile by tile, black where a tile is lost (one
+ * warning per lost tile; the cache does not decode it again). With
  * fail_on=truncated or stricter a lost tile is an error, as a truncated
  * file is for libvips' other loaders. */
 static int
@@ -222,8 +232,11 @@ vips_foreign_load_msic_generate_recovering(VipsForeignLoadMsic *msic,
 
 	for (ty = ty0; ty <= ty1; ty++)
 		for (tx = tx0; tx <= tx1; tx++) {
-			if (!msic_tile_cache_acquire(msic->tiles,
-				tx, ty, tx, ty)) {
+			char *why = NULL;
+			int result = msic_tile_cache_acquire(msic->tiles,
+				tx, ty, tx, ty, &why);
+
+			if (!result) {
 				vips_foreign_load_msic_paste(msic, or, tx, ty,
 					msic_tile_cache_pixels(msic->tiles,
 						tx, ty), stride);
@@ -232,13 +245,15 @@ vips_foreign_load_msic_generate_recovering(VipsForeignLoadMsic *msic,
 				continue;
 			}
 			if (load->fail_on >= VIPS_FAIL_ON_TRUNCATED) {
-				vips_foreign_load_msic_error(msic,
-					"failed to decode");
+				vips_foreign_load_msic_tile_error(msic, why);
+				g_free(why);
 				return -1;
 			}
-			g_warning("msicload: %s: tile (%u, %u) lost: %s",
-				msic->name ? msic->name : "input", tx, ty,
-				msic_last_error());
+			if (msic_tile_cache_report_once(msic->tiles, tx, ty))
+				g_warning("msicload: %s: tile (%u, %u) lost: %s",
+					msic->name ? msic->name : "input",
+					tx, ty, why);
+			g_free(why);
 			vips_foreign_load_msic_paste(msic, or, tx, ty, NULL, 0);
 		}
 
@@ -264,17 +279,25 @@ vips_foreign_load_msic_generate(VipsRegion *or,
 	(void) stop;
 
 	/* All the tiles the request touches, decoded together. */
-	if (msic->recover &&
-		msic_tile_cache_acquire(msic->tiles, tx0, ty0, tx1, ty1))
-		return vips_foreign_load_msic_generate_recovering(msic, or,
-			tx0, ty0, tx1, ty1);
-	if (!msic->recover &&
-		msic_tile_cache_acquire(msic->tiles, tx0, ty0, tx1, ty1)) {
-		/* libmsic's message names the tile. */
-		vips_foreign_load_msic_error(msic, "failed to decode");
-		/* Don't leave a broken loader in the operation cache. */
-		vips_operation_invalidate(VIPS_OPERATION(msic));
-		return -1;
+	if (msic->recover) {
+		if (msic_tile_cache_acquire(msic->tiles,
+			tx0, ty0, tx1, ty1, NULL))
+			return vips_foreign_load_msic_generate_recovering(msic,
+				or, tx0, ty0, tx1, ty1);
+	}
+	else {
+		char *why = NULL;
+
+		if (msic_tile_cache_acquire(msic->tiles,
+			tx0, ty0, tx1, ty1, &why)) {
+			/* libmsic's message names the tile. */
+			vips_foreign_load_msic_tile_error(msic, why);
+			g_free(why);
+			/* Don't leave a broken loader in the operation
+			 * cache. */
+			vips_operation_invalidate(VIPS_OPERATION(msic));
+			return -1;
+		}
 	}
 
 	for (ty = ty0; ty <= ty1; ty++)
