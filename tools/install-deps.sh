@@ -12,6 +12,9 @@ packages=(
   libvips-dev libvips-tools                   # images in and out, the libvips module
   libgdal-dev gdal-bin python3-gdal python3-rasterio python3-numpy  # the GDAL driver and its tests
   libgtest-dev file dpkg-dev                  # tests and packages
+  # The fuzzers (libFuzzer with ASan and UBSan; llvm-symbolizer for their
+  # stacks); tools/sanitize.sh uses gcc's sanitizers.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 if [ "${1:-}" = "--bench" ]; then  # the classical codecs bench/rd.py compares against
   packages+=(libjpeg-turbo-progs webp libjxl-tools libavif-bin libheif-examples libopenjp2-tools
