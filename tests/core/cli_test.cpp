@@ -143,6 +143,27 @@ TEST(Cli, HostileHeadersFailFastWithoutAllocatingTheImage) {
   }
 }
 
+TEST(Cli, TheMemoryLimitComesFromTheOptionOrTheEnvironment) {
+  // A 128 x 64 file of two 64-px tiles: each tile needs well under 1 MB and
+  // more than 0.1 MB to decode.
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  std::string file = dir + "/small.msic";
+  Result e = run("vips crop " + src + " " + dir + "/small.png 0 0 128 64 && " + cli + " encode --tile-size 64 " +
+                 dir + "/small.png " + file);
+  ASSERT_EQ(e.status, 0) << e.output;
+  Result tight = run(cli + " decode --memory-limit 0.1 " + file + " " + dir + "/a.png");
+  EXPECT_EQ(tight.status, 1) << tight.output;
+  EXPECT_NE(tight.output.find("over the decoder's limit of 1 MB"), std::string::npos) << tight.output;
+  Result env = run("MSIC_MEMORY_LIMIT=0 " + cli + " decode " + file + " " + dir + "/b.png");  // 0: none
+  EXPECT_EQ(env.status, 0) << env.output;
+  Result env_tight = run("MSIC_MEMORY_LIMIT=1 " + cli + " decode --memory-limit 0.1 " + file + " " + dir + "/c.png");
+  EXPECT_EQ(env_tight.status, 1) << "the option wins over the environment: " << env_tight.output;
+  Result bad = run(cli + " decode --memory-limit -3 " + file + " " + dir + "/d.png");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_EQ(size_of(dir + "/a.png"), -1);
+}
+
 TEST(Cli, BadInputsFailCleanly) {
   std::string dir = test::temp_dir();
   std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,8 @@ const char *kUsage =
     "common options:\n"
     "  --threads N          worker threads (default: all cores)\n"
     "  --model PATH         model file instead of the embedded default\n"
-    "  --memory-limit MB    working memory of the tile decodes in flight (default 1024;\n"
-    "                       0 = none); a tile that needs more is refused\n"
+    "  --memory-limit MB    working memory of the tile decodes in flight (default 1024,\n"
+    "                       or $MSIC_MEMORY_LIMIT; 0 = none); a tile that needs more is refused\n"
     "\n"
     "'msic <command> --help' describes each command.\n";
 
@@ -59,7 +60,7 @@ struct Args {
   float quality = float(MSIC_QUALITY_DEFAULT);
   unsigned tile_size = MSIC_TILE_SIZE_DEFAULT;
   int threads = 0;
-  double memory_limit_mb = double(MSIC_DEFAULT_MEMORY_LIMIT >> 20);
+  std::optional<double> memory_limit_mb;  // none: the library's default (or $MSIC_MEMORY_LIMIT)
   bool strip = false, json = false, help = false, recover = false;
   std::string model, region;
 };
@@ -116,8 +117,11 @@ Context make_context(const Args &a) {
     die(msic_last_error());
   msic_context_set_threads(ctx, a.threads);
   msic_context_set_recover(ctx, a.recover);
-  if (!(a.memory_limit_mb >= 0 && a.memory_limit_mb < 1e12)) die("--memory-limit needs megabytes >= 0", 2);
-  msic_context_set_memory_limit(ctx, uint64_t(a.memory_limit_mb * 1048576.0));
+  if (a.memory_limit_mb) {
+    const double mb = *a.memory_limit_mb;
+    if (!(mb >= 0 && mb < 1e12)) die("--memory-limit needs megabytes >= 0", 2);
+    msic_context_set_memory_limit(ctx, uint64_t(mb * 1048576.0));
+  }
   return Context(ctx, msic_context_destroy);
 }
 
