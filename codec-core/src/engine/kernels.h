@@ -1,0 +1,35 @@
+// The engine's kernels. Every output value is computed in one fixed order
+// (bias, then input channel, kernel row, kernel column), whatever the
+// vector width the compiler picks for the rows: vectors run across pixels,
+// never across a sum. With -ffp-contract=off that makes the results
+// bit-identical on every machine.
+#pragma once
+#include <vector>
+
+#include "engine/planes.h"
+
+namespace msic::engine {
+
+// A convolution's weights, [out][in][k][k] (LibTorch's layout), k 1 or 3,
+// zero padding k / 2, stride 1.
+struct Conv {
+  int in = 0, out = 0, k = 0;
+  std::vector<float> weights, bias;  // bias empty: none
+};
+
+// out = conv(in); `in` may be a view of the first `conv.in` channels of a
+// larger Planes (first_channel offsets it).
+void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel = 0);
+void relu(Planes &x);
+// The instruction set the convolutions run on: the best the CPU has, or
+// the one a test forces (force_kernel_level; -1 = the best again). Every
+// level gives the same bits.
+enum class KernelLevel { kSse2 = 0, kAvx2 = 1 };
+KernelLevel kernel_level();
+void force_kernel_level(int level);  // throws Error if the CPU lacks it
+const char *kernel_level_name(KernelLevel level);
+// LibTorch's pixel_unshuffle(x, 2) and pixel_shuffle(x, 2).
+Planes space_to_depth(const Planes &x);
+Planes depth_to_space(const Planes &x);
+
+}  // namespace msic::engine

@@ -1,0 +1,245 @@
+#include "engine/network_engine.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "engine/exact_math.h"
+#include "errors.h"
+
+namespace msic::engine {
+
+namespace {
+const NamedTensor &tensor(const ModelFile &m, const std::string &name, std::vector<int64_t> shape) {
+  const NamedTensor &t = m.get(name);
+  if (t.type != NamedTensor::Type::F32 || t.shape != shape)
+    throw Error(MSIC_ERR_MODEL, "model tensor '" + name + "' does not fit the model config");
+  return t;
+}
+
+Conv load_conv(const ModelFile &m, const std::string &prefix, const char *w, const char *b, int out, int in, int k) {
+  Conv c;
+  c.in = in, c.out = out, c.k = k;
+  c.weights = tensor(m, prefix + w, {out, in, k, k}).f32;
+  c.bias = tensor(m, prefix + b, {out}).f32;
+  return c;
+}
+
+// Gauss-Jordan with partial pivoting, in double (as the LibTorch decoder
+// inverts the mix in double), rounded to float once.
+std::vector<float> invert(const std::vector<float> &m, int n, const std::string &name) {
+  std::vector<double> a(size_t(n) * 2 * n, 0.0);
+  for (int r = 0; r < n; ++r) {
+    for (int c = 0; c < n; ++c) a[size_t(r) * 2 * n + c] = m[size_t(r) * n + c];
+    a[size_t(r) * 2 * n + n + r] = 1.0;
+  }
+  for (int col = 0; col < n; ++col) {
+    int pivot = col;
+    for (int r = col + 1; r < n; ++r)
+      if (std::fabs(a[size_t(r) * 2 * n + col]) > std::fabs(a[size_t(pivot) * 2 * n + col])) pivot = r;
+    if (!(std::fabs(a[size_t(pivot) * 2 * n + col]) > 1e-12))
+      throw Error(MSIC_ERR_MODEL, "model tensor '" + name + "' is not invertible");
+    if (pivot != col)
+      for (int c = 0; c < 2 * n; ++c) std::swap(a[size_t(pivot) * 2 * n + c], a[size_t(col) * 2 * n + c]);
+    const double d = a[size_t(col) * 2 * n + col];
+    for (int c = 0; c < 2 * n; ++c) a[size_t(col) * 2 * n + c] /= d;
+    for (int r = 0; r < n; ++r) {
+      if (r == col) continue;
+      const double f = a[size_t(r) * 2 * n + col];
+      if (f == 0.0) continue;
+      for (int c = 0; c < 2 * n; ++c) a[size_t(r) * 2 * n + c] -= f * a[size_t(col) * 2 * n + c];
+    }
+  }
+  std::vector<float> inv(size_t(n) * n);
+  for (int r = 0; r < n; ++r)
+    for (int c = 0; c < n; ++c) inv[size_t(r) * n + c] = float(a[size_t(r) * 2 * n + n + c]);
+  return inv;
+}
+
+Conv mix_conv(const std::vector<float> &m, int n) {
+  Conv c;
+  c.in = c.out = n, c.k = 1;
+  c.weights = m;
+  return c;
+}
+
+// Channels [first, first + count) of x.
+Planes channels(const Planes &x, int first, int count) {
+  Planes out(count, x.height, x.width);
+  memcpy(out.values.data(), x.plane(first), sizeof(float) * out.values.size());
+  return out;
+}
+
+Planes concat(const Planes &a, const Planes &b) {
+  Planes out(a.channels + b.channels, a.height, a.width);
+  memcpy(out.values.data(), a.values.data(), sizeof(float) * a.values.size());
+  memcpy(out.values.data() + a.values.size(), b.values.data(), sizeof(float) * b.values.size());
+  return out;
+}
+}  // namespace
+
+NetworkEngine::NetworkEngine(const ModelFile &model) : config_(model.config) {
+  config_.validate();
+  for (int k = 0; k < config_.levels; ++k) {
+    const int C = config_.level_channels(k), half = C / 2, width = config_.coupling_width[k];
+    std::vector<Unit> units;
+    for (int u = 0; u < config_.units[k]; ++u) {
+      const std::string p = "transform.level" + std::to_string(k) + "." + std::to_string(u) + ".";
+      Unit unit;
+      const std::vector<float> &log_scale = tensor(model, p + "actnorm_log_scale", {C}).f32;
+      for (float v : log_scale) {
+        unit.scale.push_back(exact_exp(v));
+        unit.inv_scale.push_back(exact_exp(-v));
+      }
+      unit.bias = tensor(model, p + "actnorm_bias", {C}).f32;
+      unit.mix = tensor(model, p + "mix", {C, C}).f32;
+      unit.inverse_mix = invert(unit.mix, C, p + "mix");
+      unit.c1 = load_conv(model, p, "w1", "b1", width, half, 3);
+      unit.c2 = load_conv(model, p, "w2", "b2", width, width, 1);
+      unit.c3 = load_conv(model, p, "w3", "b3", C, width, 3);
+      unit.clamp = config_.coupling_clamp;
+      units.push_back(std::move(unit));
+    }
+    levels_.push_back(std::move(units));
+  }
+  for (int l = 0; l < config_.latent_count(); ++l) {
+    Predictor pr;
+    if (config_.lrp_width[l] > 0) {
+      const std::string p = "lrp." + std::to_string(l) + ".";
+      const int c = config_.latent_channels(l), in = c + config_.context_channels(l), w = config_.lrp_width[l];
+      pr.present = true;
+      pr.c1 = load_conv(model, p, "w1", "b1", w, in, 3);
+      pr.c2 = load_conv(model, p, "w2", "b2", c, w, 3);
+    }
+    lrp_.push_back(std::move(pr));
+  }
+  if (config_.postfilter_width > 0) {
+    has_post_ = true;
+    post1_ = load_conv(model, "post.", "w1", "b1", config_.postfilter_width, 3, 3);
+    post2_ = load_conv(model, "post.", "w2", "b2", 3, config_.postfilter_width, 3);
+  }
+}
+
+void NetworkEngine::Unit::coupling(const Planes &x, Planes &log_s, Planes &t) const {
+  // x: the unit's first half. h = relu(c1 x); h += relu(c2 h); raw = c3 h.
+  Planes h, h2, raw;
+  convolve(c1, x, h);
+  relu(h);
+  convolve(c2, h, h2);
+  relu(h2);
+  for (size_t i = 0; i < h.values.size(); ++i) h.values[i] = h.values[i] + h2.values[i];
+  convolve(c3, h, raw);
+  const int half = raw.channels / 2;
+  log_s = channels(raw, 0, half);
+  t = channels(raw, half, half);
+  for (float &v : log_s.values) v = clamp * exact_tanh(v / clamp);
+}
+
+Planes NetworkEngine::Unit::forward(Planes x) const {
+  const int C = x.channels, half = C / 2;
+  for (int c = 0; c < C; ++c) {
+    float *p = x.plane(c);
+    for (size_t i = 0; i < x.plane_size(); ++i) p[i] = p[i] * scale[c] + bias[c];
+  }
+  Planes y;
+  convolve(mix_conv(mix, C), x, y);
+  Planes log_s, t;
+  coupling(channels(y, 0, half), log_s, t);
+  for (int c = 0; c < half; ++c) {
+    float *p = y.plane(half + c);
+    const float *s = log_s.plane(c), *tt = t.plane(c);
+    for (size_t i = 0; i < y.plane_size(); ++i) p[i] = p[i] * exact_exp(s[i]) + tt[i];
+  }
+  return y;
+}
+
+Planes NetworkEngine::Unit::inverse(Planes y) const {
+  const int C = y.channels, half = C / 2;
+  Planes log_s, t;
+  coupling(channels(y, 0, half), log_s, t);
+  for (int c = 0; c < half; ++c) {
+    float *p = y.plane(half + c);
+    const float *s = log_s.plane(c), *tt = t.plane(c);
+    for (size_t i = 0; i < y.plane_size(); ++i) p[i] = (p[i] - tt[i]) * exact_exp(-s[i]);
+  }
+  Planes x;
+  convolve(mix_conv(inverse_mix, C), y, x);
+  for (int c = 0; c < C; ++c) {
+    float *p = x.plane(c);
+    for (size_t i = 0; i < x.plane_size(); ++i) p[i] = (p[i] - bias[c]) * inv_scale[c];
+  }
+  return x;
+}
+
+std::vector<Planes> NetworkEngine::analysis(Planes x) const {
+  std::vector<Planes> latents;
+  for (const auto &units : levels_) {
+    x = space_to_depth(x);
+    for (const Unit &u : units) x = u.forward(std::move(x));
+    const int half = x.channels / 2;
+    latents.push_back(channels(x, 0, half));
+    x = channels(x, half, half);
+  }
+  latents.push_back(std::move(x));
+  return latents;
+}
+
+Planes NetworkEngine::synthesis(std::vector<Planes> latents) const {
+  Planes x = std::move(latents.back());
+  for (int k = int(levels_.size()) - 1; k >= 0; --k) {
+    x = concat(latents[k], x);
+    for (auto it = levels_[k].rbegin(); it != levels_[k].rend(); ++it) x = it->inverse(std::move(x));
+    x = depth_to_space(x);
+  }
+  return x;
+}
+
+Planes NetworkEngine::context_features(const std::vector<Planes> &latents, int latent) const {
+  const int H = latents[latent].height, W = latents[latent].width;
+  Planes out;
+  for (int s : config_.context_sources(latent)) {
+    const Planes &f = latents[s];
+    const int sh = config_.latent_shift(s) - config_.latent_shift(latent);
+    Planes up(f.channels, H, W);
+    for (int c = 0; c < f.channels; ++c)
+      for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x)
+          up.plane(c)[size_t(y) * W + x] = f.plane(c)[size_t(y >> sh) * f.width + (x >> sh)];
+    out = out.channels ? concat(out, up) : std::move(up);
+  }
+  return out;
+}
+
+void NetworkEngine::refine_latents(std::vector<Planes> &latents, const std::vector<float> &gains) const {
+  if (int(latents.size()) != config_.latent_count() || int(gains.size()) != config_.total_latent_channels())
+    throw Error(MSIC_ERR_INTERNAL, "engine: latents or gains do not fit the model");
+  int off = config_.total_latent_channels();
+  for (int l = config_.latent_count() - 1; l >= 0; --l) {
+    const int c = config_.latent_channels(l);
+    off -= c;
+    if (!lrp_[l].present) continue;
+    Planes ctx = context_features(latents, l);
+    Planes in = ctx.channels ? concat(latents[l], ctx) : latents[l];
+    Planes h, r;
+    convolve(lrp_[l].c1, in, h);
+    relu(h);
+    convolve(lrp_[l].c2, h, r);
+    for (int ch = 0; ch < c; ++ch) {
+      const float inv_gain = 1.0f / gains[off + ch];
+      float *p = latents[l].plane(ch);
+      const float *rr = r.plane(ch);
+      for (size_t i = 0; i < r.plane_size(); ++i) p[i] = p[i] + 0.5f * exact_tanh(rr[i]) * inv_gain;
+    }
+  }
+}
+
+void NetworkEngine::postfilter(Planes &image) const {
+  if (!has_post_) return;
+  Planes h, r;
+  convolve(post1_, image, h);
+  relu(h);
+  convolve(post2_, h, r);
+  for (size_t i = 0; i < image.values.size(); ++i) image.values[i] = image.values[i] + r.values[i];
+}
+
+}  // namespace msic::engine

@@ -1,0 +1,49 @@
+// The MSINN network (network.h's LibTorch modules) on the engine's own
+// kernels: no LibTorch, and the same bits on every machine. It reads the
+// same model file; tests/core/engine_test.cpp holds it to the LibTorch
+// modules.
+#pragma once
+#include <vector>
+
+#include "engine/kernels.h"
+#include "model_file.h"
+
+namespace msic::engine {
+
+class NetworkEngine {
+ public:
+  explicit NetworkEngine(const ModelFile &model);  // throws Error
+
+  // image: 3 channels in [-0.5, 0.5], sides multiples of tile_multiple().
+  std::vector<Planes> analysis(Planes image) const;  // latents fine -> coarse
+  Planes synthesis(std::vector<Planes> latents) const;
+  // Adds the residual prediction to dequantized latents (coarse to fine);
+  // gains: one per latent channel, all latents in order.
+  void refine_latents(std::vector<Planes> &latents, const std::vector<float> &gains) const;
+  void postfilter(Planes &image) const;
+
+ private:
+  struct Unit {
+    std::vector<float> scale, bias;            // ActNorm: exp(log_scale), bias
+    std::vector<float> inv_scale;              // exp(-log_scale)
+    std::vector<float> mix, inverse_mix;       // [C][C]
+    Conv c1, c2, c3;                           // coupling net
+    float clamp = 0;
+    Planes forward(Planes x) const;
+    Planes inverse(Planes y) const;
+    void coupling(const Planes &x, Planes &log_s, Planes &t) const;
+  };
+  struct Predictor {
+    bool present = false;
+    Conv c1, c2;
+  };
+  Planes context_features(const std::vector<Planes> &latents, int latent) const;
+
+  ModelConfig config_;
+  std::vector<std::vector<Unit>> levels_;
+  std::vector<Predictor> lrp_;
+  bool has_post_ = false;
+  Conv post1_, post2_;
+};
+
+}  // namespace msic::engine

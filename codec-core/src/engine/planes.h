@@ -1,0 +1,20 @@
+// Channels x height x width floats, row-major: what the engine's kernels
+// take and give (one image or tile; no batch dimension).
+#pragma once
+#include <cstddef>
+#include <vector>
+
+namespace msic::engine {
+
+struct Planes {
+  int channels = 0, height = 0, width = 0;
+  std::vector<float> values;
+
+  Planes() = default;
+  Planes(int c, int h, int w) : channels(c), height(h), width(w), values(size_t(c) * h * w) {}
+  size_t plane_size() const { return size_t(height) * width; }
+  float *plane(int c) { return values.data() + size_t(c) * plane_size(); }
+  const float *plane(int c) const { return values.data() + size_t(c) * plane_size(); }
+};
+
+}  // namespace msic::engine

@@ -1,0 +1,158 @@
+// The inference engine against the LibTorch modules (network.h), which stay
+// the definition the trainer uses: the same model file, the same results
+// within float rounding, on the shipped model and on random weights.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "engine/exact_math.h"
+#include "engine/network_engine.h"
+#include "network.h"
+
+namespace {
+using msic::engine::Planes;
+
+// A smooth-ish test image in [-0.5, 0.5]: gradients plus noise.
+Planes image(int h, int w, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> noise(-0.1f, 0.1f);
+  Planes x(3, h, w);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < h; ++y)
+      for (int i = 0; i < w; ++i)
+        x.plane(c)[size_t(y) * w + i] =
+            std::clamp(0.4f * std::sin(0.05f * (i + 2 * y) + c) + noise(rng), -0.5f, 0.5f);
+  return x;
+}
+
+torch::Tensor to_torch(const Planes &p) {
+  return torch::from_blob(const_cast<float *>(p.values.data()), {1, p.channels, p.height, p.width}, torch::kFloat)
+      .clone();
+}
+
+// Largest difference, relative to the reference's largest magnitude (at
+// least 1): float rounding grows with the values.
+float max_diff(const Planes &a, const torch::Tensor &b) {
+  auto t = b.contiguous();
+  EXPECT_EQ(size_t(t.numel()), a.values.size());
+  const float *q = t.data_ptr<float>();
+  float m = 0, range = 1;
+  for (size_t i = 0; i < a.values.size(); ++i) {
+    m = std::max(m, std::fabs(a.values[i] - q[i]));
+    range = std::max(range, std::fabs(q[i]));
+  }
+  return m / range;
+}
+
+msic::ModelFile shipped() { return msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE); }
+
+// The shipped model's layout with every weight random (the last layers too,
+// which a new model has at zero) and mixes near the identity.
+msic::ModelFile random_weights(msic::ModelConfig config) {
+  config.postfilter_width = 8;  // the shipped model has none
+  torch::manual_seed(7);
+  msic::net::MsicModel model(config);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto &p : model->named_parameters()) {
+      auto &v = p.value();
+      if (p.key().find("mix") != std::string::npos)
+        // Well-conditioned: an off-diagonal part of spectral radius ~0.3.
+        v.copy_(torch::eye(v.size(0)) + 0.3 / std::sqrt(double(v.size(0))) * torch::randn_like(v));
+      else  // small enough that 8 units do not blow the values up
+        v.copy_(0.03 * torch::randn_like(v));
+    }
+  }
+  msic::ModelFile file = shipped();
+  model->store(file);
+  return file;
+}
+
+void compare(const msic::ModelFile &file, float tolerance) {
+  msic::net::MsicModel model(file.config);
+  model->load(file);
+  model->eval();
+  msic::engine::NetworkEngine engine(file);
+  torch::NoGradGuard no_grad;
+  const Planes x = image(96, 128, 3);
+
+  std::vector<Planes> latents = engine.analysis(x);
+  std::vector<torch::Tensor> reference = model->transform->analysis(to_torch(x));
+  ASSERT_EQ(latents.size(), reference.size());
+  for (size_t l = 0; l < latents.size(); ++l)
+    EXPECT_LT(max_diff(latents[l], reference[l]), tolerance) << "analysis, latent " << l;
+
+  // Decoder: the same (rounded) latents into both.
+  std::vector<float> gains(file.config.total_latent_channels());
+  for (size_t i = 0; i < gains.size(); ++i) gains[i] = 0.5f + 0.1f * float(i % 7);
+  std::vector<torch::Tensor> t_latents;
+  for (Planes &p : latents) {
+    for (float &v : p.values) v = std::nearbyint(v * 8.0f) / 8.0f;
+    t_latents.push_back(to_torch(p));
+  }
+  engine.refine_latents(latents, gains);
+  model->refine_latents(t_latents, gains);
+  for (size_t l = 0; l < latents.size(); ++l)
+    EXPECT_LT(max_diff(latents[l], t_latents[l]), tolerance) << "residual prediction, latent " << l;
+
+  Planes y = engine.synthesis(latents);
+  torch::Tensor ty = model->transform->synthesis(t_latents);
+  EXPECT_LT(max_diff(y, ty), tolerance) << "synthesis";
+  // The post-filter on the same input.
+  Planes same(y.channels, y.height, y.width);
+  auto tyc = ty.contiguous();
+  memcpy(same.values.data(), tyc.data_ptr<float>(), sizeof(float) * same.values.size());
+  engine.postfilter(same);
+  EXPECT_LT(max_diff(same, model->postfilter(ty)), tolerance) << "post-filter";
+}
+}  // namespace
+
+TEST(Engine, ExpAndTanhAreWithinAFewUlp) {
+  for (float x = -20.0f; x <= 20.0f; x += 0.0137f) {
+    const double e = std::exp(double(x)), t = std::tanh(double(x));
+    EXPECT_NEAR(msic::engine::exact_exp(x), e, 4e-7 * e) << x;
+    EXPECT_NEAR(msic::engine::exact_tanh(x), t, 2e-7 + 4e-7 * std::fabs(t)) << x;
+  }
+  EXPECT_EQ(msic::engine::exact_exp(-100.0f), 0.0f);
+  EXPECT_TRUE(std::isinf(msic::engine::exact_exp(100.0f)));
+}
+
+TEST(Engine, MatchesLibTorchOnTheShippedModel) { compare(shipped(), 2e-5f); }
+
+TEST(Engine, MatchesLibTorchOnRandomWeights) { compare(random_weights(shipped().config), 2e-4f); }
+
+TEST(Engine, SynthesisInvertsAnalysis) {
+  msic::engine::NetworkEngine engine(shipped());
+  const Planes x = image(64, 64, 5);
+  Planes y = engine.synthesis(engine.analysis(x));
+  float m = 0;
+  for (size_t i = 0; i < x.values.size(); ++i) m = std::max(m, std::fabs(x.values[i] - y.values[i]));
+  EXPECT_LT(m, 1e-5f);
+}
+
+TEST(Engine, EveryInstructionSetGivesTheSameBits) {
+  using msic::engine::force_kernel_level;
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2: only the SSE2 path runs";
+  msic::engine::NetworkEngine engine(random_weights(shipped().config));
+  const Planes x = image(48, 80, 9);  // widths that leave partial pixel blocks
+  std::vector<float> gains(shipped().config.total_latent_channels(), 0.75f);
+  auto run = [&](int level) {
+    force_kernel_level(level);
+    std::vector<Planes> latents = engine.analysis(x);
+    engine.refine_latents(latents, gains);
+    Planes y = engine.synthesis(latents);
+    engine.postfilter(y);
+    force_kernel_level(-1);
+    std::vector<float> all;
+    for (const Planes &p : latents) all.insert(all.end(), p.values.begin(), p.values.end());
+    all.insert(all.end(), y.values.begin(), y.values.end());
+    return all;
+  };
+  const std::vector<float> sse2 = run(0), avx2 = run(1);
+  ASSERT_EQ(sse2.size(), avx2.size());
+  EXPECT_EQ(memcmp(sse2.data(), avx2.data(), sizeof(float) * sse2.size()), 0) << "SSE2 and AVX2 differ";
+  EXPECT_EQ(run(1), avx2) << "the same input gave other bits";
+}
