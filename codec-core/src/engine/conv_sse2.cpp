@@ -6,6 +6,7 @@
 #include "engine/kernels.h"
 
 namespace msic::engine::sse2 {
+typedef float Vec __attribute__((vector_size(16)));
 constexpr int kOutBlock = 4, kPixelBlock = 8;
 #include "engine/conv_kernel.inc"
 }  // namespace msic::engine::sse2
