@@ -113,6 +113,20 @@ CPLErr MSICRasterBand::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
 {
     if (eRWFlag == GF_Read)
     {
+        // A reduced read that an overview (an external .ovr) can serve goes
+        // there before any full-resolution tile is decoded (issue #15: the
+        // prefetch below decoded them all first).
+        if ((nBufXSize < nXSize || nBufYSize < nYSize) &&
+            GetOverviewCount() > 0)
+        {
+            int bTried = FALSE;
+            const CPLErr eErr = TryOverviewRasterIO(
+                eRWFlag, nXOff, nYOff, nXSize, nYSize, pData, nBufXSize,
+                nBufYSize, eBufType, nPixelSpace, nLineSpace, psExtraArg,
+                &bTried);
+            if (bTried)
+                return eErr;
+        }
         auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
         if (poGDS->PrefetchTiles(nXOff, nYOff, nXSize, nYSize) != CE_None)
             return CE_Failure;
@@ -326,6 +340,18 @@ CPLErr MSICDataset::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
                               GSpacing nLineSpace, GSpacing nBandSpace,
                               GDALRasterIOExtraArg *psExtraArg)
 {
+    if (eRWFlag == GF_Read && (nBufXSize < nXSize || nBufYSize < nYSize) &&
+        nBands > 0 && GetRasterBand(1)->GetOverviewCount() > 0)
+    {
+        // As in MSICRasterBand::IRasterIO: overviews before any prefetch.
+        int bTried = FALSE;
+        const CPLErr eErr = TryOverviewRasterIO(
+            eRWFlag, nXOff, nYOff, nXSize, nYSize, pData, nBufXSize,
+            nBufYSize, eBufType, nBandCount, panBandMap, nPixelSpace,
+            nLineSpace, nBandSpace, psExtraArg, &bTried);
+        if (bTried)
+            return eErr;
+    }
     if (eRWFlag == GF_Read &&
         PrefetchTiles(nXOff, nYOff, nXSize, nYSize) != CE_None)
         return CE_Failure;

@@ -252,6 +252,33 @@ def case_srcwin():
           "big geotransform lost")
 
 
+def case_external_overview():
+    """A reduced read that an external .ovr serves decodes no
+    full-resolution tile (issue #15: with the default NUM_THREADS the
+    driver prefetched every tile of the window before GDAL picked the
+    overview)."""
+    src = make_big_source(1024)
+    msic = os.path.join(WORK, "ovr.msic")
+    to_msic(src, msic, ["-q", "-co", "TILE_SIZE=256", "-co", "QUALITY=50"])
+    gdaladdo = os.path.join(os.path.dirname(GDAL_TRANSLATE), "gdaladdo")
+    run([gdaladdo, "-q", "-ro", msic, "2", "4"])
+    check(os.path.isfile(msic + ".ovr"), "gdaladdo -ro wrote no .ovr")
+    dbg = {"CPL_DEBUG": "MSIC"}
+    for size in ("25%", "50%"):
+        out = os.path.join(WORK, "preview.tif")
+        p = run([GDAL_TRANSLATE, "-outsize", size, size, msic, out], env=dbg)
+        n, total = tiles_decoded(p.stderr, "ovr.msic")
+        print("-outsize %s with an external .ovr: %d of %d tiles decoded, "
+              "%.2f s" % (size, n, total, p.elapsed))
+        check(n == 0, "decoded %d full-resolution tiles for a read the .ovr "
+              "serves" % n)
+    # A read at full resolution still decodes (and the .ovr is not used).
+    p = run([GDAL_TRANSLATE, "-srcwin", "0", "0", "100", "100", msic,
+             os.path.join(WORK, "corner.tif")], env=dbg)
+    n, _ = tiles_decoded(p.stderr, "ovr.msic")
+    check(n == 1, "a full-resolution corner decoded %d tiles" % n)
+
+
 def peak_rss_kib(args):
     """Peak resident memory of a program run in a fresh child, in KiB."""
     probe = ("import resource, subprocess, sys\n"
