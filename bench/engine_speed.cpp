@@ -16,6 +16,7 @@
 
 #include "engine/network_engine.h"
 #include "network.h"
+#include "planes_torch.h"
 
 namespace {
 using msic::engine::Planes;
@@ -32,16 +33,10 @@ Planes tile(int size) {
   return x;
 }
 
-torch::Tensor to_torch(const Planes &p) {
-  return torch::from_blob(const_cast<float *>(p.values.data()), {1, p.channels, p.height, p.width}, torch::kFloat)
-      .clone();
-}
-
 float max_diff(const Planes &a, const torch::Tensor &b) {
-  auto t = b.contiguous();
-  const float *q = t.data_ptr<float>();
+  const Planes r = msic::net::to_planes(b);
   float m = 0;
-  for (size_t i = 0; i < a.values.size(); ++i) m = std::max(m, std::fabs(a.values[i] - q[i]));
+  for (size_t i = 0; i < a.values.size(); ++i) m = std::max(m, std::fabs(a.values[i] - r.values[i]));
   return m;
 }
 }  // namespace
@@ -81,7 +76,7 @@ int main(int argc, char **argv) {
     std::vector<Planes> latents = engine.analysis(x);
     best[0][0] = std::min(best[0][0], seconds_since(t));
     t = Clock::now();
-    std::vector<torch::Tensor> t_latents = model->transform->analysis(to_torch(x));
+    std::vector<torch::Tensor> t_latents = model->transform->analysis(msic::net::to_tensor(x));
     best[1][0] = std::min(best[1][0], seconds_since(t));
     for (size_t l = 0; l < latents.size(); ++l) diff_analysis = std::max(diff_analysis, max_diff(latents[l], t_latents[l]));
 

@@ -173,6 +173,7 @@ msic_tile_cache_acquire(MsicTileCache *cache,
 	guint todo = 0, i;
 	msic_status status = MSIC_OK;
 	const char *known;
+	const LostTile *lost;
 	int result;
 
 	g_mutex_lock(&cache->lock);
@@ -191,9 +192,9 @@ msic_tile_cache_acquire(MsicTileCache *cache,
 		while ((tile = g_hash_table_lookup(cache->tiles, &index)) &&
 			tile->state == TILE_DECODING)
 			g_cond_wait(&cache->changed, &cache->lock);
-		if (!tile && g_hash_table_contains(cache->lost, &index)) {
-			known = ((LostTile *) g_hash_table_lookup(cache->lost,
-				&index))->why;
+		if (!tile &&
+			(lost = g_hash_table_lookup(cache->lost, &index))) {
+			known = lost->why;
 			/* It failed in the thread we waited for: give back
 			 * what we took and claimed. */
 			release_first(cache, tx0, ty0, tx1, i);
@@ -232,11 +233,11 @@ msic_tile_cache_acquire(MsicTileCache *cache,
 	g_mutex_lock(&cache->lock);
 	if (known && todo == 1 && status != MSIC_ERR_NOMEM) {
 		gint64 *index = g_new(gint64, 1);
-		LostTile *lost = g_new0(LostTile, 1);
+		LostTile *entry = g_new0(LostTile, 1);
 
 		*index = mine[0]->index;
-		lost->why = g_strdup(known);
-		g_hash_table_replace(cache->lost, index, lost);
+		entry->why = g_strdup(known);
+		g_hash_table_replace(cache->lost, index, entry);
 	}
 	for (i = 0; i < todo; i++) {
 		if (status == MSIC_OK) {

@@ -11,6 +11,7 @@
 #include "engine/exact_math.h"
 #include "engine/network_engine.h"
 #include "network.h"
+#include "planes_torch.h"
 
 namespace {
 using msic::engine::Planes;
@@ -28,21 +29,15 @@ Planes image(int h, int w, uint32_t seed) {
   return x;
 }
 
-torch::Tensor to_torch(const Planes &p) {
-  return torch::from_blob(const_cast<float *>(p.values.data()), {1, p.channels, p.height, p.width}, torch::kFloat)
-      .clone();
-}
-
 // Largest difference, relative to the reference's largest magnitude (at
 // least 1): float rounding grows with the values.
 float max_diff(const Planes &a, const torch::Tensor &b) {
-  auto t = b.contiguous();
-  EXPECT_EQ(size_t(t.numel()), a.values.size());
-  const float *q = t.data_ptr<float>();
+  const Planes r = msic::net::to_planes(b);
+  EXPECT_EQ(r.values.size(), a.values.size());
   float m = 0, range = 1;
   for (size_t i = 0; i < a.values.size(); ++i) {
-    m = std::max(m, std::fabs(a.values[i] - q[i]));
-    range = std::max(range, std::fabs(q[i]));
+    m = std::max(m, std::fabs(a.values[i] - r.values[i]));
+    range = std::max(range, std::fabs(r.values[i]));
   }
   return m / range;
 }
@@ -80,7 +75,7 @@ void compare(const msic::ModelFile &file, float tolerance) {
   const Planes x = image(96, 128, 3);
 
   std::vector<Planes> latents = engine.analysis(x);
-  std::vector<torch::Tensor> reference = model->transform->analysis(to_torch(x));
+  std::vector<torch::Tensor> reference = model->transform->analysis(msic::net::to_tensor(x));
   ASSERT_EQ(latents.size(), reference.size());
   for (size_t l = 0; l < latents.size(); ++l)
     EXPECT_LT(max_diff(latents[l], reference[l]), tolerance) << "analysis, latent " << l;
@@ -91,7 +86,7 @@ void compare(const msic::ModelFile &file, float tolerance) {
   std::vector<torch::Tensor> t_latents;
   for (Planes &p : latents) {
     for (float &v : p.values) v = std::nearbyint(v * 8.0f) / 8.0f;
-    t_latents.push_back(to_torch(p));
+    t_latents.push_back(msic::net::to_tensor(p));
   }
   engine.refine_latents(latents, gains);
   model->refine_latents(t_latents, gains);
@@ -102,9 +97,7 @@ void compare(const msic::ModelFile &file, float tolerance) {
   torch::Tensor ty = model->transform->synthesis(t_latents);
   EXPECT_LT(max_diff(y, ty), tolerance) << "synthesis";
   // The post-filter on the same input.
-  Planes same(y.channels, y.height, y.width);
-  auto tyc = ty.contiguous();
-  memcpy(same.values.data(), tyc.data_ptr<float>(), sizeof(float) * same.values.size());
+  Planes same = msic::net::to_planes(ty);
   engine.postfilter(same);
   EXPECT_LT(max_diff(same, model->postfilter(ty)), tolerance) << "post-filter";
 }
