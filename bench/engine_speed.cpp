@@ -19,7 +19,7 @@
 #include "planes_torch.h"
 
 namespace {
-using msic::engine::Planes;
+using msic::Planes;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }

@@ -1,4 +1,4 @@
-// engine::Planes <-> LibTorch tensors [1, C, H, W]: where the engine and
+// Planes <-> LibTorch tensors [1, C, H, W]: where the engine and
 // the LibTorch modules meet (the engine's tests and benchmark). Include
 // only where LibTorch is needed.
 #pragma once
@@ -6,18 +6,18 @@
 
 #include <cstring>
 
-#include "engine/planes.h"
+#include "planes.h"
 
 namespace msic::net {
 
-inline torch::Tensor to_tensor(const engine::Planes &p) {
+inline torch::Tensor to_tensor(const Planes &p) {
   return torch::from_blob(const_cast<float *>(p.values.data()), {1, p.channels, p.height, p.width}, torch::kFloat)
       .clone();
 }
 
-inline engine::Planes to_planes(const torch::Tensor &t) {
+inline Planes to_planes(const torch::Tensor &t) {
   auto c = t.contiguous().to(torch::kFloat);
-  engine::Planes p(int(c.size(1)), int(c.size(2)), int(c.size(3)));
+  Planes p(int(c.size(1)), int(c.size(2)), int(c.size(3)));
   memcpy(p.values.data(), c.data_ptr<float>(), sizeof(float) * p.values.size());
   return p;
 }

@@ -1,13 +1,13 @@
-// Codes one tile: the network plus the entropy model. LibTorch stays inside
-// tile_codec.cpp, which is built into its own library (libmsic-codec) that
-// libmsic loads on the first encode or decode, so that programs which only
-// load the plugins (every vips and GDAL command) never pay for LibTorch.
+// Codes one tile: pixels <-> payload. The network runs on the inference
+// engine (engine/), the latents are coded by the integer context model
+// (entropy/); no LibTorch. The same bits on every machine and build.
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
+#include "engine/network_engine.h"
+#include "entropy/context_model.h"
 #include "model_file.h"
 
 namespace msic {
@@ -20,23 +20,28 @@ struct TileImage {
 
 class TileCodec {
  public:
-  virtual ~TileCodec() = default;
-  virtual std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi) const = 0;
+  explicit TileCodec(const ModelFile &model);  // throws Error
+
+  std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi) const;
   // Decodes into out (width x height x bands); throws Error on corrupt data.
-  virtual void decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
-                      uint32_t quality_centi, uint8_t *out, size_t stride) const = 0;
-  // Without quantization: analysis then synthesis (tests invertibility).
-  virtual std::vector<float> round_trip_unquantized(const TileImage &tile) const = 0;
+  void decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
+              uint32_t quality_centi, uint8_t *out, size_t stride) const;
+  // Without quantization: analysis then synthesis (tests invertibility);
+  // interleaved like the input, on the 0..255 scale, unrounded.
+  std::vector<float> round_trip_unquantized(const TileImage &tile) const;
   // Working memory of one decode, in bytes per pixel of the tile: what a
   // reader reserves from its context's memory budget before decoding.
-  virtual uint64_t decode_bytes_per_pixel() const = 0;
+  uint64_t decode_bytes_per_pixel() const;
 
-  static std::unique_ptr<TileCodec> create(const ModelFile &model);  // throws Error
+ private:
+  // The tile edge-replicated to whole tile multiples, 3 planes in
+  // [-0.5, 0.5] (grey as R = G = B).
+  Planes to_planes(const TileImage &tile) const;
+  std::vector<Planes> latent_shapes(uint32_t coded_width, uint32_t coded_height) const;
+
+  engine::NetworkEngine network_;
+  entropy::ContextModel context_;
+  uint32_t tile_multiple_;
 };
-
-// The one symbol libmsic-codec exports: returns a new TileCodec, or NULL
-// with a message in `error` (C linkage: found with dlsym).
-extern "C" typedef TileCodec *(*TileCodecFactory)(const ModelFile *model, char *error, size_t error_size);
-#define MSIC_TILE_CODEC_FACTORY "msic_tile_codec_create"
 
 }  // namespace msic

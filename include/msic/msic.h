@@ -2,7 +2,7 @@
  * MSIC: learned image compression, C API.
  *
  * This is the only interface the plugins (libvips, GDAL) and the tools link
- * against. The neural network and LibTorch stay behind it.
+ * against. The neural network and its inference engine stay behind it.
  *
  * Conventions
  *  - Every function that can fail returns an msic_status and sets a
@@ -20,8 +20,8 @@
  *  - Readers may be used from several threads at once (decode_tile and
  *    decode_region are thread-safe); a writer may be fed from any thread,
  *    but from one at a time.
- *  - LibTorch is loaded on the first encode or decode (libmsic-codec, next
- *    to libmsic), so opening files and reading headers stays cheap.
+ *  - A context prepares its network on the first encode or decode, so
+ *    opening files and reading headers stays cheap.
  */
 #ifndef MSIC_MSIC_H
 #define MSIC_MSIC_H

@@ -44,8 +44,8 @@ size_t files_in(const std::string &dir) {
 TEST(Transform, InvertibleWithoutQuantization) {
   Image im = test::crop(test::kodim23(), 100, 50, 256, 192);
   for (const std::string &path : {std::string(MSIC_DEFAULT_MODEL_FILE), test::random_model_path()}) {
-    auto codec = msic::TileCodec::create(msic::ModelFile::load(path));
-    std::vector<float> back = codec->round_trip_unquantized({im.pixels.data(), im.stride(), im.width, im.height, 3});
+    msic::TileCodec codec(msic::ModelFile::load(path));
+    std::vector<float> back = codec.round_trip_unquantized({im.pixels.data(), im.stride(), im.width, im.height, 3});
     ASSERT_EQ(back.size(), im.pixels.size());
     double worst = 0;
     for (size_t i = 0; i < back.size(); ++i) worst = std::max(worst, double(std::fabs(back[i] - im.pixels[i])));

@@ -14,7 +14,7 @@
 #include "planes_torch.h"
 
 namespace {
-using msic::engine::Planes;
+using msic::Planes;
 
 // A smooth-ish test image in [-0.5, 0.5]: gradients plus noise.
 Planes image(int h, int w, uint32_t seed) {

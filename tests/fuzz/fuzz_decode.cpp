@@ -2,8 +2,8 @@
 // input (with a recovering context when a strict one refuses it: the tiles
 // of a damaged file are then found by their frames), its info and boxes, then msic_reader_decode_region of the whole
 // image (when it has at most MSIC_FUZZ_WHOLE_PIXELS) and of a window, and
-// msic_reader_decode_tiles of a few tiles. The entropy decoder runs
-// instrumented inside bin/libmsic-codec.so.1 (see CMakeLists.txt).
+// msic_reader_decode_tiles of a few tiles. The entropy decoder and the
+// engine run instrumented (see CMakeLists.txt).
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>

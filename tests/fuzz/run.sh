@@ -4,11 +4,8 @@
 # for SECONDS. Fails (exit 1) on any crash, sanitizer report, leak, timeout
 # or out-of-memory, naming the input libFuzzer saved.
 #
-#   tests/fuzz/run.sh MAIN_BUILD [SECONDS] [TARGET...]
+#   tests/fuzz/run.sh [SECONDS] [TARGET...]
 #
-#   MAIN_BUILD  a main build (e.g. build-ci): the fuzzers link its gcc-built
-#               network, libmsic_network.a (brought up to date first), so
-#               that no LibTorch code is compiled with clang
 #   SECONDS     fuzzing time per target (default 60; 0 = replay only)
 #   TARGET      container decode vips gdal (default: all)
 #
@@ -25,13 +22,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-if [ $# -lt 1 ] || [ ! -d "$1" ]; then
-  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+if [ $# -ge 1 ] && ! [[ $1 =~ ^[0-9]+$ ]]; then
+  sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
-main=$(cd "$1" && pwd)
-seconds=${2:-60}
-shift $(( $# >= 2 ? 2 : 1 ))
+seconds=${1:-60}
+[ $# -eq 0 ] || shift
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(container decode vips gdal)
 out=${MSIC_FUZZ_BUILD:-$root/build-fuzz}
@@ -57,15 +53,12 @@ for t in "${targets[@]}"; do
 done
 command -v "$cxx" >/dev/null || { echo "$cxx not found (apt-get install clang-14 libclang-rt-14-dev)"; exit 1; }
 
-step "main build's network ($main: msic_network, normally up to date)"
-locked cmake --build "$main" --target msic_network -j"$jobs"
-
 step "build ($out)"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 mkdir -p "$out"
 locked cmake -S "$here" -B "$out" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
-  -DMSIC_MAIN_BUILD="$main" -DMSIC_FUZZ_EXTRA_FLAGS="${MSIC_FUZZ_EXTRA_FLAGS:-}" "${launcher[@]}" \
+  -DMSIC_FUZZ_EXTRA_FLAGS="${MSIC_FUZZ_EXTRA_FLAGS:-}" "${launcher[@]}" \
   >"$out/configure.log" 2>&1 ||
   { cat "$out/configure.log"; exit 1; }
 locked cmake --build "$out" -j"$jobs"
@@ -77,13 +70,11 @@ largest=$(find "$out/seeds" -type f -printf '%s\n' | sort -n | tail -1)
 max_len=$(( largest + largest / 4 > 16384 ? largest + largest / 4 : 16384 ))
 echo "$(find "$out/seeds" -type f | wc -l) seeds, largest $largest bytes; -max_len=$max_len"
 
-# Symbolized stacks; every UBSan report is fatal; the network's BLAS on one
-# thread (the fuzzers decode with one thread too).
+# Symbolized stacks; every UBSan report is fatal.
 symbolizer=/usr/lib/llvm-14/bin/llvm-symbolizer
 [ -x "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH=$symbolizer
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 flags=(-timeout="$timeout" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$malloc_mb" -max_len="$max_len"
        -dict="$here/msic.dict" -print_final_stats=1)
 

@@ -2,7 +2,6 @@
 
 #include <thread>
 
-#include "api/backend_loader.h"
 #include "entropy/context_model.h"
 #include "errors.h"
 #include "sha256.h"
@@ -13,7 +12,7 @@ extern "C" const uint8_t msic_default_model_end[];
 namespace msic {
 
 Context::Context(ModelFile model) {
-  entropy::ContextModel check(model);  // tables and context nets, without LibTorch
+  entropy::ContextModel check(model);  // tables and context nets; the network later
   hash_hex_ = to_hex(model.hash.data(), 32);
   model_ = std::move(model);
 }
@@ -45,7 +44,7 @@ int Context::threads(int requested) const {
 }
 
 const TileCodec &Context::codec() {
-  std::call_once(codec_once_, [this] { codec_ = load_tile_codec(model_); });  // retried if it threw
+  std::call_once(codec_once_, [this] { codec_ = std::make_unique<TileCodec>(model_); });  // retried if it threw
   return *codec_;
 }
 

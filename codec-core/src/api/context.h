@@ -15,7 +15,8 @@ namespace msic {
 
 class Context {
  public:
-  // Checks the model's tables and context nets (no LibTorch yet).
+  // Checks the model's tables and context nets (the network is made on
+  // first use).
   explicit Context(ModelFile model);
   // The process-wide context of the embedded model (a NULL msic_context*).
   static Context &embedded();
@@ -30,7 +31,7 @@ class Context {
   bool recover() const { return recover_; }
   // The thread count to use for a request of `requested` (0: the context's).
   int threads(int requested = 0) const;
-  // Loads the backend on first use (retried if that failed).
+  // The tile codec, made on first use (retried if that failed).
   const TileCodec &codec();
   // Throws Error(MSIC_ERR_MODEL), naming the model needed, unless the file's
   // model hash is this context's.

@@ -15,9 +15,9 @@ namespace msic {
 
 class MemoryBudget {
  public:
-  // Decodes of 512-px tiles (the default) run many at a time under it; a
-  // 2048-px tile (about 0.8 GB with the LibTorch backend) runs alone; a
-  // 4096-px tile needs a larger limit.
+  // Decodes of 512-px tiles (the default) run many at a time under it;
+  // 2048-px tiles (about 0.46 GB each) two at a time; a 4096-px tile
+  // (1.8 GB) needs a larger limit.
   static constexpr uint64_t kDefaultLimit = MSIC_DEFAULT_MEMORY_LIMIT;
 
   class Hold {

@@ -6,7 +6,7 @@
 #pragma once
 #include <vector>
 
-#include "engine/planes.h"
+#include "planes.h"
 
 namespace msic::engine {
 

@@ -113,7 +113,7 @@ QualityGains ContextModel::gains(uint32_t quality_centi) const {
 // The one coding loop of encoder and decoder: they differ only in `step`,
 // which turns (latent, channel, position, mean, table) into a symbol.
 template <class Step>
-void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGains &g, Step step) const {
+void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &g, Step step) const {
   const int L = config_.latent_count();
   if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
   // Dequantized values in Q8, channels last: the integer image of what the
@@ -122,7 +122,7 @@ void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGa
   std::vector<int16_t> in, hidden;
   std::vector<int32_t> out;
   for (int l = L - 1; l >= 0; --l) {
-    const LatentPlane &p = latents[l];
+    const Planes &p = latents[l];
     const Net &n = nets_[l];
     const int C = p.channels, H = p.height, W = p.width;
     const int goff = channel_offset_[l];
@@ -140,7 +140,7 @@ void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGa
           // Channel context: coarser latents at this place.
           int16_t *dst = in.data();
           for (int s : sources) {
-            const LatentPlane &sp = latents[s];
+            const Planes &sp = latents[s];
             int sh = config_.latent_shift(s) - config_.latent_shift(l);
             int sy = std::min(y >> sh, sp.height - 1), sx = std::min(x >> sh, sp.width - 1);
             const int16_t *src = known[s].data() + (size_t(sy) * sp.width + sx) * sp.channels;
@@ -184,7 +184,7 @@ void ContextModel::code(const std::vector<LatentPlane> &latents, const QualityGa
   }
 }
 
-void ContextModel::encode(const std::vector<LatentPlane> &latents, const QualityGains &g,
+void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g,
                           RansEncoder &coder) const {
   code(latents, g, [&](int l, int gc, size_t at, int64_t mean_q8, int table) {
     double v = double(latents[l].values[at]) * g.gain[gc] - double(mean_q8) / 256.0;
@@ -195,7 +195,7 @@ void ContextModel::encode(const std::vector<LatentPlane> &latents, const Quality
   });
 }
 
-void ContextModel::decode(std::vector<LatentPlane> &latents, const QualityGains &g,
+void ContextModel::decode(std::vector<Planes> &latents, const QualityGains &g,
                           RansDecoder &coder) const {
   for (auto &p : latents) p.values.assign(size_t(p.channels) * p.height * p.width, 0.f);
   code(latents, g, [&](int l, int gc, size_t at, int64_t mean_q8, int table) {

@@ -19,6 +19,7 @@
 
 #include "entropy/cdf_tables.h"
 #include "model_config.h"
+#include "planes.h"
 
 namespace msic {
 struct ModelFile;
@@ -40,12 +41,6 @@ struct QualityGains {
   std::vector<float> gain;              // gain_q16 / 65536, for the float side
 };
 
-// A latent as the codec sees it: C x H x W, row-major.
-struct LatentPlane {
-  int channels = 0, height = 0, width = 0;
-  std::vector<float> values;  // encoder: analysis output; decoder: dequantized
-};
-
 class ContextModel {
  public:
   explicit ContextModel(const ModelFile &model);  // throws Error
@@ -54,11 +49,13 @@ class ContextModel {
   const ModelConfig &config() const { return config_; }
   const CdfTables &tables() const { return tables_; }
 
-  // Quantizes and codes the latents (fine to coarse in `latents`).
-  void encode(const std::vector<LatentPlane> &latents, const QualityGains &g,
+  // Quantizes and codes the latents (fine to coarse in `latents`: the
+  // analysis output).
+  void encode(const std::vector<Planes> &latents, const QualityGains &g,
               RansEncoder &coder) const;
-  // Decodes latents of the given shapes; fills values with (s + mean) / gain.
-  void decode(std::vector<LatentPlane> &latents, const QualityGains &g,
+  // Decodes latents of the given shapes; fills their values with the
+  // dequantized latents, (s + mean) / gain.
+  void decode(std::vector<Planes> &latents, const QualityGains &g,
               RansDecoder &coder) const;
 
   // Name of tensor `part` of latent l's context net in the model file.
@@ -75,7 +72,7 @@ class ContextModel {
     std::vector<int32_t> b1[2], bo;  // Q20
   };
   template <class Step>
-  void code(const std::vector<LatentPlane> &latents, const QualityGains &g, Step step) const;
+  void code(const std::vector<Planes> &latents, const QualityGains &g, Step step) const;
 
   ModelConfig config_;
   CdfTables tables_;

@@ -1,10 +1,11 @@
-// Channels x height x width floats, row-major: what the engine's kernels
-// take and give (one image or tile; no batch dimension).
+// Channels x height x width floats, row-major: an image, a latent or an
+// activation of one tile (no batch dimension). What the engine's kernels
+// take and give, and the latents the context model codes.
 #pragma once
 #include <cstddef>
 #include <vector>
 
-namespace msic::engine {
+namespace msic {
 
 struct Planes {
   int channels = 0, height = 0, width = 0;
@@ -17,4 +18,4 @@ struct Planes {
   const float *plane(int c) const { return values.data() + size_t(c) * plane_size(); }
 };
 
-}  // namespace msic::engine
+}  // namespace msic
