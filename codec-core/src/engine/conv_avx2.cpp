@@ -1,14 +1,13 @@
 // The convolution for AVX2 (see conv_kernel.inc; built with -mavx2, no FMA):
-// two vectors of pixels per output channel, four chains of additions each
-// side, enough to hide the add latency.
+// sixteen pixels (two vectors) by four output channels in registers.
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
+#include <vector>
 
 #include "engine/kernels.h"
 
 namespace msic::engine::avx2 {
 typedef float Vec __attribute__((vector_size(32)));
-constexpr int kOutBlock = 4, kPixelBlock = 16;
+constexpr int kVecs = 2, kOutBlock = 4;
 #include "engine/conv_kernel.inc"
 }  // namespace msic::engine::avx2

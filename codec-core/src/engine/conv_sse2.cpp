@@ -1,12 +1,13 @@
-// The convolution for SSE2 (see conv_kernel.inc).
+// The convolution for SSE2, the x86-64 baseline (see conv_kernel.inc):
+// eight pixels (two vectors) by four output channels in registers.
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
+#include <vector>
 
 #include "engine/kernels.h"
 
 namespace msic::engine::sse2 {
 typedef float Vec __attribute__((vector_size(16)));
-constexpr int kOutBlock = 4, kPixelBlock = 8;
+constexpr int kVecs = 2, kOutBlock = 4;
 #include "engine/conv_kernel.inc"
 }  // namespace msic::engine::sse2

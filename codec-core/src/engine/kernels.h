@@ -17,16 +17,17 @@ struct Conv {
   std::vector<float> weights, bias;  // bias empty: none
 };
 
-// out = conv(in); `in` may be a view of the first `conv.in` channels of a
-// larger Planes (first_channel offsets it).
-void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel = 0);
+// out = conv(in), then ReLU if relu_out; the convolution reads channels
+// [first_channel, first_channel + conv.in) of `in`.
+void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel = 0, bool relu_out = false);
 void relu(Planes &x);
 // The instruction set the convolutions run on: the best the CPU has, or
 // the one a test forces (force_kernel_level; -1 = the best again). Every
 // level gives the same bits.
-enum class KernelLevel { kSse2 = 0, kAvx2 = 1 };
+enum class KernelLevel { kSse2 = 0, kAvx2 = 1, kAvx512 = 2 };
 KernelLevel kernel_level();
 void force_kernel_level(int level);  // throws Error if the CPU lacks it
+KernelLevel best_kernel_level();     // what this CPU has
 const char *kernel_level_name(KernelLevel level);
 // LibTorch's pixel_unshuffle(x, 2) and pixel_shuffle(x, 2).
 Planes space_to_depth(const Planes &x);

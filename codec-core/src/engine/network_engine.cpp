@@ -92,8 +92,9 @@ NetworkEngine::NetworkEngine(const ModelFile &model) : config_(model.config) {
         unit.inv_scale.push_back(exact_exp(-v));
       }
       unit.bias = tensor(model, p + "actnorm_bias", {C}).f32;
-      unit.mix = tensor(model, p + "mix", {C, C}).f32;
-      unit.inverse_mix = invert(unit.mix, C, p + "mix");
+      const std::vector<float> &mix = tensor(model, p + "mix", {C, C}).f32;
+      unit.mix = mix_conv(mix, C);
+      unit.inverse_mix = mix_conv(invert(mix, C, p + "mix"), C);
       unit.c1 = load_conv(model, p, "w1", "b1", width, half, 3);
       unit.c2 = load_conv(model, p, "w2", "b2", width, width, 1);
       unit.c3 = load_conv(model, p, "w3", "b3", C, width, 3);
@@ -121,12 +122,10 @@ NetworkEngine::NetworkEngine(const ModelFile &model) : config_(model.config) {
 }
 
 void NetworkEngine::Unit::coupling(const Planes &x, Planes &log_s, Planes &t) const {
-  // x: the unit's first half. h = relu(c1 x); h += relu(c2 h); raw = c3 h.
+  // On the first half of x: h = relu(c1 x); h += relu(c2 h); raw = c3 h.
   Planes h, h2, raw;
-  convolve(c1, x, h);
-  relu(h);
-  convolve(c2, h, h2);
-  relu(h2);
+  convolve(c1, x, h, 0, true);
+  convolve(c2, h, h2, 0, true);
   for (size_t i = 0; i < h.values.size(); ++i) h.values[i] = h.values[i] + h2.values[i];
   convolve(c3, h, raw);
   const int half = raw.channels / 2;
@@ -142,9 +141,9 @@ Planes NetworkEngine::Unit::forward(Planes x) const {
     for (size_t i = 0; i < x.plane_size(); ++i) p[i] = p[i] * scale[c] + bias[c];
   }
   Planes y;
-  convolve(mix_conv(mix, C), x, y);
+  convolve(mix, x, y);
   Planes log_s, t;
-  coupling(channels(y, 0, half), log_s, t);
+  coupling(y, log_s, t);
   for (int c = 0; c < half; ++c) {
     float *p = y.plane(half + c);
     const float *s = log_s.plane(c), *tt = t.plane(c);
@@ -156,14 +155,14 @@ Planes NetworkEngine::Unit::forward(Planes x) const {
 Planes NetworkEngine::Unit::inverse(Planes y) const {
   const int C = y.channels, half = C / 2;
   Planes log_s, t;
-  coupling(channels(y, 0, half), log_s, t);
+  coupling(y, log_s, t);
   for (int c = 0; c < half; ++c) {
     float *p = y.plane(half + c);
     const float *s = log_s.plane(c), *tt = t.plane(c);
     for (size_t i = 0; i < y.plane_size(); ++i) p[i] = (p[i] - tt[i]) * exact_exp(-s[i]);
   }
   Planes x;
-  convolve(mix_conv(inverse_mix, C), y, x);
+  convolve(inverse_mix, y, x);
   for (int c = 0; c < C; ++c) {
     float *p = x.plane(c);
     for (size_t i = 0; i < x.plane_size(); ++i) p[i] = (p[i] - bias[c]) * inv_scale[c];
@@ -221,8 +220,7 @@ void NetworkEngine::refine_latents(std::vector<Planes> &latents, const std::vect
     Planes ctx = context_features(latents, l);
     Planes in = ctx.channels ? concat(latents[l], ctx) : latents[l];
     Planes h, r;
-    convolve(lrp_[l].c1, in, h);
-    relu(h);
+    convolve(lrp_[l].c1, in, h, 0, true);
     convolve(lrp_[l].c2, h, r);
     for (int ch = 0; ch < c; ++ch) {
       const float inv_gain = 1.0f / gains[off + ch];
@@ -236,8 +234,7 @@ void NetworkEngine::refine_latents(std::vector<Planes> &latents, const std::vect
 void NetworkEngine::postfilter(Planes &image) const {
   if (!has_post_) return;
   Planes h, r;
-  convolve(post1_, image, h);
-  relu(h);
+  convolve(post1_, image, h, 0, true);
   convolve(post2_, h, r);
   for (size_t i = 0; i < image.values.size(); ++i) image.values[i] = image.values[i] + r.values[i];
 }

@@ -26,7 +26,7 @@ class NetworkEngine {
   struct Unit {
     std::vector<float> scale, bias;            // ActNorm: exp(log_scale), bias
     std::vector<float> inv_scale;              // exp(-log_scale)
-    std::vector<float> mix, inverse_mix;       // [C][C]
+    Conv mix, inverse_mix;                     // 1x1, [C][C], no bias
     Conv c1, c2, c3;                           // coupling net
     float clamp = 0;
     Planes forward(Planes x) const;
