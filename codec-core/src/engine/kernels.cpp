@@ -60,6 +60,24 @@ void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel
   }
 }
 
+namespace {
+thread_local std::vector<float> scratch[2];
+}
+
+float *scratch_buffer(int slot, size_t floats) {
+  std::vector<float> &b = scratch[slot];
+  if (b.size() < floats) {
+    b.clear();
+    b.shrink_to_fit();
+    b.resize(floats);
+  }
+  return b.data();
+}
+
+void release_scratch() {
+  for (auto &b : scratch) std::vector<float>().swap(b);
+}
+
 void relu(Planes &x) {
   for (float &v : x.values) v = v > 0.0f ? v : 0.0f;
 }

@@ -29,6 +29,16 @@ KernelLevel kernel_level();
 void force_kernel_level(int level);  // throws Error if the CPU lacks it
 KernelLevel best_kernel_level();     // what this CPU has
 const char *kernel_level_name(KernelLevel level);
+// The convolutions' working buffers, one set per thread, reused from call
+// to call (fresh pages cost more than the arithmetic on small images):
+// scratch_buffer(slot, floats) gives slot 0 or 1 with room for `floats`
+// (contents undefined); release_scratch() frees this thread's, as each
+// tile's network ends (ScratchScope).
+float *scratch_buffer(int slot, size_t floats);
+void release_scratch();
+struct ScratchScope {  // releases this thread's buffers however the scope ends
+  ~ScratchScope() { release_scratch(); }
+};
 // LibTorch's pixel_unshuffle(x, 2) and pixel_shuffle(x, 2).
 Planes space_to_depth(const Planes &x);
 Planes depth_to_space(const Planes &x);
