@@ -67,7 +67,7 @@ std::vector<uint8_t> ModelFile::serialize() const {
   return b;
 }
 
-ModelFile ModelFile::parse(const uint8_t *data, size_t size) {
+ModelFile ModelFile::parse(const uint8_t *data, size_t size, const std::array<uint8_t, 32> *known_hash) {
   ModelFile m;
   Cursor c{data, data + size};
   char magic[8];
@@ -110,7 +110,7 @@ ModelFile ModelFile::parse(const uint8_t *data, size_t size) {
     m.tensors[name] = std::move(t);
   }
   if (c.p != c.end) throw Error(MSIC_ERR_MODEL, "model file has trailing bytes");
-  m.hash = sha256(data, size);
+  m.hash = known_hash ? *known_hash : sha256(data, size);
   return m;
 }
 

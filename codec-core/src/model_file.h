@@ -25,7 +25,9 @@ struct ModelFile {
   std::map<std::string, NamedTensor> tensors;
   std::array<uint8_t, 32> hash{};  // of the serialized bytes
 
-  static ModelFile parse(const uint8_t *data, size_t size);  // throws Error
+  // throws Error; known_hash: the bytes' SHA-256 when the caller has it
+  // (the embedded model's is computed at build time).
+  static ModelFile parse(const uint8_t *data, size_t size, const std::array<uint8_t, 32> *known_hash = nullptr);
   static ModelFile load(const std::string &path);            // throws Error
   std::vector<uint8_t> serialize() const;
   void save(const std::string &path) const;                  // temp + rename

@@ -35,6 +35,15 @@ std::vector<uint8_t> encode_with(const test::Image &im, const msic_encoder_setti
 }
 }  // namespace
 
+// The embedded model's hash is baked in at build time (default_model.S.in);
+// it must be the SHA-256 of the model file the build embedded.
+TEST(Api, TheEmbeddedModelsHashIsItsSha256) {
+  msic_context *from_file = nullptr;
+  ASSERT_EQ(msic_context_new(MSIC_DEFAULT_MODEL_FILE, &from_file), MSIC_OK) << msic_last_error();
+  EXPECT_STREQ(msic_context_model_hash(nullptr), msic_context_model_hash(from_file));
+  msic_context_destroy(from_file);
+}
+
 TEST(Api, VersionMacrosMatchTheLibrary) {
   EXPECT_EQ(msic_version(), uint32_t(MSIC_VERSION));
   std::string expect = std::to_string(MSIC_VERSION_MAJOR) + "." + std::to_string(MSIC_VERSION_MINOR) + "." +

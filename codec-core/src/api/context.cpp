@@ -8,6 +8,7 @@
 
 extern "C" const uint8_t msic_default_model_data[];
 extern "C" const uint8_t msic_default_model_end[];
+extern "C" const char msic_default_model_sha256[64];
 
 namespace msic {
 
@@ -18,7 +19,12 @@ Context::Context(ModelFile model) {
 }
 
 ModelFile Context::embedded_model() {
-  return ModelFile::parse(msic_default_model_data, size_t(msic_default_model_end - msic_default_model_data));
+  std::array<uint8_t, 32> hash;
+  for (int i = 0; i < 32; ++i) {
+    auto nibble = [](char c) { return uint8_t(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10); };
+    hash[i] = uint8_t(nibble(msic_default_model_sha256[2 * i]) << 4 | nibble(msic_default_model_sha256[2 * i + 1]));
+  }
+  return ModelFile::parse(msic_default_model_data, size_t(msic_default_model_end - msic_default_model_data), &hash);
 }
 
 Context &Context::embedded() {
