@@ -224,6 +224,26 @@ TEST(Cli, BadInputsFailCleanly) {
   EXPECT_EQ(run(cli + " encode --help").status, 0);
 }
 
+// The command starts libvips without its loadable modules when the images
+// are in formats built into libvips (vips_start.cpp); formats that need a
+// module (HEIF/AVIF, JPEG XL) must still work, in and out.
+TEST(Cli, FormatsFromVipsModulesStillWork) {
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  if (run("vips copy " + src + " " + dir + "/in.avif").status != 0 ||
+      run("vips copy " + src + " " + dir + "/probe.jxl").status != 0)
+    GTEST_SKIP() << "this libvips has no heif or jxl module";
+  Result r = run(cli + " encode " + dir + "/in.avif " + dir + "/a.msic --quality 50");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run(cli + " decode " + dir + "/a.msic " + dir + "/out.jxl");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(test::load(dir + "/out.jxl").width, 768u);
+  // And the built-in ones without modules: PNG in, PNG and PPM out.
+  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/b.msic --quality 50").status, 0);
+  ASSERT_EQ(run(cli + " decode " + dir + "/b.msic " + dir + "/out.ppm").status, 0);
+  EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/out.ppm").pixels), 30.0);
+}
+
 // Encoder and decoder built with different optimisation flags (the "alt"
 // build: -O0, no vectorization) against the main build (-O3, vectorized):
 // both write the same bytes, and files from either decode to the same

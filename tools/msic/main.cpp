@@ -5,6 +5,7 @@
 #include <vips/vips.h>
 
 #include "vips_metadata.h"
+#include "vips_start.h"
 
 #include <cerrno>
 #include <cmath>
@@ -402,18 +403,18 @@ int cmd_verify(const Args &a) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (VIPS_INIT(argv[0])) die("cannot start libvips");
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   std::string cmd = argv[1];
+  Args a = parse(argc, argv, 2);
+  if (!msic_cli::start_vips(argv[0], msic_cli::needs_vips_modules(cmd, a.positional))) die("cannot start libvips");
   if (cmd == "version" || cmd == "--version") {
     printf("msic %s, default model %s (%s)\n", msic_version_string(), msic_context_model_name(nullptr),
            msic_context_model_hash(nullptr));
     return 0;
   }
-  Args a = parse(argc, argv, 2);
   try {
     if (cmd == "encode") return cmd_encode(a);
     if (cmd == "decode") return cmd_decode(a);
