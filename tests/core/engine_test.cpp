@@ -117,6 +117,30 @@ TEST(Engine, MatchesLibTorchOnTheShippedModel) { compare(shipped(), 2e-5f); }
 
 TEST(Engine, MatchesLibTorchOnRandomWeights) { compare(random_weights(shipped().config), 2e-4f); }
 
+// The element-wise passes run exp and tanh four lanes at a time: each lane
+// must give the scalar function's bits, special values included.
+TEST(Engine, VectorMathIsTheScalarMath) {
+  using msic::engine::F4;
+  std::vector<float> xs = {0.0f, -0.0f, NAN, -NAN, INFINITY, -INFINITY, 88.0f, 88.0001f, -87.0f, -87.0001f,
+                           9.0f, -9.0f, 0.125f, -0.125f, 1e-30f, -1e-30f, 4.5f, 44.0f, -43.5f, 0.5f};
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-100.0f, 100.0f);
+  for (int i = 0; i < 200000; ++i) xs.push_back(u(rng) * (i % 3 ? 1.0f : 0.01f));
+  size_t differ = 0;
+  for (size_t i = 0; i + 4 <= xs.size(); i += 4) {
+    const F4 x = msic::engine::load4(&xs[i]);
+    float e[4], t[4];
+    msic::engine::store4(e, msic::engine::exact_exp(x));
+    msic::engine::store4(t, msic::engine::exact_tanh(x));
+    for (int l = 0; l < 4; ++l) {
+      const float se = msic::engine::exact_exp(xs[i + l]), st = msic::engine::exact_tanh(xs[i + l]);
+      differ += memcmp(&se, &e[l], 4) != 0;
+      differ += memcmp(&st, &t[l], 4) != 0;
+    }
+  }
+  EXPECT_EQ(differ, 0u);
+}
+
 TEST(Engine, SynthesisInvertsAnalysis) {
   msic::engine::NetworkEngine engine(shipped());
   const Planes x = image(64, 64, 5);

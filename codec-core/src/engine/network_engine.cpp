@@ -63,6 +63,19 @@ Conv mix_conv(const std::vector<float> &m, int n) {
   return c;
 }
 
+// fn(lane, i) on elements [i, i + 4) with lane an F4, then on the rest one
+// by one with lane a float: the same arithmetic either way (exact_math.h).
+template <class Fn>
+void elementwise(size_t n, Fn fn) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) fn(F4{}, i);
+  for (; i < n; ++i) fn(0.0f, i);
+}
+inline float load_as(float, const float *p) { return *p; }
+inline F4 load_as(F4, const float *p) { return load4(p); }
+inline void store(float *p, float v) { *p = v; }
+inline void store(float *p, F4 v) { store4(p, v); }
+
 // Channels [first, first + count) of x.
 Planes channels(const Planes &x, int first, int count) {
   Planes out(count, x.height, x.width);
@@ -121,17 +134,19 @@ NetworkEngine::NetworkEngine(const ModelFile &model) : config_(model.config) {
   }
 }
 
-void NetworkEngine::Unit::coupling(const Planes &x, Planes &log_s, Planes &t) const {
-  // On the first half of x: h = relu(c1 x); h += relu(c2 h); raw = c3 h.
+Planes NetworkEngine::Unit::coupling(const Planes &x) const {
+  // On the first half of x: h = relu(c1 x); h += relu(c2 h); raw = c3 h;
+  // raw's first half becomes log_s = clamp tanh(raw / clamp), its second
+  // half is t.
   Planes h, h2, raw;
   convolve(c1, x, h, 0, true);
   convolve(c2, h, h2, 0, true);
   for (size_t i = 0; i < h.values.size(); ++i) h.values[i] = h.values[i] + h2.values[i];
   convolve(c3, h, raw);
-  const int half = raw.channels / 2;
-  log_s = channels(raw, 0, half);
-  t = channels(raw, half, half);
-  for (float &v : log_s.values) v = clamp * exact_tanh(v / clamp);
+  float *log_s = raw.plane(0);
+  const size_t n = raw.plane_size() * size_t(raw.channels / 2);
+  elementwise(n, [&](auto lane, size_t i) { store(log_s + i, clamp * exact_tanh(load_as(lane, log_s + i) / clamp)); });
+  return raw;
 }
 
 Planes NetworkEngine::Unit::forward(Planes x) const {
@@ -142,24 +157,26 @@ Planes NetworkEngine::Unit::forward(Planes x) const {
   }
   Planes y;
   convolve(mix, x, y);
-  Planes log_s, t;
-  coupling(y, log_s, t);
+  const Planes st = coupling(y);
   for (int c = 0; c < half; ++c) {
     float *p = y.plane(half + c);
-    const float *s = log_s.plane(c), *tt = t.plane(c);
-    for (size_t i = 0; i < y.plane_size(); ++i) p[i] = p[i] * exact_exp(s[i]) + tt[i];
+    const float *s = st.plane(c), *t = st.plane(half + c);
+    elementwise(y.plane_size(), [&](auto lane, size_t i) {
+      store(p + i, load_as(lane, p + i) * exact_exp(load_as(lane, s + i)) + load_as(lane, t + i));
+    });
   }
   return y;
 }
 
 Planes NetworkEngine::Unit::inverse(Planes y) const {
   const int C = y.channels, half = C / 2;
-  Planes log_s, t;
-  coupling(y, log_s, t);
+  const Planes st = coupling(y);
   for (int c = 0; c < half; ++c) {
     float *p = y.plane(half + c);
-    const float *s = log_s.plane(c), *tt = t.plane(c);
-    for (size_t i = 0; i < y.plane_size(); ++i) p[i] = (p[i] - tt[i]) * exact_exp(-s[i]);
+    const float *s = st.plane(c), *t = st.plane(half + c);
+    elementwise(y.plane_size(), [&](auto lane, size_t i) {
+      store(p + i, (load_as(lane, p + i) - load_as(lane, t + i)) * exact_exp(-load_as(lane, s + i)));
+    });
   }
   Planes x;
   convolve(inverse_mix, y, x);
@@ -226,7 +243,9 @@ void NetworkEngine::refine_latents(std::vector<Planes> &latents, const std::vect
       const float inv_gain = 1.0f / gains[off + ch];
       float *p = latents[l].plane(ch);
       const float *rr = r.plane(ch);
-      for (size_t i = 0; i < r.plane_size(); ++i) p[i] = p[i] + 0.5f * exact_tanh(rr[i]) * inv_gain;
+      elementwise(r.plane_size(), [&](auto lane, size_t i) {
+        store(p + i, load_as(lane, p + i) + 0.5f * exact_tanh(load_as(lane, rr + i)) * inv_gain);
+      });
     }
   }
 }

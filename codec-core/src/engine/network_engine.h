@@ -31,7 +31,7 @@ class NetworkEngine {
     float clamp = 0;
     Planes forward(Planes x) const;
     Planes inverse(Planes y) const;
-    void coupling(const Planes &x, Planes &log_s, Planes &t) const;
+    Planes coupling(const Planes &x) const;  // [log_s; t], from x's first half
   };
   struct Predictor {
     bool present = false;
