@@ -30,9 +30,11 @@ void ReportCancelled()
     CPLError(CE_Failure, CPLE_UserInterrupt, "User terminated CreateCopy()");
 }
 
-/* Refuses what MSIC cannot store; a colour table is refused in strict mode
- * and warned about otherwise. False after a CPLError. */
-bool CheckSource(GDALDataset *poSrcDS, int bStrict)
+/* Refuses what MSIC cannot store, and what lossy coding would change the
+ * meaning of; warns, naming it, about what is dropped or only approximated.
+ * Strict or not: GDAL's default is non-strict, and a palette's class codes
+ * changed without a word are worse than no file. False after a CPLError. */
+bool CheckSource(GDALDataset *poSrcDS)
 {
     const int nBands = poSrcDS->GetRasterCount();
     if (nBands != 1 && nBands != 3)
@@ -46,8 +48,8 @@ bool CheckSource(GDALDataset *poSrcDS, int bStrict)
     }
     for (int iBand = 1; iBand <= nBands; ++iBand)
     {
-        const GDALDataType eType =
-            poSrcDS->GetRasterBand(iBand)->GetRasterDataType();
+        GDALRasterBand *poBand = poSrcDS->GetRasterBand(iBand);
+        const GDALDataType eType = poBand->GetRasterDataType();
         if (eType != GDT_Byte)
         {
             CPLError(CE_Failure, CPLE_NotSupported,
@@ -57,14 +59,73 @@ bool CheckSource(GDALDataset *poSrcDS, int bStrict)
                      iBand, GDALGetDataTypeName(eType));
             return false;
         }
-    }
-    if (poSrcDS->GetRasterBand(1)->GetColorTable() != nullptr)
-    {
-        CPLError(bStrict ? CE_Failure : CE_Warning, CPLE_NotSupported,
-                 "MSIC cannot store a color table: the palette indices would "
-                 "be compressed as grey levels. Use -expand rgb");
-        if (bStrict)
+        /* Palette indices and classes are codes, not levels: lossy coding
+         * would turn them into other codes (51% of a land-cover raster's
+         * were). MSIC has no lossless mode yet. */
+        if (poBand->GetColorTable() != nullptr ||
+            poBand->GetColorInterpretation() == GCI_PaletteIndex)
+        {
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "MSIC cannot store a color table, and its lossy coding "
+                     "would change the palette indices of band %d into "
+                     "other colors. Use -expand rgb (or a lossless format)",
+                     iBand);
             return false;
+        }
+        if (poBand->GetDefaultRAT() != nullptr)
+        {
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "band %d has a raster attribute table: its values are "
+                     "class codes, which MSIC's lossy coding would change, "
+                     "and MSIC cannot store the table. Use a lossless format",
+                     iBand);
+            return false;
+        }
+    }
+    /* A mask of its own (an internal GTiff mask, a .msk) would be dropped:
+     * the masked-out pixels would come back as valid data. */
+    const int nMaskFlags = poSrcDS->GetRasterBand(1)->GetMaskFlags();
+    if (!(nMaskFlags & (GMF_ALL_VALID | GMF_NODATA)))
+    {
+        CPLError(CE_Failure, CPLE_NotSupported,
+                 "the source has a mask band, which MSIC cannot store: its "
+                 "masked-out pixels would read back as valid data. Drop it "
+                 "explicitly with -mask none, or burn it in as nodata first");
+        return false;
+    }
+    int bHasNoData = FALSE;
+    poSrcDS->GetRasterBand(1)->GetNoDataValue(&bHasNoData);
+    if (bHasNoData)
+        CPLError(CE_Warning, CPLE_AppDefined,
+                 "MSIC keeps the nodata value, but its lossy coding does not "
+                 "keep the nodata pixels exact: some will read back as valid "
+                 "values near the nodata value, and valid pixels near it may "
+                 "read back as nodata");
+    if (poSrcDS->GetGCPCount() > 0)
+        CPLError(CE_Warning, CPLE_NotSupported,
+                 "MSIC cannot store ground control points: the %d GCPs are "
+                 "not copied (warp with gdalwarp first to keep the "
+                 "georeferencing)",
+                 poSrcDS->GetGCPCount());
+    if (poSrcDS->GetMetadata("RPC") != nullptr)
+        CPLError(CE_Warning, CPLE_NotSupported,
+                 "MSIC cannot store RPCs: they are not copied");
+    for (int iBand = 1; iBand <= nBands; ++iBand)
+    {
+        GDALRasterBand *poBand = poSrcDS->GetRasterBand(iBand);
+        int bHasScale = FALSE, bHasOffset = FALSE;
+        const double dfScale = poBand->GetScale(&bHasScale);
+        const double dfOffset = poBand->GetOffset(&bHasOffset);
+        const char *pszUnit = poBand->GetUnitType();
+        if ((bHasScale && dfScale != 1.0) || (bHasOffset && dfOffset != 0.0) ||
+            (pszUnit != nullptr && pszUnit[0] != '\0'))
+        {
+            CPLError(CE_Warning, CPLE_NotSupported,
+                     "MSIC cannot store a band's scale, offset or unit: those "
+                     "of band %d are not copied",
+                     iBand);
+            break;
+        }
     }
     return true;
 }
@@ -425,7 +486,8 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
                                      GDALProgressFunc pfnProgress,
                                      void *pProgressData)
 {
-    if (!CheckSource(poSrcDS, bStrict))
+    (void)bStrict; /* CheckSource refuses the same in either mode */
+    if (!CheckSource(poSrcDS))
         return nullptr;
     EncoderSettingsPtr poSettings = MakeEncoderSettings(papszOptions);
     if (!poSettings)

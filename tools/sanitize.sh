@@ -8,7 +8,8 @@
 #
 #   tools/sanitize.sh [asan|tsan|all]      (default all; CI runs all)
 #
-# Only our code is instrumented: LibTorch, OpenBLAS, libvips, GLib, GDAL,
+# Only our code is instrumented: LibTorch and OpenBLAS (the tests that
+# compare the engine with the trainer's network), libvips, GLib, GDAL,
 # python and the vips/GDAL programs come from the distribution. Findings in
 # them go into tests/sanitize/*.supp, never findings in our code.
 #
@@ -24,8 +25,10 @@
 #   front of the vips suite only (CMake's CROSSCOMPILING_EMULATOR).
 # - LeakSanitizer is on everywhere but in the gdal.cli tests, where it would
 #   report python's own allocations at exit. intercept_tls_get_addr=0: with
-#   it on, gcc 12's LeakSanitizer crashes at exit ("Tracer caught signal
-#   11") on a dynamic-TLS block of LibTorch's threads (msic decode).
+#   it on, gcc 12's LeakSanitizer crashed at exit ("Tracer caught signal
+#   11") on a dynamic-TLS block of LibTorch's threads in msic decode, when
+#   libmsic still ran the network on LibTorch; kept for the tests that
+#   still load LibTorch.
 # - TSan cannot see GLib's GMutex and GCond (futexes): tests/sanitize/
 #   tsan_glib.c, preloaded, annotates them, and TSan ignores the memory
 #   accesses of uninstrumented libraries (ignore_noninstrumented_modules).

@@ -9,11 +9,13 @@
 #include "cpl_string.h"
 #include "cpl_vsi.h"
 #include "gdal_priv.h"
+#include "gdal_rat.h"
 #include "ogr_spatialref.h"
 
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 #include <vector>
 
 namespace
@@ -281,20 +283,88 @@ TEST_F(GdalMsicTest, BadCreationOptionsFail)
     EXPECT_STREQ("0", poOut->GetMetadataItem("QUALITY", "IMAGE_STRUCTURE"));
 }
 
-TEST_F(GdalMsicTest, ColorTableRefusedWhenStrict)
+/* Refusals hold in non-strict mode too (gdal_translate's default):
+ * lossy coding would change what the values mean. */
+TEST_F(GdalMsicTest, PalettesAttributeTablesAndMasksAreRefused)
 {
-    auto poSrc = MakeSource(64, 64, 1);
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    auto Refused = [&](GDALDataset *poSrc, const char *pszName,
+                       const char *pszWords)
+    {
+        const std::string osOut = m_osMemDir + "/" + pszName + ".msic";
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        DatasetPtr poOut(MsicDriver()->CreateCopy(
+            osOut.c_str(), poSrc, FALSE, nullptr, nullptr, nullptr));
+        CPLPopErrorHandler();
+        EXPECT_EQ(nullptr, poOut) << pszName;
+        EXPECT_NE(nullptr, strstr(CPLGetLastErrorMsg(), pszWords))
+            << pszName << ": " << CPLGetLastErrorMsg();
+        VSIStatBufL sStat;
+        EXPECT_NE(0, VSIStatL(osOut.c_str(), &sStat)) << pszName;
+    };
+
+    auto poPalette = MakeSource(64, 64, 1);
     GDALColorTable oCT;
     GDALColorEntry sEntry = {255, 0, 0, 255};
     oCT.SetColorEntry(0, &sEntry);
-    poSrc->GetRasterBand(1)->SetColorTable(&oCT);
-    CPLPushErrorHandler(CPLQuietErrorHandler);
+    poPalette->GetRasterBand(1)->SetColorTable(&oCT);
+    Refused(poPalette.get(), "palette", "color table");
+
+    auto poClasses = MakeSource(64, 64, 1);
+    GDALDefaultRasterAttributeTable oRAT;
+    oRAT.CreateColumn("class", GFT_String, GFU_Name);
+    oRAT.SetRowCount(2);
+    oRAT.SetValue(0, 0, "water");
+    oRAT.SetValue(1, 0, "forest");
+    ASSERT_EQ(CE_None, poClasses->GetRasterBand(1)->SetDefaultRAT(&oRAT));
+    Refused(poClasses.get(), "rat", "attribute table");
+
+    auto poMasked = MakeSource(64, 64, 3);
+    ASSERT_EQ(CE_None, poMasked->CreateMaskBand(GMF_PER_DATASET));
+    Refused(poMasked.get(), "mask", "-mask none");
+}
+
+/* What MSIC cannot keep is named in a warning; the file is still written. */
+TEST_F(GdalMsicTest, WhatIsNotKeptIsNamed)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    auto poSrc = MakeSource(64, 64, 1);
+    poSrc->GetRasterBand(1)->SetNoDataValue(0);
+    poSrc->GetRasterBand(1)->SetScale(0.5);
+    poSrc->GetRasterBand(1)->SetUnitType("m");
+    GDAL_GCP asGCP[1];
+    GDALInitGCPs(1, asGCP);
+    asGCP[0].dfGCPX = 10;
+    asGCP[0].dfGCPY = 20;
+    OGRSpatialReference oSRS;
+    oSRS.importFromEPSG(4326);
+    ASSERT_EQ(CE_None, poSrc->SetGCPs(1, asGCP, &oSRS));
+    GDALDeinitGCPs(1, asGCP);
+
+    std::vector<std::string> aosWarnings;
+    CPLPushErrorHandlerEx(
+        [](CPLErr eErr, CPLErrorNum, const char *pszMsg)
+        {
+            if (eErr == CE_Warning)
+                static_cast<std::vector<std::string> *>(CPLGetErrorHandlerUserData())
+                    ->push_back(pszMsg);
+        },
+        &aosWarnings);
     DatasetPtr poOut(MsicDriver()->CreateCopy(
-        (m_osMemDir + "/ct.msic").c_str(), poSrc.get(), TRUE, nullptr,
+        (m_osMemDir + "/warned.msic").c_str(), poSrc.get(), FALSE, nullptr,
         nullptr, nullptr));
     CPLPopErrorHandler();
-    EXPECT_EQ(nullptr, poOut);
-    EXPECT_NE(nullptr, strstr(CPLGetLastErrorMsg(), "color table"));
+    ASSERT_NE(nullptr, poOut);
+    auto Warned = [&](const char *pszWords)
+    {
+        for (const std::string &osWarning : aosWarnings)
+            if (osWarning.find(pszWords) != std::string::npos)
+                return true;
+        return false;
+    };
+    EXPECT_TRUE(Warned("nodata pixels exact"));
+    EXPECT_TRUE(Warned("ground control points"));
+    EXPECT_TRUE(Warned("scale, offset or unit"));
 }
 
 

@@ -43,7 +43,7 @@ void __tsan_mutex_post_unlock(void *addr, unsigned flags) __attribute__((weak));
 
 /* GLib's function: next in the global scope, or, when GLib came in with a
  * library that was dlopen'ed RTLD_LOCAL (LibTorch's dependencies under
- * GDAL), in GLib itself. */
+ * GDAL did, when libmsic loaded LibTorch), in GLib itself. */
 static void *real(const char *name) {
   void *f = dlsym(RTLD_NEXT, name);
   if (!f) {
