@@ -9,6 +9,10 @@
 #include "fixed_point.h"
 #include "model_file.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace msic::entropy {
 namespace {
 
@@ -22,16 +26,61 @@ std::vector<int32_t> quantize_all(const NamedTensor &t, int bits, int64_t expect
 constexpr int32_t kInt16Limit = 32767, kBiasLimit = 1 << 30;
 
 inline int16_t clamp16(int32_t v) { return int16_t(std::clamp(v, -kInt16Limit, kInt16Limit)); }
-inline int round_up16(int n) { return (n + 15) & ~15; }
+}  // namespace
 
-// Wrapping int32 dot product of int16 vectors (n a multiple of 16):
-// vectorizes to multiply-add instructions; integer, so exact everywhere.
-inline int32_t dot(const int16_t *a, const int16_t *b, int n) {
-  int32_t acc = 0;
-  for (int i = 0; i < n; ++i) acc += int32_t(a[i]) * int32_t(b[i]);
-  return acc;
+template <class Weight, class Bias>
+ContextModel::Dense::Dense(int in, int out, Weight weight, Bias bias)
+    : inputs(in), outputs(out), pairs((in + 1) / 2), lanes((out + 3) & ~3) {
+  w.assign(size_t(pairs) * lanes * 2, 0);
+  b.assign(lanes, 0);
+  for (int o = 0; o < outputs; ++o) {
+    b[o] = bias(o);
+    for (int i = 0; i < inputs; ++i) w[(size_t(i / 2) * lanes + o) * 2 + i % 2] = int16_t(weight(o, i));
+  }
 }
 
+namespace {
+#if defined(__SSE2__)
+// N vectors of 4 outputs: the accumulators stay in registers.
+template <int N>
+void dense_block(const int16_t *w, const int32_t *b, int pairs, int lanes, const int16_t *x, int32_t *y) {
+  __m128i acc[N];
+  for (int k = 0; k < N; ++k) acc[k] = _mm_loadu_si128(reinterpret_cast<const __m128i *>(b + 4 * k));
+  for (int j = 0; j < pairs; ++j) {
+    const uint32_t pair = uint32_t(uint16_t(x[2 * j])) | uint32_t(uint16_t(x[2 * j + 1])) << 16;
+    const __m128i v = _mm_set1_epi32(int32_t(pair));
+    const int16_t *wj = w + size_t(j) * lanes * 2;
+    for (int k = 0; k < N; ++k)
+      acc[k] = _mm_add_epi32(acc[k], _mm_madd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(wj + 8 * k)), v));
+  }
+  for (int k = 0; k < N; ++k) _mm_storeu_si128(reinterpret_cast<__m128i *>(y + 4 * k), acc[k]);
+}
+#endif
+}  // namespace
+
+void ContextModel::Dense::apply(const int16_t *x, int32_t *y) const {
+#if defined(__SSE2__)
+  // Blocks of 16 outputs (4 vectors), then what is left.
+  for (int o0 = 0; o0 < lanes; o0 += 16) {
+    const int16_t *wo = w.data() + size_t(o0) * 2;
+    switch (std::min(16, lanes - o0) / 4) {
+      case 4: dense_block<4>(wo, b.data() + o0, pairs, lanes, x, y + o0); break;
+      case 3: dense_block<3>(wo, b.data() + o0, pairs, lanes, x, y + o0); break;
+      case 2: dense_block<2>(wo, b.data() + o0, pairs, lanes, x, y + o0); break;
+      default: dense_block<1>(wo, b.data() + o0, pairs, lanes, x, y + o0); break;
+    }
+  }
+#else
+  for (int o = 0; o < lanes; ++o) {
+    int32_t acc = b[o];
+    for (int j = 0; j < pairs; ++j)
+      acc += int32_t(w[(size_t(j) * lanes + o) * 2]) * x[2 * j] + int32_t(w[(size_t(j) * lanes + o) * 2 + 1]) * x[2 * j + 1];
+    y[o] = acc;
+  }
+#endif
+}
+
+namespace {
 }  // namespace
 
 std::string ContextModel::tensor_name(int latent, const char *part) {
@@ -55,30 +104,26 @@ ContextModel::ContextModel(const ModelFile &model)
     auto wo = quantize_all(model.get(tensor_name(l, "wo")), kWeightBits, int64_t(n.out) * n.hidden, kInt16Limit);
     auto b1 = quantize_all(model.get(tensor_name(l, "b1")), 20, n.hidden, kBiasLimit);
     auto b2 = quantize_all(model.get(tensor_name(l, "b2")), 20, n.hidden, kBiasLimit);
-    n.bo = quantize_all(model.get(tensor_name(l, "bo")), 20, n.out, kBiasLimit);
+    auto bo = quantize_all(model.get(tensor_name(l, "bo")), 20, n.out, kBiasLimit);
     std::vector<int32_t> wa;
     if (config_.causal_context)
       wa = quantize_all(model.get(tensor_name(l, "wa")), kWeightBits, int64_t(n.hidden) * n.spatial_in, kInt16Limit);
     // Pass 0: channel context, then the causal anchors (if any); pass 1:
-    // channel context, then the four anchor neighbours.
+    // channel context, then the four anchor neighbours, and its bias adds b2.
     const std::vector<int32_t> *spatial[2] = {config_.causal_context ? &wa : nullptr, &ws};
     for (int pass = 0; pass < kCodingPasses; ++pass) {
-      int in = n.ctx_in + (spatial[pass] ? n.spatial_in : 0);
-      n.stride[pass] = round_up16(in);
-      n.w1[pass].assign(size_t(n.hidden) * n.stride[pass], 0);
-      n.b1[pass] = b1;
-      for (int h = 0; h < n.hidden; ++h) {
-        int16_t *row = n.w1[pass].data() + size_t(h) * n.stride[pass];
-        for (int i = 0; i < n.ctx_in; ++i) row[i] = int16_t(wc[size_t(h) * n.ctx_in + i]);
-        if (spatial[pass])
-          for (int i = 0; i < n.spatial_in; ++i) row[n.ctx_in + i] = int16_t((*spatial[pass])[size_t(h) * n.spatial_in + i]);
-        if (pass == 1) n.b1[1][h] = int32_t(std::clamp<int64_t>(int64_t(b1[h]) + b2[h], -kBiasLimit, kBiasLimit));
-      }
+      const std::vector<int32_t> *sp = spatial[pass];
+      n.first[pass] = Dense(
+          n.ctx_in + (sp ? n.spatial_in : 0), n.hidden,
+          [&](int h, int i) {
+            return i < n.ctx_in ? wc[size_t(h) * n.ctx_in + i] : (*sp)[size_t(h) * n.spatial_in + i - n.ctx_in];
+          },
+          [&](int h) {
+            return pass == 1 ? int32_t(std::clamp<int64_t>(int64_t(b1[h]) + b2[h], -kBiasLimit, kBiasLimit)) : b1[h];
+          });
     }
-    n.out_stride = round_up16(n.hidden);
-    n.wo.assign(size_t(n.out) * n.out_stride, 0);
-    for (int o = 0; o < n.out; ++o)
-      for (int h = 0; h < n.hidden; ++h) n.wo[size_t(o) * n.out_stride + h] = int16_t(wo[size_t(o) * n.hidden + h]);
+    n.last = Dense(
+        n.hidden, n.out, [&](int o, int h) { return wo[size_t(o) * n.hidden + h]; }, [&](int o) { return bo[o]; });
     nets_.push_back(std::move(n));
   }
   int64_t gsize = int64_t(config_.anchors) * total;
@@ -128,13 +173,12 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
     const int goff = channel_offset_[l];
     known[l].assign(size_t(C) * H * W, 0);
     std::vector<int> sources = config_.context_sources(l);
-    in.assign(std::max(n.stride[0], n.stride[1]), 0);
-    hidden.assign(n.out_stride, 0);
-    out.resize(n.out);
+    in.assign(2 * std::max(n.first[0].pairs, n.first[1].pairs), 0);
+    hidden.assign(2 * n.last.pairs, 0);
+    std::vector<int32_t> pre(n.first[0].lanes);
+    out.resize(n.last.lanes);
     for (int pass = 0; pass < kCodingPasses; ++pass) {
-      const int16_t *w1 = n.w1[pass].data();
-      const int32_t *b1 = n.b1[pass].data();
-      const int stride = n.stride[pass];
+      const Dense &first = n.first[pass];
       for (int y = 0; y < H; ++y) {
         for (int x = coding_pass(y, 0) == pass ? 0 : 1; x < W; x += 2) {
           // Channel context: coarser latents at this place.
@@ -160,12 +204,9 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
               dst += C;
             }
           }
-          for (int h = 0; h < n.hidden; ++h) {
-            int32_t acc = b1[h] + dot(w1 + size_t(h) * stride, in.data(), stride);
-            hidden[h] = acc > 0 ? clamp16(acc >> kWeightBits) : 0;
-          }
-          for (int o = 0; o < n.out; ++o)
-            out[o] = n.bo[o] + dot(n.wo.data() + size_t(o) * n.out_stride, hidden.data(), n.out_stride);
+          first.apply(in.data(), pre.data());
+          for (int h = 0; h < n.hidden; ++h) hidden[h] = pre[h] > 0 ? clamp16(pre[h] >> kWeightBits) : 0;
+          n.last.apply(hidden.data(), out.data());
           int16_t *here = known[l].data() + (size_t(y) * W + x) * C;
           for (int c = 0; c < C; ++c) {
             int64_t mean_q8 = out[c] >> (20 - kActBits);
