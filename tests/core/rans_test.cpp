@@ -1,6 +1,8 @@
 // rANS with the quantized Gaussian tables: round trips, extremes, corruption.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <limits>
 #include <random>
 
@@ -35,6 +37,21 @@ TEST(CdfTables, EveryTableIsAValidDistribution) {
   EXPECT_NO_THROW(t.validate());
   // Wider scales, wider tables.
   for (int i = 1; i < t.count(); ++i) EXPECT_GE(t.size[i], t.size[i - 1]);
+}
+
+// The decoder's bucketed search finds, for every slot of every table, the
+// symbol a plain search of the CDF finds.
+TEST(CdfTables, SymbolForSlotIsTheSymbolWhoseIntervalHoldsIt) {
+  const CdfTables &t = tables();
+  size_t wrong = 0;
+  for (int table = 0; table < t.count(); ++table) {
+    const int32_t *cdf = t.cdf.data() + t.offset[table];
+    for (uint32_t slot = 0; slot < 65536; ++slot) {
+      const int32_t k = int32_t(std::upper_bound(cdf + 1, cdf + t.size[table] + 1, int32_t(slot)) - (cdf + 1));
+      wrong += t.symbol_for_slot(table, slot) != k;
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
 }
 
 TEST(CdfTables, ScaleLookupIsMonotoneAndClamped) {

@@ -53,6 +53,7 @@ CdfTables CdfTables::build(const ModelConfig &config) {
     for (int k = 0; k <= n; ++k) t.cdf.push_back(int32_t(c += freq[k]));
   }
   t.validate();
+  t.index();
   return t;
 }
 
@@ -81,7 +82,23 @@ CdfTables CdfTables::from_model(const ModelFile &model) {
   t.log2_scale_min_q16 = grid[0];
   t.steps_per_octave = grid[1];
   t.validate();
+  t.index();
   return t;
+}
+
+void CdfTables::index() {
+  static_assert(65536 / kBuckets == 256, "symbol_for_slot shifts by 8");
+  bucket.assign(size_t(count()) * (kBuckets + 1), 0);
+  for (int t = 0; t < count(); ++t) {
+    const int32_t *c = cdf.data() + offset[t];
+    int32_t *b = bucket.data() + size_t(t) * (kBuckets + 1);
+    int32_t k = 0;
+    for (int i = 0; i < kBuckets; ++i) {
+      while (c[k + 1] <= i * 256) ++k;
+      b[i] = k;
+    }
+    b[kBuckets] = size[t] - 1;
+  }
 }
 
 void CdfTables::store(ModelFile &model) const {

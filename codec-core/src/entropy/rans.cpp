@@ -80,10 +80,8 @@ uint32_t RansDecoder::get_raw16() {
 
 int32_t RansDecoder::get(const CdfTables &tables, int t) {
   const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-  int32_t n = tables.size[t];
-  uint32_t slot = uint32_t(x_ & 0xffff);
-  // First k with cdf[k + 1] > slot.
-  int32_t k = int32_t(std::upper_bound(cdf + 1, cdf + n + 1, int32_t(slot)) - (cdf + 1));
+  const int32_t n = tables.size[t];
+  const int32_t k = tables.symbol_for_slot(t, uint32_t(x_ & 0xffff));
   advance(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k]));
   if (k < n - 1) return tables.min[t] + k;
   ++escapes_;
