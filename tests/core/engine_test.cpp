@@ -8,10 +8,13 @@
 #include <cstring>
 #include <random>
 
+#include "cpu_level.h"
 #include "engine/exact_math.h"
 #include "engine/network_engine.h"
 #include "network.h"
 #include "planes_torch.h"
+#include "test_support.h"
+#include "tile_codec.h"
 
 namespace {
 using msic::Planes;
@@ -151,32 +154,61 @@ TEST(Engine, SynthesisInvertsAnalysis) {
 }
 
 TEST(Engine, EveryInstructionSetGivesTheSameBits) {
-  using msic::engine::best_kernel_level;
-  using msic::engine::force_kernel_level;
-  using msic::engine::kernel_level_name;
-  using msic::engine::KernelLevel;
-  if (best_kernel_level() == KernelLevel::kSse2) GTEST_SKIP() << "this CPU has no AVX2: only the SSE2 path runs";
+  using msic::best_cpu_level;
+  using msic::cpu_level_name;
+  using msic::CpuLevel;
+  using msic::force_cpu_level;
+  if (best_cpu_level() == CpuLevel::kSse2) GTEST_SKIP() << "this CPU has no AVX2: only the SSE2 path runs";
   msic::engine::NetworkEngine engine(random_weights(shipped().config));
   const Planes x = image(48, 80, 9);  // widths that leave partial pixel blocks
   std::vector<float> gains(shipped().config.total_latent_channels(), 0.75f);
   auto run = [&](int level) {
-    force_kernel_level(level);
+    force_cpu_level(level);
     std::vector<Planes> latents = engine.analysis(x);
     engine.refine_latents(latents, gains);
     Planes y = engine.synthesis(latents);
     engine.postfilter(y);
-    force_kernel_level(-1);
+    force_cpu_level(-1);
     std::vector<float> all;
     for (const Planes &p : latents) all.insert(all.end(), p.values.begin(), p.values.end());
     all.insert(all.end(), y.values.begin(), y.values.end());
     return all;
   };
   const std::vector<float> sse2 = run(0);
-  for (int level = 1; level <= int(best_kernel_level()); ++level) {
+  for (int level = 1; level <= int(best_cpu_level()); ++level) {
     const std::vector<float> other = run(level);
     ASSERT_EQ(sse2.size(), other.size());
     EXPECT_EQ(memcmp(sse2.data(), other.data(), sizeof(float) * sse2.size()), 0)
-        << "SSE2 and " << kernel_level_name(KernelLevel(level)) << " differ";
+        << "SSE2 and " << cpu_level_name(CpuLevel(level)) << " differ";
     EXPECT_EQ(run(level), other) << "the same input gave other bits";
+  }
+}
+
+// The whole tile codec (engine and the context model's dense layers) at
+// every level: the same payload, the same pixels.
+TEST(Engine, EveryInstructionSetCodesTheSameTile) {
+  using msic::best_cpu_level;
+  using msic::force_cpu_level;
+  if (best_cpu_level() == msic::CpuLevel::kSse2) GTEST_SKIP() << "this CPU has no AVX2: only the SSE2 path runs";
+  const std::string model_path = test::random_model_path();
+  for (const msic::ModelFile &model : {shipped(), msic::ModelFile::load(model_path)}) {
+    msic::TileCodec codec(model);
+    const Planes x = image(80, 96, 4);
+    std::vector<uint8_t> pixels(size_t(96) * 80 * 3);
+    for (int c = 0; c < 3; ++c)
+      for (size_t i = 0; i < x.plane_size(); ++i)
+        pixels[i * 3 + c] = uint8_t(std::clamp(int((x.plane(c)[i] + 0.5f) * 255.0f), 0, 255));
+    auto run = [&](int level) {
+      force_cpu_level(level);
+      std::vector<uint8_t> payload = codec.encode({pixels.data(), size_t(96) * 3, 96, 80, 3}, 6000);
+      std::vector<uint8_t> out(pixels.size());
+      codec.decode(payload, 96, 80, 3, 6000, out.data(), size_t(96) * 3);
+      force_cpu_level(-1);
+      payload.insert(payload.end(), out.begin(), out.end());
+      return payload;
+    };
+    const std::vector<uint8_t> sse2 = run(0);
+    for (int level = 1; level <= int(best_cpu_level()); ++level)
+      EXPECT_EQ(run(level), sse2) << msic::cpu_level_name(msic::CpuLevel(level)) << " " << model.config.name;
   }
 }

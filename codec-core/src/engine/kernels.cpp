@@ -1,9 +1,9 @@
 #include "engine/kernels.h"
 
-#include <atomic>
 #include <cstring>
 #include <string>
 
+#include "cpu_level.h"
 #include "errors.h"
 
 namespace msic::engine {
@@ -18,44 +18,12 @@ namespace avx512 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
 }
 
-namespace {
-std::atomic<int> forced_level{-1};
-
-}  // namespace
-
-KernelLevel best_kernel_level() {
-  // (__builtin_cpu_supports also checks that the OS saves the registers.)
-  static const KernelLevel level = __builtin_cpu_supports("avx512f") ? KernelLevel::kAvx512
-                                   : __builtin_cpu_supports("avx2")  ? KernelLevel::kAvx2
-                                                                     : KernelLevel::kSse2;
-  return level;
-}
-
-KernelLevel kernel_level() {
-  const int forced = forced_level.load(std::memory_order_relaxed);
-  return forced >= 0 ? KernelLevel(forced) : best_kernel_level();
-}
-
-void force_kernel_level(int level) {
-  if (level > int(best_kernel_level()))
-    throw Error(MSIC_ERR_UNSUPPORTED, std::string("engine: this CPU has no ") + kernel_level_name(KernelLevel(level)));
-  forced_level.store(level < 0 ? -1 : level, std::memory_order_relaxed);
-}
-
-const char *kernel_level_name(KernelLevel level) {
-  switch (level) {
-    case KernelLevel::kAvx512: return "avx512";
-    case KernelLevel::kAvx2: return "avx2";
-    default: return "sse2";
-  }
-}
-
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out) {
   if (conv.k != 1 && conv.k != 3) throw Error(MSIC_ERR_INTERNAL, "engine: kernel size must be 1 or 3");
   if (first_channel + conv.in > in.channels) throw Error(MSIC_ERR_INTERNAL, "engine: convolution input too small");
-  switch (kernel_level()) {
-    case KernelLevel::kAvx512: return avx512::convolve(conv, in, out, first_channel, relu_out);
-    case KernelLevel::kAvx2: return avx2::convolve(conv, in, out, first_channel, relu_out);
+  switch (cpu_level()) {
+    case CpuLevel::kAvx512: return avx512::convolve(conv, in, out, first_channel, relu_out);
+    case CpuLevel::kAvx2: return avx2::convolve(conv, in, out, first_channel, relu_out);
     default: return sse2::convolve(conv, in, out, first_channel, relu_out);
   }
 }

@@ -21,14 +21,7 @@ struct Conv {
 // [first_channel, first_channel + conv.in) of `in`.
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel = 0, bool relu_out = false);
 void relu(Planes &x);
-// The instruction set the convolutions run on: the best the CPU has, or
-// the one a test forces (force_kernel_level; -1 = the best again). Every
-// level gives the same bits.
-enum class KernelLevel { kSse2 = 0, kAvx2 = 1, kAvx512 = 2 };
-KernelLevel kernel_level();
-void force_kernel_level(int level);  // throws Error if the CPU lacks it
-KernelLevel best_kernel_level();     // what this CPU has
-const char *kernel_level_name(KernelLevel level);
+// The instruction set comes from cpu_level() (cpu_level.h).
 // The convolutions' working buffers, one set per thread, reused from call
 // to call (fresh pages cost more than the arithmetic on small images):
 // scratch_buffer(slot, floats) gives slot 0 or 1 with room for `floats`

@@ -9,9 +9,6 @@
 #include "fixed_point.h"
 #include "model_file.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace msic::entropy {
 namespace {
@@ -28,60 +25,6 @@ constexpr int32_t kInt16Limit = 32767, kBiasLimit = 1 << 30;
 inline int16_t clamp16(int32_t v) { return int16_t(std::clamp(v, -kInt16Limit, kInt16Limit)); }
 }  // namespace
 
-template <class Weight, class Bias>
-ContextModel::Dense::Dense(int in, int out, Weight weight, Bias bias)
-    : inputs(in), outputs(out), pairs((in + 1) / 2), lanes((out + 3) & ~3) {
-  w.assign(size_t(pairs) * lanes * 2, 0);
-  b.assign(lanes, 0);
-  for (int o = 0; o < outputs; ++o) {
-    b[o] = bias(o);
-    for (int i = 0; i < inputs; ++i) w[(size_t(i / 2) * lanes + o) * 2 + i % 2] = int16_t(weight(o, i));
-  }
-}
-
-namespace {
-#if defined(__SSE2__)
-// N vectors of 4 outputs: the accumulators stay in registers.
-template <int N>
-void dense_block(const int16_t *w, const int32_t *b, int pairs, int lanes, const int16_t *x, int32_t *y) {
-  __m128i acc[N];
-  for (int k = 0; k < N; ++k) acc[k] = _mm_loadu_si128(reinterpret_cast<const __m128i *>(b + 4 * k));
-  for (int j = 0; j < pairs; ++j) {
-    const uint32_t pair = uint32_t(uint16_t(x[2 * j])) | uint32_t(uint16_t(x[2 * j + 1])) << 16;
-    const __m128i v = _mm_set1_epi32(int32_t(pair));
-    const int16_t *wj = w + size_t(j) * lanes * 2;
-    for (int k = 0; k < N; ++k)
-      acc[k] = _mm_add_epi32(acc[k], _mm_madd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(wj + 8 * k)), v));
-  }
-  for (int k = 0; k < N; ++k) _mm_storeu_si128(reinterpret_cast<__m128i *>(y + 4 * k), acc[k]);
-}
-#endif
-}  // namespace
-
-void ContextModel::Dense::apply(const int16_t *x, int32_t *y) const {
-#if defined(__SSE2__)
-  // Blocks of 16 outputs (4 vectors), then what is left.
-  for (int o0 = 0; o0 < lanes; o0 += 16) {
-    const int16_t *wo = w.data() + size_t(o0) * 2;
-    switch (std::min(16, lanes - o0) / 4) {
-      case 4: dense_block<4>(wo, b.data() + o0, pairs, lanes, x, y + o0); break;
-      case 3: dense_block<3>(wo, b.data() + o0, pairs, lanes, x, y + o0); break;
-      case 2: dense_block<2>(wo, b.data() + o0, pairs, lanes, x, y + o0); break;
-      default: dense_block<1>(wo, b.data() + o0, pairs, lanes, x, y + o0); break;
-    }
-  }
-#else
-  for (int o = 0; o < lanes; ++o) {
-    int32_t acc = b[o];
-    for (int j = 0; j < pairs; ++j)
-      acc += int32_t(w[(size_t(j) * lanes + o) * 2]) * x[2 * j] + int32_t(w[(size_t(j) * lanes + o) * 2 + 1]) * x[2 * j + 1];
-    y[o] = acc;
-  }
-#endif
-}
-
-namespace {
-}  // namespace
 
 std::string ContextModel::tensor_name(int latent, const char *part) {
   return "context." + std::to_string(latent) + "." + part;
@@ -113,7 +56,7 @@ ContextModel::ContextModel(const ModelFile &model)
     const std::vector<int32_t> *spatial[2] = {config_.causal_context ? &wa : nullptr, &ws};
     for (int pass = 0; pass < kCodingPasses; ++pass) {
       const std::vector<int32_t> *sp = spatial[pass];
-      n.first[pass] = Dense(
+      n.first[pass] = DenseLayer(
           n.ctx_in + (sp ? n.spatial_in : 0), n.hidden,
           [&](int h, int i) {
             return i < n.ctx_in ? wc[size_t(h) * n.ctx_in + i] : (*sp)[size_t(h) * n.spatial_in + i - n.ctx_in];
@@ -122,7 +65,7 @@ ContextModel::ContextModel(const ModelFile &model)
             return pass == 1 ? int32_t(std::clamp<int64_t>(int64_t(b1[h]) + b2[h], -kBiasLimit, kBiasLimit)) : b1[h];
           });
     }
-    n.last = Dense(
+    n.last = DenseLayer(
         n.hidden, n.out, [&](int o, int h) { return wo[size_t(o) * n.hidden + h]; }, [&](int o) { return bo[o]; });
     nets_.push_back(std::move(n));
   }
@@ -178,7 +121,7 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
     std::vector<int32_t> pre(n.first[0].lanes);
     out.resize(n.last.lanes);
     for (int pass = 0; pass < kCodingPasses; ++pass) {
-      const Dense &first = n.first[pass];
+      const DenseLayer &first = n.first[pass];
       for (int y = 0; y < H; ++y) {
         for (int x = coding_pass(y, 0) == pass ? 0 : 1; x < W; x += 2) {
           // Channel context: coarser latents at this place.

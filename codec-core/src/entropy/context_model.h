@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "entropy/cdf_tables.h"
+#include "entropy/dense_layer.h"
 #include "model_config.h"
 #include "planes.h"
 
@@ -62,26 +63,11 @@ class ContextModel {
   static std::string tensor_name(int latent, const char *part);
 
  private:
-  // y = b + W x in wrapping int32 arithmetic, which is exact, so the order
-  // of the sum is free: the weights are laid out for vectors that run
-  // across the outputs, two inputs at a time (one multiply-add of int16
-  // pairs per lane): w[(pair * lanes + output) * 2 + {0, 1}].
-  struct Dense {
-    int inputs = 0, outputs = 0, pairs = 0, lanes = 0;  // lanes: outputs rounded up to 4
-    std::vector<int16_t> w;                             // Q12
-    std::vector<int32_t> b;                             // Q20, `lanes` entries
-    Dense() = default;
-    // weight(o, i) for o < outputs, i < inputs; bias(o).
-    template <class Weight, class Bias>
-    Dense(int inputs, int outputs, Weight weight, Bias bias);
-    // y: `lanes` entries; x: 2 * pairs entries (zero past `inputs`).
-    void apply(const int16_t *x, int32_t *y) const;
-  };
   struct Net {
     int ctx_in = 0, spatial_in = 0, hidden = 0, out = 0;
     // First layer per pass: pass 0 sees the channel context (and the causal
     // anchors), pass 1 also the spatial context.
-    Dense first[2], last;
+    DenseLayer first[2], last;
   };
   template <class Step>
   void code(const std::vector<Planes> &latents, const QualityGains &g, Step step) const;
