@@ -119,9 +119,9 @@ std::vector<float> TileCodec::round_trip_unquantized(const TileImage &tile) cons
 }
 
 // Measured: peak RSS of `msic decode --threads 1` on one-tile files grows by
-// 117 bytes per pixel from 512 to 1024 and from 1024 to 2048-px tiles (the
-// engine's planes at full resolution: the synthesis' last levels, the
-// post-filter's hidden layer, and the convolution's reused buffers).
-uint64_t TileCodec::decode_bytes_per_pixel() const { return 120; }
+// 91 bytes per pixel from 512 to 1024-px tiles and by 100 from 1024 to 2048
+// (the engine's planes at full resolution, each released when dead, and
+// the convolutions' reused buffers).
+uint64_t TileCodec::decode_bytes_per_pixel() const { return 105; }
 
 }  // namespace msic

@@ -138,11 +138,17 @@ Planes NetworkEngine::Unit::coupling(const Planes &x) const {
   // On the first half of x: h = relu(c1 x); h += relu(c2 h); raw = c3 h;
   // raw's first half becomes log_s = clamp tanh(raw / clamp), its second
   // half is t.
-  Planes h, h2, raw;
+  // Each plane is released as soon as it is dead: the peak of a tile's
+  // working memory is the sum of what lives at once.
+  Planes h, raw;
   convolve(c1, x, h, 0, true);
-  convolve(c2, h, h2, 0, true);
-  for (size_t i = 0; i < h.values.size(); ++i) h.values[i] = h.values[i] + h2.values[i];
+  {
+    Planes h2;
+    convolve(c2, h, h2, 0, true);
+    for (size_t i = 0; i < h.values.size(); ++i) h.values[i] = h.values[i] + h2.values[i];
+  }
   convolve(c3, h, raw);
+  h = Planes();
   float *log_s = raw.plane(0);
   const size_t n = raw.plane_size() * size_t(raw.channels / 2);
   elementwise(n, [&](auto lane, size_t i) { store(log_s + i, clamp * exact_tanh(load_as(lane, log_s + i) / clamp)); });
@@ -157,6 +163,7 @@ Planes NetworkEngine::Unit::forward(Planes x) const {
   }
   Planes y;
   convolve(mix, x, y);
+  x = Planes();
   const Planes st = coupling(y);
   for (int c = 0; c < half; ++c) {
     float *p = y.plane(half + c);
@@ -170,16 +177,19 @@ Planes NetworkEngine::Unit::forward(Planes x) const {
 
 Planes NetworkEngine::Unit::inverse(Planes y) const {
   const int C = y.channels, half = C / 2;
-  const Planes st = coupling(y);
-  for (int c = 0; c < half; ++c) {
-    float *p = y.plane(half + c);
-    const float *s = st.plane(c), *t = st.plane(half + c);
-    elementwise(y.plane_size(), [&](auto lane, size_t i) {
-      store(p + i, (load_as(lane, p + i) - load_as(lane, t + i)) * exact_exp(-load_as(lane, s + i)));
-    });
+  {
+    const Planes st = coupling(y);
+    for (int c = 0; c < half; ++c) {
+      float *p = y.plane(half + c);
+      const float *s = st.plane(c), *t = st.plane(half + c);
+      elementwise(y.plane_size(), [&](auto lane, size_t i) {
+        store(p + i, (load_as(lane, p + i) - load_as(lane, t + i)) * exact_exp(-load_as(lane, s + i)));
+      });
+    }
   }
   Planes x;
   convolve(inverse_mix, y, x);
+  y = Planes();
   for (int c = 0; c < C; ++c) {
     float *p = x.plane(c);
     for (size_t i = 0; i < x.plane_size(); ++i) p[i] = (p[i] - bias[c]) * inv_scale[c];
@@ -194,7 +204,8 @@ std::vector<Planes> NetworkEngine::analysis(Planes x) const {
     for (const Unit &u : units) x = u.forward(std::move(x));
     const int half = x.channels / 2;
     latents.push_back(channels(x, 0, half));
-    x = channels(x, half, half);
+    Planes rest = channels(x, half, half);
+    x = std::move(rest);
   }
   latents.push_back(std::move(x));
   return latents;
