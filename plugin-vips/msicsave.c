@@ -159,6 +159,9 @@ vips_foreign_save_msic_prepare(VipsForeignSaveMsic *msic)
 		VipsImage **t = (VipsImage **)
 			vips_object_local_array(VIPS_OBJECT(msic), 2);
 
+		g_warning("%s: MSIC stores 8-bit samples: keeping the top "
+			"8 of the 16 bits (lossless and 16-bit coding are "
+			"issue #14)", class->nickname);
 		if (vips_rshift_const1(ready, &t[0], 8, NULL) ||
 			vips_cast(t[0], &t[1], VIPS_FORMAT_UCHAR, NULL) ||
 			vips_copy(t[1], &x,
@@ -196,18 +199,20 @@ vips_foreign_save_msic_prepare(VipsForeignSaveMsic *msic)
 		return -1;
 	}
 
-	/* Say what the conversion threw away. */
-	if (save->in->Bands > x->Bands) {
-		if (vips_image_hasalpha(save->in))
-			g_warning("%s: MSIC has no alpha channel: "
-				"flattening %d bands to %d against the "
-				"background", class->nickname,
-				save->in->Bands, x->Bands);
-		else
-			g_warning("%s: MSIC stores 1 or 3 bands: "
-				"dropping %d of %d bands", class->nickname,
-				save->in->Bands - x->Bands, save->in->Bands);
-	}
+	/* Say what the conversion threw away: alpha, or bands beyond the
+	 * colour ones (CMYK's four become RGB's three by conversion, which
+	 * drops nothing). */
+	const gboolean alpha = vips_image_hasalpha(save->in);
+	const int colour = save->in->Bands - (alpha ? 1 : 0);
+	if (alpha)
+		g_warning("%s: MSIC has no alpha channel: flattening %d bands "
+			"to %d against the background", class->nickname,
+			save->in->Bands, x->Bands);
+	else if (colour > x->Bands &&
+		!(save->in->Type == VIPS_INTERPRETATION_CMYK && colour == 4))
+		g_warning("%s: MSIC stores 1 or 3 bands: dropping %d of %d "
+			"bands", class->nickname, colour - x->Bands,
+			save->in->Bands);
 
 	return 0;
 }

@@ -150,6 +150,22 @@ TEST_F(VipsModule, SixteenBitInputIsShiftedToEightBits) {
   // RGB16 from 8-bit is v * 257, so the top 8 bits are the original: both
   // files code the same pixels.
   EXPECT_EQ(MaxAbsDiff(DecodeWithCApi(Path("k16.msic")), DecodeWithCApi(Path("k8.msic"))), 0);
+  // Not silently: the low 8 bits are gone.
+  RunResult save = Exec({VipsExe(), "copy", rgb16, Path("k16b.msic")});
+  ASSERT_TRUE(save.ok()) << save.describe();
+  EXPECT_TRUE(Contains(save.err, "8-bit")) << "the cut to 8 bits must not be silent: " << save.describe();
+}
+
+// A CMYK image is converted to sRGB: four colour bands become three, and no
+// band is dropped, so no warning says one is.
+TEST_F(VipsModule, CmykIsConvertedWithoutADroppedBandWarning) {
+  const std::string cmyk = Path("cmyk.v");
+  RunResult mk = Exec({VipsExe(), "colourspace", kodim_, cmyk, "cmyk"});
+  if (!mk.ok()) GTEST_SKIP() << "this libvips cannot make CMYK (no lcms): " << mk.describe();
+  RunResult save = Exec({VipsExe(), "copy", cmyk, Path("cmyk.msic")});
+  ASSERT_TRUE(save.ok()) << save.describe();
+  EXPECT_FALSE(Contains(save.err, "dropping")) << save.describe();
+  EXPECT_EQ(FileInfo(Path("cmyk.msic")).image.bands, 3u);
 }
 
 TEST_F(VipsModule, AlphaIsFlattenedWithAWarning) {
