@@ -37,4 +37,11 @@ void parallel_for(size_t n, int threads, Fn fn) {
   if (error) std::rethrow_exception(error);
 }
 
+// Threads each of `items` parallel items may use inside itself: the
+// threads parallel_for leaves idle when there are fewer items than threads
+// (a one-tile read on four cores gives its tile all four).
+inline int threads_per_item(size_t items, int threads) {
+  return items == 0 || items >= size_t(std::max(1, threads)) ? 1 : std::max(1, threads / int(items));
+}
+
 }  // namespace msic

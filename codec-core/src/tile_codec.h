@@ -22,10 +22,12 @@ class TileCodec {
  public:
   explicit TileCodec(const ModelFile &model);  // throws Error
 
-  std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi) const;
+  // threads: how many the network's convolutions may use (the caller's
+  // spare cores); the bytes and pixels do not depend on it.
+  std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi, int threads = 1) const;
   // Decodes into out (width x height x bands); throws Error on corrupt data.
   void decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
-              uint32_t quality_centi, uint8_t *out, size_t stride) const;
+              uint32_t quality_centi, uint8_t *out, size_t stride, int threads = 1) const;
   // Without quantization: analysis then synthesis (tests invertibility);
   // interleaved like the input, on the 0..255 scale, unrounded.
   std::vector<float> round_trip_unquantized(const TileImage &tile) const;

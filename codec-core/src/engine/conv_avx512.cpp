@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/kernels.h"
+#include "parallel.h"
 
 namespace msic::engine::avx512 {
 typedef float Vec __attribute__((vector_size(64)));

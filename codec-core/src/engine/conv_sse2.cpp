@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/kernels.h"
+#include "parallel.h"
 
 namespace msic::engine::sse2 {
 typedef float Vec __attribute__((vector_size(16)));

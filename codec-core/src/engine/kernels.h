@@ -32,6 +32,18 @@ void release_scratch();
 struct ScratchScope {  // releases this thread's buffers however the scope ends
   ~ScratchScope() { release_scratch(); }
 };
+// Threads a convolution called from this thread may use (1: only this
+// one): a tile decoded while cores are idle splits its convolutions by
+// output blocks and pixel ranges. Each output value is computed as
+// before, so the bits do not change.
+class ThreadsScope {
+ public:
+  explicit ThreadsScope(int threads);
+  ~ThreadsScope();
+  static int threads();  // this thread's setting
+ private:
+  int previous_;
+};
 // LibTorch's pixel_unshuffle(x, 2) and pixel_shuffle(x, 2).
 Planes space_to_depth(const Planes &x);
 Planes depth_to_space(const Planes &x);
