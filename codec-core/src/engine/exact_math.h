@@ -46,8 +46,10 @@ inline float pow2(float n) {
 }
 inline F4 pow2(F4 n) { return (F4)((__builtin_convertvector(n, I4) + 127) << 23); }
 
+// Inlined into the element-wise loops, where its constants stay in
+// registers.
 template <class T>
-T exp_of(T x) {
+__attribute__((always_inline)) inline T exp_of(T x) {
   const T k88 = splat<T>(88.0f), k87 = splat<T>(-87.0f);
   const auto nan = x != x;
   const T c = nan ? splat<T>(0.0f) : (x > k88 ? k88 : (x < k87 ? k87 : x));
@@ -72,7 +74,7 @@ T exp_of(T x) {
 }
 
 template <class T>
-T tanh_of(T x) {
+__attribute__((always_inline)) inline T tanh_of(T x) {
   const auto nan = x != x;
   const T a = nan ? splat<T>(0.0f) : abs_of(x);
   // Small |x|: the series keeps the relative precision that 1 - 2/(e+1) loses.
