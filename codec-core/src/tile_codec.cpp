@@ -48,13 +48,13 @@ std::vector<Planes> TileCodec::latent_shapes(uint32_t W, uint32_t H) const {
   return out;
 }
 
-std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_centi, int threads) const {
+std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_centi, const ThreadShare *share) const {
   Planes x = to_planes(tile);
   const uint32_t W = uint32_t(x.width), H = uint32_t(x.height);
   std::vector<Planes> latents;
   {
     engine::ScratchScope scratch;
-    engine::ThreadsScope helpers(threads);
+    engine::ThreadsScope helpers(share);
     latents = network_.analysis(std::move(x));
   }
   entropy::RansEncoder coder;
@@ -75,7 +75,7 @@ std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_c
 }
 
 void TileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
-                       uint32_t quality_centi, uint8_t *out, size_t stride, int threads) const {
+                       uint32_t quality_centi, uint8_t *out, size_t stride, const ThreadShare *share) const {
   const TilePayloadHeader header = TilePayloadHeader::parse(payload.data(), payload.size());
   header.check_tile(width, height, bands, tile_multiple_);
   entropy::RansDecoder coder(payload.data() + TilePayloadHeader::kSize, payload.size() - TilePayloadHeader::kSize);
@@ -87,7 +87,7 @@ void TileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width, uint
   Planes x;
   {
     engine::ScratchScope scratch;
-    engine::ThreadsScope helpers(threads);
+    engine::ThreadsScope helpers(share);
     network_.refine_latents(latents, gains.gain);
     x = network_.synthesis(std::move(latents));
     network_.postfilter(x);

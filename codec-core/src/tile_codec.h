@@ -9,6 +9,7 @@
 #include "engine/network_engine.h"
 #include "entropy/context_model.h"
 #include "model_file.h"
+#include "parallel.h"
 
 namespace msic {
 
@@ -22,12 +23,12 @@ class TileCodec {
  public:
   explicit TileCodec(const ModelFile &model);  // throws Error
 
-  // threads: how many the network's convolutions may use (the caller's
-  // spare cores); the bytes and pixels do not depend on it.
-  std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi, int threads = 1) const;
+  // share: the threads the network's convolutions may use (parallel.h;
+  // none: the calling thread); the bytes and pixels do not depend on it.
+  std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi, const ThreadShare *share = nullptr) const;
   // Decodes into out (width x height x bands); throws Error on corrupt data.
   void decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
-              uint32_t quality_centi, uint8_t *out, size_t stride, int threads = 1) const;
+              uint32_t quality_centi, uint8_t *out, size_t stride, const ThreadShare *share = nullptr) const;
   // Without quantization: analysis then synthesis (tests invertibility);
   // interleaved like the input, on the 0..255 scale, unrounded.
   std::vector<float> round_trip_unquantized(const TileImage &tile) const;

@@ -74,7 +74,8 @@ std::unique_ptr<ImageReader> ImageReader::open_callbacks(Context &context, msic_
   return r;
 }
 
-std::vector<uint8_t> ImageReader::tile_pixels(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h, int threads) {
+std::vector<uint8_t> ImageReader::tile_pixels(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
+                                              const ThreadShare *share) {
   const format::Header &hd = header();
   if (tx >= hd.tiles_across() || ty >= hd.tiles_down())
     throw Error(MSIC_ERR_ARGUMENT,
@@ -90,14 +91,14 @@ std::vector<uint8_t> ImageReader::tile_pixels(uint32_t tx, uint32_t ty, uint32_t
                                        ("a " + std::to_string(w) + " x " + std::to_string(h) + " tile").c_str());
   std::vector<uint8_t> payload = container_->read_tile(uint64_t(ty) * hd.tiles_across() + tx);
   std::vector<uint8_t> pixels(size_t(w) * h * hd.bands);
-  codec.decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands, threads);
+  codec.decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands, share);
   ++tiles_decoded_;
   return pixels;
 }
 
-void ImageReader::decode_tile(uint32_t tx, uint32_t ty, uint8_t *out, size_t stride, int threads) {
+void ImageReader::decode_tile(uint32_t tx, uint32_t ty, uint8_t *out, size_t stride, const ThreadShare *share) {
   uint32_t w, h;
-  std::vector<uint8_t> px = tile_pixels(tx, ty, w, h, threads);
+  std::vector<uint8_t> px = tile_pixels(tx, ty, w, h, share);
   size_t row = size_t(w) * header().bands;
   if (stride < row) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a tile row");
   for (uint32_t y = 0; y < h; ++y) memcpy(out + y * stride, px.data() + y * row, row);
@@ -108,14 +109,15 @@ void ImageReader::decode_tiles(size_t count, const uint32_t *tx, const uint32_t 
   if (count && (!tx || !ty || !out)) throw Error(MSIC_ERR_ARGUMENT, "NULL argument");
   for (size_t i = 0; i < count; ++i)
     if (!out[i]) throw Error(MSIC_ERR_ARGUMENT, "output buffer of tile " + std::to_string(i) + " is NULL");
-  const int all = context_.threads(threads), inner = threads_per_item(count, all);
+  const int all = context_.threads(threads);
+  ThreadShare share(count, all);
   parallel_for(count, all, [&](size_t i) {
     try {
-      decode_tile(tx[i], ty[i], out[i], stride, inner);
+      decode_tile(tx[i], ty[i], out[i], stride, &share);
     } catch (const Error &e) {
       throw Error(e.status(), "tile (" + std::to_string(tx[i]) + ", " + std::to_string(ty[i]) + "): " + e.what());
     }
-  });
+  }, &share);
 }
 
 void ImageReader::decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint8_t *out, size_t stride) {
@@ -128,18 +130,19 @@ void ImageReader::decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, 
   uint32_t tx0 = x / ts, tx1 = (x + w - 1) / ts, ty0 = y / ts, ty1 = (y + h - 1) / ts;
   uint32_t nx = tx1 - tx0 + 1;
   size_t n = size_t(nx) * (ty1 - ty0 + 1);
-  const int all = context_.threads(), inner = threads_per_item(n, all);
+  const int all = context_.threads();
+  ThreadShare share(n, all);
   parallel_for(n, all, [&](size_t i) {
     uint32_t tx = tx0 + uint32_t(i % nx), ty = ty0 + uint32_t(i / nx);
     uint32_t tw, th;
-    std::vector<uint8_t> px = tile_pixels(tx, ty, tw, th, inner);
+    std::vector<uint8_t> px = tile_pixels(tx, ty, tw, th, &share);
     // Intersection of the tile with the region, in image coordinates.
     uint32_t ix0 = std::max(x, tx * ts), iy0 = std::max(y, ty * ts);
     uint32_t ix1 = std::min(x + w, tx * ts + tw), iy1 = std::min(y + h, ty * ts + th);
     for (uint32_t yy = iy0; yy < iy1; ++yy)
       memcpy(out + size_t(yy - y) * stride + size_t(ix0 - x) * bands,
              px.data() + (size_t(yy - ty * ts) * tw + (ix0 - tx * ts)) * bands, size_t(ix1 - ix0) * bands);
-  });
+  }, &share);
 }
 
 void ImageReader::verify(msic_progress_fn progress, void *user) {
@@ -147,11 +150,12 @@ void ImageReader::verify(msic_progress_fn progress, void *user) {
   context_.check_model(hd.model_hash);
   const uint32_t across = hd.tiles_across();
   for (uint32_t ty = 0; ty < hd.tiles_down(); ++ty) {
-    const int all = context_.threads(), inner = threads_per_item(across, all);
+    const int all = context_.threads();
+    ThreadShare share(across, all);
     parallel_for(across, all, [&](size_t tx) {
       uint32_t w, h;
-      tile_pixels(uint32_t(tx), ty, w, h, inner);
-    });
+      tile_pixels(uint32_t(tx), ty, w, h, &share);
+    }, &share);
     if (progress && progress(user, double(ty + 1) / hd.tiles_down())) throw Error(MSIC_ERR_CANCELLED, "cancelled");
   }
 }

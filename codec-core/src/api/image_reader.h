@@ -8,6 +8,7 @@
 
 #include "api/context.h"
 #include "container.h"
+#include "parallel.h"
 
 namespace msic {
 
@@ -27,8 +28,8 @@ class ImageReader {
   uint64_t tiles_decoded() const { return tiles_decoded_.load(); }
 
   // Tile (tx, ty), min(tile_size, remaining) columns and rows, into out.
-  // threads: for the tile's network (1: the calling thread only).
-  void decode_tile(uint32_t tx, uint32_t ty, uint8_t *out, size_t stride, int threads = 1);
+  // share: threads for the tile's network (parallel.h; none: this one).
+  void decode_tile(uint32_t tx, uint32_t ty, uint8_t *out, size_t stride, const ThreadShare *share = nullptr);
   void decode_tiles(size_t count, const uint32_t *tx, const uint32_t *ty, uint8_t *const *out, size_t stride,
                     int threads);
   void decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint8_t *out, size_t stride);
@@ -38,7 +39,8 @@ class ImageReader {
   ImageReader(Context &context, int fd) : context_(context), fd_(fd) {}
   void open(format::ContainerReader::ReadAt read_at, uint64_t size);
   // Pixels of tile (tx, ty), tightly packed; sets its width and height.
-  std::vector<uint8_t> tile_pixels(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h, int threads = 1);
+  std::vector<uint8_t> tile_pixels(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
+                                   const ThreadShare *share = nullptr);
 
   Context &context_;
   int fd_ = -1;          // file mode: pread is thread-safe by itself

@@ -49,13 +49,14 @@ void ImageWriter::encode_tile_row() {
   const uint32_t ts = header_.tile_size, across = header_.tiles_across(), bands = header_.bands;
   std::vector<std::vector<uint8_t>> payloads(across);
   const TileCodec &codec = context_.codec();
-  const int all = context_.threads(settings_.threads), inner = threads_per_item(across, all);
+  const int all = context_.threads(settings_.threads);
+  ThreadShare share(across, all);
   parallel_for(across, all, [&](size_t tx) {
     uint32_t x0 = uint32_t(tx) * ts;
     TileImage t{band_.data() + size_t(x0) * bands, size_t(header_.width) * bands, std::min(ts, header_.width - x0),
                 rows_in_band_, bands};
-    payloads[tx] = codec.encode(t, header_.quality_centi, inner);
-  });
+    payloads[tx] = codec.encode(t, header_.quality_centi, &share);
+  }, &share);
   for (uint32_t tx = 0; tx < across; ++tx) out_->write_tile(uint64_t(tile_row_) * across + tx, payloads[tx]);
   ++tile_row_;
   rows_in_band_ = 0;

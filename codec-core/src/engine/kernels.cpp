@@ -30,14 +30,12 @@ void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel
 
 namespace {
 thread_local std::vector<float> scratch[2];
-thread_local int convolution_threads = 1;
+thread_local const ThreadShare *convolution_threads = nullptr;
 }  // namespace
 
-ThreadsScope::ThreadsScope(int threads) : previous_(convolution_threads) {
-  convolution_threads = threads < 1 ? 1 : threads;
-}
+ThreadsScope::ThreadsScope(const ThreadShare *share) : previous_(convolution_threads) { convolution_threads = share; }
 ThreadsScope::~ThreadsScope() { convolution_threads = previous_; }
-int ThreadsScope::threads() { return convolution_threads; }
+int ThreadsScope::threads() { return convolution_threads ? convolution_threads->for_one_item() : 1; }
 
 float *scratch_buffer(int slot, size_t floats) {
   std::vector<float> &b = scratch[slot];

@@ -6,6 +6,7 @@
 #pragma once
 #include <vector>
 
+#include "parallel.h"
 #include "planes.h"
 
 namespace msic::engine {
@@ -32,17 +33,18 @@ void release_scratch();
 struct ScratchScope {  // releases this thread's buffers however the scope ends
   ~ScratchScope() { release_scratch(); }
 };
-// Threads a convolution called from this thread may use (1: only this
-// one): a tile decoded while cores are idle splits its convolutions by
-// output blocks and pixel ranges. Each output value is computed as
-// before, so the bits do not change.
+// Threads a convolution called from this thread may use (ThreadShare,
+// parallel.h; none: only this one): a tile coded while cores are idle
+// splits its convolutions by output blocks and pixel ranges. Each output
+// value is computed as before, so the bits do not change.
 class ThreadsScope {
  public:
-  explicit ThreadsScope(int threads);
+  explicit ThreadsScope(const ThreadShare *share);
   ~ThreadsScope();
-  static int threads();  // this thread's setting
+  static int threads();  // for this thread's convolution now
+
  private:
-  int previous_;
+  const ThreadShare *previous_;
 };
 // LibTorch's pixel_unshuffle(x, 2) and pixel_shuffle(x, 2).
 Planes space_to_depth(const Planes &x);
