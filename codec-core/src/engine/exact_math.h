@@ -13,6 +13,10 @@
 #include <cstring>
 
 namespace msic::engine {
+// Internal linkage: the files compiled for AVX2 and AVX-512 include this
+// too, and a shared (weak) copy of a function could be the AVX one that
+// baseline code then calls.
+namespace {
 
 typedef float F4 __attribute__((vector_size(16)));
 typedef int32_t I4 __attribute__((vector_size(16)));
@@ -25,18 +29,21 @@ inline F4 load4(const float *p) {
 inline void store4(float *p, F4 v) { memcpy(p, &v, sizeof v); }
 
 namespace detail {
+// {v, v, ...} for a GCC vector of floats, v for a float.
 template <class T>
-T splat(float v);
+inline T splat(float v) {
+  return v - T{};  // v - (+0) is v for every v, -0 and NaN included
+}
 template <>
 inline float splat<float>(float v) {
   return v;
 }
-template <>
-inline F4 splat<F4>(float v) {
-  return v - F4{};  // v - (+0) is v for every v, -0 and NaN included
-}
 inline float abs_of(float x) { return std::fabs(x); }
-inline F4 abs_of(F4 x) { return (F4)((I4)x & 0x7fffffff); }
+template <class V>
+inline V abs_of(V x) {
+  typedef int32_t I __attribute__((vector_size(sizeof(V))));
+  return (V)((I)x & 0x7fffffff);
+}
 // 2^n for an integral n in [-126, 127]: a normal float built from its bits.
 inline float pow2(float n) {
   const uint32_t bits = uint32_t(int32_t(n) + 127) << 23;
@@ -44,10 +51,12 @@ inline float pow2(float n) {
   memcpy(&f, &bits, sizeof f);
   return f;
 }
-inline F4 pow2(F4 n) { return (F4)((__builtin_convertvector(n, I4) + 127) << 23); }
+template <class V>
+inline V pow2(V n) {
+  typedef int32_t I __attribute__((vector_size(sizeof(V))));
+  return (V)((__builtin_convertvector(n, I) + 127) << 23);
+}
 
-// Inlined into the element-wise loops, where its constants stay in
-// registers.
 template <class T>
 __attribute__((always_inline)) inline T exp_of(T x) {
   const T k88 = splat<T>(88.0f), k87 = splat<T>(-87.0f);
@@ -87,9 +96,16 @@ __attribute__((always_inline)) inline T tanh_of(T x) {
 }
 }  // namespace detail
 
-inline float exact_exp(float x) { return detail::exp_of(x); }
-inline F4 exact_exp(F4 x) { return detail::exp_of(x); }
-inline float exact_tanh(float x) { return detail::tanh_of(x); }
-inline F4 exact_tanh(F4 x) { return detail::tanh_of(x); }
+// For a float or any GCC vector of floats (F4; the element-wise kernels'
+// wider ones).
+template <class T>
+inline T exact_exp(T x) {
+  return detail::exp_of(x);
+}
+template <class T>
+inline T exact_tanh(T x) {
+  return detail::tanh_of(x);
+}
 
+}  // namespace
 }  // namespace msic::engine

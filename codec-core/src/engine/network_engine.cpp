@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "engine/elementwise.h"
 #include "engine/exact_math.h"
 #include "errors.h"
 
@@ -62,19 +63,6 @@ Conv mix_conv(const std::vector<float> &m, int n) {
   c.weights = m;
   return c;
 }
-
-// fn(lane, i) on elements [i, i + 4) with lane an F4, then on the rest one
-// by one with lane a float: the same arithmetic either way (exact_math.h).
-template <class Fn>
-void elementwise(size_t n, Fn fn) {
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) fn(F4{}, i);
-  for (; i < n; ++i) fn(0.0f, i);
-}
-inline float load_as(float, const float *p) { return *p; }
-inline F4 load_as(F4, const float *p) { return load4(p); }
-inline void store(float *p, float v) { *p = v; }
-inline void store(float *p, F4 v) { store4(p, v); }
 
 // Channels [first, first + count) of x.
 Planes channels(const Planes &x, int first, int count) {
@@ -151,7 +139,7 @@ Planes NetworkEngine::Unit::coupling(const Planes &x) const {
   h = Planes();
   float *log_s = raw.plane(0);
   const size_t n = raw.plane_size() * size_t(raw.channels / 2);
-  elementwise(n, [&](auto lane, size_t i) { store(log_s + i, clamp * exact_tanh(load_as(lane, log_s + i) / clamp)); });
+  soft_clamp(log_s, n, clamp);
   return raw;
 }
 
@@ -168,9 +156,7 @@ Planes NetworkEngine::Unit::forward(Planes x) const {
   for (int c = 0; c < half; ++c) {
     float *p = y.plane(half + c);
     const float *s = st.plane(c), *t = st.plane(half + c);
-    elementwise(y.plane_size(), [&](auto lane, size_t i) {
-      store(p + i, load_as(lane, p + i) * exact_exp(load_as(lane, s + i)) + load_as(lane, t + i));
-    });
+    coupling_forward(p, s, t, y.plane_size());
   }
   return y;
 }
@@ -182,9 +168,7 @@ Planes NetworkEngine::Unit::inverse(Planes y) const {
     for (int c = 0; c < half; ++c) {
       float *p = y.plane(half + c);
       const float *s = st.plane(c), *t = st.plane(half + c);
-      elementwise(y.plane_size(), [&](auto lane, size_t i) {
-        store(p + i, (load_as(lane, p + i) - load_as(lane, t + i)) * exact_exp(-load_as(lane, s + i)));
-      });
+      coupling_inverse(p, s, t, y.plane_size());
     }
   }
   Planes x;
@@ -254,9 +238,7 @@ void NetworkEngine::refine_latents(std::vector<Planes> &latents, const std::vect
       const float inv_gain = 1.0f / gains[off + ch];
       float *p = latents[l].plane(ch);
       const float *rr = r.plane(ch);
-      elementwise(r.plane_size(), [&](auto lane, size_t i) {
-        store(p + i, load_as(lane, p + i) + 0.5f * exact_tanh(load_as(lane, rr + i)) * inv_gain);
-      });
+      add_prediction(p, rr, r.plane_size(), inv_gain);
     }
   }
 }

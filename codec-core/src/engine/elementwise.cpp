@@ -1,0 +1,38 @@
+#include "engine/elementwise.h"
+
+#include "cpu_level.h"
+
+namespace msic::engine {
+
+#define MSIC_ELEMENTWISE_DECLARE(set)                                                \
+  namespace set {                                                                    \
+  void coupling_forward(float *y, const float *log_s, const float *t, size_t n);     \
+  void coupling_inverse(float *y, const float *log_s, const float *t, size_t n);     \
+  void soft_clamp(float *v, size_t n, float clamp);                                  \
+  void add_prediction(float *p, const float *r, size_t n, float inv_gain);           \
+  }
+MSIC_ELEMENTWISE_DECLARE(sse2)
+MSIC_ELEMENTWISE_DECLARE(avx2)
+MSIC_ELEMENTWISE_DECLARE(avx512)
+#undef MSIC_ELEMENTWISE_DECLARE
+
+// Each pass goes to the widest set the CPU level allows.
+#define MSIC_ELEMENTWISE_DISPATCH(call)            \
+  switch (cpu_level()) {                           \
+    case CpuLevel::kAvx512: return avx512::call;   \
+    case CpuLevel::kAvx2: return avx2::call;       \
+    default: return sse2::call;                    \
+  }
+
+void coupling_forward(float *y, const float *log_s, const float *t, size_t n) {
+  MSIC_ELEMENTWISE_DISPATCH(coupling_forward(y, log_s, t, n))
+}
+void coupling_inverse(float *y, const float *log_s, const float *t, size_t n) {
+  MSIC_ELEMENTWISE_DISPATCH(coupling_inverse(y, log_s, t, n))
+}
+void soft_clamp(float *v, size_t n, float clamp) { MSIC_ELEMENTWISE_DISPATCH(soft_clamp(v, n, clamp)) }
+void add_prediction(float *p, const float *r, size_t n, float inv_gain) {
+  MSIC_ELEMENTWISE_DISPATCH(add_prediction(p, r, n, inv_gain))
+}
+
+}  // namespace msic::engine
