@@ -10,12 +10,15 @@ namespace msic::engine {
 
 namespace sse2 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
+void residual_relu(const Conv &conv, Planes &x);
 }
 namespace avx2 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
+void residual_relu(const Conv &conv, Planes &x);
 }
 namespace avx512 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
+void residual_relu(const Conv &conv, Planes &x);
 }
 
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out) {
@@ -25,6 +28,16 @@ void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel
     case CpuLevel::kAvx512: return avx512::convolve(conv, in, out, first_channel, relu_out);
     case CpuLevel::kAvx2: return avx2::convolve(conv, in, out, first_channel, relu_out);
     default: return sse2::convolve(conv, in, out, first_channel, relu_out);
+  }
+}
+
+void residual_relu(const Conv &conv, Planes &x) {
+  if (conv.k != 1 || conv.in != x.channels || conv.out != x.channels)
+    throw Error(MSIC_ERR_INTERNAL, "engine: a residual convolution maps the planes to as many, 1x1");
+  switch (cpu_level()) {
+    case CpuLevel::kAvx512: return avx512::residual_relu(conv, x);
+    case CpuLevel::kAvx2: return avx2::residual_relu(conv, x);
+    default: return sse2::residual_relu(conv, x);
   }
 }
 

@@ -21,6 +21,9 @@ struct Conv {
 // out = conv(in), then ReLU if relu_out; the convolution reads channels
 // [first_channel, first_channel + conv.in) of `in`.
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel = 0, bool relu_out = false);
+// x = x + relu(conv(x)) in place, for a 1x1 convolution from x's channels
+// to as many (the couplings' second layer): no second plane set.
+void residual_relu(const Conv &conv, Planes &x);
 void relu(Planes &x);
 // The instruction set comes from cpu_level() (cpu_level.h).
 // The convolutions' working buffers, one set per thread, reused from call

@@ -130,11 +130,7 @@ Planes NetworkEngine::Unit::coupling(const Planes &x) const {
   // working memory is the sum of what lives at once.
   Planes h, raw;
   convolve(c1, x, h, 0, true);
-  {
-    Planes h2;
-    convolve(c2, h, h2, 0, true);
-    for (size_t i = 0; i < h.values.size(); ++i) h.values[i] = h.values[i] + h2.values[i];
-  }
+  residual_relu(c2, h);
   convolve(c3, h, raw);
   h = Planes();
   float *log_s = raw.plane(0);
