@@ -16,8 +16,8 @@ namespace msic {
 class MemoryBudget {
  public:
   // Decodes of 512-px tiles (the default) run many at a time under it;
-  // 2048-px tiles (about 0.38 GB each) two at a time; a 4096-px tile
-  // (1.5 GB) needs a larger limit.
+  // 2048-px tiles (about 0.34 GB each) three at a time; a 4096-px tile
+  // (1.3 GB) needs a larger limit.
   static constexpr uint64_t kDefaultLimit = MSIC_DEFAULT_MEMORY_LIMIT;
 
   class Hold {
