@@ -64,10 +64,6 @@ void release_scratch() {
   for (auto &b : scratch) std::vector<float>().swap(b);
 }
 
-void relu(Planes &x) {
-  for (float &v : x.values) v = v > 0.0f ? v : 0.0f;
-}
-
 Planes space_to_depth(const Planes &x) {
   Planes out(x.channels * 4, x.height / 2, x.width / 2);
   for (int c = 0; c < x.channels; ++c)

@@ -24,7 +24,6 @@ void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel
 // x = x + relu(conv(x)) in place, for a 1x1 convolution from x's channels
 // to as many (the couplings' second layer): no second plane set.
 void residual_relu(const Conv &conv, Planes &x);
-void relu(Planes &x);
 // The instruction set comes from cpu_level() (cpu_level.h).
 // The convolutions' working buffers, one set per thread, reused from call
 // to call (fresh pages cost more than the arithmetic on small images):
