@@ -36,6 +36,7 @@ inline void store_f64le(uint8_t *p, double v) {
 // Appends fields to a byte string.
 struct Packer {
   std::vector<uint8_t> bytes;
+  void u8(uint8_t v) { *grow(1) = v; }
   void u16(uint16_t v) { store_le16(grow(2), v); }
   void u32(uint32_t v) { store_le32(grow(4), v); }
   void u64(uint64_t v) { store_le64(grow(8), v); }

@@ -1,6 +1,7 @@
 #include "container.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "byte_order.h"
@@ -53,16 +54,37 @@ void validate_header(const Header &h) {
                                     std::to_string(h.height) +
                                     " pixels exceeds the limit (" + std::to_string(kMaxDimension) +
                                     " per side, 2^36 in all)");
-  if (h.bands != 1 && h.bands != 3)
-    throw Error(MSIC_ERR_UNSUPPORTED,
-                std::to_string(h.bands) + " bands: only 1 (grey) and 3 (RGB) are supported");
-  if (h.bit_depth != 8)
-    throw Error(MSIC_ERR_UNSUPPORTED,
-                "bit depth " + std::to_string(h.bit_depth) + ": only 8 is supported");
+  if (h.tile_codec != kTileCodecMsinn && h.tile_codec != kTileCodecPredictive)
+    throw Error(MSIC_ERR_VERSION, "unknown tile codec " + std::to_string(h.tile_codec) +
+                                      " (a newer MSIC wrote this file)");
   if (!tile_size_valid(h.tile_size))
     throw Error(MSIC_ERR_FORMAT, "tile size " + std::to_string(h.tile_size) + " is not " + tile_size_rule());
   if (h.quality_centi > 10000)
     throw Error(MSIC_ERR_FORMAT, "quality beyond 100");
+  const bool is_float = h.sample_format == MSIC_SAMPLE_FLOAT;
+  if (h.tile_codec == kTileCodecMsinn) {
+    if (h.bands != 1 && h.bands != 3)
+      throw Error(MSIC_ERR_UNSUPPORTED, std::to_string(h.bands) +
+                                            " bands: the learned coding takes 1 (grey) or 3 (RGB); "
+                                            "lossless and max-error coding take any number");
+    if (h.bit_depth != 8 || h.sample_format != MSIC_SAMPLE_UNSIGNED || (h.valid_bits && h.valid_bits != 8))
+      throw Error(MSIC_ERR_UNSUPPORTED, "the learned coding takes 8-bit unsigned samples; "
+                                        "lossless and max-error coding take 8, 16 and 32-bit integers and floats");
+    if (h.max_error != 0) throw Error(MSIC_ERR_FORMAT, "max error set for the learned coding");
+    return;
+  }
+  if (h.bands < 1 || h.bands > kMaxBands)
+    throw Error(MSIC_ERR_UNSUPPORTED, std::to_string(h.bands) + " bands: at most " + std::to_string(kMaxBands));
+  if (h.sample_format > MSIC_SAMPLE_FLOAT)
+    throw Error(MSIC_ERR_UNSUPPORTED, "unknown sample format " + std::to_string(h.sample_format));
+  if (is_float ? h.bit_depth != 32 : (h.bit_depth != 8 && h.bit_depth != 16 && h.bit_depth != 32))
+    throw Error(MSIC_ERR_UNSUPPORTED, "bit depth " + std::to_string(h.bit_depth) +
+                                          (is_float ? ": floats are 32-bit" : ": integers are 8, 16 or 32-bit"));
+  if (h.valid_bits > h.bit_depth || (is_float && h.valid_bits) ||
+      (h.valid_bits == 1 && h.sample_format == MSIC_SAMPLE_SIGNED))
+    throw Error(MSIC_ERR_FORMAT, "valid bits " + std::to_string(h.valid_bits) + " do not fit the samples");
+  if (!(h.max_error >= 0) || !std::isfinite(h.max_error) || (!is_float && h.max_error != std::floor(h.max_error)))
+    throw Error(MSIC_ERR_FORMAT, "max error must be a finite number >= 0 (whole for integer samples)");
 }
 
 ContainerWriter::ContainerWriter(Sink sink, Header header)
@@ -98,7 +120,11 @@ void ContainerWriter::write_header() {
   p.raw(header_.model_hash.data(), 32);
   p.u32(0);  // flags
   p.u32(uint32_t(header_.boxes.size()));
-  for (int i = 0; i < 4; ++i) p.u32(0);
+  p.u8(uint8_t(header_.sample_format));
+  p.u8(uint8_t(header_.valid_bits));
+  p.u16(0);
+  p.u32(0);
+  p.f64(header_.max_error);
   for (const Box &b : header_.boxes) {
     p.raw(b.type.data(), 4);
     p.u64(b.data.size());
@@ -174,6 +200,10 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size, OpenMode mo
   header_.tile_codec = load_le32(fixed + 36);
   memcpy(header_.model_hash.data(), fixed + 40, 32);
   uint32_t box_count = load_le32(fixed + 76);
+  // Zero in files before 1.2: unsigned samples, all bits valid, no bound.
+  header_.sample_format = fixed[80];
+  header_.valid_bits = fixed[81];
+  header_.max_error = load_f64le(fixed + 88);
   if (header_size_ < kFixedHeaderSize + 4 || header_size_ > file_size_ - kTrailerSize)
     throw Error(MSIC_ERR_FORMAT, "corrupt MSIC header (header size out of range)");
   if (header_size_ > kMaxHeaderBytes)
@@ -202,8 +232,6 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size, OpenMode mo
     if (crc != load_le32(stored)) throw Error(MSIC_ERR_CHECKSUM, "MSIC header fails its CRC-32 (corrupt file)");
   }
   validate_header(header_);
-  if (header_.tile_codec != kTileCodecMsinn)
-    throw Error(MSIC_ERR_VERSION, "unknown tile codec " + std::to_string(header_.tile_codec));
 
   // The box directory: types and places, not the bytes.
   uint64_t pos = kFixedHeaderSize, end = header_size_ - 4;

@@ -21,7 +21,9 @@ constexpr uint16_t kVersionMinor = MSIC_FORMAT_VERSION_MINOR;
 constexpr size_t kFixedHeaderSize = 96;
 constexpr size_t kTrailerSize = 32;
 constexpr size_t kIndexEntrySize = 16;
-constexpr uint32_t kTileCodecMsinn = 1;
+constexpr uint32_t kTileCodecMsinn = 1;       // the learned lossy codec
+constexpr uint32_t kTileCodecPredictive = 2;  // exact and bounded-error coding
+constexpr uint32_t kMaxBands = MSIC_MAX_BANDS;
 constexpr uint32_t kMaxDimension = MSIC_MAX_DIMENSION;
 constexpr uint64_t kMaxPixels = MSIC_MAX_PIXELS;
 constexpr uint64_t kMaxBoxBytes = 1ull << 30;
@@ -51,7 +53,10 @@ struct Header {
   uint32_t tile_size = MSIC_TILE_SIZE_DEFAULT;
   uint32_t quality_centi = 7500;
   uint32_t tile_codec = kTileCodecMsinn;
-  std::array<uint8_t, 32> model_hash{};
+  std::array<uint8_t, 32> model_hash{};  // tile_codec 2: zero (no model)
+  uint32_t sample_format = MSIC_SAMPLE_UNSIGNED;  // 1.2: at offset 80
+  uint32_t valid_bits = 0;                        // 0: bit_depth
+  double max_error = 0;                           // tile_codec 2: 0 = exact
   std::vector<Box> boxes;  // writer: the boxes to write (a reader lists them itself)
 
   uint32_t tiles_across() const { return (width + tile_size - 1) / tile_size; }

@@ -399,6 +399,8 @@ msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info) {
     info->image.height = h.height;
     info->image.bands = h.bands;
     info->image.bit_depth = h.bit_depth;
+    info->image.sample_format = h.sample_format;
+    info->image.valid_bits = h.valid_bits;
     info->tile_size = h.tile_size;
     info->tiles_across = h.tiles_across();
     info->tiles_down = h.tiles_down();
@@ -408,6 +410,10 @@ msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info) {
     memcpy(info->model_hash, hex.c_str(), 65);
     info->file_size = r->impl->file_size();
     info->tiles_missing = r->impl->container().tiles_missing();
+    if (h.tile_codec == msic::format::kTileCodecPredictive) {
+      info->coding = h.max_error > 0 ? MSIC_CODING_MAX_ERROR : MSIC_CODING_LOSSLESS;
+      info->max_error = h.max_error;
+    }
   });
 }
 

@@ -14,7 +14,8 @@
  *    new ids), and the info structs end in reserved fields that the library
  *    zero-fills when it writes a struct and requires to be zero when it reads
  *    one, so that new fields take them over with 0 meaning the old behaviour.
- *  - Pixels are interleaved, one byte per sample, rows `stride` bytes apart.
+ *  - Pixels are interleaved by band, bit_depth / 8 bytes per sample in the
+ *    machine's byte order, rows `stride` bytes apart.
  *  - A NULL msic_context* means the process-wide default context, which uses
  *    the model embedded in the library.
  *  - Readers may be used from several threads at once (decode_tile and
@@ -120,12 +121,27 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
 #define MSIC_QUALITY_MAX 100.0
 #define MSIC_QUALITY_DEFAULT 75.0
 
+/* Samples: unsigned or signed integers of 8, 16 or 32 bits, or 32-bit
+ * floats. The learned (lossy) coding takes 8-bit unsigned grey or RGB; the
+ * exact and bounded-error codings (MSIC_ENCODER_LOSSLESS,
+ * MSIC_ENCODER_MAX_ERROR) take every format and 1 .. MSIC_MAX_BANDS bands. */
+typedef enum msic_sample_format {
+  MSIC_SAMPLE_UNSIGNED = 0,
+  MSIC_SAMPLE_SIGNED = 1,
+  MSIC_SAMPLE_FLOAT = 2,
+  MSIC_SAMPLE_FORMAT_FORCE_INT_ = 0x7fffffff
+} msic_sample_format;
+#define MSIC_MAX_BANDS 1024u
+
 typedef struct msic_image_info {
   uint32_t width;
   uint32_t height;
-  uint32_t bands;     /* 1 (grey) or 3 (RGB) */
-  uint32_t bit_depth; /* 8 */
-  uint32_t reserved[12]; /* zero (sample format, valid bits, ... will go here) */
+  uint32_t bands;         /* 1 .. MSIC_MAX_BANDS (learned coding: 1 grey or 3 RGB) */
+  uint32_t bit_depth;     /* bits per sample in memory: 8, 16 or 32 (float: 32) */
+  uint32_t sample_format; /* msic_sample_format; 0 = unsigned */
+  uint32_t valid_bits;    /* integers: bits that may be set (a 12-bit sensor in
+                             16-bit samples: 12); 0 = bit_depth */
+  uint32_t reserved[10];  /* zero */
 } msic_image_info;
 
 /* Metadata boxes: a four-character type and bytes. Known types: */
@@ -158,6 +174,13 @@ typedef enum msic_encoder_option {
   MSIC_ENCODER_QUALITY = 1,   /* any real value in [0, 100]; default 75 */
   MSIC_ENCODER_TILE_SIZE = 2, /* see MSIC_TILE_SIZE_*; default 512 */
   MSIC_ENCODER_THREADS = 3,   /* integer >= 0; 0 = the context's setting */
+  /* 1: every sample decodes exactly (no model involved; quality unused).
+   * Default 0. */
+  MSIC_ENCODER_LOSSLESS = 4,
+  /* > 0: every sample decodes within this of the original (integer
+   * samples: a whole number; floats: any real). A NODATA box's value is
+   * kept exact and never taken by a valid sample. Default 0 (off). */
+  MSIC_ENCODER_MAX_ERROR = 5,
   /* Not an option: makes the enum hold any int id a caller may pass. */
   MSIC_ENCODER_OPTION_FORCE_INT_ = 0x7fffffff
 } msic_encoder_option;
@@ -228,6 +251,14 @@ typedef struct msic_reader msic_reader;
  * called from several threads: the library serialises the calls. */
 typedef size_t (*msic_read_fn)(void *user, uint64_t offset, void *buf, size_t size);
 
+/* How a file's tiles are coded. */
+typedef enum msic_coding {
+  MSIC_CODING_LEARNED = 0,   /* the model's lossy coding, at `quality` */
+  MSIC_CODING_LOSSLESS = 1,  /* exact */
+  MSIC_CODING_MAX_ERROR = 2, /* every sample within `max_error` */
+  MSIC_CODING_FORCE_INT_ = 0x7fffffff
+} msic_coding;
+
 typedef struct msic_file_info {
   msic_image_info image;
   uint32_t tile_size;
@@ -235,10 +266,13 @@ typedef struct msic_file_info {
   uint32_t tiles_down;
   float quality;
   uint32_t format_version;
-  char model_hash[65]; /* hex */
+  char model_hash[65]; /* hex; all zeros for exact and bounded-error files (no model) */
   uint64_t file_size;
   uint64_t tiles_missing; /* tiles a recovering reader did not find (else 0) */
-  uint64_t reserved[7];   /* zero */
+  uint32_t coding;        /* msic_coding */
+  uint32_t reserved32;    /* zero */
+  double max_error;       /* MSIC_CODING_MAX_ERROR: the bound; else 0 */
+  uint64_t reserved[5];   /* zero */
 } msic_file_info;
 
 MSIC_API msic_status msic_reader_new_file(msic_context *ctx, const char *path,

@@ -30,6 +30,15 @@ void EncoderSettings::set(msic_encoder_option option, double value) {
         throw Error(MSIC_ERR_ARGUMENT, "threads must be an integer >= 0");
       threads = int(value);
       return;
+    case MSIC_ENCODER_LOSSLESS:
+      if (value != 0 && value != 1) throw Error(MSIC_ERR_ARGUMENT, "lossless must be 0 or 1");
+      lossless = value == 1;
+      return;
+    case MSIC_ENCODER_MAX_ERROR:
+      if (!(value >= 0) || !std::isfinite(value))
+        throw Error(MSIC_ERR_ARGUMENT, "max error must be a finite number >= 0");
+      max_error = value;
+      return;
   }
   throw Error(MSIC_ERR_UNSUPPORTED, "encoder option " + std::to_string(int(option)) + " is not known to this library");
 }
@@ -39,6 +48,8 @@ double EncoderSettings::get(msic_encoder_option option) const {
     case MSIC_ENCODER_QUALITY: return quality;
     case MSIC_ENCODER_TILE_SIZE: return tile_size;
     case MSIC_ENCODER_THREADS: return threads;
+    case MSIC_ENCODER_LOSSLESS: return lossless ? 1 : 0;
+    case MSIC_ENCODER_MAX_ERROR: return max_error;
   }
   throw Error(MSIC_ERR_UNSUPPORTED, "encoder option " + std::to_string(int(option)) + " is not known to this library");
 }

@@ -11,6 +11,8 @@ struct EncoderSettings {
   double quality = MSIC_QUALITY_DEFAULT;
   uint32_t tile_size = MSIC_TILE_SIZE_DEFAULT;
   int threads = 0;  // 0: the context's
+  bool lossless = false;
+  double max_error = 0;  // > 0: bounded-error coding
   msic_progress_fn progress = nullptr;
   void *progress_user = nullptr;
 
@@ -21,6 +23,8 @@ struct EncoderSettings {
   // The shorthand struct, checked by the same rules.
   static EncoderSettings from_options(const msic_encode_options &options);
   uint32_t quality_centi() const;
+  // The exact or bounded-error coding (tile codec 2) rather than the model's.
+  bool exact_coding() const { return lossless || max_error > 0; }
 };
 
 }  // namespace msic

@@ -21,6 +21,14 @@ void ImageReader::open(format::ContainerReader::ReadAt read_at, uint64_t size) {
   using Mode = format::ContainerReader::OpenMode;
   container_ = std::make_unique<format::ContainerReader>(std::move(read_at), size,
                                                          context_.recover() ? Mode::kRecover : Mode::kStrict);
+  const format::Header &h = container_->header();
+  pixel_bytes_ = size_t(h.bands) * (h.bit_depth / 8);
+  if (h.tile_codec == format::kTileCodecPredictive) {
+    const std::vector<uint8_t> *nodata = nullptr;
+    for (size_t i = 0; i < container_->box_count(); ++i)
+      if (container_->box_type(i) == std::array<char, 4>{'N', 'O', 'D', 'T'}) nodata = &container_->box_data(i);
+    exact_ = std::make_unique<predictive::PredictiveCodec>(predictive::coding_params(h, nodata));
+  }
 }
 
 std::unique_ptr<ImageReader> ImageReader::open_file(Context &context, const char *path) {
@@ -80,18 +88,22 @@ std::vector<uint8_t> ImageReader::tile_pixels(uint32_t tx, uint32_t ty, uint32_t
   if (tx >= hd.tiles_across() || ty >= hd.tiles_down())
     throw Error(MSIC_ERR_ARGUMENT,
                 "tile (" + std::to_string(tx) + ", " + std::to_string(ty) + ") is outside the image");
-  context_.check_model(hd.model_hash);
+  if (!exact_) context_.check_model(hd.model_hash);
   w = std::min(hd.tile_size, hd.width - tx * hd.tile_size);
   h = std::min(hd.tile_size, hd.height - ty * hd.tile_size);
-  const TileCodec &codec = context_.codec();
+  const TileCodec *codec = exact_ ? nullptr : &context_.codec();
+  const uint64_t per_pixel = exact_ ? exact_->decode_bytes_per_pixel() : codec->decode_bytes_per_pixel();
   // Reserved before the payload is read: a tile too large for the limit
   // costs nothing.
   MemoryBudget::Hold hold =
-      context_.decode_memory().reserve(uint64_t(w) * h * codec.decode_bytes_per_pixel(),
+      context_.decode_memory().reserve(uint64_t(w) * h * per_pixel,
                                        ("a " + std::to_string(w) + " x " + std::to_string(h) + " tile").c_str());
   std::vector<uint8_t> payload = container_->read_tile(uint64_t(ty) * hd.tiles_across() + tx);
-  std::vector<uint8_t> pixels(size_t(w) * h * hd.bands);
-  codec.decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands, share);
+  std::vector<uint8_t> pixels(size_t(w) * h * pixel_bytes_);
+  if (exact_)
+    exact_->decode(payload, w, h, pixels.data(), size_t(w) * pixel_bytes_);
+  else
+    codec->decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands, share);
   ++tiles_decoded_;
   return pixels;
 }
@@ -99,7 +111,7 @@ std::vector<uint8_t> ImageReader::tile_pixels(uint32_t tx, uint32_t ty, uint32_t
 void ImageReader::decode_tile(uint32_t tx, uint32_t ty, uint8_t *out, size_t stride, const ThreadShare *share) {
   uint32_t w, h;
   std::vector<uint8_t> px = tile_pixels(tx, ty, w, h, share);
-  size_t row = size_t(w) * header().bands;
+  size_t row = size_t(w) * pixel_bytes_;
   if (stride < row) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a tile row");
   for (uint32_t y = 0; y < h; ++y) memcpy(out + y * stride, px.data() + y * row, row);
 }
@@ -124,7 +136,7 @@ void ImageReader::decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, 
   const format::Header &hd = header();
   if (w == 0 || h == 0 || x >= hd.width || y >= hd.height || w > hd.width - x || h > hd.height - y)
     throw Error(MSIC_ERR_ARGUMENT, "region lies outside the image");
-  const size_t bands = hd.bands;
+  const size_t bands = pixel_bytes_;  // bytes per pixel, below
   if (stride < size_t(w) * bands) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a region row");
   const uint32_t ts = hd.tile_size;
   uint32_t tx0 = x / ts, tx1 = (x + w - 1) / ts, ty0 = y / ts, ty1 = (y + h - 1) / ts;
@@ -147,7 +159,7 @@ void ImageReader::decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, 
 
 void ImageReader::verify(msic_progress_fn progress, void *user) {
   const format::Header &hd = header();
-  context_.check_model(hd.model_hash);
+  if (!exact_) context_.check_model(hd.model_hash);
   const uint32_t across = hd.tiles_across();
   for (uint32_t ty = 0; ty < hd.tiles_down(); ++ty) {
     const int all = context_.threads();

@@ -9,6 +9,7 @@
 #include "api/context.h"
 #include "container.h"
 #include "parallel.h"
+#include "predictive/predictive_codec.h"
 
 namespace msic {
 
@@ -46,6 +47,8 @@ class ImageReader {
   int fd_ = -1;          // file mode: pread is thread-safe by itself
   std::mutex io_mutex_;  // callback mode: calls are serialised
   std::unique_ptr<format::ContainerReader> container_;
+  std::unique_ptr<predictive::PredictiveCodec> exact_;  // tile codec 2
+  size_t pixel_bytes_ = 0;                            // bands x bytes per sample
   std::atomic<uint64_t> tiles_decoded_{0};
 };
 

@@ -1,6 +1,7 @@
 #include "api/image_writer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "byte_order.h"
@@ -22,10 +23,26 @@ ImageWriter::ImageWriter(Context &context, const msic_image_info &info, const En
   header_.height = info.height;
   header_.bands = info.bands;
   header_.bit_depth = info.bit_depth;
+  header_.sample_format = info.sample_format;
+  header_.valid_bits = info.valid_bits;
   header_.tile_size = settings_.tile_size;
-  header_.quality_centi = settings_.quality_centi();
-  header_.model_hash = context_.model().hash;
+  if (settings_.exact_coding()) {
+    if (settings_.lossless && settings_.max_error > 0)
+      throw Error(MSIC_ERR_ARGUMENT, "lossless and max error exclude each other: set one");
+    if (info.sample_format != MSIC_SAMPLE_FLOAT && settings_.max_error != std::floor(settings_.max_error))
+      throw Error(MSIC_ERR_ARGUMENT, "max error of integer samples must be a whole number");
+    header_.tile_codec = format::kTileCodecPredictive;
+    header_.quality_centi = 0;
+    header_.max_error = settings_.lossless ? 0 : settings_.max_error;
+    header_.version_minor = 2;  // 1.2 added tile codec 2 and the sample fields
+  } else {
+    header_.tile_codec = format::kTileCodecMsinn;
+    header_.quality_centi = settings_.quality_centi();
+    header_.model_hash = context_.model().hash;
+    header_.version_minor = 1;  // learned files stay readable by 1.1 readers, byte for byte
+  }
   format::validate_header(header_);
+  pixel_bytes_ = size_t(header_.bands) * (header_.bit_depth / 8);
 }
 
 void ImageWriter::add_box(const char type[4], const void *data, size_t size) {
@@ -48,15 +65,24 @@ void ImageWriter::add_f64_box(const char type[4], const double *values, size_t c
 void ImageWriter::encode_tile_row() {
   const uint32_t ts = header_.tile_size, across = header_.tiles_across(), bands = header_.bands;
   std::vector<std::vector<uint8_t>> payloads(across);
-  const TileCodec &codec = context_.codec();
   const int all = context_.threads(settings_.threads);
-  ThreadShare share(across, all);
-  parallel_for(across, all, [&](size_t tx) {
-    uint32_t x0 = uint32_t(tx) * ts;
-    TileImage t{band_.data() + size_t(x0) * bands, size_t(header_.width) * bands, std::min(ts, header_.width - x0),
-                rows_in_band_, bands};
-    payloads[tx] = codec.encode(t, header_.quality_centi, &share);
-  }, &share);
+  const size_t row_bytes = size_t(header_.width) * pixel_bytes_;
+  if (exact_) {
+    parallel_for(across, all, [&](size_t tx) {
+      const uint32_t x0 = uint32_t(tx) * ts;
+      payloads[tx] = exact_->encode(band_.data() + x0 * pixel_bytes_, row_bytes, std::min(ts, header_.width - x0),
+                                    rows_in_band_);
+    });
+  } else {
+    const TileCodec &codec = context_.codec();
+    ThreadShare share(across, all);
+    parallel_for(across, all, [&](size_t tx) {
+      uint32_t x0 = uint32_t(tx) * ts;
+      TileImage t{band_.data() + size_t(x0) * bands, row_bytes, std::min(ts, header_.width - x0), rows_in_band_,
+                  bands};
+      payloads[tx] = codec.encode(t, header_.quality_centi, &share);
+    }, &share);
+  }
   for (uint32_t tx = 0; tx < across; ++tx) out_->write_tile(uint64_t(tile_row_) * across + tx, payloads[tx]);
   ++tile_row_;
   rows_in_band_ = 0;
@@ -65,10 +91,16 @@ void ImageWriter::encode_tile_row() {
 void ImageWriter::write_rows(const uint8_t *pixels, size_t stride, uint32_t rows) {
   if (failed_) throw Error(MSIC_ERR_ARGUMENT, "writer already failed");
   if (!pixels && rows) throw Error(MSIC_ERR_ARGUMENT, "pixels is NULL");
-  const size_t row_bytes = size_t(header_.width) * header_.bands;
+  const size_t row_bytes = size_t(header_.width) * pixel_bytes_;
   if (stride < row_bytes) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a row");
   if (rows > header_.height - rows_done_) throw Error(MSIC_ERR_ARGUMENT, "more rows than the image has");
   if (!out_) {
+    if (header_.tile_codec == format::kTileCodecPredictive) {
+      const std::vector<uint8_t> *nodata = nullptr;
+      for (const format::Box &b : header_.boxes)
+        if (b.type_string() == MSIC_BOX_NODATA) nodata = &b.data;
+      exact_ = std::make_unique<predictive::PredictiveCodec>(predictive::coding_params(header_, nodata));
+    }
     out_ = std::make_unique<format::ContainerWriter>(sink_, header_);
     out_->write_header();
     band_.resize(row_bytes * std::min(header_.tile_size, header_.height));

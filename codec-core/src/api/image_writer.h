@@ -9,6 +9,7 @@
 #include "api/context.h"
 #include "api/encoder_settings.h"
 #include "container.h"
+#include "predictive/predictive_codec.h"
 
 namespace msic {
 
@@ -35,6 +36,8 @@ class ImageWriter {
   format::ContainerWriter::Sink sink_;
   std::unique_ptr<AtomicFile> file_;
   std::unique_ptr<format::ContainerWriter> out_;  // made at the first row, when the boxes are final
+  std::unique_ptr<predictive::PredictiveCodec> exact_;  // tile codec 2 (made with out_: it reads the NODT box)
+  size_t pixel_bytes_ = 0;                            // bands x bytes per sample
   std::vector<uint8_t> band_;                     // one tile row of pixels
   uint32_t rows_in_band_ = 0, rows_done_ = 0, tile_row_ = 0;
   bool finished_ = false, failed_ = false;
