@@ -84,7 +84,8 @@ msic_tile_cache_free(MsicTileCache *cache)
 size_t
 msic_tile_cache_stride(const MsicTileCache *cache)
 {
-	return (size_t) cache->info.tile_size * cache->info.image.bands;
+	return (size_t) cache->info.tile_size * cache->info.image.bands *
+		(cache->info.image.bit_depth / 8);
 }
 
 static gint64

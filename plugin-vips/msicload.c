@@ -109,8 +109,8 @@ vips_foreign_load_msic_set_geometry(VipsForeignLoadMsic *msic,
 
 	vips_image_init_fields(image,
 		(int) info->width, (int) info->height, (int) info->bands,
-		VIPS_FORMAT_UCHAR, VIPS_CODING_NONE,
-		vips__msic_interpretation(info->bands),
+		vips__msic_band_format(info), VIPS_CODING_NONE,
+		vips__msic_interpretation(info),
 		1.0, 1.0);
 }
 
@@ -141,8 +141,9 @@ vips_foreign_load_msic_header(VipsForeignLoad *load)
 	if (info->width < 1 || info->height < 1 ||
 		info->width > VIPS_MAX_COORD ||
 		info->height > VIPS_MAX_COORD ||
-		(info->bands != 1 && info->bands != 3) ||
-		info->bit_depth != 8 ||
+		info->bands < 1 || info->bands > MSIC_MAX_BANDS ||
+		(info->bit_depth != 8 && info->bit_depth != 16 &&
+			info->bit_depth != 32) ||
 		msic->info.tile_size < 1) {
 		vips_error(class->nickname,
 			"%s: unsupported MSIC image: %ux%u, %u bands, "
@@ -186,7 +187,8 @@ vips_foreign_load_msic_paste(VipsForeignLoadMsic *msic, VipsRegion *or,
 	uint32_t tx, uint32_t ty, const uint8_t *pixels, size_t stride)
 {
 	const uint32_t ts = msic->info.tile_size;
-	const size_t ps = msic->info.image.bands;
+	const size_t ps = (size_t) msic->info.image.bands *
+		(msic->info.image.bit_depth / 8);
 	VipsRect tile;
 	VipsRect hit;
 	int y;

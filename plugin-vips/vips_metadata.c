@@ -15,10 +15,64 @@ static const struct {
 	{ VIPS_META_XMP_NAME, MSIC_BOX_XMP },
 };
 
-VipsInterpretation
-vips__msic_interpretation(uint32_t bands)
+VipsBandFormat
+vips__msic_band_format(const msic_image_info *info)
 {
-	return bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
+	const gboolean is_signed = info->sample_format == MSIC_SAMPLE_SIGNED;
+
+	if (info->sample_format == MSIC_SAMPLE_FLOAT)
+		return VIPS_FORMAT_FLOAT;
+	switch (info->bit_depth) {
+	case 16:
+		return is_signed ? VIPS_FORMAT_SHORT : VIPS_FORMAT_USHORT;
+	case 32:
+		return is_signed ? VIPS_FORMAT_INT : VIPS_FORMAT_UINT;
+	default:
+		return is_signed ? VIPS_FORMAT_CHAR : VIPS_FORMAT_UCHAR;
+	}
+}
+
+VipsInterpretation
+vips__msic_interpretation(const msic_image_info *info)
+{
+	const gboolean is_16 = info->bit_depth == 16 &&
+		info->sample_format == MSIC_SAMPLE_UNSIGNED;
+
+	if (info->bands <= 2)
+		return is_16 ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W;
+	if (info->bands <= 4)
+		return is_16 ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB;
+	return VIPS_INTERPRETATION_MULTIBAND;
+}
+
+int
+vips__msic_sample_format(VipsBandFormat format, msic_image_info *info,
+	const char *domain)
+{
+	switch (format) {
+	case VIPS_FORMAT_UCHAR:
+	case VIPS_FORMAT_CHAR:
+		info->bit_depth = 8;
+		break;
+	case VIPS_FORMAT_USHORT:
+	case VIPS_FORMAT_SHORT:
+		info->bit_depth = 16;
+		break;
+	case VIPS_FORMAT_UINT:
+	case VIPS_FORMAT_INT:
+	case VIPS_FORMAT_FLOAT:
+		info->bit_depth = 32;
+		break;
+	default:
+		vips_error(domain, "%s samples are not supported "
+			"(MSIC holds 8, 16 and 32-bit integers and 32-bit floats)",
+			vips_enum_nick(VIPS_TYPE_BAND_FORMAT, format));
+		return -1;
+	}
+	info->sample_format = format == VIPS_FORMAT_FLOAT ? MSIC_SAMPLE_FLOAT :
+		vips_band_format_isuint(format) ? MSIC_SAMPLE_UNSIGNED :
+		MSIC_SAMPLE_SIGNED;
+	return 0;
 }
 
 void

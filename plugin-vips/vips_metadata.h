@@ -27,8 +27,16 @@
 extern "C" {
 #endif
 
-/* What an MSIC image of `bands` bands is to libvips: grey or sRGB. */
-VipsInterpretation vips__msic_interpretation(uint32_t bands);
+/* What an MSIC image is to libvips: its band format, and its
+ * interpretation (grey, RGB, 16-bit variants, or multiband beyond 4 bands). */
+VipsBandFormat vips__msic_band_format(const msic_image_info *info);
+VipsInterpretation vips__msic_interpretation(const msic_image_info *info);
+
+/* Sets info's bit_depth and sample_format for a libvips band format.
+ * Returns 0, or -1 with a vips error naming `domain` for the formats MSIC
+ * does not hold (double, complex). */
+int vips__msic_sample_format(VipsBandFormat format, msic_image_info *info,
+	const char *domain);
 
 /* vips_error() for a failure of the MSIC library, in the module's words:
  * "domain: [name: ]what[: msic_last_error()]". name may be NULL. */

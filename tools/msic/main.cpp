@@ -41,8 +41,11 @@ const char *kUsage =
     "'msic <command> --help' describes each command.\n";
 
 const char *kEncodeHelp =
-    "usage: msic encode IN OUT.msic [--quality Q] [--tile-size N] [--strip] [--threads N] [--model PATH]\n"
+    "usage: msic encode IN OUT.msic [--quality Q | --lossless | --max-error E] [--tile-size N] [--strip]\n"
+    "                   [--threads N] [--model PATH]\n"
     "  --quality Q     0..100, any real value (default 75); higher is better and larger\n"
+    "  --lossless      every sample exact; any band count, 8/16/32-bit integers and floats\n"
+    "  --max-error E   every sample within E of the original (a whole number for integers)\n"
     "  --tile-size N   tile width/height, multiple of 16 in [64, 4096] (default 512)\n"
     "  --strip         drop ICC, EXIF and XMP metadata\n"
     "Input: 8-bit grey or RGB. OUT is written under a temporary name and renamed when complete.\n";
@@ -62,7 +65,8 @@ struct Args {
   unsigned tile_size = MSIC_TILE_SIZE_DEFAULT;
   int threads = 0;
   std::optional<double> memory_limit_mb;  // none: the library's default (or $MSIC_MEMORY_LIMIT)
-  bool strip = false, json = false, help = false, recover = false;
+  bool strip = false, json = false, help = false, recover = false, lossless = false;
+  double max_error = 0;
   std::string model, region;
 };
 
@@ -102,6 +106,8 @@ Args parse(int argc, char **argv, int first) {
     else if (s == "--memory-limit") a.memory_limit_mb = parse_number(s, value());
     else if (s == "--region") a.region = value();
     else if (s == "--strip") a.strip = true;
+    else if (s == "--lossless") a.lossless = true;
+    else if (s == "--max-error") a.max_error = parse_number(s, value());
     else if (s == "--recover") a.recover = true;
     else if (s == "--json") a.json = true;
     else if (s.size() > 1 && s[0] == '-') die("unknown option '" + s + "' (see msic --help)", 2);
@@ -158,22 +164,24 @@ int cmd_encode(const Args &a) {
   VipsImage *image = vips_image_new_from_file(in.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, NULL);
   if (!image) die(in + ": " + vips_message());
   std::unique_ptr<VipsImage, void (*)(void *)> hold(image, g_object_unref);
-  int bands = vips_image_get_bands(image);
-  if (vips_image_get_format(image) != VIPS_FORMAT_UCHAR)
-    die(in + ": only 8-bit images are supported (this one has " +
-        vips_enum_nick(VIPS_TYPE_BAND_FORMAT, vips_image_get_format(image)) +
-        " samples); convert it first, e.g. vips cast IN OUT uchar");
-  if (bands != 1 && bands != 3)
+  const bool exact = a.lossless || a.max_error > 0;
+  const int bands = vips_image_get_bands(image);
+  const VipsBandFormat format = vips_image_get_format(image);
+  if (!exact && format != VIPS_FORMAT_UCHAR)
+    die(in + ": the learned coding takes 8-bit images (this one has " +
+        vips_enum_nick(VIPS_TYPE_BAND_FORMAT, format) +
+        " samples): use --lossless or --max-error E, or convert it, e.g. vips cast IN OUT uchar");
+  if (!exact && bands != 1 && bands != 3)
     die(in + ": " + std::to_string(bands) +
-        " bands; MSIC codes grey (1 band) or RGB (3 bands). An alpha channel is not supported yet: "
-        "remove it first (e.g. vips flatten IN OUT)");
+        " bands; the learned coding takes grey (1 band) or RGB (3 bands): use --lossless or --max-error E, "
+        "or remove the alpha channel first (e.g. vips flatten IN OUT)");
 
   Context ctx = make_context(a);
   msic_image_info info{};
   info.width = uint32_t(image->Xsize);
   info.height = uint32_t(image->Ysize);
   info.bands = uint32_t(bands);
-  info.bit_depth = 8;
+  if (vips__msic_sample_format(format, &info, "msic")) die(in + ": " + vips_message());
   // The library checks the values (the tile size rule lives there) and its
   // message names the option and its range. Threads stay at 0, the
   // context's setting, which make_context set from --threads.
@@ -183,6 +191,8 @@ int cmd_encode(const Args &a) {
       settings, msic_encoder_settings_destroy);
   if (msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, a.quality) != MSIC_OK ||
       msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, a.tile_size) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_LOSSLESS, a.lossless ? 1 : 0) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_MAX_ERROR, a.max_error) != MSIC_OK ||
       (isatty(2) && msic_encoder_settings_set_progress(settings, progress_bar, nullptr) != MSIC_OK))
     die(out + ": " + msic_last_error());
   msic_writer *w = nullptr;
@@ -209,7 +219,9 @@ int cmd_encode(const Args &a) {
 // the rows asked for is decoded once (its tiles in parallel) and kept.
 struct TileRowSource {
   msic_reader *reader;
-  uint32_t x, y, w, h, bands, tile_size;
+  uint32_t x, y, w, h;
+  uint32_t pixel_bytes;  // bands x bytes per sample
+  uint32_t tile_size;
   std::mutex mutex;
   uint32_t band_y0 = 0, band_y1 = 0;  // image rows held in `band`
   std::unique_ptr<uint8_t[]> band;  // not zeroed: only what decodes is touched
@@ -219,16 +231,17 @@ struct TileRowSource {
   uint64_t tiles_lost = 0;  // recover: tiles left black
 
   TileRowSource(msic_reader *r, const msic_file_info &fi, uint32_t x_, uint32_t y_, uint32_t w_, uint32_t h_)
-      : reader(r), x(x_), y(y_), w(w_), h(h_), bands(fi.image.bands), tile_size(fi.tile_size) {}
+      : reader(r), x(x_), y(y_), w(w_), h(h_), pixel_bytes(fi.image.bands * (fi.image.bit_depth / 8)),
+        tile_size(fi.tile_size) {}
 
   // The band again, one tile at a time, black where a tile fails.
   bool decode_band_tile_by_tile() {
-    const size_t row = size_t(w) * bands;
+    const size_t row = size_t(w) * pixel_bytes;
     std::fill(band.get(), band.get() + row * (band_y1 - band_y0), uint8_t(0));
-    std::vector<uint8_t> tile(size_t(tile_size) * tile_size * bands);
+    std::vector<uint8_t> tile(size_t(tile_size) * tile_size * pixel_bytes);
     const uint32_t ty = band_y0 / tile_size;
     for (uint32_t tx = x / tile_size; tx * tile_size < x + w; ++tx) {
-      const msic_status status = msic_reader_decode_tile(reader, tx, ty, tile.data(), size_t(tile_size) * bands);
+      const msic_status status = msic_reader_decode_tile(reader, tx, ty, tile.data(), size_t(tile_size) * pixel_bytes);
       // Only damage loses a tile; a limit, a missing model or memory stops.
       if (status != MSIC_OK && status != MSIC_ERR_FORMAT && status != MSIC_ERR_CHECKSUM) return false;
       if (status != MSIC_OK) {
@@ -238,9 +251,9 @@ struct TileRowSource {
       }
       const uint32_t x0 = std::max(x, tx * tile_size), x1 = std::min(x + w, (tx + 1) * tile_size);
       for (uint32_t iy = band_y0; iy < band_y1; ++iy)
-        memcpy(band.get() + (iy - band_y0) * row + size_t(x0 - x) * bands,
-               tile.data() + (size_t(iy - ty * tile_size) * tile_size + (x0 - tx * tile_size)) * bands,
-               size_t(x1 - x0) * bands);
+        memcpy(band.get() + (iy - band_y0) * row + size_t(x0 - x) * pixel_bytes,
+               tile.data() + (size_t(iy - ty * tile_size) * tile_size + (x0 - tx * tile_size)) * pixel_bytes,
+               size_t(x1 - x0) * pixel_bytes);
     }
     return true;
   }
@@ -249,7 +262,7 @@ struct TileRowSource {
     auto *s = static_cast<TileRowSource *>(a);
     std::lock_guard<std::mutex> lock(s->mutex);
     const VipsRect &r = out->valid;
-    const size_t row = size_t(s->w) * s->bands;
+    const size_t row = size_t(s->w) * s->pixel_bytes;
     for (int oy = r.top; oy < VIPS_RECT_BOTTOM(&r); ++oy) {
       const uint32_t iy = s->y + uint32_t(oy);
       if (iy < s->band_y0 || iy >= s->band_y1) {
@@ -276,8 +289,8 @@ struct TileRowSource {
           return -1;
         }
       }
-      memcpy(VIPS_REGION_ADDR(out, r.left, oy), s->band.get() + (iy - s->band_y0) * row + size_t(r.left) * s->bands,
-             size_t(r.width) * s->bands);
+      memcpy(VIPS_REGION_ADDR(out, r.left, oy), s->band.get() + (iy - s->band_y0) * row + size_t(r.left) * s->pixel_bytes,
+             size_t(r.width) * s->pixel_bytes);
     }
     return 0;
   }
@@ -304,8 +317,8 @@ int cmd_decode(const Args &a) {
   source.recover = a.recover;
   VipsImage *image = vips_image_new();
   std::unique_ptr<VipsImage, void (*)(void *)> hold(image, g_object_unref);
-  vips_image_init_fields(image, int(w), int(h), int(fi.image.bands), VIPS_FORMAT_UCHAR, VIPS_CODING_NONE,
-                         vips__msic_interpretation(fi.image.bands), 1.0, 1.0);
+  vips_image_init_fields(image, int(w), int(h), int(fi.image.bands), vips__msic_band_format(&fi.image),
+                         VIPS_CODING_NONE, vips__msic_interpretation(&fi.image), 1.0, 1.0);
   // One libvips worker: rows are asked for in order (and libvips 8.14
   // cannot lose its error); the tiles of a row decode in parallel anyway.
   vips_image_set_int(image, VIPS_META_CONCURRENCY, 1);
@@ -352,14 +365,22 @@ int cmd_info(const Args &a) {
   msic_file_info fi;
   msic_reader_get_info(r.r, &fi);
   size_t nbox = msic_reader_box_count(r.r);
+  const char *sample = fi.image.sample_format == MSIC_SAMPLE_FLOAT    ? "float"
+                       : fi.image.sample_format == MSIC_SAMPLE_SIGNED ? "signed"
+                                                                      : "unsigned";
+  const char *coding = fi.coding == MSIC_CODING_LOSSLESS    ? "lossless"
+                       : fi.coding == MSIC_CODING_MAX_ERROR ? "max-error"
+                                                            : "learned";
   double bpp = 8.0 * double(fi.file_size) / (double(fi.image.width) * fi.image.height);
   if (a.json) {
     printf("{\"file\": \"%s\", \"format_version\": \"%u.%u\", \"width\": %u, \"height\": %u, "
-           "\"bands\": %u, \"bit_depth\": %u, \"tile_size\": %u, \"tiles_across\": %u, "
+           "\"bands\": %u, \"bit_depth\": %u, \"sample_format\": \"%s\", \"valid_bits\": %u, "
+           "\"coding\": \"%s\", \"max_error\": %.17g, \"tile_size\": %u, \"tiles_across\": %u, "
            "\"tiles_down\": %u, \"quality\": %.2f, \"model_hash\": \"%s\", \"file_size\": %llu, "
            "\"bits_per_pixel\": %.4f, \"boxes\": [",
            json_escape(a.positional[0]).c_str(), fi.format_version >> 16, fi.format_version & 0xffff,
-           fi.image.width, fi.image.height, fi.image.bands, fi.image.bit_depth, fi.tile_size,
+           fi.image.width, fi.image.height, fi.image.bands, fi.image.bit_depth, sample,
+           fi.image.valid_bits ? fi.image.valid_bits : fi.image.bit_depth, coding, fi.max_error, fi.tile_size,
            fi.tiles_across, fi.tiles_down, fi.quality, fi.model_hash,
            (unsigned long long)fi.file_size, bpp);
     for (size_t i = 0; i < nbox; ++i) {
@@ -373,12 +394,15 @@ int cmd_info(const Args &a) {
     return 0;
   }
   printf("%s: MSIC %u.%u\n", a.positional[0].c_str(), fi.format_version >> 16, fi.format_version & 0xffff);
-  printf("  size:      %u x %u, %u band%s, %u bit\n", fi.image.width, fi.image.height, fi.image.bands,
-         fi.image.bands == 1 ? "" : "s", fi.image.bit_depth);
-  printf("  tiles:     %u x %u of %u px\n", fi.tiles_across, fi.tiles_down, fi.tile_size);
-  printf("  quality:   %.2f\n", fi.quality);
+  printf("  size:      %u x %u, %u band%s, %u-bit %s", fi.image.width, fi.image.height, fi.image.bands,
+         fi.image.bands == 1 ? "" : "s", fi.image.bit_depth, sample);
+  if (fi.image.valid_bits && fi.image.valid_bits != fi.image.bit_depth) printf(" (%u valid bits)", fi.image.valid_bits);
+  printf("\n  tiles:     %u x %u of %u px\n", fi.tiles_across, fi.tiles_down, fi.tile_size);
+  if (fi.coding == MSIC_CODING_LEARNED) printf("  quality:   %.2f\n", fi.quality);
+  else if (fi.coding == MSIC_CODING_LOSSLESS) printf("  coding:    lossless\n");
+  else printf("  coding:    every sample within %g\n", fi.max_error);
   printf("  file:      %llu bytes, %.4f bits per pixel\n", (unsigned long long)fi.file_size, bpp);
-  printf("  model:     %s\n", fi.model_hash);
+  if (fi.coding == MSIC_CODING_LEARNED) printf("  model:     %s\n", fi.model_hash);
   for (size_t i = 0; i < nbox; ++i) {
     char type[4];
     uint64_t size = 0;
