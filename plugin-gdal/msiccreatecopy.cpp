@@ -16,6 +16,8 @@
 #include "cpl_vsi.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -30,55 +32,144 @@ void ReportCancelled()
     CPLError(CE_Failure, CPLE_UserInterrupt, "User terminated CreateCopy()");
 }
 
+/* How the file will be coded: the learned lossy coding, or the exact /
+ * bounded-error coding (LOSSLESS, MAX_Z_ERROR), which takes any band count
+ * and data type. */
+struct Coding
+{
+    bool bExact = false;
+    double dfMaxError = 0; /* 0: lossless */
+    GDALDataType eType = GDT_Byte;
+    bool bSigned8 = false; /* Byte with PIXELTYPE=SIGNEDBYTE */
+};
+
+/* LOSSLESS and MAX_Z_ERROR against the source's data type. MAX_Z_ERROR on
+ * integers keeps its whole part, as LERC does (0.5: exact). False after a
+ * CPLError. */
+bool ChooseCoding(GDALDataset *poSrcDS, CSLConstList papszOptions,
+                  Coding &sCoding)
+{
+    GDALRasterBand *poBand1 = poSrcDS->GetRasterBand(1);
+    sCoding.eType = poBand1->GetRasterDataType();
+    const char *pszPixelType =
+        poBand1->GetMetadataItem("PIXELTYPE", "IMAGE_STRUCTURE");
+    sCoding.bSigned8 = sCoding.eType == GDT_Byte && pszPixelType != nullptr &&
+                       EQUAL(pszPixelType, "SIGNEDBYTE");
+    for (int iBand = 2; iBand <= poSrcDS->GetRasterCount(); ++iBand)
+    {
+        if (poSrcDS->GetRasterBand(iBand)->GetRasterDataType() != sCoding.eType)
+        {
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "MSIC stores one data type for all bands; band %d is "
+                     "%s, band 1 %s. Convert with -ot",
+                     iBand,
+                     GDALGetDataTypeName(
+                         poSrcDS->GetRasterBand(iBand)->GetRasterDataType()),
+                     GDALGetDataTypeName(sCoding.eType));
+            return false;
+        }
+    }
+    const bool bLossless = CPLFetchBool(papszOptions, "LOSSLESS", false);
+    const char *pszMaxError = CSLFetchNameValue(papszOptions, "MAX_Z_ERROR");
+    if (pszMaxError != nullptr)
+    {
+        char *pszEnd = nullptr;
+        const double dfValue = CPLStrtod(pszMaxError, &pszEnd);
+        if (pszEnd == pszMaxError || *pszEnd != '\0' || !(dfValue >= 0) ||
+            !std::isfinite(dfValue))
+        {
+            CPLError(CE_Failure, CPLE_IllegalArg,
+                     "MSIC: MAX_Z_ERROR=%s is not a number >= 0", pszMaxError);
+            return false;
+        }
+        if (bLossless && dfValue > 0)
+        {
+            CPLError(CE_Failure, CPLE_IllegalArg,
+                     "MSIC: LOSSLESS=YES and MAX_Z_ERROR=%s exclude each other",
+                     pszMaxError);
+            return false;
+        }
+        sCoding.dfMaxError = GDALDataTypeIsFloating(sCoding.eType)
+                                 ? dfValue
+                                 : std::floor(dfValue);
+    }
+    sCoding.bExact = bLossless || pszMaxError != nullptr;
+    if (sCoding.bExact &&
+        CSLFetchNameValue(papszOptions, "QUALITY") != nullptr)
+        CPLError(CE_Warning, CPLE_AppDefined,
+                 "MSIC: QUALITY is not used with LOSSLESS or MAX_Z_ERROR");
+    return true;
+}
+
 /* Refuses what MSIC cannot store, and what lossy coding would change the
  * meaning of; warns, naming it, about what is dropped or only approximated.
  * Strict or not: GDAL's default is non-strict, and a palette's class codes
  * changed without a word are worse than no file. False after a CPLError. */
-bool CheckSource(GDALDataset *poSrcDS)
+bool CheckSource(GDALDataset *poSrcDS, const Coding &sCoding)
 {
     const int nBands = poSrcDS->GetRasterCount();
-    if (nBands != 1 && nBands != 3)
+    msic_image_info sProbe{};
+    if (nBands < 1 ||
+        (sCoding.bExact ? nBands > static_cast<int>(MSIC_MAX_BANDS)
+                        : (nBands != 1 && nBands != 3)))
     {
-        CPLError(CE_Failure, CPLE_NotSupported,
-                 "MSIC supports 1 band (grey) or 3 bands (RGB) of Byte data; "
-                 "the source has %d band(s). Select bands with -b, or expand "
-                 "a palette with -expand rgb",
-                 nBands);
+        if (sCoding.bExact)
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "MSIC stores 1 to %u bands; the source has %d",
+                     MSIC_MAX_BANDS, nBands);
+        else
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "MSIC's learned (lossy) coding takes 1 band (grey) or 3 "
+                     "bands (RGB) of Byte data; the source has %d band(s). "
+                     "Use -co LOSSLESS=YES or -co MAX_Z_ERROR=<e> for any "
+                     "band count, or select bands with -b",
+                     nBands);
+        return false;
+    }
+    if (!MSICSampleFormat(sCoding.eType, sCoding.bSigned8, sProbe) ||
+        (!sCoding.bExact && (sCoding.eType != GDT_Byte || sCoding.bSigned8)))
+    {
+        if (sCoding.bExact)
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "MSIC stores Byte, UInt16, Int16, UInt32, Int32 and "
+                     "Float32 data; the source is %s. Convert with -ot",
+                     GDALGetDataTypeName(sCoding.eType));
+        else
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "MSIC's learned (lossy) coding takes Byte data; the "
+                     "source is %s. Use -co LOSSLESS=YES or "
+                     "-co MAX_Z_ERROR=<e> (any data type but 64-bit), or "
+                     "convert with -ot Byte -scale",
+                     GDALGetDataTypeName(sCoding.eType));
         return false;
     }
     for (int iBand = 1; iBand <= nBands; ++iBand)
     {
         GDALRasterBand *poBand = poSrcDS->GetRasterBand(iBand);
-        const GDALDataType eType = poBand->GetRasterDataType();
-        if (eType != GDT_Byte)
-        {
-            CPLError(CE_Failure, CPLE_NotSupported,
-                     "MSIC supports only Byte (8-bit unsigned) data, 1 or 3 "
-                     "bands; band %d of the source is %s. Convert with "
-                     "-ot Byte -scale",
-                     iBand, GDALGetDataTypeName(eType));
-            return false;
-        }
         /* Palette indices and classes are codes, not levels: lossy coding
          * would turn them into other codes (51% of a land-cover raster's
-         * were). MSIC has no lossless mode yet. */
+         * were), and MSIC has no box for a color table or RAT yet. */
         if (poBand->GetColorTable() != nullptr ||
             poBand->GetColorInterpretation() == GCI_PaletteIndex)
         {
             CPLError(CE_Failure, CPLE_NotSupported,
-                     "MSIC cannot store a color table, and its lossy coding "
-                     "would change the palette indices of band %d into "
-                     "other colors. Use -expand rgb (or a lossless format)",
-                     iBand);
+                     "MSIC cannot store the color table of band %d%s. Use "
+                     "-expand rgb, or a format that keeps color tables",
+                     iBand,
+                     sCoding.bExact ? ""
+                                    : ", and its lossy coding would change "
+                                      "the palette indices into other colors");
             return false;
         }
         if (poBand->GetDefaultRAT() != nullptr)
         {
             CPLError(CE_Failure, CPLE_NotSupported,
-                     "band %d has a raster attribute table: its values are "
-                     "class codes, which MSIC's lossy coding would change, "
-                     "and MSIC cannot store the table. Use a lossless format",
-                     iBand);
+                     "band %d has a raster attribute table, which MSIC cannot "
+                     "store%s. Use a format that keeps it",
+                     iBand,
+                     sCoding.bExact ? ""
+                                    : " (and its lossy coding would change "
+                                      "the class codes)");
             return false;
         }
     }
@@ -95,38 +186,18 @@ bool CheckSource(GDALDataset *poSrcDS)
     }
     int bHasNoData = FALSE;
     poSrcDS->GetRasterBand(1)->GetNoDataValue(&bHasNoData);
-    if (bHasNoData)
+    if (bHasNoData && !sCoding.bExact)
         CPLError(CE_Warning, CPLE_AppDefined,
                  "MSIC keeps the nodata value, but its lossy coding does not "
                  "keep the nodata pixels exact: some will read back as valid "
                  "values near the nodata value, and valid pixels near it may "
-                 "read back as nodata");
+                 "read back as nodata (LOSSLESS=YES or MAX_Z_ERROR keep them)");
     if (poSrcDS->GetGCPCount() > 0)
         CPLError(CE_Warning, CPLE_NotSupported,
                  "MSIC cannot store ground control points: the %d GCPs are "
                  "not copied (warp with gdalwarp first to keep the "
                  "georeferencing)",
                  poSrcDS->GetGCPCount());
-    if (poSrcDS->GetMetadata("RPC") != nullptr)
-        CPLError(CE_Warning, CPLE_NotSupported,
-                 "MSIC cannot store RPCs: they are not copied");
-    for (int iBand = 1; iBand <= nBands; ++iBand)
-    {
-        GDALRasterBand *poBand = poSrcDS->GetRasterBand(iBand);
-        int bHasScale = FALSE, bHasOffset = FALSE;
-        const double dfScale = poBand->GetScale(&bHasScale);
-        const double dfOffset = poBand->GetOffset(&bHasOffset);
-        const char *pszUnit = poBand->GetUnitType();
-        if ((bHasScale && dfScale != 1.0) || (bHasOffset && dfOffset != 0.0) ||
-            (pszUnit != nullptr && pszUnit[0] != '\0'))
-        {
-            CPLError(CE_Warning, CPLE_NotSupported,
-                     "MSIC cannot store a band's scale, offset or unit: those "
-                     "of band %d are not copied",
-                     iBand);
-            break;
-        }
-    }
     return true;
 }
 
@@ -172,9 +243,10 @@ bool SetEncoderOption(msic_encoder_settings *psSettings,
     return true;
 }
 
-/* QUALITY, TILE_SIZE and NUM_THREADS (else GDAL_NUM_THREADS, else the
- * library's default). nullptr after a CPLError. */
-EncoderSettingsPtr MakeEncoderSettings(CSLConstList papszOptions)
+/* QUALITY (or the exact coding), TILE_SIZE and NUM_THREADS (else
+ * GDAL_NUM_THREADS, else the library's default). nullptr after a CPLError. */
+EncoderSettingsPtr MakeEncoderSettings(CSLConstList papszOptions,
+                                       const Coding &sCoding)
 {
     msic_encoder_settings *psSettings = nullptr;
     const msic_status eStatus = msic_encoder_settings_new(&psSettings);
@@ -186,6 +258,19 @@ EncoderSettingsPtr MakeEncoderSettings(CSLConstList papszOptions)
         return nullptr;
     }
 
+    if (sCoding.bExact &&
+        msic_encoder_settings_set(psSettings,
+                                  sCoding.dfMaxError > 0 ? MSIC_ENCODER_MAX_ERROR
+                                                         : MSIC_ENCODER_LOSSLESS,
+                                  sCoding.dfMaxError > 0 ? sCoding.dfMaxError
+                                                         : 1) != MSIC_OK)
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg, "%s",
+                 MSICErrorMessage("MSIC: LOSSLESS / MAX_Z_ERROR",
+                                  msic_last_status())
+                     .c_str());
+        return nullptr;
+    }
     const char *pszQuality = CSLFetchNameValue(papszOptions, "QUALITY");
     if (pszQuality != nullptr &&
         !SetEncoderOption(psSettings, MSIC_ENCODER_QUALITY, "QUALITY",
@@ -412,15 +497,17 @@ class WriterGuard
 /************************************************************************/
 
 /* Feeds the source to the writer a tile row at a time (fewer rows if a tile
- * row of the source would take more than 64 MB), pixel interleaved. False
- * after a CPLError. */
+ * row of the source would take more than 64 MB), pixel interleaved, as
+ * eType. False after a CPLError. */
 bool WritePixels(GDALDataset *poSrcDS, WriterGuard &oGuard, int nTileSize,
-                 ProgressState &sProgress)
+                 GDALDataType eType, ProgressState &sProgress)
 {
     const int nXSize = poSrcDS->GetRasterXSize();
     const int nYSize = poSrcDS->GetRasterYSize();
     const int nBands = poSrcDS->GetRasterCount();
-    const size_t nLineBytes = static_cast<size_t>(nXSize) * nBands;
+    const int nSampleBytes = GDALGetDataTypeSizeBytes(eType);
+    const size_t nPixelBytes = static_cast<size_t>(nBands) * nSampleBytes;
+    const size_t nLineBytes = static_cast<size_t>(nXSize) * nPixelBytes;
     const size_t nMaxChunkBytes = 64 * 1024 * 1024;
     const int nChunkRows = static_cast<int>(std::max<size_t>(
         1, std::min<size_t>(static_cast<size_t>(nTileSize),
@@ -444,8 +531,9 @@ bool WritePixels(GDALDataset *poSrcDS, WriterGuard &oGuard, int nTileSize,
     {
         const int nRows = std::min(nChunkRows, nYSize - nY);
         if (poSrcDS->RasterIO(GF_Read, 0, nY, nXSize, nRows, abyRows.data(),
-                              nXSize, nRows, GDT_Byte, nBands, nullptr,
-                              nBands, static_cast<GSpacing>(nLineBytes), 1,
+                              nXSize, nRows, eType, nBands, nullptr,
+                              static_cast<GSpacing>(nPixelBytes),
+                              static_cast<GSpacing>(nLineBytes), nSampleBytes,
                               &sExtraArg) != CE_None)
         {
             return false; /* the source reported why */
@@ -487,9 +575,16 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
                                      void *pProgressData)
 {
     (void)bStrict; /* CheckSource refuses the same in either mode */
-    if (!CheckSource(poSrcDS))
+    Coding sCoding;
+    if (poSrcDS->GetRasterCount() < 1)
+    {
+        CPLError(CE_Failure, CPLE_NotSupported, "MSIC: the source has no band");
         return nullptr;
-    EncoderSettingsPtr poSettings = MakeEncoderSettings(papszOptions);
+    }
+    if (!ChooseCoding(poSrcDS, papszOptions, sCoding) ||
+        !CheckSource(poSrcDS, sCoding))
+        return nullptr;
+    EncoderSettingsPtr poSettings = MakeEncoderSettings(papszOptions, sCoding);
     if (!poSettings)
         return nullptr;
 
@@ -523,16 +618,23 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
     sImage.width = static_cast<uint32_t>(poSrcDS->GetRasterXSize());
     sImage.height = static_cast<uint32_t>(poSrcDS->GetRasterYSize());
     sImage.bands = static_cast<uint32_t>(poSrcDS->GetRasterCount());
-    sImage.bit_depth = 8;
+    MSICSampleFormat(sCoding.eType, sCoding.bSigned8, sImage);
+    /* A 12-bit sensor in UInt16: NBITS, as GTiff records it. */
+    const char *pszNBits = CSLFetchNameValue(papszOptions, "NBITS");
+    if (pszNBits == nullptr && sCoding.bExact)
+        pszNBits = poSrcDS->GetRasterBand(1)->GetMetadataItem(
+            "NBITS", "IMAGE_STRUCTURE");
+    if (pszNBits != nullptr && sImage.sample_format != MSIC_SAMPLE_FLOAT)
+        sImage.valid_bits = static_cast<uint32_t>(atoi(pszNBits));
     if (!oGuard.Create(pszFilename, sImage, poSettings.get()) ||
-        !MSICAddMetadataBoxes(oGuard.poWriter, poSrcDS))
+        !MSICAddMetadataBoxes(oGuard.poWriter, poSrcDS, sCoding.bExact))
         return nullptr;
 
     double dfTileSize = MSIC_TILE_SIZE_DEFAULT;
     msic_encoder_settings_get(poSettings.get(), MSIC_ENCODER_TILE_SIZE,
                               &dfTileSize);
     if (!WritePixels(poSrcDS, oGuard, static_cast<int>(dfTileSize),
-                     sProgress) ||
+                     sCoding.eType, sProgress) ||
         !oGuard.Commit())
         return nullptr;
 

@@ -22,29 +22,35 @@
 namespace
 {
 
-/* Copies one band of a pixel-interleaved tile into a GDAL block buffer,
- * zeroing the part of the block beyond the raster edge. */
+/* Copies one band of a pixel-interleaved tile (nSampleBytes per sample)
+ * into a GDAL block buffer, zeroing the part of the block beyond the raster
+ * edge. */
 void DeinterleaveBand(const uint8_t *pabyTile, size_t nTileStride, int nBands,
-                      int iBand, int nValidX, int nValidY, int nBlockXSize,
-                      int nBlockYSize, GByte *pabyBlock)
+                      size_t nSampleBytes, int iBand, int nValidX,
+                      int nValidY, int nBlockXSize, int nBlockYSize,
+                      GByte *pabyBlock)
 {
     const bool bPartial = nValidX < nBlockXSize || nValidY < nBlockYSize;
     if (bPartial)
         std::memset(pabyBlock, 0,
-                    static_cast<size_t>(nBlockXSize) * nBlockYSize);
+                    static_cast<size_t>(nBlockXSize) * nBlockYSize *
+                        nSampleBytes);
+    const size_t nPixelBytes = nSampleBytes * static_cast<size_t>(nBands);
     for (int iY = 0; iY < nValidY; ++iY)
     {
-        const uint8_t *pSrc = pabyTile + iY * nTileStride + iBand;
-        GByte *pDst = pabyBlock + static_cast<size_t>(iY) * nBlockXSize;
+        const uint8_t *pSrc = pabyTile + iY * nTileStride + iBand * nSampleBytes;
+        GByte *pDst =
+            pabyBlock + static_cast<size_t>(iY) * nBlockXSize * nSampleBytes;
         if (nBands == 1)
-        {
-            std::memcpy(pDst, pSrc, static_cast<size_t>(nValidX));
-        }
-        else
-        {
+            std::memcpy(pDst, pSrc, static_cast<size_t>(nValidX) * nSampleBytes);
+        else if (nSampleBytes == 1)
             for (int iX = 0; iX < nValidX; ++iX)
                 pDst[iX] = pSrc[static_cast<size_t>(iX) * nBands];
-        }
+        else
+            for (int iX = 0; iX < nValidX; ++iX)
+                std::memcpy(pDst + iX * nSampleBytes,
+                            pSrc + static_cast<size_t>(iX) * nPixelBytes,
+                            nSampleBytes);
     }
 }
 
@@ -58,7 +64,15 @@ MSICRasterBand::MSICRasterBand(MSICDataset *poDSIn, int nBandIn)
 {
     poDS = poDSIn;
     nBand = nBandIn;
-    eDataType = GDT_Byte;
+    eDataType = MSICDataType(poDSIn->m_sInfo.image);
+    if (poDSIn->m_sInfo.image.bit_depth == 8 &&
+        poDSIn->m_sInfo.image.sample_format == MSIC_SAMPLE_SIGNED)
+        GDALMajorObject::SetMetadataItem("PIXELTYPE", "SIGNEDBYTE",
+                                         "IMAGE_STRUCTURE");
+    const uint32_t nValidBits = poDSIn->m_sInfo.image.valid_bits;
+    if (nValidBits != 0 && nValidBits != poDSIn->m_sInfo.image.bit_depth)
+        GDALMajorObject::SetMetadataItem(
+            "NBITS", CPLSPrintf("%u", nValidBits), "IMAGE_STRUCTURE");
     nBlockXSize = std::min(poDSIn->m_nTileSize, poDSIn->GetRasterXSize());
     nBlockYSize = std::min(poDSIn->m_nTileSize, poDSIn->GetRasterYSize());
 }
@@ -87,9 +101,16 @@ CPLErr MSICRasterBand::IReadBlock(int nBlockXOff, int nBlockYOff,
 
 GDALColorInterp MSICRasterBand::GetColorInterpretation()
 {
-    if (poDS->GetRasterCount() == 3)
+    /* What the file recorded (MSICReadMetadataBoxes), else what the band
+     * count says: grey, RGB, or nothing (a 4th band may be NIR, not alpha). */
+    auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
+    const GDALColorInterp eRecorded = poGDS->m_oGeo.aoBands[nBand - 1].eColorInterp;
+    if (eRecorded != GCI_Undefined)
+        return eRecorded;
+    const int nCount = poDS->GetRasterCount();
+    if (nCount == 3)
         return static_cast<GDALColorInterp>(GCI_RedBand + nBand - 1);
-    return GCI_GrayIndex;
+    return nCount == 1 ? GCI_GrayIndex : GCI_Undefined;
 }
 
 double MSICRasterBand::GetNoDataValue(int *pbSuccess)
@@ -102,6 +123,36 @@ double MSICRasterBand::GetNoDataValue(int *pbSuccess)
         return poGDS->m_oGeo.dfNoData;
     }
     return GDALPamRasterBand::GetNoDataValue(pbSuccess);
+}
+
+double MSICRasterBand::GetScale(int *pbSuccess)
+{
+    const auto &sBand =
+        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+    if (!sBand.bHasScale)
+        return GDALPamRasterBand::GetScale(pbSuccess);
+    if (pbSuccess)
+        *pbSuccess = TRUE;
+    return sBand.dfScale;
+}
+
+double MSICRasterBand::GetOffset(int *pbSuccess)
+{
+    const auto &sBand =
+        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+    if (!sBand.bHasOffset)
+        return GDALPamRasterBand::GetOffset(pbSuccess);
+    if (pbSuccess)
+        *pbSuccess = TRUE;
+    return sBand.dfOffset;
+}
+
+const char *MSICRasterBand::GetUnitType()
+{
+    const auto &sBand =
+        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+    return sBand.osUnit.empty() ? GDALPamRasterBand::GetUnitType()
+                                : sBand.osUnit.c_str();
 }
 
 CPLErr MSICRasterBand::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
@@ -220,8 +271,8 @@ void MSICDataset::StoreTileInBlockCache(int nTileX, int nTileY,
         auto *poBand = cpl::down_cast<MSICRasterBand *>(GetRasterBand(iBand));
         if (iBand == nSkipBand)
         {
-            DeinterleaveBand(pabyTile, TileStride(), nBands, iBand - 1,
-                             nValidX, nValidY, poBand->nBlockXSize,
+            DeinterleaveBand(pabyTile, TileStride(), nBands, SampleBytes(),
+                             iBand - 1, nValidX, nValidY, poBand->nBlockXSize,
                              poBand->nBlockYSize, pabySkipBandBlock);
             continue;
         }
@@ -235,8 +286,9 @@ void MSICDataset::StoreTileInBlockCache(int nTileX, int nTileY,
         poBlock = poBand->GetLockedBlockRef(nTileX, nTileY, TRUE);
         if (poBlock == nullptr)
             continue; /* out of cache memory: that band decodes again later */
-        DeinterleaveBand(pabyTile, TileStride(), nBands, iBand - 1, nValidX,
-                         nValidY, poBand->nBlockXSize, poBand->nBlockYSize,
+        DeinterleaveBand(pabyTile, TileStride(), nBands, SampleBytes(),
+                         iBand - 1, nValidX, nValidY, poBand->nBlockXSize,
+                         poBand->nBlockYSize,
                          static_cast<GByte *>(poBlock->GetDataRef()));
         poBlock->DropLock();
     }
@@ -412,8 +464,8 @@ bool MSICDataset::OpenReader(GDALOpenInfo *poOpenInfo)
     if (sInfo.image.width == 0 || sInfo.image.height == 0 ||
         sInfo.image.width > static_cast<uint32_t>(INT_MAX) ||
         sInfo.image.height > static_cast<uint32_t>(INT_MAX) ||
-        (sInfo.image.bands != 1 && sInfo.image.bands != 3) ||
-        sInfo.image.bit_depth != 8 || sInfo.tile_size == 0 ||
+        sInfo.image.bands == 0 || sInfo.image.bands > MSIC_MAX_BANDS ||
+        MSICDataType(sInfo.image) == GDT_Unknown || sInfo.tile_size == 0 ||
         sInfo.tile_size > 65536)
     {
         CPLError(CE_Failure, CPLE_NotSupported,
@@ -427,7 +479,8 @@ bool MSICDataset::OpenReader(GDALOpenInfo *poOpenInfo)
     /* Tiles only decode with the model that coded them: say so now rather
      * than at every block read (the header and metadata stay readable). */
     const char *pszLoadedHash = msic_context_model_hash(m_poContext);
-    if (pszLoadedHash != nullptr && !EQUAL(pszLoadedHash, sInfo.model_hash))
+    if (sInfo.coding == MSIC_CODING_LEARNED && pszLoadedHash != nullptr &&
+        !EQUAL(pszLoadedHash, sInfo.model_hash))
     {
         CPLError(CE_Warning, CPLE_AppDefined,
                  "MSIC: %s was coded with model %s but the loaded model is "
@@ -443,16 +496,25 @@ void MSICDataset::SetImageStructureMetadata()
 {
     GDALDataset::SetMetadataItem("COMPRESSION", "MSIC", "IMAGE_STRUCTURE");
     GDALDataset::SetMetadataItem("INTERLEAVE", "PIXEL", "IMAGE_STRUCTURE");
-    GDALDataset::SetMetadataItem(
-        "QUALITY", CPLSPrintf("%.8g", static_cast<double>(m_sInfo.quality)),
-        "IMAGE_STRUCTURE");
+    if (m_sInfo.coding == MSIC_CODING_LOSSLESS)
+        GDALDataset::SetMetadataItem("LOSSLESS", "YES", "IMAGE_STRUCTURE");
+    else if (m_sInfo.coding == MSIC_CODING_MAX_ERROR)
+        GDALDataset::SetMetadataItem("MAX_Z_ERROR",
+                                     CPLSPrintf("%.17g", m_sInfo.max_error),
+                                     "IMAGE_STRUCTURE");
+    else
+        GDALDataset::SetMetadataItem(
+            "QUALITY",
+            CPLSPrintf("%.8g", static_cast<double>(m_sInfo.quality)),
+            "IMAGE_STRUCTURE");
     GDALDataset::SetMetadataItem(
         "MSIC_FORMAT_VERSION",
         CPLSPrintf("%u.%u", m_sInfo.format_version >> 16,
                    m_sInfo.format_version & 0xffffu),
         "IMAGE_STRUCTURE");
-    GDALDataset::SetMetadataItem("MSIC_MODEL_HASH", m_sInfo.model_hash,
-                                 "IMAGE_STRUCTURE");
+    if (m_sInfo.coding == MSIC_CODING_LEARNED)
+        GDALDataset::SetMetadataItem("MSIC_MODEL_HASH", m_sInfo.model_hash,
+                                     "IMAGE_STRUCTURE");
 }
 
 GDALDataset *MSICDataset::Open(GDALOpenInfo *poOpenInfo)

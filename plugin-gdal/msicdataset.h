@@ -64,9 +64,14 @@ class MSICDataset final : public GDALPamDataset
     {
         return std::min(m_nTileSize, nRasterYSize - nTileY * m_nTileSize);
     }
+    /* Bytes of one sample and of one pixel (every band). */
+    size_t SampleBytes() const
+    {
+        return m_sInfo.image.bit_depth / 8;
+    }
     size_t TileStride() const
     {
-        return static_cast<size_t>(m_nTileSize) * nBands;
+        return static_cast<size_t>(m_nTileSize) * nBands * SampleBytes();
     }
     size_t TileBytes() const
     {
@@ -111,6 +116,9 @@ class MSICRasterBand final : public GDALPamRasterBand
     CPLErr IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage) override;
     GDALColorInterp GetColorInterpretation() override;
     double GetNoDataValue(int *pbSuccess = nullptr) override;
+    double GetScale(int *pbSuccess = nullptr) override;
+    double GetOffset(int *pbSuccess = nullptr) override;
+    const char *GetUnitType() override;
 
   protected:
     CPLErr IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff, int nXSize,

@@ -71,6 +71,59 @@ bool MSICLoadModel(const char *pszModel, msic_context **ppoContext)
 }
 
 /************************************************************************/
+/*                    MSICDataType(), MSICSampleFormat()                */
+/************************************************************************/
+
+GDALDataType MSICDataType(const msic_image_info &sImage)
+{
+    const bool bSigned = sImage.sample_format == MSIC_SAMPLE_SIGNED;
+    if (sImage.sample_format == MSIC_SAMPLE_FLOAT)
+        return sImage.bit_depth == 32 ? GDT_Float32 : GDT_Unknown;
+    switch (sImage.bit_depth)
+    {
+        case 8:
+            return GDT_Byte;
+        case 16:
+            return bSigned ? GDT_Int16 : GDT_UInt16;
+        case 32:
+            return bSigned ? GDT_Int32 : GDT_UInt32;
+        default:
+            return GDT_Unknown;
+    }
+}
+
+bool MSICSampleFormat(GDALDataType eType, bool bSigned8,
+                      msic_image_info &sImage)
+{
+    switch (eType)
+    {
+        case GDT_Byte:
+            sImage.bit_depth = 8;
+            sImage.sample_format =
+                bSigned8 ? MSIC_SAMPLE_SIGNED : MSIC_SAMPLE_UNSIGNED;
+            return true;
+        case GDT_UInt16:
+        case GDT_Int16:
+            sImage.bit_depth = 16;
+            break;
+        case GDT_UInt32:
+        case GDT_Int32:
+            sImage.bit_depth = 32;
+            break;
+        case GDT_Float32:
+            sImage.bit_depth = 32;
+            sImage.sample_format = MSIC_SAMPLE_FLOAT;
+            return true;
+        default:
+            return false;
+    }
+    sImage.sample_format = (eType == GDT_Int16 || eType == GDT_Int32)
+                               ? MSIC_SAMPLE_SIGNED
+                               : MSIC_SAMPLE_UNSIGNED;
+    return true;
+}
+
+/************************************************************************/
 /*                      MSICParseThreadCount()                          */
 /************************************************************************/
 
@@ -109,6 +162,17 @@ std::string CreationOptionList()
         "default='%g' description='Quality, 0 (smallest file) to 100 (best "
         "image)'/>",
         MSIC_QUALITY_MIN, MSIC_QUALITY_MAX, MSIC_QUALITY_DEFAULT);
+    osList += "   <Option name='LOSSLESS' type='boolean' default='NO' "
+              "description='Every sample exact (any band count and data "
+              "type; QUALITY is not used)'/>"
+              "   <Option name='MAX_Z_ERROR' type='float' min='0' "
+              "description='Every sample within this of the original, as "
+              "LERC: any band count and data type; integer data uses the "
+              "whole part (below 1: exact). Nodata stays exact'/>"
+              "   <Option name='NBITS' type='int' min='1' max='32' "
+              "description='Bits a sample may use (12 for a 12-bit "
+              "sensor in UInt16); default: the NBITS of the source band, else "
+              "the size of the data type'/>";
     osList += CPLSPrintf(
         "   <Option name='TILE_SIZE' type='int' min='%d' max='%d' "
         "default='%d' description='Width and height of the tiles, a "
@@ -144,12 +208,14 @@ void MSICDriverSetCommonMetadata(GDALDriver *poDriver)
 {
     poDriver->SetDescription(MSIC_DRIVER_NAME);
     poDriver->SetMetadataItem(GDAL_DCAP_RASTER, "YES");
-    poDriver->SetMetadataItem(GDAL_DMD_LONGNAME,
-                              "MSIC learned image codec (tiled, lossy)");
+    poDriver->SetMetadataItem(
+        GDAL_DMD_LONGNAME,
+        "MSIC learned image codec (tiled; lossy, lossless or bounded error)");
     poDriver->SetMetadataItem(GDAL_DMD_HELPTOPIC, MSIC_GDAL_HELPTOPIC);
     poDriver->SetMetadataItem(GDAL_DMD_EXTENSION, "msic");
     poDriver->SetMetadataItem(GDAL_DMD_MIMETYPE, "image/x-msic");
-    poDriver->SetMetadataItem(GDAL_DMD_CREATIONDATATYPES, "Byte");
+    poDriver->SetMetadataItem(GDAL_DMD_CREATIONDATATYPES,
+                              "Byte UInt16 Int16 UInt32 Int32 Float32");
     poDriver->SetMetadataItem(GDAL_DCAP_VIRTUALIO, "YES");
     poDriver->SetMetadataItem(GDAL_DCAP_OPEN, "YES");
     poDriver->SetMetadataItem(GDAL_DCAP_CREATECOPY, "YES");

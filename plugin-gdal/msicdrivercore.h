@@ -33,6 +33,15 @@ std::string MSICErrorMessage(const char *pszWhat, msic_status eStatus);
  * CPLError. */
 bool MSICLoadModel(const char *pszModel, msic_context **ppoContext);
 
+/* The GDAL data type of an MSIC image's samples (signed 8-bit: Byte, with
+ * PIXELTYPE=SIGNEDBYTE, GDAL 3.6's way); GDT_Unknown if GDAL has none. */
+GDALDataType MSICDataType(const msic_image_info &sImage);
+
+/* Sets sImage's bit_depth and sample_format for a GDAL band type; bSigned8
+ * for a Byte band with PIXELTYPE=SIGNEDBYTE. False for the types MSIC does
+ * not hold (Float64, complex, 64-bit integers). */
+bool MSICSampleFormat(GDALDataType eType, bool bSigned8, msic_image_info &sImage);
+
 /* A NUM_THREADS-style value: "ALL_CPUS" or a positive integer. 0 when unset
  * or not usable (after a warning naming pszOptionName). */
 int MSICParseThreadCount(const char *pszValue, const char *pszOptionName);

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -97,7 +98,39 @@ void ReadBandDescriptions(const msic_reader *poReader, GDALDataset *poDS)
             aosDesc[i].c_str());
 }
 
-void ReadKeyValues(const msic_reader *poReader, GDALDataset *poDS)
+/* "band:n[:DOMAIN]" -> n (1-based) and DOMAIN ("" for the default); 0 if
+ * the domain is not a band's. */
+int ParseBandDomain(const std::string &osDomain, std::string &osBandDomain)
+{
+    if (osDomain.compare(0, 5, "band:") != 0)
+        return 0;
+    const size_t nColon = osDomain.find(':', 5);
+    const std::string osNumber = osDomain.substr(5, nColon == std::string::npos
+                                                        ? std::string::npos
+                                                        : nColon - 5);
+    if (osNumber.empty() ||
+        osNumber.find_first_not_of("0123456789") != std::string::npos ||
+        osNumber.size() > 6)
+        return 0;
+    osBandDomain = nColon == std::string::npos ? "" : osDomain.substr(nColon + 1);
+    return std::atoi(osNumber.c_str());
+}
+
+void ReadBandFact(MSICGeoreferencing::Band &sBand, const std::string &osKey,
+                  const std::string &osValue)
+{
+    if (osKey == "SCALE")
+        sBand.bHasScale = true, sBand.dfScale = CPLAtof(osValue.c_str());
+    else if (osKey == "OFFSET")
+        sBand.bHasOffset = true, sBand.dfOffset = CPLAtof(osValue.c_str());
+    else if (osKey == "UNIT")
+        sBand.osUnit = osValue;
+    else if (osKey == "COLOR_INTERP")
+        sBand.eColorInterp = GDALGetColorInterpretationByName(osValue.c_str());
+}
+
+void ReadKeyValues(const msic_reader *poReader, GDALDataset *poDS,
+                   MSICGeoreferencing &sGeo)
 {
     msic_box sBox{};
     if (msic_reader_find_box(poReader, MSIC_BOX_KEYVALUE, &sBox) != MSIC_OK)
@@ -108,11 +141,25 @@ void ReadKeyValues(const msic_reader *poReader, GDALDataset *poDS)
         const std::string &osDomain = aosParts[i];
         const std::string &osKey = aosParts[i + 1];
         const std::string &osValue = aosParts[i + 2];
+        std::string osBandDomain;
+        const int nBand = ParseBandDomain(osDomain, osBandDomain);
         /* IMAGE_STRUCTURE describes this file and is the driver's. */
-        if (osKey.empty() || EQUAL(osDomain.c_str(), "IMAGE_STRUCTURE"))
+        if (osKey.empty() || EQUAL(osBandDomain.c_str(), "IMAGE_STRUCTURE") ||
+            EQUAL(osDomain.c_str(), "IMAGE_STRUCTURE"))
             continue;
-        poDS->GDALDataset::SetMetadataItem(osKey.c_str(), osValue.c_str(),
-                                           osDomain.c_str());
+        if (nBand == 0)
+        {
+            poDS->GDALDataset::SetMetadataItem(osKey.c_str(), osValue.c_str(),
+                                               osDomain.c_str());
+            continue;
+        }
+        if (nBand > poDS->GetRasterCount())
+            continue;
+        if (osBandDomain == "MSIC")
+            ReadBandFact(sGeo.aoBands[nBand - 1], osKey, osValue);
+        else
+            poDS->GetRasterBand(nBand)->GDALMajorObject::SetMetadataItem(
+                osKey.c_str(), osValue.c_str(), osBandDomain.c_str());
     }
 }
 
@@ -253,23 +300,79 @@ bool AddBandDescriptions(msic_writer *poWriter, GDALDataset *poSrcDS)
            AddBox(poWriter, MSIC_BOX_BAND_DESC, osDesc.data(), osDesc.size());
 }
 
-/* The default domain; KVMD names the domain of each item, so that the
- * reader takes others as they come. */
-bool AddKeyValues(msic_writer *poWriter, GDALDataset *poSrcDS)
+/* Domains of a dataset or band that describe the file rather than the
+ * data, or have their own box. */
+bool SkippedDomain(const char *pszDomain)
+{
+    return EQUAL(pszDomain, "IMAGE_STRUCTURE") ||
+           EQUAL(pszDomain, "COLOR_PROFILE") ||
+           EQUAL(pszDomain, "DERIVED_SUBDATASETS") ||
+           STARTS_WITH_CI(pszDomain, "xml:") || STARTS_WITH_CI(pszDomain, "json:");
+}
+
+void AppendTriple(std::string &osKV, const std::string &osDomain,
+                  const char *pszKey, const char *pszValue)
+{
+    AppendNulTerminated(osKV, osDomain.c_str());
+    AppendNulTerminated(osKV, pszKey);
+    AppendNulTerminated(osKV, pszValue);
+}
+
+/* Every name=value item of poObject's domains, under the domain's name
+ * prefixed with osPrefix ("band:n" for a band). */
+void AppendDomains(std::string &osKV, GDALMajorObject *poObject,
+                   const std::string &osPrefix)
+{
+    CPLStringList aosDomains(poObject->GetMetadataDomainList());
+    if (aosDomains.FindString("") < 0)
+        aosDomains.AddString("");
+    for (int i = 0; i < aosDomains.size(); ++i)
+    {
+        const char *pszDomain = aosDomains[i];
+        if (SkippedDomain(pszDomain))
+            continue;
+        std::string osDomain = osPrefix;
+        if (pszDomain[0] != '\0')
+            osDomain += (osPrefix.empty() ? "" : ":") + std::string(pszDomain);
+        for (CSLConstList papszIter = poObject->GetMetadata(pszDomain);
+             papszIter && *papszIter; ++papszIter)
+        {
+            char *pszKey = nullptr;
+            const char *pszValue = CPLParseNameValue(*papszIter, &pszKey);
+            if (pszKey != nullptr && pszKey[0] != '\0' && pszValue != nullptr)
+                AppendTriple(osKV, osDomain, pszKey, pszValue);
+            CPLFree(pszKey);
+        }
+    }
+}
+
+/* KVMD names the domain of each item, so that the reader takes others as
+ * they come (the table in msicmetadata.h). */
+bool AddKeyValues(msic_writer *poWriter, GDALDataset *poSrcDS,
+                  bool bColorInterp)
 {
     std::string osKV;
-    for (CSLConstList papszIter = poSrcDS->GetMetadata();
-         papszIter && *papszIter; ++papszIter)
+    AppendDomains(osKV, poSrcDS, "");
+    for (int iBand = 1; iBand <= poSrcDS->GetRasterCount(); ++iBand)
     {
-        char *pszKey = nullptr;
-        const char *pszValue = CPLParseNameValue(*papszIter, &pszKey);
-        if (pszKey != nullptr && pszKey[0] != '\0' && pszValue != nullptr)
-        {
-            AppendNulTerminated(osKV, ""); /* the default domain */
-            AppendNulTerminated(osKV, pszKey);
-            AppendNulTerminated(osKV, pszValue);
-        }
-        CPLFree(pszKey);
+        GDALRasterBand *poBand = poSrcDS->GetRasterBand(iBand);
+        const std::string osBand = CPLSPrintf("band:%d", iBand);
+        AppendDomains(osKV, poBand, osBand);
+        const std::string osFacts = osBand + ":MSIC";
+        int bHasScale = FALSE, bHasOffset = FALSE;
+        const double dfScale = poBand->GetScale(&bHasScale);
+        const double dfOffset = poBand->GetOffset(&bHasOffset);
+        if (bHasScale && dfScale != 1.0)
+            AppendTriple(osKV, osFacts, "SCALE", CPLSPrintf("%.17g", dfScale));
+        if (bHasOffset && dfOffset != 0.0)
+            AppendTriple(osKV, osFacts, "OFFSET", CPLSPrintf("%.17g", dfOffset));
+        const char *pszUnit = poBand->GetUnitType();
+        if (pszUnit != nullptr && pszUnit[0] != '\0')
+            AppendTriple(osKV, osFacts, "UNIT", pszUnit);
+        const GDALColorInterp eInterp = poBand->GetColorInterpretation();
+        if (bColorInterp && eInterp != GCI_Undefined)
+            AppendTriple(osKV, osFacts, "COLOR_INTERP",
+                         GDALGetColorInterpretationName(eInterp));
     }
     return osKV.empty() ||
            AddBox(poWriter, MSIC_BOX_KEYVALUE, osKV.data(), osKV.size());
@@ -315,7 +418,8 @@ void MSICReadMetadataBoxes(const msic_reader *poReader, GDALDataset *poDS,
     sGeo.bHasNoData =
         ReadF64Box(poReader, MSIC_BOX_NODATA, "nodata", &sGeo.dfNoData, 1);
     ReadBandDescriptions(poReader, poDS);
-    ReadKeyValues(poReader, poDS);
+    sGeo.aoBands.assign(static_cast<size_t>(poDS->GetRasterCount()), {});
+    ReadKeyValues(poReader, poDS, sGeo);
     ReadXMP(poReader, poDS);
     ReadICCProfile(poReader, poDS);
 }
@@ -324,11 +428,12 @@ void MSICReadMetadataBoxes(const msic_reader *poReader, GDALDataset *poDS,
 /*                        MSICAddMetadataBoxes()                        */
 /************************************************************************/
 
-bool MSICAddMetadataBoxes(msic_writer *poWriter, GDALDataset *poSrcDS)
+bool MSICAddMetadataBoxes(msic_writer *poWriter, GDALDataset *poSrcDS,
+                          bool bExactCoding)
 {
     return AddGeoTransform(poWriter, poSrcDS) &&
            AddSpatialRef(poWriter, poSrcDS) && AddNoData(poWriter, poSrcDS) &&
            AddBandDescriptions(poWriter, poSrcDS) &&
-           AddKeyValues(poWriter, poSrcDS) && AddXMP(poWriter, poSrcDS) &&
+           AddKeyValues(poWriter, poSrcDS, bExactCoding) && AddXMP(poWriter, poSrcDS) &&
            AddICCProfile(poWriter, poSrcDS);
 }

@@ -7,7 +7,12 @@
  *   spatial reference                 CRSW  WKT (written as WKT2_2019)
  *   nodata (one for all bands)        NODT  1 float64 LE
  *   band descriptions                 BDSC  NUL-terminated strings
- *   metadata domains                  KVMD  domain, key, value triples
+ *   metadata domains                  KVMD  domain, key, value triples:
+ *     the dataset's domains by name (RPC, IMAGERY, ...: all but
+ *     IMAGE_STRUCTURE, COLOR_PROFILE, xml: and json: ones), band n's as
+ *     "band:n" (default domain) and "band:n:DOMAIN", and band n's scale,
+ *     offset, unit and (files not of the learned coding) color
+ *     interpretation as SCALE, OFFSET, UNIT and COLOR_INTERP in "band:n:MSIC"
  *   xml:XMP                           XMP
  *   COLOR_PROFILE/SOURCE_ICC_PROFILE  ICCP  the profile's bytes
  */
@@ -19,6 +24,9 @@
 
 #include <msic/msic.h>
 
+#include <string>
+#include <vector>
+
 /* What the dataset answers through its own getters (GetGeoTransform,
  * GetSpatialRef, GetNoDataValue) rather than through metadata lists. */
 struct MSICGeoreferencing
@@ -28,6 +36,16 @@ struct MSICGeoreferencing
     OGRSpatialReference oSRS{};
     bool bHasNoData = false;
     double dfNoData = 0;
+
+    /* Per band (index 0 = band 1), as the file recorded them. */
+    struct Band
+    {
+        bool bHasScale = false, bHasOffset = false;
+        double dfScale = 1, dfOffset = 0;
+        std::string osUnit{};
+        GDALColorInterp eColorInterp = GCI_Undefined;
+    };
+    std::vector<Band> aoBands{};
 
     MSICGeoreferencing()
     {
@@ -42,8 +60,10 @@ struct MSICGeoreferencing
 void MSICReadMetadataBoxes(const msic_reader *poReader, GDALDataset *poDS,
                            MSICGeoreferencing &sGeo);
 
-/* Adds a box for everything of poSrcDS that has one. False after a
- * CPLError. */
-bool MSICAddMetadataBoxes(msic_writer *poWriter, GDALDataset *poSrcDS);
+/* Adds a box for everything of poSrcDS that has one; the bands' color
+ * interpretation only with bExactCoding (learned files are grey or RGB by
+ * their band count). False after a CPLError. */
+bool MSICAddMetadataBoxes(msic_writer *poWriter, GDALDataset *poSrcDS,
+                          bool bExactCoding);
 
 #endif /* MSICMETADATA_H */

@@ -226,23 +226,32 @@ TEST_F(GdalMsicTest, UnsupportedSourcesFailWithAMessage)
         GDALDataType eType;
         const char *pszExpected;
     };
+    // The learned coding takes Byte grey or RGB and says what takes the
+    // rest; the exact coding takes any band count but not every type.
     const Case asCases[] = {
         {2, GDT_Byte, "1 band (grey) or 3 bands (RGB)"},
-        {4, GDT_Byte, "1 band (grey) or 3 bands (RGB)"},
-        {1, GDT_UInt16, "only Byte"},
-        {3, GDT_Float32, "only Byte"},
-        {3, GDT_Int16, "only Byte"},
+        {4, GDT_Byte, "LOSSLESS=YES"},
+        {1, GDT_UInt16, "takes Byte data"},
+        {3, GDT_Float32, "MAX_Z_ERROR"},
+        {3, GDT_Int16, "takes Byte data"},
+        {1, GDT_Float64, "Byte, UInt16, Int16, UInt32, Int32 and Float32"},
+        {2, GDT_CInt16, "Byte, UInt16, Int16, UInt32, Int32 and Float32"},
     };
     for (const Case &sCase : asCases)
     {
+        const bool bExact = sCase.eType == GDT_Float64 || sCase.eType == GDT_CInt16;
         SCOPED_TRACE(std::to_string(sCase.nBands) + " x " +
                      GDALGetDataTypeName(sCase.eType));
         auto poSrc = MakeSource(64, 64, sCase.nBands, sCase.eType);
         const std::string osPath = m_osDir + "/bad.msic";
+        CPLStringList aosOptions;
+        if (bExact)
+            aosOptions.SetNameValue("LOSSLESS", "YES");
         CPLErrorReset();
         CPLPushErrorHandler(CPLQuietErrorHandler);
         DatasetPtr poOut(MsicDriver()->CreateCopy(
-            osPath.c_str(), poSrc.get(), FALSE, nullptr, nullptr, nullptr));
+            osPath.c_str(), poSrc.get(), FALSE, aosOptions.List(), nullptr,
+            nullptr));
         CPLPopErrorHandler();
         EXPECT_EQ(nullptr, poOut);
         EXPECT_EQ(CE_Failure, CPLGetLastErrorType());
@@ -364,7 +373,8 @@ TEST_F(GdalMsicTest, WhatIsNotKeptIsNamed)
     };
     EXPECT_TRUE(Warned("nodata pixels exact"));
     EXPECT_TRUE(Warned("ground control points"));
-    EXPECT_TRUE(Warned("scale, offset or unit"));
+    // Scale, offset and unit are kept now (BandFactsAndDomainsSurvive).
+    EXPECT_FALSE(Warned("scale, offset or unit"));
 }
 
 

@@ -1,0 +1,325 @@
+// The GDAL driver's exact and bounded-error coding (LOSSLESS, MAX_Z_ERROR):
+// every data type and band count round trips exactly or within the bound,
+// nodata stays nodata, and band facts and metadata domains survive.
+
+#include "gdal_test_support.h"
+
+#include "cpl_conv.h"
+#include "cpl_string.h"
+#include "gdal_alg.h"
+#include "gdal_priv.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace
+{
+
+using namespace msic_gdal_test;
+
+// Structure across most of the type's range: smooth fields, edges, noise,
+// bands related to each other.
+DatasetPtr MakeTypedSource(int nXSize, int nYSize, int nBands,
+                           GDALDataType eType, unsigned nSeed = 1)
+{
+    GDALDriver *poMem = GetGDALDriverManager()->GetDriverByName("MEM");
+    DatasetPtr poDS(poMem->Create("", nXSize, nYSize, nBands, eType, nullptr));
+    double dfLo = 0, dfHi = 255;
+    switch (eType)
+    {
+        case GDT_UInt16: dfHi = 65535; break;
+        case GDT_Int16: dfLo = -32768, dfHi = 32767; break;
+        case GDT_UInt32: dfHi = 4294967295.0; break;
+        case GDT_Int32: dfLo = -2147483648.0, dfHi = 2147483647.0; break;
+        case GDT_Float32: dfLo = -1000, dfHi = 9000; break;
+        default: break;
+    }
+    std::mt19937 oRng(nSeed);
+    std::normal_distribution<double> oNoise(0, 1);
+    std::vector<double> adfLine(static_cast<size_t>(nXSize));
+    for (int iBand = 1; iBand <= nBands; ++iBand)
+        for (int iY = 0; iY < nYSize; ++iY)
+        {
+            for (int iX = 0; iX < nXSize; ++iX)
+            {
+                double t = 0.5 + 0.3 * std::sin(iX * 0.07) * std::cos(iY * 0.05) +
+                           0.1 * (((iX / 19) + (iY / 13)) % 2) + 0.02 * iBand +
+                           0.01 * oNoise(oRng);
+                t = std::min(1.0, std::max(0.0, t));
+                double v = dfLo + t * (dfHi - dfLo);
+                if (eType != GDT_Float32)
+                    v = std::round(v);
+                adfLine[iX] = v;
+            }
+            EXPECT_EQ(CE_None, poDS->GetRasterBand(iBand)->RasterIO(
+                                   GF_Write, 0, iY, nXSize, 1, adfLine.data(),
+                                   nXSize, 1, GDT_Float64, 0, 0, nullptr));
+        }
+    return poDS;
+}
+
+std::vector<double> ReadDoubles(GDALDataset *poDS)
+{
+    const int nBands = poDS->GetRasterCount();
+    std::vector<double> adf(static_cast<size_t>(poDS->GetRasterXSize()) *
+                            poDS->GetRasterYSize() * nBands);
+    EXPECT_EQ(CE_None,
+              poDS->RasterIO(GF_Read, 0, 0, poDS->GetRasterXSize(),
+                             poDS->GetRasterYSize(), adf.data(),
+                             poDS->GetRasterXSize(), poDS->GetRasterYSize(),
+                             GDT_Float64, nBands, nullptr, 0, 0, 0, nullptr));
+    return adf;
+}
+
+DatasetPtr CopyAndReopen(GDALDataset *poSrc, const std::string &osPath,
+                         const CPLStringList &aosOptions)
+{
+    DatasetPtr poOut(MsicDriver()->CreateCopy(osPath.c_str(), poSrc, FALSE,
+                                              aosOptions.List(), nullptr,
+                                              nullptr));
+    EXPECT_NE(nullptr, poOut) << CPLGetLastErrorMsg();
+    poOut.reset();
+    return DatasetPtr(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
+}
+
+const GDALDataType kTypes[] = {GDT_Byte,  GDT_UInt16, GDT_Int16,
+                               GDT_UInt32, GDT_Int32, GDT_Float32};
+
+TEST_F(GdalMsicTest, LosslessKeepsEveryTypeAndBandCount)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    for (GDALDataType eType : kTypes)
+        for (int nBands : {1, 3, 4, 8})
+        {
+            SCOPED_TRACE(std::string(GDALGetDataTypeName(eType)) + " x " +
+                         std::to_string(nBands));
+            // 150 x 100 in tiles of 64: edge tiles both ways.
+            auto poSrc = MakeTypedSource(150, 100, nBands, eType);
+            CPLStringList aosOptions;
+            aosOptions.SetNameValue("LOSSLESS", "YES");
+            aosOptions.SetNameValue("TILE_SIZE", "64");
+            DatasetPtr poOut = CopyAndReopen(
+                poSrc.get(), m_osMemDir + "/lossless.msic", aosOptions);
+            ASSERT_NE(nullptr, poOut);
+            ASSERT_EQ(nBands, poOut->GetRasterCount());
+            EXPECT_EQ(eType, poOut->GetRasterBand(1)->GetRasterDataType());
+            EXPECT_STREQ("YES", poOut->GetMetadataItem("LOSSLESS",
+                                                       "IMAGE_STRUCTURE"));
+            EXPECT_EQ(ReadDoubles(poSrc.get()), ReadDoubles(poOut.get()));
+            for (int iBand = 1; iBand <= nBands; ++iBand)
+                EXPECT_EQ(GDALChecksumImage(poSrc->GetRasterBand(iBand), 0, 0,
+                                            150, 100),
+                          GDALChecksumImage(poOut->GetRasterBand(iBand), 0, 0,
+                                            150, 100));
+        }
+}
+
+TEST_F(GdalMsicTest, MaxZErrorHoldsForEveryType)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    for (GDALDataType eType : kTypes)
+        for (double dfError : {1.0, 2.0, 4.0, 0.3})
+        {
+            if (eType != GDT_Float32 && dfError != std::floor(dfError))
+                continue;
+            SCOPED_TRACE(std::string(GDALGetDataTypeName(eType)) + " e=" +
+                         std::to_string(dfError));
+            auto poSrc = MakeTypedSource(130, 90, 3, eType, 5);
+            CPLStringList aosOptions;
+            aosOptions.SetNameValue("MAX_Z_ERROR", CPLSPrintf("%g", dfError));
+            aosOptions.SetNameValue("TILE_SIZE", "64");
+            DatasetPtr poOut = CopyAndReopen(
+                poSrc.get(), m_osMemDir + "/bounded.msic", aosOptions);
+            ASSERT_NE(nullptr, poOut);
+            const std::vector<double> adfIn = ReadDoubles(poSrc.get());
+            const std::vector<double> adfOut = ReadDoubles(poOut.get());
+            double dfWorst = 0;
+            for (size_t i = 0; i < adfIn.size(); ++i)
+                dfWorst = std::max(dfWorst, std::fabs(adfIn[i] - adfOut[i]));
+            EXPECT_LE(dfWorst, dfError);
+            EXPECT_GT(dfWorst, 0) << "nothing changed: not bounded-error coding";
+        }
+}
+
+TEST_F(GdalMsicTest, NodataStaysNodataWithinTheBound)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    struct Case
+    {
+        GDALDataType eType;
+        double dfNoData, dfError;
+    };
+    for (const Case &sCase : {Case{GDT_UInt16, 0, 3}, Case{GDT_Byte, 0, 2},
+                              Case{GDT_Int16, -9999, 5},
+                              Case{GDT_Float32, std::nan(""), 0.5},
+                              Case{GDT_Float32, -3.4e38, 0.5}})
+    {
+        SCOPED_TRACE(std::string(GDALGetDataTypeName(sCase.eType)) + " nodata " +
+                     std::to_string(sCase.dfNoData));
+        auto poSrc = MakeTypedSource(120, 100, 2, sCase.eType, 9);
+        // A warped scene's collar, and valid samples just above nodata.
+        for (int iBand = 1; iBand <= 2; ++iBand)
+        {
+            GDALRasterBand *poBand = poSrc->GetRasterBand(iBand);
+            poBand->SetNoDataValue(sCase.dfNoData);
+            for (int iY = 0; iY < 100; ++iY)
+                for (int iX = 0; iX < 120; ++iX)
+                {
+                    double v;
+                    if (iX + iY < 45 || iX > 105)
+                        v = sCase.dfNoData;
+                    else if ((iX * 7 + iY) % 11 == 0 && !std::isnan(sCase.dfNoData) &&
+                             sCase.dfNoData > -1e30)
+                        v = sCase.dfNoData + 1 + (iX % 2);
+                    else
+                        continue;
+                    ASSERT_EQ(CE_None, poBand->RasterIO(GF_Write, iX, iY, 1, 1,
+                                                        &v, 1, 1, GDT_Float64,
+                                                        0, 0, nullptr));
+                }
+        }
+        CPLStringList aosOptions;
+        aosOptions.SetNameValue("MAX_Z_ERROR", CPLSPrintf("%g", sCase.dfError));
+        aosOptions.SetNameValue("TILE_SIZE", "64");
+        DatasetPtr poOut = CopyAndReopen(poSrc.get(),
+                                         m_osMemDir + "/nodata.msic", aosOptions);
+        ASSERT_NE(nullptr, poOut);
+        const std::vector<double> adfIn = ReadDoubles(poSrc.get());
+        const std::vector<double> adfOut = ReadDoubles(poOut.get());
+        auto IsNoData = [&](double v)
+        {
+            return std::isnan(sCase.dfNoData)
+                       ? std::isnan(v)
+                       : v == static_cast<double>(
+                                  sCase.eType == GDT_Float32
+                                      ? static_cast<float>(sCase.dfNoData)
+                                      : sCase.dfNoData);
+        };
+        size_t nNoData = 0;
+        for (size_t i = 0; i < adfIn.size(); ++i)
+        {
+            if (IsNoData(adfIn[i]))
+            {
+                ++nNoData;
+                EXPECT_TRUE(IsNoData(adfOut[i])) << i << ": " << adfOut[i];
+            }
+            else
+            {
+                EXPECT_FALSE(IsNoData(adfOut[i])) << i;
+                EXPECT_LE(std::fabs(adfIn[i] - adfOut[i]), sCase.dfError) << i;
+            }
+        }
+        EXPECT_GT(nNoData, 2000u);
+        int bHasNoData = FALSE;
+        const double dfGot = poOut->GetRasterBand(1)->GetNoDataValue(&bHasNoData);
+        EXPECT_TRUE(bHasNoData);
+        EXPECT_TRUE(std::isnan(sCase.dfNoData) ? std::isnan(dfGot)
+                                               : dfGot == sCase.dfNoData);
+    }
+}
+
+TEST_F(GdalMsicTest, BandFactsAndMetadataDomainsSurvive)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    auto poSrc = MakeTypedSource(64, 64, 4, GDT_UInt16);
+    const GDALColorInterp aeInterp[] = {GCI_BlueBand, GCI_GreenBand,
+                                        GCI_RedBand, GCI_Undefined};
+    for (int iBand = 1; iBand <= 4; ++iBand)
+    {
+        GDALRasterBand *poBand = poSrc->GetRasterBand(iBand);
+        poBand->SetScale(2.75e-5 * iBand);
+        poBand->SetOffset(-0.2);
+        poBand->SetUnitType("reflectance");
+        poBand->SetColorInterpretation(aeInterp[iBand - 1]);
+        poBand->SetDescription(CPLSPrintf("B%d", iBand + 1));
+        poBand->SetMetadataItem("WAVELENGTH", CPLSPrintf("%d", 450 + 100 * iBand));
+        poBand->SetMetadataItem("GAIN", "1.5", "SENSOR");
+    }
+    poSrc->SetMetadataItem("LINE_OFF", "1024", "RPC");
+    poSrc->SetMetadataItem("SAMP_OFF", "2048", "RPC");
+    poSrc->SetMetadataItem("CLOUDCOVER", "3", "IMAGERY");
+    poSrc->SetMetadataItem("MISSION", "test");
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("MAX_Z_ERROR", "1");
+    DatasetPtr poOut =
+        CopyAndReopen(poSrc.get(), m_osMemDir + "/facts.msic", aosOptions);
+    ASSERT_NE(nullptr, poOut);
+    for (int iBand = 1; iBand <= 4; ++iBand)
+    {
+        SCOPED_TRACE(iBand);
+        GDALRasterBand *poBand = poOut->GetRasterBand(iBand);
+        int bOK = FALSE;
+        EXPECT_DOUBLE_EQ(2.75e-5 * iBand, poBand->GetScale(&bOK));
+        EXPECT_TRUE(bOK);
+        EXPECT_DOUBLE_EQ(-0.2, poBand->GetOffset(&bOK));
+        EXPECT_TRUE(bOK);
+        EXPECT_STREQ("reflectance", poBand->GetUnitType());
+        EXPECT_EQ(aeInterp[iBand - 1], poBand->GetColorInterpretation());
+        EXPECT_STREQ(CPLSPrintf("B%d", iBand + 1), poBand->GetDescription());
+        EXPECT_STREQ(CPLSPrintf("%d", 450 + 100 * iBand),
+                     poBand->GetMetadataItem("WAVELENGTH"));
+        EXPECT_STREQ("1.5", poBand->GetMetadataItem("GAIN", "SENSOR"));
+    }
+    EXPECT_STREQ("1024", poOut->GetMetadataItem("LINE_OFF", "RPC"));
+    EXPECT_STREQ("2048", poOut->GetMetadataItem("SAMP_OFF", "RPC"));
+    EXPECT_STREQ("3", poOut->GetMetadataItem("CLOUDCOVER", "IMAGERY"));
+    EXPECT_STREQ("test", poOut->GetMetadataItem("MISSION"));
+}
+
+TEST_F(GdalMsicTest, ValidBitsAreRecordedAndChecked)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    GDALDriver *poMem = GetGDALDriverManager()->GetDriverByName("MEM");
+    DatasetPtr poSrc(poMem->Create("", 64, 64, 1, GDT_UInt16, nullptr));
+    std::vector<uint16_t> anData(64 * 64);
+    for (size_t i = 0; i < anData.size(); ++i)
+        anData[i] = static_cast<uint16_t>((i * 37) % 4096);
+    ASSERT_EQ(CE_None, poSrc->GetRasterBand(1)->RasterIO(
+                           GF_Write, 0, 0, 64, 64, anData.data(), 64, 64,
+                           GDT_UInt16, 0, 0, nullptr));
+    poSrc->GetRasterBand(1)->SetMetadataItem("NBITS", "12", "IMAGE_STRUCTURE");
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("LOSSLESS", "YES");
+    DatasetPtr poOut =
+        CopyAndReopen(poSrc.get(), m_osMemDir + "/nbits.msic", aosOptions);
+    ASSERT_NE(nullptr, poOut);
+    EXPECT_STREQ("12", poOut->GetRasterBand(1)->GetMetadataItem(
+                           "NBITS", "IMAGE_STRUCTURE"));
+    // A sample beyond 12 bits with NBITS=12: refused, not clipped.
+    anData[100] = 5000;
+    ASSERT_EQ(CE_None, poSrc->GetRasterBand(1)->RasterIO(
+                           GF_Write, 0, 0, 64, 64, anData.data(), 64, 64,
+                           GDT_UInt16, 0, 0, nullptr));
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    DatasetPtr poBad(MsicDriver()->CreateCopy(
+        (m_osMemDir + "/nbits2.msic").c_str(), poSrc.get(), FALSE,
+        aosOptions.List(), nullptr, nullptr));
+    CPLPopErrorHandler();
+    EXPECT_EQ(nullptr, poBad);
+    EXPECT_NE(std::string::npos,
+              std::string(CPLGetLastErrorMsg()).find("5000"))
+        << CPLGetLastErrorMsg();
+}
+
+TEST_F(GdalMsicTest, ConflictingExactOptionsFail)
+{
+    auto poSrc = MakeTypedSource(64, 64, 1, GDT_Byte);
+    for (const char *pszOptions :
+         {"LOSSLESS=YES,MAX_Z_ERROR=2", "MAX_Z_ERROR=-1", "MAX_Z_ERROR=abc"})
+    {
+        SCOPED_TRACE(pszOptions);
+        CPLStringList aosOptions(CSLTokenizeString2(pszOptions, ",", 0));
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        DatasetPtr poOut(MsicDriver()->CreateCopy(
+            (m_osDir + "/conflict.msic").c_str(), poSrc.get(), FALSE,
+            aosOptions.List(), nullptr, nullptr));
+        CPLPopErrorHandler();
+        EXPECT_EQ(nullptr, poOut);
+        EXPECT_FALSE(Exists(m_osDir + "/conflict.msic"));
+    }
+}
+
+}  // namespace
