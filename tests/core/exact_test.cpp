@@ -165,6 +165,14 @@ TEST(Exact, FloatSpecialValuesSurviveLossless) {
   uint32_t payload_nan = 0x7fc01234;
   memcpy(r.bytes.data() + 400 * 4, &payload_nan, 4);
   EXPECT_EQ(decode(r, encode(r, 1, 0)), r.bytes);
+  // With a NaN nodata box, lossless keeps every NaN's bits (nodata or not).
+  {
+    const double nan_nodata = std::numeric_limits<double>::quiet_NaN();
+    uint8_t nd[8];
+    memcpy(nd, &nan_nodata, 8);
+    msic_box box{{'N', 'O', 'D', 'T'}, nd, 8};
+    EXPECT_EQ(decode(r, encode(r, 1, 0, 64, {box})), r.bytes);
+  }
   // With a bound, a tile with such values is coded exactly; the others within it.
   std::vector<uint8_t> out = decode(r, encode(r, 0, 0.5));
   for (size_t i = 0; i < r.samples(); ++i) {

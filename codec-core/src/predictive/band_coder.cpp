@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "entropy/range_coder.h"
+#include "errors.h"
 
 namespace msic::predictive {
 namespace {
@@ -211,6 +212,33 @@ void code_band(Coder &coder, const BandJob &job) {
   }
 }
 
+template <class Coder>
+void code_table(Coder &coder, std::vector<int64_t> &table, int64_t lo, int64_t hi, size_t max_count) {
+  constexpr bool enc = Coder::kEncodes;
+  Models::Residual model;
+  AdaptiveBit sign;  // never set: counts and gaps are not negative
+  const int span_length = bit_length(uint64_t(hi - lo) + 1);
+  const int64_t count =
+      1 + code_residual(coder, model, sign, enc ? int64_t(table.size()) - 1 : 0, bit_length(max_count));
+  if (!enc) {
+    if (count < 1 || uint64_t(count) > max_count) throw Error(MSIC_ERR_FORMAT, "corrupt tile (value table size)");
+    table.resize(size_t(count));
+  }
+  int64_t previous = lo - 1;
+  for (int64_t &v : table) {
+    const int64_t gap = code_residual(coder, model, sign, enc ? v - previous - 1 : 0, span_length);
+    if (!enc) {
+      if (gap < 0 || gap > hi - previous - 1) throw Error(MSIC_ERR_FORMAT, "corrupt tile (value table)");
+      v = previous + 1 + gap;
+    }
+    previous = v;
+  }
+}
+
+template void code_table<entropy::RangeEncoder>(entropy::RangeEncoder &, std::vector<int64_t> &, int64_t, int64_t,
+                                                size_t);
+template void code_table<entropy::RangeDecoder>(entropy::RangeDecoder &, std::vector<int64_t> &, int64_t, int64_t,
+                                                size_t);
 template void code_band<entropy::RangeEncoder>(entropy::RangeEncoder &, const BandJob &);
 template void code_band<entropy::RangeDecoder>(entropy::RangeDecoder &, const BandJob &);
 

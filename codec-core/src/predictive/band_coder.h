@@ -9,7 +9,9 @@
 // by the adaptive binary range coder under a context of local activity.
 // One template serves the encoder and the decoder, so they cannot differ.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace msic::predictive {
 
@@ -38,6 +40,13 @@ struct BandJob {
 constexpr int kMaxReferences = 2;
 constexpr int32_t kAlphaOne = 16;  // alpha's unit
 constexpr int32_t kAlphaMax = 32;  // |alpha| <= 2
+
+// The sorted distinct values a band's samples take (its table: the band is
+// then coded as ranks in it), each in [lo, hi], at most max_count of them.
+// Coder: as below; the decoder fills `table` and throws Error on values out
+// of order or range.
+template <class Coder>
+void code_table(Coder &coder, std::vector<int64_t> &table, int64_t lo, int64_t hi, size_t max_count);
 
 // Coder: entropy::RangeEncoder (job.values set) or entropy::RangeDecoder.
 // Throws Error(MSIC_ERR_FORMAT) through the decoder on a corrupt stream.

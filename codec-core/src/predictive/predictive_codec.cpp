@@ -1,5 +1,6 @@
 #include "predictive/predictive_codec.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -28,6 +29,8 @@ using predictive::kMaxReferences;
 struct BandRecord {
   uint8_t representation = kInteger;
   bool masked = false;     // a nodata mask is coded with the band
+  bool tabled = false;     // the band is coded as ranks in its table of values
+  std::vector<int64_t> table;  // (in the stream, before the band's samples)
   // Up to two earlier bands (band + 1; 0: none) that help predict this one,
   // and their weights in 1/16.
   std::array<uint16_t, kMaxReferences> reference{};
@@ -76,18 +79,25 @@ class Rules {
   }
   // The domain of a band coded as `rec` says.
   Domain domain(const BandRecord &rec) const {
+    if (rec.tabled) return {0, int64_t(rec.table.size()) - 1, 0, false, 0};
+    return value_domain(rec);
+  }
+  // The domain of the values themselves (a table's entries lie in it).
+  Domain value_domain(const BandRecord &rec) const {
     switch (rec.representation) {
       case kFloatSteps: return {0, int64_t(rec.top), 0, false, 0};
       case kFloatBits: return {0, int64_t(UINT32_MAX), 0, false, 0};
       default: return {p_.type.lo(), p_.type.hi(), int64_t(p_.max_error), int_nodata_, int64_t(p_.nodata)};
     }
   }
-  // Integer samples with e > 0 carry a nodata mask whenever nodata is a
-  // value they can hold: valid samples are kept off it, nodata exact.
-  bool int_masked() const { return int_nodata_ && p_.max_error > 0; }
+  // Integer samples carry a nodata mask whenever nodata is a value they can
+  // hold: nodata stays exact, valid samples are kept off it (e > 0), and
+  // no sample is predicted across the jump to nodata.
+  bool int_masked() const { return int_nodata_; }
   double step() const { return 2 * p_.max_error; }
   // The decoded sample i of a band, from its domain value.
   void store(const BandRecord &rec, int64_t v, bool nodata, uint8_t *out) const {
+    if (rec.tabled && !nodata) v = rec.table[size_t(v)];
     switch (rec.representation) {
       case kInteger: p_.type.store_int(out, nodata ? int64_t(p_.nodata) : v); return;
       case kFloatSteps: {
@@ -96,13 +106,14 @@ class Rules {
         return;
       }
       default: {
-        const float f = bits_float(unordered(uint32_t(v)));
+        const float f = nodata ? nodata_f_ : bits_float(unordered(uint32_t(v)));
         memcpy(out, &f, 4);
         return;
       }
     }
   }
   const CodingParams &params() const { return p_; }
+  float nodata_value() const { return nodata_f_; }
 
  private:
   const CodingParams &p_;
@@ -119,7 +130,7 @@ void append_header(std::vector<uint8_t> &out, const std::vector<BandRecord> &rec
   p.u32(0);
   for (const BandRecord &r : records) {
     p.u8(r.representation);
-    p.u8(r.masked ? 1 : 0);
+    p.u8(uint8_t((r.masked ? 1 : 0) | (r.tabled ? 2 : 0)));
     for (int k = 0; k < kMaxReferences; ++k) {
       p.u16(r.reference[k]);
       p.u16(uint16_t(r.alpha[k]));
@@ -145,7 +156,8 @@ std::vector<BandRecord> parse_header(const std::vector<uint8_t> &payload, const 
     const uint8_t *q = p + kPayloadHeaderSize + kBandRecordSize * b;
     BandRecord &r = records[b];
     r.representation = q[0];
-    r.masked = q[1] == 1;
+    r.masked = q[1] & 1;
+    r.tabled = q[1] & 2;
     for (int k = 0; k < kMaxReferences; ++k) {
       r.reference[k] = format::load_le16(q + 2 + 4 * k);
       r.alpha[k] = int16_t(format::load_le16(q + 4 + 4 * k));
@@ -157,9 +169,10 @@ std::vector<BandRecord> parse_header(const std::vector<uint8_t> &payload, const 
                                      (r.representation == kFloatSteps && params.max_error > 0))
                                   : r.representation == kInteger;
     if (!ok_repr) throw bad("band representation " + std::to_string(q[0]));
-    const bool may_mask = r.representation == kInteger ? rules.int_masked()
-                                                       : (r.representation == kFloatSteps && params.has_nodata);
-    if (q[1] > 1 || (r.masked && !may_mask) || format::load_le16(q + 10) != 0) throw bad("band flags");
+    const bool may_mask = r.representation == kInteger ? rules.int_masked() : params.has_nodata;
+    if (q[1] > 3 || (r.masked && !may_mask) || (r.tabled && rules.value_domain(r).max_error != 0) ||
+        format::load_le16(q + 10) != 0)
+      throw bad("band flags");
     for (int k = 0; k < kMaxReferences; ++k)
       if (r.reference[k] > b || r.alpha[k] < -kAlphaMax || r.alpha[k] > kAlphaMax ||
           (r.reference[k] == 0) != (r.alpha[k] == 0) || (k && r.reference[k] && !r.reference[k - 1]))
@@ -271,6 +284,59 @@ uint64_t PredictiveCodec::decode_bytes_per_pixel() const {
   return 8 + 9 * uint64_t(params_.bands);
 }
 
+namespace {
+
+// Codes the values of a band whose domain is exact as ranks in the table of
+// the values it takes, when they are sparse: few distinct values in a wide
+// span (a palette-like band, floats that hold whole numbers, data offset by
+// a far nodata value). values: in, the domain values; out, their ranks.
+void choose_table(BandRecord &rec, const Domain &d, std::vector<int64_t> &values, const std::vector<uint8_t> &nodata) {
+  if (d.max_error != 0) return;
+  std::vector<int64_t> used;
+  used.reserve(values.size());
+  for (size_t i = 0; i < values.size(); ++i)
+    if (nodata.empty() || !nodata[i]) used.push_back(values[i]);
+  std::sort(used.begin(), used.end());
+  used.erase(std::unique(used.begin(), used.end()), used.end());
+  if (used.empty()) return;
+  const uint64_t span = uint64_t(used.back() - used.front()) + 1;
+  // Pays when the span at least halves and the table costs at most about a
+  // bit per sample.
+  if (2 * used.size() > span || 8 * used.size() > values.size()) return;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!nodata.empty() && nodata[i]) {
+      values[i] = 0;
+      continue;
+    }
+    values[i] = std::lower_bound(used.begin(), used.end(), values[i]) - used.begin();
+  }
+  rec.tabled = true;
+  rec.table = std::move(used);
+}
+
+// The job of band b: its domain, references and nodata planes. values is
+// null when decoding.
+BandJob make_job(const BandRecord &rec, const Domain &d, uint32_t w, uint32_t h, uint32_t b,
+                 std::vector<std::vector<int64_t>> &recon, std::vector<std::vector<uint8_t>> &nodata_out) {
+  const size_t n = size_t(w) * h;
+  recon[b].resize(n);
+  if (rec.masked) nodata_out[b].resize(n);
+  BandJob job;
+  job.width = w, job.height = h, job.lo = d.lo, job.hi = d.hi, job.max_error = d.max_error;
+  job.recon = recon[b].data();
+  for (int k = 0; k < kMaxReferences; ++k)
+    if (rec.reference[k]) job.ref_recon[k] = recon[rec.reference[k] - 1].data(), job.alpha[k] = rec.alpha[k];
+  job.masked = rec.masked;
+  if (rec.masked) {
+    job.nodata_out = nodata_out[b].data();
+    if (b && !nodata_out[b - 1].empty()) job.nodata_above = nodata_out[b - 1].data();
+    job.nodata_in_domain = d.nodata_in_domain, job.nodata = d.nodata;
+  }
+  return job;
+}
+
+}  // namespace
+
 std::vector<uint8_t> PredictiveCodec::encode(const uint8_t *pixels, size_t stride, uint32_t w, uint32_t h) const {
   const Rules rules(params_);
   const SampleType &t = params_.type;
@@ -296,52 +362,58 @@ std::vector<uint8_t> PredictiveCodec::encode(const uint8_t *pixels, size_t strid
                                              ") lies outside the " + t.name() + " range");
         if (rec.masked) nodata_in[b][i] = v[i] == int64_t(params_.nodata);
       }
-      continue;
-    }
-    // Floats: indices of steps of 2e when every valid sample then stays
-    // within e (and off nodata), else the exact bit patterns.
-    bool steps = params_.max_error > 0;
-    if (steps) {
+    } else {
+      // Floats: indices of steps of 2e when every valid sample then stays
+      // within e (and off nodata), else the exact bit patterns.
+      bool steps = params_.max_error > 0;
       std::vector<uint8_t> mask(n);
-      double lo = INFINITY, hi = -INFINITY;
-      for (size_t i = 0; i < n && steps; ++i) {
-        const float f = load_float(sample(i, b));
-        mask[i] = rules.is_nodata(f);
-        if (mask[i]) continue;
-        if (!std::isfinite(f)) steps = false;
-        lo = std::min(lo, double(f));
-        hi = std::max(hi, double(f));
-      }
-      if (steps && !(lo <= hi)) lo = hi = 0;  // every sample nodata
-      if (steps && (hi - lo) / rules.step() >= double(kMaxSteps)) steps = false;
+      for (size_t i = 0; i < n; ++i) mask[i] = rules.is_nodata(load_float(sample(i, b)));
       if (steps) {
-        rec.representation = kFloatSteps;
-        rec.base = lo;
-        rec.masked = params_.has_nodata;
-        int64_t top = 0;
+        double lo = INFINITY, hi = -INFINITY;
         for (size_t i = 0; i < n && steps; ++i) {
-          if (mask[i]) {
-            v[i] = i ? v[i - 1] : 0;
-            continue;
-          }
+          if (mask[i]) continue;
           const float f = load_float(sample(i, b));
-          v[i] = std::llround((double(f) - lo) / rules.step());
-          top = std::max(top, v[i]);
-          uint8_t back[4];
-          rules.store(rec, v[i], false, back);
-          const float g = load_float(back);
-          if (!(std::fabs(double(g) - double(f)) <= params_.max_error) || rules.is_nodata(g)) steps = false;
+          if (!std::isfinite(f)) steps = false;
+          lo = std::min(lo, double(f));
+          hi = std::max(hi, double(f));
         }
-        rec.top = uint32_t(top);
-        if (rec.masked) nodata_in[b] = std::move(mask);
+        if (steps && !(lo <= hi)) lo = hi = 0;  // every sample nodata
+        if (steps && (hi - lo) / rules.step() >= double(kMaxSteps)) steps = false;
+        if (steps) {
+          rec.representation = kFloatSteps;
+          rec.base = lo;
+          int64_t top = 0;
+          for (size_t i = 0; i < n && steps; ++i) {
+            if (mask[i]) {
+              v[i] = i ? v[i - 1] : 0;
+              continue;
+            }
+            const float f = load_float(sample(i, b));
+            v[i] = std::llround((double(f) - lo) / rules.step());
+            top = std::max(top, v[i]);
+            uint8_t back[4];
+            rules.store(rec, v[i], false, back);
+            const float g = load_float(back);
+            if (!(std::fabs(double(g) - double(f)) <= params_.max_error) || rules.is_nodata(g)) steps = false;
+          }
+          rec.top = uint32_t(top);
+        }
       }
+      if (!steps) {
+        rec = BandRecord{};
+        rec.representation = kFloatBits;
+        for (size_t i = 0; i < n; ++i) {
+          v[i] = ordered(float_bits(load_float(sample(i, b))));
+          // Exact: only the nodata value's very bits (not any NaN) are masked.
+          mask[i] = params_.has_nodata && float_bits(load_float(sample(i, b))) == float_bits(rules.nodata_value());
+        }
+      }
+      // Exact bit patterns need no mask for nodata, but it keeps prediction
+      // away from its value.
+      rec.masked = params_.has_nodata;
+      if (rec.masked) nodata_in[b] = std::move(mask);
     }
-    if (!steps) {
-      rec = BandRecord{};
-      rec.representation = kFloatBits;
-      nodata_in[b].clear();
-      for (size_t i = 0; i < n; ++i) v[i] = ordered(float_bits(load_float(sample(i, b))));
-    }
+    choose_table(rec, rules.value_domain(rec), v, nodata_in[b]);
   }
 
   if (bands > 1) {
@@ -357,23 +429,12 @@ std::vector<uint8_t> PredictiveCodec::encode(const uint8_t *pixels, size_t strid
   std::vector<std::vector<uint8_t>> nodata_out(bands);
   std::vector<uint8_t> decoded(t.bytes());
   for (uint32_t b = 0; b < bands; ++b) {
-    const BandRecord &rec = records[b];
-    const Domain d = rules.domain(rec);
-    recon[b].resize(n);
-    if (rec.masked) nodata_out[b].resize(n);
-    BandJob job;
-    job.width = w, job.height = h, job.lo = d.lo, job.hi = d.hi, job.max_error = d.max_error;
+    BandRecord &rec = records[b];
+    const Domain d = rules.domain(rec), vd = rules.value_domain(rec);
+    if (rec.tabled) code_table(coder, rec.table, vd.lo, vd.hi, n);
+    BandJob job = make_job(rec, d, w, h, b, recon, nodata_out);
     job.values = values[b].data();
-    job.recon = recon[b].data();
-    for (int k = 0; k < kMaxReferences; ++k)
-      if (rec.reference[k]) job.ref_recon[k] = recon[rec.reference[k] - 1].data(), job.alpha[k] = rec.alpha[k];
-    job.masked = rec.masked;
-    if (rec.masked) {
-      job.nodata_in = nodata_in[b].data();
-      job.nodata_out = nodata_out[b].data();
-      if (b && !nodata_out[b - 1].empty()) job.nodata_above = nodata_out[b - 1].data();
-      job.nodata_in_domain = d.nodata_in_domain, job.nodata = d.nodata;
-    }
+    if (rec.masked) job.nodata_in = nodata_in[b].data();
     code_band(coder, job);
 
     // The bound, checked on what the decoder will write.
@@ -383,9 +444,9 @@ std::vector<uint8_t> PredictiveCodec::encode(const uint8_t *pixels, size_t strid
       const uint8_t *in = sample(i, b);
       bool ok;
       if (rec.representation == kInteger) {
-        const int64_t got = t.load_int(decoded.data()), want = values[b][i];
-        ok = std::abs(got - want) <= d.max_error;
-        if (rec.masked) ok = ok && (nodata == (want == d.nodata)) && (got == d.nodata) == nodata;
+        const int64_t got = t.load_int(decoded.data()), want = t.load_int(in);
+        ok = std::abs(got - want) <= vd.max_error;
+        if (rec.masked) ok = ok && (nodata == (want == vd.nodata)) && (got == vd.nodata) == nodata;
       } else if (rec.representation == kFloatBits) {
         ok = memcmp(decoded.data(), in, 4) == 0;
       } else {
@@ -409,27 +470,18 @@ void PredictiveCodec::decode(const std::vector<uint8_t> &payload, uint32_t w, ui
   const SampleType &t = params_.type;
   const uint32_t bands = params_.bands;
   const size_t n = size_t(w) * h, px_bytes = t.bytes() * bands;
-  const std::vector<BandRecord> records = parse_header(payload, rules);
+  std::vector<BandRecord> records = parse_header(payload, rules);
   const size_t start = kPayloadHeaderSize + kBandRecordSize * bands;
   entropy::RangeDecoder coder(payload.data() + start, payload.size() - start);
   std::vector<std::vector<int64_t>> recon(bands);
   std::vector<std::vector<uint8_t>> nodata(bands);
   for (uint32_t b = 0; b < bands; ++b) {
-    const BandRecord &rec = records[b];
-    const Domain d = rules.domain(rec);
-    recon[b].resize(n);
-    if (rec.masked) nodata[b].resize(n);
-    BandJob job;
-    job.width = w, job.height = h, job.lo = d.lo, job.hi = d.hi, job.max_error = d.max_error;
-    job.recon = recon[b].data();
-    for (int k = 0; k < kMaxReferences; ++k)
-      if (rec.reference[k]) job.ref_recon[k] = recon[rec.reference[k] - 1].data(), job.alpha[k] = rec.alpha[k];
-    job.masked = rec.masked;
-    if (rec.masked) {
-      job.nodata_out = nodata[b].data();
-      if (b && !nodata[b - 1].empty()) job.nodata_above = nodata[b - 1].data();
-      job.nodata_in_domain = d.nodata_in_domain, job.nodata = d.nodata;
+    BandRecord &rec = records[b];
+    if (rec.tabled) {
+      const Domain vd = rules.value_domain(rec);
+      code_table(coder, rec.table, vd.lo, vd.hi, n);
     }
+    BandJob job = make_job(rec, rules.domain(rec), w, h, b, recon, nodata);
     code_band(coder, job);
     for (uint32_t y = 0; y < h; ++y)
       for (uint32_t x = 0; x < w; ++x) {
