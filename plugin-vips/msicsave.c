@@ -12,10 +12,12 @@
  *                    file is written like msicsave, because libvips 8.14
  *                    sends every file save through the _target saver
  *
- * MSIC holds 8-bit grey or RGB. The usual libvips save conversions apply
- * (colourspace to sRGB, 16-bit RGB/grey shifted down to 8 bits, alpha
- * flattened against "background", with a warning); anything else that is
- * not 8-bit, such as a float image, is refused rather than silently clipped.
+ * The learned (lossy) coding holds 8-bit grey or RGB. The usual libvips save
+ * conversions apply (colourspace to sRGB, 16-bit RGB/grey shifted down to 8
+ * bits, alpha flattened against "background", with a warning); anything
+ * else that is not 8-bit, such as a float image, is refused rather than
+ * silently clipped. With "lossless" or "max_error" the image is written as
+ * it is: every band (alpha included), 8/16/32-bit integers or floats.
  */
 #include <stdint.h>
 #include <string.h>
@@ -32,6 +34,8 @@ typedef struct _VipsForeignSaveMsic {
 	int Q;
 	int tile_size;
 	int threads;
+	gboolean lossless;
+	double max_error;
 
 	/* Set by the subclass before chaining up: a filename for the file
 	 * writer, else a target for the stream writer. A target that is a
@@ -121,6 +125,8 @@ vips_foreign_save_msic_settings(VipsForeignSaveMsic *msic)
 		{ MSIC_ENCODER_QUALITY, "Q", msic->Q },
 		{ MSIC_ENCODER_TILE_SIZE, "tile_size", msic->tile_size },
 		{ MSIC_ENCODER_THREADS, "threads", msic->threads },
+		{ MSIC_ENCODER_LOSSLESS, "lossless", msic->lossless ? 1 : 0 },
+		{ MSIC_ENCODER_MAX_ERROR, "max_error", msic->max_error },
 	};
 	size_t i;
 
@@ -141,6 +147,31 @@ vips_foreign_save_msic_settings(VipsForeignSaveMsic *msic)
 	return 0;
 }
 
+/* Exact and bounded-error coding keep the image as it is: save->in, not
+ * the 8-bit RGB that save->ready was converted to. */
+static int
+vips_foreign_save_msic_prepare_exact(VipsForeignSaveMsic *msic)
+{
+	VipsForeignSave *save = (VipsForeignSave *) msic;
+	VipsObjectClass *class = VIPS_OBJECT_GET_CLASS(msic);
+	msic_image_info probe;
+	VipsImage *x;
+
+	if (vips_image_decode(save->in, &x))
+		return -1;
+	msic->image = x;
+	memset(&probe, 0, sizeof(probe));
+	if (vips__msic_sample_format(x->BandFmt, &probe, class->nickname))
+		return -1;
+	if (x->Bands < 1 || (guint) x->Bands > MSIC_MAX_BANDS) {
+		vips_error(class->nickname, "MSIC stores 1 to %u bands, not %d",
+			MSIC_MAX_BANDS, x->Bands);
+		return -1;
+	}
+
+	return 0;
+}
+
 /* Turn save->ready into the 8-bit image we can write, or refuse it. */
 static int
 vips_foreign_save_msic_prepare(VipsForeignSaveMsic *msic)
@@ -149,6 +180,9 @@ vips_foreign_save_msic_prepare(VipsForeignSaveMsic *msic)
 	VipsObjectClass *class = VIPS_OBJECT_GET_CLASS(msic);
 	VipsImage *ready = save->ready;
 	VipsImage *x;
+
+	if (msic->lossless || msic->max_error > 0)
+		return vips_foreign_save_msic_prepare_exact(msic);
 
 	/* 16-bit RGB and grey: keep the top 8 bits, as the JPEG saver does.
 	 * The format table leaves every other format alone so that we can
@@ -159,9 +193,9 @@ vips_foreign_save_msic_prepare(VipsForeignSaveMsic *msic)
 		VipsImage **t = (VipsImage **)
 			vips_object_local_array(VIPS_OBJECT(msic), 2);
 
-		g_warning("%s: MSIC stores 8-bit samples: keeping the top "
-			"8 of the 16 bits (lossless and 16-bit coding are "
-			"issue #14)", class->nickname);
+		g_warning("%s: the learned coding stores 8-bit samples: "
+			"keeping the top 8 of the 16 bits (lossless or "
+			"max_error keep all 16)", class->nickname);
 		if (vips_rshift_const1(ready, &t[0], 8, NULL) ||
 			vips_cast(t[0], &t[1], VIPS_FORMAT_UCHAR, NULL) ||
 			vips_copy(t[1], &x,
@@ -175,8 +209,9 @@ vips_foreign_save_msic_prepare(VipsForeignSaveMsic *msic)
 	else {
 		if (ready->BandFmt != VIPS_FORMAT_UCHAR) {
 			vips_error(class->nickname,
-				"MSIC stores 8-bit images, this image is %s "
-				"(%s); convert it first, for example with "
+				"the learned coding stores 8-bit images, this "
+				"image is %s (%s); use lossless or max_error, "
+				"or convert it first, for example with "
 				"\"vips cast ... uchar\" or "
 				"\"vips colourspace ... srgb\"",
 				vips_enum_nick(VIPS_TYPE_BAND_FORMAT,
@@ -205,8 +240,9 @@ vips_foreign_save_msic_prepare(VipsForeignSaveMsic *msic)
 	const gboolean alpha = vips_image_hasalpha(save->in);
 	const int colour = save->in->Bands - (alpha ? 1 : 0);
 	if (alpha)
-		g_warning("%s: MSIC has no alpha channel: flattening %d bands "
-			"to %d against the background", class->nickname,
+		g_warning("%s: the learned coding has no alpha channel: "
+			"flattening %d bands to %d against the background "
+			"(lossless or max_error keep it)", class->nickname,
 			save->in->Bands, x->Bands);
 	else if (colour > x->Bands &&
 		!(save->in->Type == VIPS_INTERPRETATION_CMYK && colour == 4))
@@ -238,7 +274,9 @@ vips_foreign_save_msic_build(VipsObject *object)
 	info.width = (uint32_t) msic->image->Xsize;
 	info.height = (uint32_t) msic->image->Ysize;
 	info.bands = (uint32_t) msic->image->Bands;
-	info.bit_depth = 8;
+	if (vips__msic_sample_format(msic->image->BandFmt, &info,
+		VIPS_OBJECT_GET_CLASS(object)->nickname))
+		return -1;
 
 	status = msic_encoder_settings_set_progress(msic->settings,
 		vips_foreign_save_msic_progress, msic->image);
@@ -338,6 +376,22 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 		VIPS_ARGUMENT_OPTIONAL_INPUT,
 		G_STRUCT_OFFSET(VipsForeignSaveMsic, threads),
 		0, 1024, 0);
+
+	VIPS_ARG_BOOL(class, "lossless", 13,
+		"Lossless",
+		"Every sample exact: any band count (alpha kept), 8/16/32-bit "
+		"integers and floats; Q is not used",
+		VIPS_ARGUMENT_OPTIONAL_INPUT,
+		G_STRUCT_OFFSET(VipsForeignSaveMsic, lossless),
+		FALSE);
+
+	VIPS_ARG_DOUBLE(class, "max_error", 14,
+		"Max error",
+		"Every sample within this of the original (a whole number for "
+		"integer images; 0: off), as lossless otherwise",
+		VIPS_ARGUMENT_OPTIONAL_INPUT,
+		G_STRUCT_OFFSET(VipsForeignSaveMsic, max_error),
+		0, 1e30, 0);
 }
 
 static void

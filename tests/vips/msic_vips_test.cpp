@@ -192,6 +192,7 @@ TEST_F(VipsModule, FloatAndOtherFormatsAreRefused) {
     EXPECT_TRUE(r.exited && r.exit_code != 0) << r.describe();
     EXPECT_TRUE(Contains(r.err, "msicsave")) << r.describe();
     EXPECT_TRUE(Contains(r.err, "float")) << r.describe();
+    EXPECT_TRUE(Contains(r.err, "lossless")) << "say what takes it: " << r.describe();
     EXPECT_FALSE(FileExists(Path("f.msic")));
   }
   // 16-bit data that is not RGB16/grey16 (here: a plain ushort image) would
@@ -207,6 +208,52 @@ TEST_F(VipsModule, FloatAndOtherFormatsAreRefused) {
   // Nothing half-written is left behind.
   for (const auto& name : ListDir(dir_))
     EXPECT_TRUE(name == "f.v" || name == "u.v") << "left over: " << name;
+}
+
+// ------------------------------------------------------ lossless, max_error
+
+// The largest |a - b| over every sample, as vips computes it.
+static double MaxAbsDiffVips(const std::string& a, const std::string& b, const std::string& dir) {
+  const std::string d = dir + "/diff.v", m = dir + "/absdiff.v";
+  if (!Exec({VipsExe(), "subtract", a, b, d}).ok() || !Exec({VipsExe(), "abs", d, m}).ok()) return -1;
+  RunResult r = Exec({VipsExe(), "max", m});
+  return r.ok() ? std::stod(r.out) : -1;
+}
+
+TEST_F(VipsModule, LosslessKeepsSixteenBitsAndAlpha) {
+  const std::string rgba16 = Path("rgba16.png"), msic = Path("rgba16.msic");
+  ASSERT_TRUE(Exec({VipsExe(), "colourspace", kodim_, Path("k16.v"), "rgb16"}).ok());
+  ASSERT_TRUE(Exec({VipsExe(), "bandjoin_const", Path("k16.v"), rgba16, "40000"}).ok());
+  RunResult save = Exec({VipsExe(), "copy", rgba16, msic + "[lossless]"});
+  ASSERT_TRUE(save.ok()) << save.describe();
+  EXPECT_FALSE(Contains(save.err, "WARNING")) << "nothing is lost: no warning: " << save.describe();
+  EXPECT_TRUE(Contains(Header(msic), "ushort, 4 bands, rgb16")) << Header(msic);
+  EXPECT_EQ(MaxAbsDiffVips(rgba16, msic, dir_), 0);
+}
+
+TEST_F(VipsModule, MaxErrorHoldsForFloatAndMultibandImages) {
+  // A float image (noise around 128, sd 30) and an 8-band uchar image.
+  ASSERT_TRUE(Exec({VipsExe(), "gaussnoise", Path("f.v"), "200", "150", "--mean", "128", "--sigma", "30"}).ok());
+  RunResult save = Exec({VipsExe(), "copy", Path("f.v"), Path("f.msic[max_error=0.5]")});
+  ASSERT_TRUE(save.ok()) << save.describe();
+  EXPECT_TRUE(Contains(Header(Path("f.msic")), "float, 1 band")) << Header(Path("f.msic"));
+  const double worst = MaxAbsDiffVips(Path("f.v"), Path("f.msic"), dir_);
+  EXPECT_GT(worst, 0);
+  EXPECT_LE(worst, 0.5);
+
+  const std::string multi = Path("multi.v");
+  ASSERT_TRUE(Exec({VipsExe(), "bandjoin", kodim_ + " " + kodim_ + " " + kodim_, Path("k9.v")}).ok());
+  ASSERT_TRUE(Exec({VipsExe(), "extract_band", Path("k9.v"), multi, "0", "--n", "8"}).ok());
+  ASSERT_TRUE(Exec({VipsExe(), "copy", multi, Path("multi.msic[max_error=2]")}).ok());
+  EXPECT_EQ(FileInfo(Path("multi.msic")).image.bands, 8u);
+  const double worst8 = MaxAbsDiffVips(multi, Path("multi.msic"), dir_);
+  EXPECT_GT(worst8, 0);
+  EXPECT_LE(worst8, 2);
+  // A fractional bound on integers is refused, with the reason.
+  RunResult frac = Exec({VipsExe(), "copy", multi, Path("frac.msic[max_error=1.5]")});
+  EXPECT_TRUE(frac.exited && frac.exit_code != 0) << frac.describe();
+  EXPECT_TRUE(Contains(frac.err, "whole number")) << frac.describe();
+  EXPECT_FALSE(FileExists(Path("frac.msic")));
 }
 
 // -------------------------------------------------------------- corruption

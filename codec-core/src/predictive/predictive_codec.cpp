@@ -170,8 +170,7 @@ std::vector<BandRecord> parse_header(const std::vector<uint8_t> &payload, const 
                                   : r.representation == kInteger;
     if (!ok_repr) throw bad("band representation " + std::to_string(q[0]));
     const bool may_mask = r.representation == kInteger ? rules.int_masked() : params.has_nodata;
-    if (q[1] > 3 || (r.masked && !may_mask) || (r.tabled && rules.value_domain(r).max_error != 0) ||
-        format::load_le16(q + 10) != 0)
+    if (q[1] > 3 || (r.masked && !may_mask) || format::load_le16(q + 10) != 0)
       throw bad("band flags");
     for (int k = 0; k < kMaxReferences; ++k)
       if (r.reference[k] > b || r.alpha[k] < -kAlphaMax || r.alpha[k] > kAlphaMax ||
@@ -286,12 +285,11 @@ uint64_t PredictiveCodec::decode_bytes_per_pixel() const {
 
 namespace {
 
-// Codes the values of a band whose domain is exact as ranks in the table of
-// the values it takes, when they are sparse: few distinct values in a wide
-// span (a palette-like band, floats that hold whole numbers, data offset by
-// a far nodata value). values: in, the domain values; out, their ranks.
+// Codes a band exactly as ranks in the table of the values it takes, when
+// they are sparse: few distinct values in a wide span (a palette-like band,
+// floats that hold whole numbers, 8-bit data scaled to 16). values: in, the
+// domain values; out, their ranks.
 void choose_table(BandRecord &rec, const Domain &d, std::vector<int64_t> &values, const std::vector<uint8_t> &nodata) {
-  if (d.max_error != 0) return;
   std::vector<int64_t> used;
   used.reserve(values.size());
   for (size_t i = 0; i < values.size(); ++i)
@@ -303,6 +301,10 @@ void choose_table(BandRecord &rec, const Domain &d, std::vector<int64_t> &values
   // Pays when the span at least halves and the table costs at most about a
   // bit per sample.
   if (2 * used.size() > span || 8 * used.size() > values.size()) return;
+  // With a bound e, only when no two used values lie within 2e + 1 of each
+  // other: quantization could not merge them, so exact ranks cost less.
+  for (size_t i = 1; d.max_error && i < used.size(); ++i)
+    if (used[i] - used[i - 1] <= 2 * d.max_error) return;
   for (size_t i = 0; i < values.size(); ++i) {
     if (!nodata.empty() && nodata[i]) {
       values[i] = 0;
