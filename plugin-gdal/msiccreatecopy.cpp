@@ -295,6 +295,16 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
                  pszFilename);
     }
 
+    /* A stream (/vsistdout/) cannot be read back: the caller gets a
+     * stand-in of the right size, as GDAL's PNG driver does. */
+    if (STARTS_WITH_CI(pszFilename, "/vsistdout"))
+    {
+        GDALDriver *poMem = GetGDALDriverManager()->GetDriverByName("MEM");
+        return poMem ? poMem->Create("", poSrcDS->GetRasterXSize(),
+                                     poSrcDS->GetRasterYSize(), 0, GDT_Byte,
+                                     nullptr)
+                     : nullptr;
+    }
     GDALOpenInfo oOpenInfo(pszFilename, GA_ReadOnly);
     return Open(&oOpenInfo);
 }

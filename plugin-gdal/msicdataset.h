@@ -9,8 +9,10 @@
  * their missing tiles in parallel first (NUM_THREADS open option, else
  * GDAL_NUM_THREADS, else all cores).
  *
- * Writing (msiccreatecopy.cpp): CreateCopy only, as the codec codes whole
- * tile rows in one pass, top to bottom.
+ * Writing: CreateCopy (msiccreatecopy.cpp) reads the source a tile row at
+ * a time; Create (msiccreate.cpp) returns a write-only dataset that codes
+ * each tile row once its blocks are written (the codec codes whole tile
+ * rows, top to bottom). What both share is in msicwriting.h.
  */
 #ifndef MSICDATASET_H
 #define MSICDATASET_H
@@ -99,6 +101,9 @@ class MSICDataset final : public GDALPamDataset
                      GDALRasterIOExtraArg *psExtraArg) override;
 
     static GDALDataset *Open(GDALOpenInfo *poOpenInfo);
+    static GDALDataset *Create(const char *pszFilename, int nXSize,
+                               int nYSize, int nBands, GDALDataType eType,
+                               char **papszOptions);
     static GDALDataset *CreateCopy(const char *pszFilename,
                                    GDALDataset *poSrcDS, int bStrict,
                                    char **papszOptions,

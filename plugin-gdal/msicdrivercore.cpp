@@ -173,6 +173,11 @@ std::string CreationOptionList()
               "description='Bits a sample may use (12 for a 12-bit "
               "sensor in UInt16); default: the NBITS of the source band, else "
               "the size of the data type'/>";
+    osList += "   <Option name='PIXELTYPE' type='string-select' "
+              "description='Create(): SIGNEDBYTE for signed 8-bit data'>"
+              "       <Value>DEFAULT</Value>"
+              "       <Value>SIGNEDBYTE</Value>"
+              "   </Option>";
     osList += CPLSPrintf(
         "   <Option name='TILE_SIZE' type='int' min='%d' max='%d' "
         "default='%d' description='Width and height of the tiles, a "
@@ -219,6 +224,7 @@ void MSICDriverSetCommonMetadata(GDALDriver *poDriver)
     poDriver->SetMetadataItem(GDAL_DCAP_VIRTUALIO, "YES");
     poDriver->SetMetadataItem(GDAL_DCAP_OPEN, "YES");
     poDriver->SetMetadataItem(GDAL_DCAP_CREATECOPY, "YES");
+    poDriver->SetMetadataItem(GDAL_DCAP_CREATE, "YES");
     poDriver->SetMetadataItem("LIBMSIC_VERSION", msic_version_string());
 
     poDriver->SetMetadataItem(GDAL_DMD_CREATIONOPTIONLIST,
@@ -245,6 +251,7 @@ void GDALRegister_MSIC()
     MSICDriverSetCommonMetadata(poDriver);
     poDriver->pfnOpen = MSICDataset::Open;
     poDriver->pfnCreateCopy = MSICDataset::CreateCopy;
+    poDriver->pfnCreate = MSICDataset::Create;
 
     GetGDALDriverManager()->RegisterDriver(poDriver);
 }

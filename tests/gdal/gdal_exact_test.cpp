@@ -9,6 +9,7 @@
 #include "gdal_alg.h"
 #include "gdal_priv.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -319,6 +320,69 @@ TEST_F(GdalMsicTest, ConflictingExactOptionsFail)
         CPLPopErrorHandler();
         EXPECT_EQ(nullptr, poOut);
         EXPECT_FALSE(Exists(m_osDir + "/conflict.msic"));
+    }
+}
+
+TEST_F(GdalMsicTest, CreateCodesRowsOnceAndRefusesToChangeThem)
+{
+    const std::string osPath = m_osDir + "/create.msic";
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("LOSSLESS", "YES");
+    aosOptions.SetNameValue("TILE_SIZE", "64");
+    DatasetPtr poDS(MsicDriver()->Create(osPath.c_str(), 100, 130, 2,
+                                         GDT_Int16, aosOptions.List()));
+    ASSERT_NE(nullptr, poDS) << CPLGetLastErrorMsg();
+    std::vector<int16_t> anRows(2 * 100 * 64, 0);  // band 1, then band 2
+    for (size_t i = 0; i < anRows.size(); ++i)
+        anRows[i] = static_cast<int16_t>(i % 777 - 300);
+    // The first tile row of both bands, flushed: it is coded now.
+    ASSERT_EQ(CE_None, poDS->RasterIO(GF_Write, 0, 0, 100, 64, anRows.data(),
+                                      100, 64, GDT_Int16, 2, nullptr, 0, 0, 0,
+                                      nullptr));
+    poDS->FlushCache(false);
+    // Nodata now would change how the coded row reads: refused.
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    EXPECT_EQ(CE_Failure, poDS->GetRasterBand(1)->SetNoDataValue(5));
+    // Writing into the coded row again fails with a message.
+    CPLErrorReset();
+    EXPECT_EQ(CE_Failure, poDS->GetRasterBand(1)->RasterIO(
+                              GF_Write, 0, 10, 100, 1, anRows.data(), 100, 1,
+                              GDT_Int16, 0, 0, nullptr));
+    CPLPopErrorHandler();
+    EXPECT_NE(std::string::npos,
+              std::string(CPLGetLastErrorMsg()).find("coded already"))
+        << CPLGetLastErrorMsg();
+    poDS.reset();
+    // The rows never written read as 0; the coded row as it was first written.
+    DatasetPtr poBack(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
+    ASSERT_NE(nullptr, poBack);
+    std::vector<int16_t> anBack(100 * 130);
+    ASSERT_EQ(CE_None, poBack->GetRasterBand(2)->RasterIO(
+                           GF_Read, 0, 0, 100, 130, anBack.data(), 100, 130,
+                           GDT_Int16, 0, 0, nullptr));
+    EXPECT_TRUE(std::equal(anRows.begin() + 100 * 64, anRows.end(), anBack.begin()));
+    EXPECT_TRUE(std::all_of(anBack.begin() + 100 * 64, anBack.end(),
+                            [](int16_t v) { return v == 0; }));
+}
+
+TEST_F(GdalMsicTest, CreateThatCannotWorkLeavesNothing)
+{
+    for (const char *pszCase : {"TILE_SIZE=63", "FLOAT64", "QUALITY=50,UINT16"})
+    {
+        SCOPED_TRACE(pszCase);
+        CPLStringList aosOptions(CSLTokenizeString2(pszCase, ",", 0));
+        GDALDataType eType = GDT_Byte;
+        if (aosOptions.FindString("FLOAT64") >= 0)
+            eType = GDT_Float64, aosOptions.SetNameValue("LOSSLESS", "YES");
+        if (aosOptions.FindString("UINT16") >= 0)
+            eType = GDT_UInt16;
+        const std::string osPath = m_osDir + "/bad-create.msic";
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        DatasetPtr poDS(MsicDriver()->Create(osPath.c_str(), 64, 64, 1, eType,
+                                             aosOptions.List()));
+        CPLPopErrorHandler();
+        EXPECT_EQ(nullptr, poDS);
+        EXPECT_EQ(std::vector<std::string>{}, ListDir(m_osDir));
     }
 }
 
