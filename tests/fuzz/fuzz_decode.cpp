@@ -14,10 +14,14 @@
 namespace {
 msic_context *context = nullptr, *recovering = nullptr;
 
+// Bytes of a pixel: every band's sample.
+size_t pixel_bytes(const msic_file_info &fi) { return size_t(fi.image.bands) * (fi.image.bit_depth / 8); }
+
 void decode_region(msic_reader *r, const msic_file_info &fi, uint32_t x, uint32_t y, uint32_t w, uint32_t h) {
-  const uint32_t bands = fi.image.bands;
-  std::vector<uint8_t> out(size_t(w) * h * bands);
-  msic_fuzz_check(msic_reader_decode_region(r, x, y, w, h, out.data(), size_t(w) * bands), "decode_region");
+  const size_t px = pixel_bytes(fi);
+  if (uint64_t(w) * h * px > MSIC_FUZZ_MAX_BUFFER) return;
+  std::vector<uint8_t> out(size_t(w) * h * px);
+  msic_fuzz_check(msic_reader_decode_region(r, x, y, w, h, out.data(), size_t(w) * px), "decode_region");
 }
 }  // namespace
 
@@ -67,7 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (msic_reader_find_box(r, k.type, &b) == MSIC_OK) msic_fuzz_check(msic_box_get_f64(&b, v, k.count), "f64");
   }
 
-  const uint32_t W = fi.image.width, H = fi.image.height, bands = fi.image.bands;
+  const uint32_t W = fi.image.width, H = fi.image.height;
+  const size_t px = pixel_bytes(fi);
   if (uint64_t(W) * H <= MSIC_FUZZ_WHOLE_PIXELS) decode_region(r, fi, 0, 0, W, H);
   // A window at a third of the image, crossing tile borders when it can.
   uint32_t x = W / 3, y = H / 3;
@@ -77,12 +82,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint32_t ts = fi.tile_size, across = fi.tiles_across, down = fi.tiles_down;
   uint32_t tx[3] = {0, across - 1, across / 2}, ty[3] = {0, down - 1, down / 2};
   size_t count = uint64_t(across) * down == 1 ? 1 : 3;
-  std::vector<std::vector<uint8_t>> tiles(count, std::vector<uint8_t>(size_t(ts) * ts * bands));
+  if (uint64_t(ts) * ts * px * count > MSIC_FUZZ_MAX_BUFFER) {  // a header claiming 1024 float bands
+    msic_reader_close(r);
+    return 0;
+  }
+  std::vector<std::vector<uint8_t>> tiles(count, std::vector<uint8_t>(size_t(ts) * ts * px));
   uint8_t *out[3];
   for (size_t i = 0; i < count; ++i) out[i] = tiles[i].data();
-  msic_fuzz_check(msic_reader_decode_tiles(r, count, tx, ty, out, size_t(ts) * bands, 1), "decode_tiles");
+  msic_fuzz_check(msic_reader_decode_tiles(r, count, tx, ty, out, size_t(ts) * px, 1), "decode_tiles");
   // Outside the image: a clean MSIC_ERR_ARGUMENT.
-  if (msic_reader_decode_tile(r, across, 0, out[0], size_t(ts) * bands) == MSIC_OK) abort();
+  if (msic_reader_decode_tile(r, across, 0, out[0], size_t(ts) * px) == MSIC_OK) abort();
 
   msic_reader_close(r);
   return 0;

@@ -12,6 +12,9 @@
 #define MSIC_FUZZ_WHOLE_PIXELS (512u * 512u)
 /* The window every target decodes (at a third of the image). */
 #define MSIC_FUZZ_WINDOW 48u
+/* Output buffers larger than this are not asked for (a header may claim
+ * 1024 bands of floats in 4096-pixel tiles). */
+#define MSIC_FUZZ_MAX_BUFFER (256ull << 20)
 
 /* A hostile file must give a clean error. MSIC_ERR_INTERNAL is what the C
  * layer makes of an unexpected exception (std::out_of_range, a logic error,

@@ -137,6 +137,62 @@ bool write_seed(msic_context *ctx, const std::string &dir, const char *name, uin
   return ok;
 }
 
+// Exact and bounded-error seeds (tile codec 2): samples of `format` and
+// `depth` made from the 8-bit pattern, spread over the type's range.
+bool write_exact_seed(msic_context *ctx, const std::string &dir, const char *name, uint32_t w, uint32_t h,
+                      uint32_t bands, uint32_t format, uint32_t depth, double max_error,
+                      const std::vector<BoxData> &boxes) {
+  msic_image_info info{};
+  info.width = w, info.height = h, info.bands = bands, info.bit_depth = depth, info.sample_format = format;
+  const std::vector<uint8_t> base = pixels(w, h, bands);
+  const size_t bytes = depth / 8;
+  std::vector<uint8_t> px(base.size() * bytes);
+  for (size_t i = 0; i < base.size(); ++i) {
+    if (format == MSIC_SAMPLE_FLOAT) {
+      const float f = float(base[i]) * 3.25f - 100.0f;
+      memcpy(&px[i * 4], &f, 4);
+    } else if (depth == 16) {
+      const uint16_t v = uint16_t(format == MSIC_SAMPLE_SIGNED ? int(base[i]) * 200 - 25000 : base[i] * 257);
+      memcpy(&px[i * 2], &v, 2);
+    } else if (depth == 32) {
+      const uint32_t v = uint32_t(int64_t(base[i]) * 16000000 - (format == MSIC_SAMPLE_SIGNED ? 2000000000 : 0));
+      memcpy(&px[i * 4], &v, 4);
+    } else {
+      px[i] = base[i];
+    }
+  }
+  msic_encoder_settings *settings = nullptr;
+  if (msic_encoder_settings_new(&settings) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, 64) != MSIC_OK ||
+      msic_encoder_settings_set(settings, max_error > 0 ? MSIC_ENCODER_MAX_ERROR : MSIC_ENCODER_LOSSLESS,
+                                max_error > 0 ? max_error : 1) != MSIC_OK) {
+    fprintf(stderr, "%s: settings: %s\n", name, msic_last_error());
+    return false;
+  }
+  std::vector<msic_box> b(boxes.size());
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    memcpy(b[i].type, boxes[i].type.data(), 4);
+    b[i].data = boxes[i].data.data();
+    b[i].size = boxes[i].data.size();
+  }
+  uint8_t *out = nullptr;
+  size_t size = 0;
+  msic_status st = msic_encode_image(ctx, &info, px.data(), size_t(w) * bands * bytes, settings, b.data(), b.size(),
+                                     &out, &size);
+  msic_encoder_settings_destroy(settings);
+  if (st != MSIC_OK) {
+    fprintf(stderr, "%s: encode: %s\n", name, msic_last_error());
+    return false;
+  }
+  std::string path = dir + "/" + name + ".msic";
+  FILE *f = fopen(path.c_str(), "wb");
+  bool ok = f && fwrite(out, 1, size, f) == size;
+  if (f && fclose(f) != 0) ok = false;
+  msic_free(out);
+  if (!ok) fprintf(stderr, "cannot write %s\n", path.c_str());
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -158,6 +214,15 @@ int main(int argc, char **argv) {
   bool ok = true;
   //                    name                  width height bands tile quality boxes
   ok &= write_seed(ctx, dir, "rgb-t64-1tile", 40, 33, 3, 64, 75, none);
+  // Exact and bounded error:   name              width height bands format depth max_error boxes
+  ok &= write_exact_seed(ctx, dir, "exact-u8-4b", 70, 40, 4, MSIC_SAMPLE_UNSIGNED, 8, 0, none);
+  ok &= write_exact_seed(ctx, dir, "exact-u16-3b-e2", 90, 70, 3, MSIC_SAMPLE_UNSIGNED, 16, 2, none);
+  ok &= write_exact_seed(ctx, dir, "exact-s16-nodata-e3", 70, 70, 2, MSIC_SAMPLE_SIGNED, 16, 3,
+                         {{MSIC_BOX_NODATA, f64({-25000.0})}});
+  ok &= write_exact_seed(ctx, dir, "exact-f32-nodata-e05", 66, 30, 1, MSIC_SAMPLE_FLOAT, 32, 0.5,
+                         {{MSIC_BOX_NODATA, f64({-100.0})}});
+  ok &= write_exact_seed(ctx, dir, "exact-f32-bits", 40, 40, 2, MSIC_SAMPLE_FLOAT, 32, 0, none);
+  ok &= write_exact_seed(ctx, dir, "exact-s32-8b", 20, 20, 8, MSIC_SAMPLE_SIGNED, 32, 0, none);
   ok &= write_seed(ctx, dir, "grey-t64-3x2", 150, 100, 1, 64, 50, none);
   ok &= write_seed(ctx, dir, "rgb-t64-3x2-photo", 130, 70, 3, 64, 75, photo_boxes());
   ok &= write_seed(ctx, dir, "rgb-t64-4x4", 256, 256, 3, 64, 30, none);

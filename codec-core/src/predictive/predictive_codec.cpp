@@ -279,8 +279,9 @@ PredictiveCodec::PredictiveCodec(const CodingParams &params) : params_(params) {
 }
 
 uint64_t PredictiveCodec::decode_bytes_per_pixel() const {
-  // One band's values, every band's spatial errors and masks.
-  return 8 + 9 * uint64_t(params_.bands);
+  // Every band's decoded values (int64) and nodata mask, and the tile's
+  // samples as the reader returns them.
+  return uint64_t(params_.bands) * (8 + 1 + params_.type.bytes()) + 16;
 }
 
 namespace {
