@@ -199,6 +199,26 @@ class MSICWriteBand final : public GDALPamRasterBand
         if (!Owner()->HeaderOpen())
             GDALPamRasterBand::SetDescription(pszDescription);
     }
+    GDALColorTable *GetColorTable() override
+    {
+        return Shadow()->GetColorTable();
+    }
+    CPLErr SetColorTable(GDALColorTable *poCT) override
+    {
+        Shadow()->SetColorTable(poCT);
+        return Owner()->HeaderOpen() ? CE_None
+                                     : GDALPamRasterBand::SetColorTable(poCT);
+    }
+    GDALRasterAttributeTable *GetDefaultRAT() override
+    {
+        return Shadow()->GetDefaultRAT();
+    }
+    CPLErr SetDefaultRAT(const GDALRasterAttributeTable *poRAT) override
+    {
+        Shadow()->SetDefaultRAT(poRAT);
+        return Owner()->HeaderOpen() ? CE_None
+                                     : GDALPamRasterBand::SetDefaultRAT(poRAT);
+    }
     char **GetMetadata(const char *pszDomain = "") override
     {
         return Shadow()->GetMetadata(pszDomain);

@@ -37,33 +37,23 @@ bool CheckSource(GDALDataset *poSrcDS, const MSICCoding &sCoding)
     const int nBands = poSrcDS->GetRasterCount();
     if (!MSICCheckLayout(nBands, sCoding))
         return false;
-    for (int iBand = 1; iBand <= nBands; ++iBand)
+    /* Palette indices and classes are codes, not levels: lossy coding
+     * would turn them into other codes (51% of a land-cover raster's were).
+     * The exact coding keeps them, with the colour table and RAT. */
+    for (int iBand = 1; iBand <= nBands && !sCoding.bExact; ++iBand)
     {
         GDALRasterBand *poBand = poSrcDS->GetRasterBand(iBand);
-        /* Palette indices and classes are codes, not levels: lossy coding
-         * would turn them into other codes (51% of a land-cover raster's
-         * were), and MSIC has no box for a color table or RAT yet. */
         if (poBand->GetColorTable() != nullptr ||
-            poBand->GetColorInterpretation() == GCI_PaletteIndex)
+            poBand->GetColorInterpretation() == GCI_PaletteIndex ||
+            poBand->GetDefaultRAT() != nullptr)
         {
             CPLError(CE_Failure, CPLE_NotSupported,
-                     "MSIC cannot store the color table of band %d%s. Use "
-                     "-expand rgb, or a format that keeps color tables",
-                     iBand,
-                     sCoding.bExact ? ""
-                                    : ", and its lossy coding would change "
-                                      "the palette indices into other colors");
-            return false;
-        }
-        if (poBand->GetDefaultRAT() != nullptr)
-        {
-            CPLError(CE_Failure, CPLE_NotSupported,
-                     "band %d has a raster attribute table, which MSIC cannot "
-                     "store%s. Use a format that keeps it",
-                     iBand,
-                     sCoding.bExact ? ""
-                                    : " (and its lossy coding would change "
-                                      "the class codes)");
+                     "band %d holds class codes or palette indices (it has a "
+                     "colour table or a raster attribute table), which the "
+                     "learned (lossy) coding would change into other codes. "
+                     "Use -co LOSSLESS=YES, which keeps them and their "
+                     "tables, or -expand rgb",
+                     iBand);
             return false;
         }
     }

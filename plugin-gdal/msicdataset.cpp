@@ -147,6 +147,21 @@ double MSICRasterBand::GetOffset(int *pbSuccess)
     return sBand.dfOffset;
 }
 
+GDALColorTable *MSICRasterBand::GetColorTable()
+{
+    const auto &sBand =
+        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+    return sBand.poColorTable ? sBand.poColorTable.get()
+                              : GDALPamRasterBand::GetColorTable();
+}
+
+GDALRasterAttributeTable *MSICRasterBand::GetDefaultRAT()
+{
+    const auto &sBand =
+        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+    return sBand.poRAT ? sBand.poRAT.get() : GDALPamRasterBand::GetDefaultRAT();
+}
+
 const char *MSICRasterBand::GetUnitType()
 {
     const auto &sBand =

@@ -124,6 +124,8 @@ class MSICRasterBand final : public GDALPamRasterBand
     double GetScale(int *pbSuccess = nullptr) override;
     double GetOffset(int *pbSuccess = nullptr) override;
     const char *GetUnitType() override;
+    GDALColorTable *GetColorTable() override;
+    GDALRasterAttributeTable *GetDefaultRAT() override;
 
   protected:
     CPLErr IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff, int nXSize,

@@ -402,6 +402,129 @@ bool AddICCProfile(msic_writer *poWriter, GDALDataset *poSrcDS)
     return bOK;
 }
 
+/************************************************************************/
+/*                  Colour and raster attribute tables                  */
+/************************************************************************/
+
+void PutU32(std::string &osOut, uint32_t n)
+{
+    for (int i = 0; i < 4; ++i)
+        osOut += static_cast<char>((n >> (8 * i)) & 0xff);
+}
+
+uint32_t GetU32(const uint8_t *p)
+{
+    return p[0] | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) |
+           (uint32_t(p[3]) << 24);
+}
+
+bool AddTables(msic_writer *poWriter, GDALDataset *poSrcDS)
+{
+    for (int iBand = 1; iBand <= poSrcDS->GetRasterCount(); ++iBand)
+    {
+        GDALRasterBand *poBand = poSrcDS->GetRasterBand(iBand);
+        if (const GDALColorTable *poCT = poBand->GetColorTable())
+        {
+            std::string osBox;
+            PutU32(osBox, static_cast<uint32_t>(iBand));
+            PutU32(osBox, static_cast<uint32_t>(poCT->GetPaletteInterpretation()));
+            PutU32(osBox, static_cast<uint32_t>(poCT->GetColorEntryCount()));
+            for (int i = 0; i < poCT->GetColorEntryCount(); ++i)
+            {
+                const GDALColorEntry *psEntry = poCT->GetColorEntry(i);
+                for (short c : {psEntry->c1, psEntry->c2, psEntry->c3, psEntry->c4})
+                {
+                    osBox += static_cast<char>(c & 0xff);
+                    osBox += static_cast<char>((c >> 8) & 0xff);
+                }
+            }
+            if (!AddBox(poWriter, MSIC_BOX_COLOR_TABLE, osBox.data(), osBox.size()))
+                return false;
+        }
+        if (GDALRasterAttributeTable *poRAT = poBand->GetDefaultRAT())
+        {
+            CPLXMLNode *psTree = poRAT->Serialize();
+            char *pszXML = psTree ? CPLSerializeXMLTree(psTree) : nullptr;
+            if (psTree)
+                CPLDestroyXMLNode(psTree);
+            if (pszXML == nullptr)
+                continue;
+            std::string osBox;
+            PutU32(osBox, static_cast<uint32_t>(iBand));
+            osBox += pszXML;
+            CPLFree(pszXML);
+            if (!AddBox(poWriter, MSIC_BOX_ATTRIBUTE_TABLE, osBox.data(), osBox.size()))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* CLRT and GRAT boxes into the bands they name; a malformed one is skipped
+ * with a warning. */
+void ReadTables(const msic_reader *poReader, MSICGeoreferencing &sGeo)
+{
+    const size_t nBoxes = msic_reader_box_count(poReader);
+    for (size_t i = 0; i < nBoxes; ++i)
+    {
+        char achType[4];
+        uint64_t nSize = 0;
+        if (msic_reader_get_box_header(poReader, i, achType, &nSize) != MSIC_OK)
+            continue;
+        const bool bCT = memcmp(achType, MSIC_BOX_COLOR_TABLE, 4) == 0;
+        const bool bRAT = memcmp(achType, MSIC_BOX_ATTRIBUTE_TABLE, 4) == 0;
+        msic_box sBox{};
+        if ((!bCT && !bRAT) || msic_reader_get_box(poReader, i, &sBox) != MSIC_OK)
+            continue;
+        const uint32_t nBand = sBox.size >= 4 ? GetU32(sBox.data) : 0;
+        if (nBand < 1 || nBand > sGeo.aoBands.size())
+        {
+            CPLError(CE_Warning, CPLE_AppDefined,
+                     "MSIC: a %.4s box names band %u, which the file lacks; skipped",
+                     achType, nBand);
+            continue;
+        }
+        MSICGeoreferencing::Band &sBand = sGeo.aoBands[nBand - 1];
+        if (bCT)
+        {
+            const uint32_t nCount = sBox.size >= 12 ? GetU32(sBox.data + 8) : 0;
+            const uint32_t nKind = sBox.size >= 12 ? GetU32(sBox.data + 4) : 99;
+            if (sBox.size != 12 + 8 * uint64_t(nCount) || nKind > GPI_HLS || nCount > 65536)
+            {
+                CPLError(CE_Warning, CPLE_AppDefined,
+                         "MSIC: the colour table of band %u is malformed; skipped", nBand);
+                continue;
+            }
+            auto poCT = std::make_unique<GDALColorTable>(static_cast<GDALPaletteInterp>(nKind));
+            for (uint32_t e = 0; e < nCount; ++e)
+            {
+                const uint8_t *p = sBox.data + 12 + 8 * e;
+                GDALColorEntry sEntry;
+                sEntry.c1 = static_cast<short>(p[0] | (p[1] << 8));
+                sEntry.c2 = static_cast<short>(p[2] | (p[3] << 8));
+                sEntry.c3 = static_cast<short>(p[4] | (p[5] << 8));
+                sEntry.c4 = static_cast<short>(p[6] | (p[7] << 8));
+                poCT->SetColorEntry(static_cast<int>(e), &sEntry);
+            }
+            sBand.poColorTable = std::move(poCT);
+        }
+        else
+        {
+            const std::string osXML(reinterpret_cast<const char *>(sBox.data) + 4,
+                                    sBox.size - 4);
+            CPLXMLNode *psTree = CPLParseXMLString(osXML.c_str());
+            auto poRAT = std::make_unique<GDALDefaultRasterAttributeTable>();
+            if (psTree == nullptr || poRAT->XMLInit(psTree, "") != CE_None)
+                CPLError(CE_Warning, CPLE_AppDefined,
+                         "MSIC: the attribute table of band %u is malformed; skipped", nBand);
+            else
+                sBand.poRAT = std::move(poRAT);
+            if (psTree)
+                CPLDestroyXMLNode(psTree);
+        }
+    }
+}
+
 }  // namespace
 
 /************************************************************************/
@@ -418,8 +541,10 @@ void MSICReadMetadataBoxes(const msic_reader *poReader, GDALDataset *poDS,
     sGeo.bHasNoData =
         ReadF64Box(poReader, MSIC_BOX_NODATA, "nodata", &sGeo.dfNoData, 1);
     ReadBandDescriptions(poReader, poDS);
-    sGeo.aoBands.assign(static_cast<size_t>(poDS->GetRasterCount()), {});
+    sGeo.aoBands.clear();
+    sGeo.aoBands.resize(static_cast<size_t>(poDS->GetRasterCount()));
     ReadKeyValues(poReader, poDS, sGeo);
+    ReadTables(poReader, sGeo);
     ReadXMP(poReader, poDS);
     ReadICCProfile(poReader, poDS);
 }
@@ -434,6 +559,6 @@ bool MSICAddMetadataBoxes(msic_writer *poWriter, GDALDataset *poSrcDS,
     return AddGeoTransform(poWriter, poSrcDS) &&
            AddSpatialRef(poWriter, poSrcDS) && AddNoData(poWriter, poSrcDS) &&
            AddBandDescriptions(poWriter, poSrcDS) &&
-           AddKeyValues(poWriter, poSrcDS, bExactCoding) && AddXMP(poWriter, poSrcDS) &&
+           AddKeyValues(poWriter, poSrcDS, bExactCoding) && AddTables(poWriter, poSrcDS) && AddXMP(poWriter, poSrcDS) &&
            AddICCProfile(poWriter, poSrcDS);
 }

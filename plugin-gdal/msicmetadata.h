@@ -15,15 +15,19 @@
  *     interpretation as SCALE, OFFSET, UNIT and COLOR_INTERP in "band:n:MSIC"
  *   xml:XMP                           XMP
  *   COLOR_PROFILE/SOURCE_ICC_PROFILE  ICCP  the profile's bytes
+ *   a band's colour table             CLRT  band, kind, count, entries
+ *   a band's raster attribute table   GRAT  band, GDAL's XML of the table
  */
 #ifndef MSICMETADATA_H
 #define MSICMETADATA_H
 
 #include "gdal_priv.h"
+#include "gdal_rat.h"
 #include "ogr_spatialref.h"
 
 #include <msic/msic.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,6 +48,8 @@ struct MSICGeoreferencing
         double dfScale = 1, dfOffset = 0;
         std::string osUnit{};
         GDALColorInterp eColorInterp = GCI_Undefined;
+        std::unique_ptr<GDALColorTable> poColorTable{};
+        std::unique_ptr<GDALRasterAttributeTable> poRAT{};
     };
     std::vector<Band> aoBands{};
 

@@ -154,6 +154,8 @@ typedef struct msic_image_info {
 #define MSIC_BOX_BAND_DESC "BDSC"    /* band descriptions, NUL-terminated each */
 #define MSIC_BOX_KEYVALUE "KVMD"     /* "domain\0key\0value\0" triples */
 #define MSIC_BOX_RESOLUTION "RESL"   /* 2 x float64 LE: x and y pixels per mm */
+#define MSIC_BOX_COLOR_TABLE "CLRT"  /* a band's colour table (MSIC.md) */
+#define MSIC_BOX_ATTRIBUTE_TABLE "GRAT" /* a band's raster attribute table (MSIC.md) */
 
 typedef struct msic_box {
   char type[4];

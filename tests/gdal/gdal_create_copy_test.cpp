@@ -294,6 +294,7 @@ TEST_F(GdalMsicTest, BadCreationOptionsFail)
 
 /* Refusals hold in non-strict mode too (gdal_translate's default):
  * lossy coding would change what the values mean. */
+// By the learned coding (the exact coding keeps palettes: gdal_exact_test).
 TEST_F(GdalMsicTest, PalettesAttributeTablesAndMasksAreRefused)
 {
     ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
@@ -317,7 +318,7 @@ TEST_F(GdalMsicTest, PalettesAttributeTablesAndMasksAreRefused)
     GDALColorEntry sEntry = {255, 0, 0, 255};
     oCT.SetColorEntry(0, &sEntry);
     poPalette->GetRasterBand(1)->SetColorTable(&oCT);
-    Refused(poPalette.get(), "palette", "color table");
+    Refused(poPalette.get(), "palette", "LOSSLESS=YES, which keeps them");
 
     auto poClasses = MakeSource(64, 64, 1);
     GDALDefaultRasterAttributeTable oRAT;
@@ -326,7 +327,7 @@ TEST_F(GdalMsicTest, PalettesAttributeTablesAndMasksAreRefused)
     oRAT.SetValue(0, 0, "water");
     oRAT.SetValue(1, 0, "forest");
     ASSERT_EQ(CE_None, poClasses->GetRasterBand(1)->SetDefaultRAT(&oRAT));
-    Refused(poClasses.get(), "rat", "attribute table");
+    Refused(poClasses.get(), "rat", "raster attribute table");
 
     auto poMasked = MakeSource(64, 64, 3);
     ASSERT_EQ(CE_None, poMasked->CreateMaskBand(GMF_PER_DATASET));

@@ -8,6 +8,7 @@
 #include "cpl_string.h"
 #include "gdal_alg.h"
 #include "gdal_priv.h"
+#include "gdal_rat.h"
 
 #include <algorithm>
 #include <cmath>
@@ -122,13 +123,14 @@ TEST_F(GdalMsicTest, MaxZErrorHoldsForEveryType)
 {
     ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
     for (GDALDataType eType : kTypes)
+        for (int nBands : {1, 3, 4, 8})
         for (double dfError : {1.0, 2.0, 4.0, 0.3})
         {
             if (eType != GDT_Float32 && dfError != std::floor(dfError))
                 continue;
-            SCOPED_TRACE(std::string(GDALGetDataTypeName(eType)) + " e=" +
-                         std::to_string(dfError));
-            auto poSrc = MakeTypedSource(130, 90, 3, eType, 5);
+            SCOPED_TRACE(std::string(GDALGetDataTypeName(eType)) + " x " +
+                         std::to_string(nBands) + " e=" + std::to_string(dfError));
+            auto poSrc = MakeTypedSource(130, 90, nBands, eType, 5);
             CPLStringList aosOptions;
             aosOptions.SetNameValue("MAX_Z_ERROR", CPLSPrintf("%g", dfError));
             aosOptions.SetNameValue("TILE_SIZE", "64");
@@ -320,6 +322,69 @@ TEST_F(GdalMsicTest, ConflictingExactOptionsFail)
         CPLPopErrorHandler();
         EXPECT_EQ(nullptr, poOut);
         EXPECT_FALSE(Exists(m_osDir + "/conflict.msic"));
+    }
+}
+
+TEST_F(GdalMsicTest, PalettesAndClassTablesAreKeptLosslessly)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    // A land-cover raster: class codes, a colour table, a RAT of names.
+    auto poSrc = MakeTypedSource(90, 70, 1, GDT_Byte);
+    std::vector<GByte> abyCodes(90 * 70);
+    for (size_t i = 0; i < abyCodes.size(); ++i)
+        abyCodes[i] = static_cast<GByte>(((i % 90) / 15 + (i / 90) / 20) % 5 * 10 + 11);
+    ASSERT_EQ(CE_None, poSrc->GetRasterBand(1)->RasterIO(
+                           GF_Write, 0, 0, 90, 70, abyCodes.data(), 90, 70,
+                           GDT_Byte, 0, 0, nullptr));
+    GDALColorTable oCT;
+    for (int i = 0; i < 256; ++i)
+    {
+        const GDALColorEntry sEntry = {static_cast<short>(i), static_cast<short>(255 - i),
+                                       static_cast<short>(i / 2), 255};
+        oCT.SetColorEntry(i, &sEntry);
+    }
+    poSrc->GetRasterBand(1)->SetColorTable(&oCT);
+    poSrc->GetRasterBand(1)->SetColorInterpretation(GCI_PaletteIndex);
+    GDALDefaultRasterAttributeTable oRAT;
+    oRAT.CreateColumn("value", GFT_Integer, GFU_MinMax);
+    oRAT.CreateColumn("class", GFT_String, GFU_Name);
+    const char *const apszNames[] = {"water", "forest", "crops", "urban", "bare"};
+    oRAT.SetRowCount(5);
+    for (int i = 0; i < 5; ++i)
+    {
+        oRAT.SetValue(i, 0, 11 + 10 * i);
+        oRAT.SetValue(i, 1, apszNames[i]);
+    }
+    ASSERT_EQ(CE_None, poSrc->GetRasterBand(1)->SetDefaultRAT(&oRAT));
+
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("LOSSLESS", "YES");
+    DatasetPtr poOut =
+        CopyAndReopen(poSrc.get(), m_osMemDir + "/classes.msic", aosOptions);
+    ASSERT_NE(nullptr, poOut);
+    GDALRasterBand *poBand = poOut->GetRasterBand(1);
+    std::vector<GByte> abyBack(abyCodes.size());
+    ASSERT_EQ(CE_None, poBand->RasterIO(GF_Read, 0, 0, 90, 70, abyBack.data(),
+                                        90, 70, GDT_Byte, 0, 0, nullptr));
+    EXPECT_EQ(abyCodes, abyBack);
+    EXPECT_EQ(GCI_PaletteIndex, poBand->GetColorInterpretation());
+    const GDALColorTable *poCT = poBand->GetColorTable();
+    ASSERT_NE(nullptr, poCT);
+    ASSERT_EQ(256, poCT->GetColorEntryCount());
+    for (int i = 0; i < 256; ++i)
+    {
+        const GDALColorEntry *psEntry = poCT->GetColorEntry(i);
+        EXPECT_EQ(i, psEntry->c1);
+        EXPECT_EQ(255 - i, psEntry->c2);
+        EXPECT_EQ(i / 2, psEntry->c3);
+    }
+    GDALRasterAttributeTable *poRAT = poBand->GetDefaultRAT();
+    ASSERT_NE(nullptr, poRAT);
+    ASSERT_EQ(5, poRAT->GetRowCount());
+    for (int i = 0; i < 5; ++i)
+    {
+        EXPECT_EQ(11 + 10 * i, poRAT->GetValueAsInt(i, 0));
+        EXPECT_STREQ(apszNames[i], poRAT->GetValueAsString(i, 1));
     }
 }
 

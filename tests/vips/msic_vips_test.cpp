@@ -231,6 +231,42 @@ TEST_F(VipsModule, LosslessKeepsSixteenBitsAndAlpha) {
   EXPECT_EQ(MaxAbsDiffVips(rgba16, msic, dir_), 0);
 }
 
+// Every format a raster archive holds, with 1, 3, 4 and 8 bands: lossless
+// is exact and max_error=2 holds, through vips copy and the loader.
+TEST_F(VipsModule, EveryFormatAndBandCountIsExactOrWithinTheBound) {
+  ASSERT_TRUE(Exec({VipsExe(), "bandjoin", kodim_ + " " + kodim_ + " " + kodim_, Path("k9.v")}).ok());
+  for (const char* format : {"uchar", "ushort", "short", "float"}) {
+    for (const char* bands : {"1", "3", "4", "8"}) {
+      SCOPED_TRACE(std::string(format) + " x " + bands);
+      // Wider formats: the image scaled to their range plus the image
+      // turned round, so that every value can occur (a scaled 8-bit image
+      // alone has sparse values, which the coder keeps exactly).
+      const std::string src = Path(std::string("src-") + format + bands + ".v");
+      ASSERT_TRUE(Exec({VipsExe(), "extract_band", Path("k9.v"), Path("b.v"), "0", "--n", bands}).ok());
+      const std::string f = format;
+      if (f == "uchar") {
+        ASSERT_TRUE(Exec({VipsExe(), "copy", Path("b.v"), src}).ok());
+      } else {
+        const std::string scale = f == "float" ? "0.37" : "97", offset = f == "short" ? " -12000" : "0";
+        ASSERT_TRUE(Exec({VipsExe(), "linear", Path("b.v"), Path("l.v"), scale, offset}).ok());
+        ASSERT_TRUE(Exec({VipsExe(), "rot", Path("b.v"), Path("r.v"), "d180"}).ok());
+        ASSERT_TRUE(Exec({VipsExe(), "add", Path("l.v"), Path("r.v"), Path("s.v")}).ok());
+        ASSERT_TRUE(Exec({VipsExe(), "cast", Path("s.v"), src, format}).ok());
+      }
+      const std::string exact = Path("exact.msic"), bounded = Path("bounded.msic");
+      RunResult save = Exec({VipsExe(), "copy", src, exact + "[lossless,tile_size=128]"});
+      ASSERT_TRUE(save.ok()) << save.describe();
+      EXPECT_EQ(MaxAbsDiffVips(src, exact, dir_), 0);
+      EXPECT_EQ(FileInfo(exact).image.bands, uint32_t(std::stoi(bands)));
+      save = Exec({VipsExe(), "copy", src, bounded + "[max_error=2,tile_size=128]"});
+      ASSERT_TRUE(save.ok()) << save.describe();
+      const double worst = MaxAbsDiffVips(src, bounded, dir_);
+      EXPECT_GT(worst, 0);
+      EXPECT_LE(worst, 2);
+    }
+  }
+}
+
 TEST_F(VipsModule, MaxErrorHoldsForFloatAndMultibandImages) {
   // A float image (noise around 128, sd 30) and an 8-band uchar image.
   ASSERT_TRUE(Exec({VipsExe(), "gaussnoise", Path("f.v"), "200", "150", "--mean", "128", "--sigma", "30"}).ok());
