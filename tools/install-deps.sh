@@ -11,6 +11,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libvips-dev libvips-tools                   # images in and out, the libvips module
   libgdal-dev gdal-bin python3-gdal python3-rasterio python3-numpy  # the GDAL driver and its tests
+  python3-distributed                         # msic-archive (tools/archive) and its tests
   libgtest-dev file dpkg-dev                  # tests and packages
   # The fuzzers (libFuzzer with ASan and UBSan; llvm-symbolizer for their
   # stacks); tools/sanitize.sh uses gcc's sanitizers.
