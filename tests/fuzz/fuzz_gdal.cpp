@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       int bw = 0, bh = 0;
       GDALGetBlockSize(band, &bw, &bh);
       if (bw > 0 && bh > 0) {
-        std::vector<uint8_t> block(size_t(bw) * bh);
+        // A block holds samples of the band's type (16/32-bit in exact files).
+        std::vector<uint8_t> block(size_t(bw) * bh * GDALGetDataTypeSizeBytes(GDALGetRasterDataType(band)));
         (void)GDALReadBlock(band, 0, 0, block.data());
         (void)GDALReadBlock(band, (w - 1) / bw, (h - 1) / bh, block.data());
       }
