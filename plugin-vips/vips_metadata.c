@@ -13,6 +13,7 @@ static const struct {
 	{ VIPS_META_ICC_NAME, MSIC_BOX_ICC },
 	{ VIPS_META_EXIF_NAME, MSIC_BOX_EXIF },
 	{ VIPS_META_XMP_NAME, MSIC_BOX_XMP },
+	{ VIPS_META_IPTC_NAME, MSIC_BOX_IPTC },
 };
 
 VipsBandFormat

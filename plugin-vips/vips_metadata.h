@@ -8,6 +8,7 @@
  *   "exif-data"         <->  EXIF  (kept in line with the image on save,
  *                                   parsed into exif-* fields on load)
  *   "xmp-data"          <->  XMP
+ *   "iptc-data"         <->  IPTC
  *   Xres, Yres          <->  RESL  (pixels per mm, float64 little-endian;
  *                                   wins over the resolution in EXIF)
  *
@@ -44,7 +45,7 @@ void vips__msic_error(const char *domain, const char *name, const char *what);
 
 /* Adds the boxes for image's metadata to a writer that has no rows yet:
  * the resolution always (it is geometry, kept under strip as JPEG and PNG
- * keep it), ICC, EXIF and XMP unless strip. image is not modified. Returns
+ * keep it), ICC, EXIF, XMP and IPTC unless strip. image is not modified. Returns
  * 0, or -1 with the reason in the vips error buffer (MSIC failures under
  * `domain`). */
 int vips__msic_metadata_save(VipsImage *image, gboolean strip,

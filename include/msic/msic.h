@@ -148,6 +148,7 @@ typedef struct msic_image_info {
 #define MSIC_BOX_ICC "ICCP"          /* ICC profile */
 #define MSIC_BOX_EXIF "EXIF"         /* EXIF block as libvips stores it */
 #define MSIC_BOX_XMP "XMP "          /* XMP packet */
+#define MSIC_BOX_IPTC "IPTC"         /* IPTC-NAA record, as libvips stores it */
 #define MSIC_BOX_CRS_WKT "CRSW"      /* coordinate reference system, WKT, UTF-8 */
 #define MSIC_BOX_GEOTRANSFORM "GEOT" /* 6 x float64 little-endian, GDAL order */
 #define MSIC_BOX_NODATA "NODT"       /* 1 x float64 little-endian */

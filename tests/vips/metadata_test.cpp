@@ -1,4 +1,4 @@
-// The libvips module's metadata: ICC, EXIF, XMP and resolution through
+// The libvips module's metadata: ICC, EXIF, XMP, IPTC and resolution through
 // save and load, strip, and boxes the loader cannot use.
 #include <cstdint>
 #include <cstring>
@@ -83,6 +83,8 @@ TEST_F(VipsModule, MetadataSurvivesAndStripRemovesIt) {
       "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"/></x:xmpmeta>";
   const std::vector<uint8_t> xmp(xmp_text.begin(), xmp_text.end());
   const std::vector<uint8_t> exif = MakeExif(artist);
+  // An IPTC-NAA record: tag 2:80 (by-line), "MSIC".
+  const std::vector<uint8_t> iptc = {0x1c, 0x02, 0x50, 0x00, 0x04, 'M', 'S', 'I', 'C'};
   const double res = 11.811;  // 300 dpi in pixels per mm
   const std::string in = Path("meta_in.v");
 
@@ -98,6 +100,7 @@ TEST_F(VipsModule, MetadataSurvivesAndStripRemovesIt) {
     ASSERT_EQ(vips_copy(tagged, &x, "xres", res, "yres", res, NULL), 0) << vips_error_buffer();
     vips_image_set_blob_copy(x, VIPS_META_EXIF_NAME, exif.data(), exif.size());
     vips_image_set_blob_copy(x, VIPS_META_XMP_NAME, xmp.data(), xmp.size());
+    vips_image_set_blob_copy(x, VIPS_META_IPTC_NAME, iptc.data(), iptc.size());
     icc = BlobOf(x, VIPS_META_ICC_NAME);
     ASSERT_EQ(vips_image_write_to_file(x, in.c_str(), NULL), 0) << vips_error_buffer();
     g_object_unref(x);
@@ -124,6 +127,8 @@ TEST_F(VipsModule, MetadataSurvivesAndStripRemovesIt) {
   EXPECT_TRUE(found);
   EXPECT_EQ(FindBox(msic, MSIC_BOX_XMP, &found), xmp);
   EXPECT_TRUE(found);
+  EXPECT_EQ(FindBox(msic, MSIC_BOX_IPTC, &found), iptc);
+  EXPECT_TRUE(found);
   std::vector<uint8_t> exif_box = FindBox(msic, MSIC_BOX_EXIF, &found);
   ASSERT_TRUE(found);
   EXPECT_TRUE(Contains(std::string(exif_box.begin(), exif_box.end()), artist));
@@ -144,6 +149,7 @@ TEST_F(VipsModule, MetadataSurvivesAndStripRemovesIt) {
     ASSERT_NE(image, nullptr) << vips_error_buffer();
     EXPECT_EQ(BlobOf(image, VIPS_META_ICC_NAME), icc);
     EXPECT_EQ(BlobOf(image, VIPS_META_XMP_NAME), xmp);
+    EXPECT_EQ(BlobOf(image, VIPS_META_IPTC_NAME), iptc);
     EXPECT_FALSE(BlobOf(image, VIPS_META_EXIF_NAME).empty());
     const char* value = nullptr;
     ASSERT_EQ(vips_image_get_string(image, "exif-ifd0-Artist", &value), 0) << vips_error_buffer();
@@ -164,6 +170,8 @@ TEST_F(VipsModule, MetadataSurvivesAndStripRemovesIt) {
   FindBox(stripped, MSIC_BOX_EXIF, &found);
   EXPECT_FALSE(found);
   FindBox(stripped, MSIC_BOX_XMP, &found);
+  EXPECT_FALSE(found);
+  FindBox(stripped, MSIC_BOX_IPTC, &found);
   EXPECT_FALSE(found);
   resl = FindBox(stripped, MSIC_BOX_RESOLUTION, &found);
   ASSERT_TRUE(found);

@@ -47,7 +47,7 @@ const char *kEncodeHelp =
     "  --lossless      every sample exact; any band count, 8/16/32-bit integers and floats\n"
     "  --max-error E   every sample within E of the original (a whole number for integers)\n"
     "  --tile-size N   tile width/height, multiple of 16 in [64, 4096] (default 512)\n"
-    "  --strip         drop ICC, EXIF and XMP metadata\n"
+    "  --strip         drop ICC, EXIF, XMP and IPTC metadata\n"
     "Input: 8-bit grey or RGB. OUT is written under a temporary name and renamed when complete.\n";
 const char *kDecodeHelp =
     "usage: msic decode IN.msic OUT [--region X,Y,W,H] [--recover] [--threads N] [--memory-limit MB]\n"
