@@ -16,8 +16,10 @@ in one run, on real rasters that Debian packages ship and on the Kodak set.
   JPEG 2000 (JP2OpenJPEG QUALITY sweep), PSNR over all bands, BD-rate.
 
 Every msic output is decoded and checked (exact, or within e); so are the
-LERC and JPEG-LS outputs' errors reported. Sizes are file bytes; bits per
-sample = 8 x bytes / (width x height x bands). The rasters come from
+LERC and JPEG-LS outputs' errors reported. Sizes are file bytes, with the
+.aux.xml side file where GDAL needs one to keep the georeferencing (PNG);
+JPEG XL and JPEG-LS keep none (not counted). Bits per sample = 8 x bytes /
+(width x height x bands). The rasters come from
 bench/fetch_rasters.sh (run it first, or pass --rasters).
 """
 import argparse
@@ -69,9 +71,15 @@ def read(gdal, path):
 
 
 def translate(gdal, src, dst, fmt, options):
+    """Bytes written (with the .aux.xml side file GDAL writes for what the
+    format cannot hold, such as PNG's georeferencing) and seconds."""
+    side = dst + ".aux.xml"
+    if os.path.exists(side):
+        os.unlink(side)
     t = time.perf_counter()
     gdal.Translate(dst, src, format=fmt, creationOptions=options)
-    return os.path.getsize(dst), time.perf_counter() - t
+    seconds = time.perf_counter() - t
+    return os.path.getsize(dst) + (os.path.getsize(side) if os.path.exists(side) else 0), seconds
 
 
 # ------------------------------------------------------------- JPEG-LS
