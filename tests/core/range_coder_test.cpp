@@ -54,6 +54,47 @@ TEST(RangeCoder, DecodesWhatWasEncoded) {
   }
 }
 
+TEST(RangeCoder, MixedModelsDecodeAndLearnTheBetterModel) {
+  // Model a knows the bits (P(1) = 0.9 where the truth is 0.9), model b is
+  // fooled (it sees a coin): the mix must code near a's cost, and decode.
+  std::mt19937 rng(11);
+  std::vector<int> bits(50000);
+  for (int &b : bits) b = rng() % 10 != 0;
+  msic::entropy::AdaptiveBit ea, eb, da, db;
+  AdaptiveBit coin;
+  msic::entropy::Mixer2 em, dm;
+  RangeEncoder enc;
+  std::mt19937 noise(12);
+  for (int b : bits) {
+    enc.code(coin, int(noise() & 1));  // keeps b's context a coin
+    enc.code(ea, eb, em, b);
+    eb = AdaptiveBit{};
+  }
+  const std::vector<uint8_t> bytes = enc.finish();
+  const double cost = 8.0 * double(bytes.size()) / double(bits.size()) - 1.0;  // minus the coin bits
+  EXPECT_LT(cost, 0.50);  // entropy of 0.9: 0.469
+  RangeDecoder dec(bytes.data(), bytes.size());
+  AdaptiveBit dcoin;
+  std::mt19937 noise2(12);
+  for (int b : bits) {
+    ASSERT_EQ(dec.code(dcoin), int(noise2() & 1));
+    ASSERT_EQ(dec.code(da, db, dm), b);
+    db = AdaptiveBit{};
+  }
+  EXPECT_TRUE(dec.finished_cleanly());
+}
+
+TEST(RangeCoder, StretchInvertsSquash) {
+  for (int x = -2047; x <= 2047; ++x) {
+    const uint32_t p = msic::entropy::squash(x);
+    ASSERT_GE(p, 1u);
+    ASSERT_LE(p, 4095u);
+    if (x > -2047) ASSERT_GE(p, msic::entropy::squash(x - 1));
+    ASSERT_LE(msic::entropy::stretch(p), x);  // the smallest x reaching p
+    ASSERT_EQ(msic::entropy::squash(msic::entropy::stretch(p)), p);
+  }
+}
+
 TEST(RangeCoder, SkewedBitsCostTheirEntropy) {
   // 100,000 bits with P(1) = 0.05: entropy 0.286 bits each.
   std::mt19937 rng(3);

@@ -2,6 +2,38 @@
 
 namespace msic::entropy {
 
+namespace {
+// squash at -2048, -1920, ..., 2048: 4096 / (1 + e^(-x / 256)), rounded.
+constexpr int kSquashPoints[33] = {1,    2,    3,    6,    10,   16,   27,   45,   73,   120,  194,
+                                   310,  488,  747,  1101, 1546, 2047, 2549, 2994, 3348, 3607, 3785,
+                                   3901, 3975, 4024, 4050, 4068, 4079, 4085, 4089, 4092, 4093, 4094};
+
+struct StretchTable {
+  int16_t value[4096];
+  StretchTable() {
+    // The inverse of squash: the smallest x whose squash reaches p.
+    int x = -2047;
+    for (uint32_t p = 0; p < 4096; ++p) {
+      while (x < 2047 && squash(x) < p) ++x;
+      value[p] = int16_t(x);
+    }
+  }
+};
+}  // namespace
+
+uint32_t squash(int x) {
+  if (x > 2047) x = 2047;
+  if (x < -2047) x = -2047;
+  const int i = (x + 2048) >> 7, w = (x + 2048) & 127;
+  const int p = (kSquashPoints[i] * (128 - w) + kSquashPoints[i + 1] * w + 64) >> 7;
+  return uint32_t(p < 1 ? 1 : (p > 4095 ? 4095 : p));
+}
+
+int stretch(uint32_t p12) {
+  static const StretchTable table;
+  return table.value[p12 & 4095];
+}
+
 // Bytes leave the encoder one behind: a byte can still receive the carry of
 // a later addition to low_, which ripples through any run of 0xff bytes
 // after it. pending_ counts the held byte and those 0xff bytes.

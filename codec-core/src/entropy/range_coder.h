@@ -38,20 +38,42 @@ struct AdaptiveBit {
   }
 };
 
+// Logistic mixing: two models' probabilities averaged as log-odds
+// (stretch(p) = ln(p / (1 - p)), squash its inverse, in fixed point: a
+// 33-point table of squash, linearly interpolated, and stretch its exact
+// integer inverse), so that two contexts can each say what they know.
+int stretch(uint32_t p12);  // p in [1, 4095] -> [-2047, 2047]
+uint32_t squash(int x);     // [-2047, 2047] -> [1, 4095]
+// Two models' log-odds, weighted by weights the mixer learns as it codes
+// (16.16 fixed point; both start at 1/2).
+struct Mixer2 {
+  int32_t w[2] = {1 << 15, 1 << 15};
+  static constexpr int kRateShift = 13;
+  uint32_t p0(int sa, int sb) const { return squash(int((int64_t(w[0]) * sa + int64_t(w[1]) * sb) >> 16)); }
+  void update(int sa, int sb, uint32_t p0, int bit) {
+    const int err = ((bit ^ 1) << AdaptiveBit::kCodeBits) - int(p0);
+    w[0] += (sa * err) >> kRateShift;
+    w[1] += (sb * err) >> kRateShift;
+  }
+};
+
 class RangeEncoder {
  public:
   static constexpr bool kEncodes = true;
   // Codes `bit` with the model's probability, then updates the model.
   int code(AdaptiveBit &m, int bit) {
-    const uint32_t bound = (range_ >> AdaptiveBit::kCodeBits) * m.p0();
-    if (bit) {
-      low_ += bound;
-      range_ -= bound;
-    } else {
-      range_ = bound;
-    }
+    code_p0(m.p0(), bit);
     m.update(bit);
-    normalise();
+    return bit;
+  }
+  // Codes `bit` with the mix of two models, then updates them and the mixer.
+  int code(AdaptiveBit &a, AdaptiveBit &b, Mixer2 &m, int bit) {
+    const int sa = stretch(a.p0()), sb = stretch(b.p0());
+    const uint32_t p0 = m.p0(sa, sb);
+    code_p0(p0, bit);
+    a.update(bit);
+    b.update(bit);
+    m.update(sa, sb, p0, bit);
     return bit;
   }
   // The low `n` bits of `value` (n <= 32), most significant first, each with
@@ -69,6 +91,16 @@ class RangeEncoder {
   size_t bytes_so_far() const { return out_.size(); }
 
  private:
+  void code_p0(uint32_t p0, int bit) {
+    const uint32_t bound = (range_ >> AdaptiveBit::kCodeBits) * p0;
+    if (bit) {
+      low_ += bound;
+      range_ -= bound;
+    } else {
+      range_ = bound;
+    }
+    normalise();
+  }
   void normalise() {
     while (range_ < (1u << 24)) {
       range_ <<= 8;
@@ -89,18 +121,17 @@ class RangeDecoder {
   // Throws Error(MSIC_ERR_FORMAT) on a stream too short to start.
   RangeDecoder(const uint8_t *data, size_t size);
   int code(AdaptiveBit &m, int /*ignored*/ = 0) {
-    const uint32_t bound = (range_ >> AdaptiveBit::kCodeBits) * m.p0();
-    int bit;
-    if (code_ < bound) {
-      range_ = bound;
-      bit = 0;
-    } else {
-      code_ -= bound;
-      range_ -= bound;
-      bit = 1;
-    }
+    const int bit = code_p0(m.p0());
     m.update(bit);
-    normalise();
+    return bit;
+  }
+  int code(AdaptiveBit &a, AdaptiveBit &b, Mixer2 &m, int /*ignored*/ = 0) {
+    const int sa = stretch(a.p0()), sb = stretch(b.p0());
+    const uint32_t p0 = m.p0(sa, sb);
+    const int bit = code_p0(p0);
+    a.update(bit);
+    b.update(bit);
+    m.update(sa, sb, p0, bit);
     return bit;
   }
   uint64_t code_raw(uint64_t /*ignored*/, int n) {
@@ -118,6 +149,20 @@ class RangeDecoder {
   bool finished_cleanly() const { return p_ == end_ && overrun_ == 0; }
 
  private:
+  int code_p0(uint32_t p0) {
+    const uint32_t bound = (range_ >> AdaptiveBit::kCodeBits) * p0;
+    int bit;
+    if (code_ < bound) {
+      range_ = bound;
+      bit = 0;
+    } else {
+      code_ -= bound;
+      range_ -= bound;
+      bit = 1;
+    }
+    normalise();
+    return bit;
+  }
   void normalise() {
     while (range_ < (1u << 24)) {
       range_ <<= 8;

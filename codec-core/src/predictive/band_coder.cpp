@@ -11,12 +11,14 @@ namespace msic::predictive {
 namespace {
 
 using entropy::AdaptiveBit;
+using entropy::Mixer2;
 
 constexpr int kActivityContexts = 24;
 constexpr int kMaxLength = 36;  // bit length of |q|: domains span at most 2^33
 constexpr int kBiasContexts = kActivityContexts * 9;
 constexpr int32_t kBiasWindow = 32;  // the bias is a mean over about this many samples
 constexpr int kPredictors = 10;
+constexpr int kSpreadContexts = 24;
 
 int bit_length(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
 int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
@@ -38,6 +40,11 @@ struct Models {
     AdaptiveBit second[kMaxLength][2]; // the next, given the first
   };
   Residual residual[kActivityContexts];
+  Residual spread[kSpreadContexts];  // by how far the predictions disagree
+  struct Mixers {  // residual[activity] with spread[...], per activity and bin
+    Mixer2 nonzero, longer[kMaxLength], first[kMaxLength], second[kMaxLength][2];
+  };
+  Mixers mixers[kActivityContexts];
   AdaptiveBit negative[kActivityContexts][9];  // by the signs of the west and north errors
   AdaptiveBit nodata[8];  // west, north, band above nodata
   AdaptiveBit above_nodata;  // a valid sample that quantized onto nodata: above (1) or below
@@ -49,21 +56,34 @@ struct Models {
 };
 
 // The quantized error q (encoder: given; decoder: returned), |q| < 2^max_length.
+// Codes a bin with one model, or with two mixed.
 template <class Coder>
-int64_t code_residual(Coder &c, Models::Residual &m, AdaptiveBit &sign, int64_t q, int max_length) {
+int code_bin(Coder &c, AdaptiveBit &a, AdaptiveBit *b, Mixer2 *m, int bit) {
+  return b ? c.code(a, *b, *m, bit) : c.code(a, bit);
+}
+
+// The quantized error q (encoder: given; decoder: returned), |q| < 2^max_length;
+// its magnitude's bins from m, mixed with n's through x when given.
+template <class Coder>
+int64_t code_residual(Coder &c, Models::Residual &m, Models::Residual *n, Models::Mixers *x, AdaptiveBit &sign,
+                      int64_t q, int max_length) {
   constexpr bool enc = Coder::kEncodes;
-  if (!c.code(m.nonzero, enc && q != 0)) return 0;
+  if (!code_bin(c, m.nonzero, n ? &n->nonzero : nullptr, x ? &x->nonzero : nullptr, enc && q != 0)) return 0;
   const int negative = c.code(sign, enc && q < 0);
   const uint64_t u = enc ? uint64_t(abs64(q)) : 0;
   const int length = enc ? bit_length(u) : 0;
   int len = 1;
-  while (len < max_length && c.code(m.longer[len], enc && length > len)) ++len;
+  while (len < max_length && code_bin(c, m.longer[len], n ? &n->longer[len] : nullptr,
+                                      x ? &x->longer[len] : nullptr, enc && length > len))
+    ++len;
   uint64_t v = 1;
   if (len >= 2) {
-    const int b1 = c.code(m.first[len], enc && ((u >> (len - 2)) & 1));
+    const int b1 = code_bin(c, m.first[len], n ? &n->first[len] : nullptr, x ? &x->first[len] : nullptr,
+                            enc && ((u >> (len - 2)) & 1));
     v = 2 | uint64_t(b1);
     if (len >= 3) {
-      const int b2 = c.code(m.second[len][b1], enc && ((u >> (len - 3)) & 1));
+      const int b2 = code_bin(c, m.second[len][b1], n ? &n->second[len][b1] : nullptr,
+                              x ? &x->second[len][b1] : nullptr, enc && ((u >> (len - 3)) & 1));
       v = (v << 1) | uint64_t(b2);
       if (len > 3) {
         const int rest = len - 3;
@@ -184,7 +204,11 @@ void code_band(Coder &coder, const BandJob &job) {
         q = r >= 0 ? (r + e) / step : -((e - r) / step);
       }
       const int sign_ctx = 3 * sign3(error_west) + sign3(signed_errors_above[x + 1]) + 4;
-      q = code_residual(coder, models->residual[act], models->negative[act][sign_ctx], q, max_length);
+      int64_t lowest = candidates[0], highest = candidates[0];
+      for (int k = 1; k < kPredictors; ++k) lowest = std::min(lowest, candidates[k]), highest = std::max(highest, candidates[k]);
+      const int spread_ctx = activity_context(uint64_t((highest - lowest) / step));
+      q = code_residual(coder, models->residual[act], &models->spread[spread_ctx], &models->mixers[act],
+                        models->negative[act][sign_ctx], q, max_length);
       int64_t v = pred + q * step;
       v = v < lo ? lo : (v > hi ? hi : v);
       if (job.masked && job.nodata_in_domain && v == job.nodata) {
@@ -219,14 +243,14 @@ void code_table(Coder &coder, std::vector<int64_t> &table, int64_t lo, int64_t h
   AdaptiveBit sign;  // never set: counts and gaps are not negative
   const int span_length = bit_length(uint64_t(hi - lo) + 1);
   const int64_t count =
-      1 + code_residual(coder, model, sign, enc ? int64_t(table.size()) - 1 : 0, bit_length(max_count));
+      1 + code_residual(coder, model, nullptr, nullptr, sign, enc ? int64_t(table.size()) - 1 : 0, bit_length(max_count));
   if (!enc) {
     if (count < 1 || uint64_t(count) > max_count) throw Error(MSIC_ERR_FORMAT, "corrupt tile (value table size)");
     table.resize(size_t(count));
   }
   int64_t previous = lo - 1;
   for (int64_t &v : table) {
-    const int64_t gap = code_residual(coder, model, sign, enc ? v - previous - 1 : 0, span_length);
+    const int64_t gap = code_residual(coder, model, nullptr, nullptr, sign, enc ? v - previous - 1 : 0, span_length);
     if (!enc) {
       if (gap < 0 || gap > hi - previous - 1) throw Error(MSIC_ERR_FORMAT, "corrupt tile (value table)");
       v = previous + 1 + gap;

@@ -1,13 +1,15 @@
-// Codes one band of a tile exactly or within a bound: each sample is
-// predicted from its decoded neighbours by a blend of five predictors (the
-// median edge detector of LOCO-I / JPEG-LS, planar and directional ones),
-// each weighted by the inverse square of its recent errors around the
-// sample (after TMW and JPEG XL's weighted predictor), applied to the band
-// minus alpha x a reference band when the encoder chose one (inter-band
-// correlation), plus a bias learnt per context. The prediction error is quantized
-// with step 2e + 1 (e = 0: exact; JPEG-LS's near-lossless rule) and coded
-// by the adaptive binary range coder under a context of local activity.
-// One template serves the encoder and the decoder, so they cannot differ.
+// Codes one band of a tile exactly or within a bound. Each sample is
+// predicted from its decoded neighbours by a blend of ten predictors (the
+// median edge detector of LOCO-I / JPEG-LS, planar, directional and plain
+// neighbours), each weighted by the inverse square of its recent errors
+// around the sample (after TMW and JPEG XL's weighted predictor), applied to
+// the band minus alpha x up to two reference bands the encoder chose
+// (inter-band correlation), plus a bias learnt per context. The prediction
+// error is quantized with step 2e + 1 (e = 0: exact; JPEG-LS's near-lossless
+// rule) and coded by the adaptive binary range coder, each bin mixing
+// (logistic mixing, learnt weights) a model of the local activity with one
+// of how far the predictors disagree. One template serves the encoder and
+// the decoder, so they cannot differ.
 #pragma once
 #include <cstddef>
 #include <cstdint>
