@@ -55,7 +55,7 @@ FLOAT_ERRORS = [0.01, 0.1, 1.0]  # in the data's unit (metres for the DEM)
 
 def gdal_module(plugin_dir):
     os.environ["GDAL_DRIVER_PATH"] = plugin_dir
-    os.environ.setdefault("GDAL_PAM_ENABLED", "NO")
+    os.environ["GDAL_PAM_ENABLED"] = "YES"  # side files are written, and counted
     from osgeo import gdal
     gdal.UseExceptions()
     gdal.AllRegister()
@@ -77,7 +77,8 @@ def translate(gdal, src, dst, fmt, options):
     if os.path.exists(side):
         os.unlink(side)
     t = time.perf_counter()
-    gdal.Translate(dst, src, format=fmt, creationOptions=options)
+    ds = gdal.Translate(dst, src, format=fmt, creationOptions=options)
+    ds = None  # closed: the side file is written now
     seconds = time.perf_counter() - t
     return os.path.getsize(dst) + (os.path.getsize(side) if os.path.exists(side) else 0), seconds
 
