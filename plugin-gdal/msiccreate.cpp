@@ -2,9 +2,11 @@
  * GDAL raster driver for MSIC: Create(), for programs that write a raster
  * block by block (rasterio, rioxarray, gdal_rasterize ...). The codec codes
  * whole tile rows, top to bottom, so each block (a tile of one band) waits
- * in its tile row until the row is complete; the row is then coded, and
- * rows completed out of order wait for the ones above. A coded row cannot
- * change: writing one of its blocks again fails with a message.
+ * in its tile row until every block of the row was written and a block of
+ * a lower row was touched (GDAL's cache may hand over a block before all of
+ * it is written); the row is then coded, and rows completed out of order
+ * wait for the ones above. A coded row cannot change: writing into it again
+ * fails, and the file is then not written at all (rather than wrong).
  *
  * Georeferencing, nodata and metadata set before the first row is coded go
  * into the file's boxes (they are kept in a 1 x 1 MEM dataset until then);
@@ -25,6 +27,7 @@
 #include "cpl_string.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -82,6 +85,8 @@ class MSICWriteDataset final : public GDALPamDataset
     std::vector<GByte> m_abyFillPixel{}; /* nodata (else 0), every band */
     std::map<int, TileRow> m_oRows{};    /* tile rows not yet coded */
     int m_nNextRow = 0;                  /* the next row the writer takes */
+    int m_nLastTouchedRow = -1;          /* the lowest tile row a block read or write reached */
+    bool m_bRowsStarted = false;         /* a block was read or written */
     bool m_bBoxesAdded = false;
     bool m_bFailed = false;
     bool m_bDone = false;
@@ -106,7 +111,10 @@ class MSICWriteDataset final : public GDALPamDataset
     TileRow *Row(int nTileY);
     CPLErr WriteBlock(int nBand, int nTileX, int nTileY, const void *pData);
     CPLErr ReadBlock(int nBand, int nTileX, int nTileY, void *pData);
-    CPLErr CodeCompleteRows();
+    /* Codes the rows from m_nNextRow that are complete; before closing,
+     * only those above the lowest row touched (GDAL's cache may write a
+     * block before all of it is written). */
+    CPLErr CodeCompleteRows(bool bClosing = false);
     void Finish();
 };
 
@@ -137,11 +145,12 @@ class MSICWriteBand final : public GDALPamRasterBand
     }
     CPLErr SetNoDataValue(double dfNoData) override
     {
-        if (!Owner()->HeaderOpen())
+        if (!Owner()->HeaderOpen() || Owner()->m_bRowsStarted)
         {
             CPLError(CE_Failure, CPLE_NotSupported,
                      "MSIC: the nodata value must be set before pixels are "
-                     "coded (it shapes the coding)");
+                     "written (it shapes the coding and fills what is never "
+                     "written)");
             return CE_Failure;
         }
         /* One nodata value for all bands (the NODT box). */
@@ -298,6 +307,8 @@ bool MSICWriteDataset::Start(const char *pszFilename, int nXSize, int nYSize,
     {
         CPLError(CE_Failure, CPLE_AppDefined,
                  "MSIC: Create() needs GDAL's MEM driver");
+        m_bDone = true; /* nothing to finish: the writer goes */
+        m_oGuard.Abort();
         return false;
     }
     eAccess = GA_Update; /* before the bands, which take it over */
@@ -329,9 +340,14 @@ MSICWriteDataset::TileRow *MSICWriteDataset::Row(int nTileY)
             m_poShadow->GetRasterBand(1)->GetNoDataValue(&bHasNoData);
         const double dfValue = bHasNoData ? dfFill : 0.0;
         m_abyFillPixel.resize(PixelBytes());
-        GDALCopyWords(&dfValue, GDT_Float64, 0, m_abyFillPixel.data(),
-                      m_sCoding.eType, static_cast<int>(m_nSampleBytes),
-                      nBands);
+        if (m_sCoding.bSigned8)  /* GDAL 3.6 has no Int8: GDT_Byte would clamp -1 to 0 */
+            std::memset(m_abyFillPixel.data(),
+                        static_cast<GByte>(static_cast<int8_t>(std::max(-128.0, std::min(127.0, dfValue)))),
+                        m_abyFillPixel.size());
+        else
+            GDALCopyWords(&dfValue, GDT_Float64, 0, m_abyFillPixel.data(),
+                          m_sCoding.eType, static_cast<int>(m_nSampleBytes),
+                          nBands);
     }
     TileRow oRow;
     try
@@ -359,9 +375,14 @@ CPLErr MSICWriteDataset::WriteBlock(int nBand, int nTileX, int nTileY,
 {
     if (m_bFailed)
         return CE_Failure;
+    m_bRowsStarted = true;
+    m_nLastTouchedRow = std::max(m_nLastTouchedRow, nTileY);
     TileRow *poRow = Row(nTileY);
     if (poRow == nullptr)
+    {
+        m_bFailed = true; /* a write was lost: no file rather than a wrong one */
         return CE_Failure;
+    }
     const int nBlockX = std::min(m_nTileSize, nRasterXSize);
     const int nValidX = std::min(m_nTileSize, nRasterXSize - nTileX * m_nTileSize);
     const auto *pabySrc = static_cast<const GByte *>(pData);
@@ -391,9 +412,16 @@ CPLErr MSICWriteDataset::ReadBlock(int nBand, int nTileX, int nTileY,
                                    void *pData)
 {
     /* GDAL reads a block before a write that covers only part of it. */
+    if (m_bFailed)
+        return CE_Failure;
+    m_bRowsStarted = true;
+    m_nLastTouchedRow = std::max(m_nLastTouchedRow, nTileY);
     TileRow *poRow = Row(nTileY);
     if (poRow == nullptr)
+    {
+        m_bFailed = true;
         return CE_Failure;
+    }
     const int nBlockX = std::min(m_nTileSize, nRasterXSize);
     const int nBlockY = std::min(m_nTileSize, nRasterYSize);
     const int nValidX = std::min(m_nTileSize, nRasterXSize - nTileX * m_nTileSize);
@@ -416,11 +444,12 @@ CPLErr MSICWriteDataset::ReadBlock(int nBand, int nTileX, int nTileY,
     return CE_None;
 }
 
-CPLErr MSICWriteDataset::CodeCompleteRows()
+CPLErr MSICWriteDataset::CodeCompleteRows(bool bClosing)
 {
     for (auto oIter = m_oRows.find(m_nNextRow);
          oIter != m_oRows.end() &&
-         oIter->second.nWritten == oIter->second.abWritten.size();
+         oIter->second.nWritten == oIter->second.abWritten.size() &&
+         (bClosing || m_nNextRow < m_nLastTouchedRow);
          oIter = m_oRows.find(m_nNextRow))
     {
         if (!m_bBoxesAdded)
@@ -458,6 +487,10 @@ void MSICWriteDataset::Finish()
     m_bDone = true;
     if (m_bFailed)
     {
+        CPLError(CE_Failure, CPLE_AppDefined,
+                 "MSIC: %s was not written: a block could not be kept "
+                 "(see the error before)",
+                 GetDescription());
         m_oGuard.Abort();
         return;
     }
@@ -472,7 +505,7 @@ void MSICWriteDataset::Finish()
         }
         poRow->abWritten.assign(poRow->abWritten.size(), true);
         poRow->nWritten = poRow->abWritten.size();
-        if (CodeCompleteRows() != CE_None)
+        if (CodeCompleteRows(true) != CE_None)
         {
             m_oGuard.Abort();
             return;

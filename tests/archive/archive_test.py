@@ -200,7 +200,7 @@ def case_bounded():
     ok = [r for r in manifest(dst) if r["status"] == "ok"]
     check(len(ok) == 8, "%d of 8 archived" % len(ok))
     for r in ok:
-        check(r["mode"] == "max_error=2", "mode %s" % r["mode"])
+        check(r["mode"] == "max_error=2.0", "mode %s" % r["mode"])
         check(r["max_error_measured"] <= 2, "%s: error %s" % (r["source"], r["max_error_measured"]))
 
 

@@ -235,6 +235,22 @@ TEST(Exact, NodataStaysExactAndValidSamplesNeverBecomeNodata) {
   }
 }
 
+TEST(Exact, NodataThatIntegersCannotHoldIsHarmless) {
+  // A NaN or 1e30 NODT box on integer samples: no sample can be nodata, so
+  // nothing is masked (and nothing converts NaN to an integer, which UBSan
+  // in CI would catch).
+  Raster r = make_raster(90, 70, 2, MSIC_SAMPLE_UNSIGNED, 16, 4);
+  for (double nodata : {std::numeric_limits<double>::quiet_NaN(), 1e30, -5.0}) {
+    uint8_t nd[8];
+    memcpy(nd, &nodata, 8);
+    msic_box box{{'N', 'O', 'D', 'T'}, nd, 8};
+    EXPECT_EQ(decode(r, encode(r, 1, 0, 64, {box})), r.bytes);
+    std::vector<uint8_t> out = decode(r, encode(r, 0, 2, 64, {box}));
+    for (size_t i = 0; i < r.samples(); ++i)
+      ASSERT_LE(std::fabs(sample_value(r, out, i) - sample_value(r, r.bytes, i)), 2) << i;
+  }
+}
+
 TEST(Exact, FilesNeedNoModelAndSayHowTheyWereCoded) {
   Raster r = make_raster(100, 60, 4, MSIC_SAMPLE_UNSIGNED, 16);
   r.info.valid_bits = 16;

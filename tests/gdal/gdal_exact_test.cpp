@@ -394,31 +394,23 @@ TEST_F(GdalMsicTest, CreateCodesRowsOnceAndRefusesToChangeThem)
     CPLStringList aosOptions;
     aosOptions.SetNameValue("LOSSLESS", "YES");
     aosOptions.SetNameValue("TILE_SIZE", "64");
-    DatasetPtr poDS(MsicDriver()->Create(osPath.c_str(), 100, 130, 2,
-                                         GDT_Int16, aosOptions.List()));
-    ASSERT_NE(nullptr, poDS) << CPLGetLastErrorMsg();
     std::vector<int16_t> anRows(2 * 100 * 64, 0);  // band 1, then band 2
     for (size_t i = 0; i < anRows.size(); ++i)
         anRows[i] = static_cast<int16_t>(i % 777 - 300);
-    // The first tile row of both bands, flushed: it is coded now.
-    ASSERT_EQ(CE_None, poDS->RasterIO(GF_Write, 0, 0, 100, 64, anRows.data(),
-                                      100, 64, GDT_Int16, 2, nullptr, 0, 0, 0,
-                                      nullptr));
-    poDS->FlushCache(false);
-    // Nodata now would change how the coded row reads: refused.
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    EXPECT_EQ(CE_Failure, poDS->GetRasterBand(1)->SetNoDataValue(5));
-    // Writing into the coded row again fails with a message.
-    CPLErrorReset();
-    EXPECT_EQ(CE_Failure, poDS->GetRasterBand(1)->RasterIO(
-                              GF_Write, 0, 10, 100, 1, anRows.data(), 100, 1,
-                              GDT_Int16, 0, 0, nullptr));
-    CPLPopErrorHandler();
-    EXPECT_NE(std::string::npos,
-              std::string(CPLGetLastErrorMsg()).find("coded already"))
-        << CPLGetLastErrorMsg();
-    poDS.reset();
-    // The rows never written read as 0; the coded row as it was first written.
+    {
+        // Rows written in order: the blocks never written read as 0.
+        DatasetPtr poDS(MsicDriver()->Create(osPath.c_str(), 100, 130, 2,
+                                             GDT_Int16, aosOptions.List()));
+        ASSERT_NE(nullptr, poDS) << CPLGetLastErrorMsg();
+        ASSERT_EQ(CE_None, poDS->RasterIO(GF_Write, 0, 0, 100, 64,
+                                          anRows.data(), 100, 64, GDT_Int16, 2,
+                                          nullptr, 0, 0, 0, nullptr));
+        poDS->FlushCache(false);
+        // Nodata now would change how the written blocks read: refused.
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        EXPECT_EQ(CE_Failure, poDS->GetRasterBand(1)->SetNoDataValue(5));
+        CPLPopErrorHandler();
+    }
     DatasetPtr poBack(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
     ASSERT_NE(nullptr, poBack);
     std::vector<int16_t> anBack(100 * 130);
@@ -428,6 +420,35 @@ TEST_F(GdalMsicTest, CreateCodesRowsOnceAndRefusesToChangeThem)
     EXPECT_TRUE(std::equal(anRows.begin() + 100 * 64, anRows.end(), anBack.begin()));
     EXPECT_TRUE(std::all_of(anBack.begin() + 100 * 64, anBack.end(),
                             [](int16_t v) { return v == 0; }));
+    poBack.reset();
+
+    // A row is coded once a lower row is reached; writing into it later
+    // fails, and then no file is written rather than a wrong one.
+    const std::string osPath2 = m_osDir + "/changed.msic";
+    {
+        DatasetPtr poDS(MsicDriver()->Create(osPath2.c_str(), 100, 130, 2,
+                                             GDT_Int16, aosOptions.List()));
+        ASSERT_NE(nullptr, poDS);
+        ASSERT_EQ(CE_None, poDS->RasterIO(GF_Write, 0, 0, 100, 64,
+                                          anRows.data(), 100, 64, GDT_Int16, 2,
+                                          nullptr, 0, 0, 0, nullptr));
+        ASSERT_EQ(CE_None, poDS->RasterIO(GF_Write, 0, 64, 100, 1,
+                                          anRows.data(), 100, 1, GDT_Int16, 1,
+                                          nullptr, 0, 0, 0, nullptr));
+        poDS->FlushCache(false);  // row 1 touched: row 0 is coded
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        CPLErrorReset();
+        EXPECT_EQ(CE_Failure, poDS->GetRasterBand(1)->RasterIO(
+                                  GF_Write, 0, 10, 100, 1, anRows.data(), 100,
+                                  1, GDT_Int16, 0, 0, nullptr));
+        EXPECT_NE(std::string::npos,
+                  std::string(CPLGetLastErrorMsg()).find("coded already"))
+            << CPLGetLastErrorMsg();
+        poDS.reset();
+        CPLPopErrorHandler();
+    }
+    EXPECT_FALSE(Exists(osPath2));
+    EXPECT_EQ(std::vector<std::string>{"create.msic"}, ListDir(m_osDir));
 }
 
 TEST_F(GdalMsicTest, CreateThatCannotWorkLeavesNothing)

@@ -87,7 +87,8 @@ class Rules {
     switch (rec.representation) {
       case kFloatSteps: return {0, int64_t(rec.top), 0, false, 0};
       case kFloatBits: return {0, int64_t(UINT32_MAX), 0, false, 0};
-      default: return {p_.type.lo(), p_.type.hi(), int64_t(p_.max_error), int_nodata_, int64_t(p_.nodata)};
+      default:  // (nodata as an integer only when it is one: a NaN or 1e30 has no int64)
+        return {p_.type.lo(), p_.type.hi(), int64_t(p_.max_error), int_nodata_, int_nodata_ ? int64_t(p_.nodata) : 0};
     }
   }
   // Integer samples carry a nodata mask whenever nodata is a value they can
@@ -99,7 +100,7 @@ class Rules {
   void store(const BandRecord &rec, int64_t v, bool nodata, uint8_t *out) const {
     if (rec.tabled && !nodata) v = rec.table[size_t(v)];
     switch (rec.representation) {
-      case kInteger: p_.type.store_int(out, nodata ? int64_t(p_.nodata) : v); return;
+      case kInteger: p_.type.store_int(out, nodata && int_nodata_ ? int64_t(p_.nodata) : v); return;
       case kFloatSteps: {
         const float f = nodata ? nodata_f_ : float(rec.base + double(v) * step());
         memcpy(out, &f, 4);
@@ -176,7 +177,7 @@ std::vector<BandRecord> parse_header(const std::vector<uint8_t> &payload, const 
       if (r.reference[k] > b || r.alpha[k] < -kAlphaMax || r.alpha[k] > kAlphaMax ||
           (r.reference[k] == 0) != (r.alpha[k] == 0) || (k && r.reference[k] && !r.reference[k - 1]))
         throw bad("band reference");
-    if (r.representation == kFloatSteps ? (int64_t(r.top) > kMaxSteps || !std::isfinite(r.base))
+    if (r.representation == kFloatSteps ? (int64_t(r.top) >= kMaxSteps || !std::isfinite(r.base))
                                         : (r.top != 0 || r.base != 0))
       throw bad("band range");
   }
@@ -279,9 +280,9 @@ PredictiveCodec::PredictiveCodec(const CodingParams &params) : params_(params) {
 }
 
 uint64_t PredictiveCodec::decode_bytes_per_pixel() const {
-  // Every band's decoded values (int64) and nodata mask, and the tile's
-  // samples as the reader returns them.
-  return uint64_t(params_.bands) * (8 + 1 + params_.type.bytes()) + 16;
+  // Every band's decoded values (int64), nodata mask and (at most one entry
+  // per sample) value table, and the tile's samples as the reader returns them.
+  return uint64_t(params_.bands) * (8 + 1 + params_.type.bytes() + 8) + 16;  // + a value table's entry
 }
 
 namespace {
@@ -399,6 +400,7 @@ std::vector<uint8_t> PredictiveCodec::encode(const uint8_t *pixels, size_t strid
             const float g = load_float(back);
             if (!(std::fabs(double(g) - double(f)) <= params_.max_error) || rules.is_nodata(g)) steps = false;
           }
+          if (top >= kMaxSteps) steps = false;  // rounding can reach 2^31: the largest index stays below
           rec.top = uint32_t(top);
         }
       }
