@@ -588,10 +588,7 @@ GDALDataset *MSICDataset::Create(const char *pszFilename, int nXSize,
 {
     const char *pszPixelType = CSLFetchNameValue(papszOptions, "PIXELTYPE");
     MSICCoding sCoding;
-    if (!MSICChooseCoding(eType,
-                          eType == GDT_Byte && pszPixelType != nullptr &&
-                              EQUAL(pszPixelType, "SIGNEDBYTE"),
-                          papszOptions, sCoding) ||
+    if (!MSICChooseCoding(eType, pszPixelType, papszOptions, sCoding) ||
         !MSICCheckLayout(nBands, sCoding))
         return nullptr;
     if (nXSize < 1 || nYSize < 1)

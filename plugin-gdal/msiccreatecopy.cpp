@@ -225,10 +225,7 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
     const char *pszPixelType =
         poBand1->GetMetadataItem("PIXELTYPE", "IMAGE_STRUCTURE");
     MSICCoding sCoding;
-    if (!MSICChooseCoding(eType,
-                          eType == GDT_Byte && pszPixelType != nullptr &&
-                              EQUAL(pszPixelType, "SIGNEDBYTE"),
-                          papszOptions, sCoding) ||
+    if (!MSICChooseCoding(eType, pszPixelType, papszOptions, sCoding) ||
         !CheckSource(poSrcDS, sCoding))
         return nullptr;
     MSICEncoderSettingsPtr poSettings =

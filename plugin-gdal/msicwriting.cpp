@@ -15,11 +15,12 @@ void MSICReportCancelled()
     CPLError(CE_Failure, CPLE_UserInterrupt, "User terminated the write");
 }
 
-bool MSICChooseCoding(GDALDataType eType, bool bSigned8,
+bool MSICChooseCoding(GDALDataType eType, const char *pszPixelType,
                       CSLConstList papszOptions, MSICCoding &sCoding)
 {
     sCoding.eType = eType;
-    sCoding.bSigned8 = bSigned8;
+    sCoding.bSigned8 = eType == GDT_Byte && pszPixelType != nullptr &&
+                       EQUAL(pszPixelType, "SIGNEDBYTE");
     const bool bLossless = CPLFetchBool(papszOptions, "LOSSLESS", false);
     const char *pszMaxError = CSLFetchNameValue(papszOptions, "MAX_Z_ERROR");
     if (pszMaxError != nullptr)

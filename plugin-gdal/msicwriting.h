@@ -31,9 +31,11 @@ struct MSICCoding
     bool bSigned8 = false; /* Byte with PIXELTYPE=SIGNEDBYTE */
 };
 
-/* LOSSLESS and MAX_Z_ERROR against the data type. MAX_Z_ERROR on integers
- * keeps its whole part, as LERC does (0.5: exact). False after a CPLError. */
-bool MSICChooseCoding(GDALDataType eType, bool bSigned8,
+/* LOSSLESS and MAX_Z_ERROR against the data type (Byte is signed when
+ * pszPixelType, the source band's or the option's PIXELTYPE, may be null,
+ * says SIGNEDBYTE). MAX_Z_ERROR on integers keeps its whole part, as LERC
+ * does (0.5: exact). False after a CPLError. */
+bool MSICChooseCoding(GDALDataType eType, const char *pszPixelType,
                       CSLConstList papszOptions, MSICCoding &sCoding);
 
 /* Whether nBands bands of the coding's type can be written that way; says

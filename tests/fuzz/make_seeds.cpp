@@ -98,31 +98,21 @@ std::vector<uint8_t> pixels(uint32_t w, uint32_t h, uint32_t bands) {
   return p;
 }
 
-bool write_seed(msic_context *ctx, const std::string &dir, const char *name, uint32_t w, uint32_t h,
-                uint32_t bands, uint32_t tile, double quality, const std::vector<BoxData> &boxes) {
-  msic_image_info info{};
-  info.width = w;
-  info.height = h;
-  info.bands = bands;
-  info.bit_depth = 8;
-  msic_encoder_settings *settings = nullptr;
-  if (msic_encoder_settings_new(&settings) != MSIC_OK ||
-      msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, quality) != MSIC_OK ||
-      msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, tile) != MSIC_OK) {
-    fprintf(stderr, "%s: settings: %s\n", name, msic_last_error());
-    return false;
-  }
+// Encodes the pixels with the settings (destroyed here) and writes
+// DIR/NAME.msic.
+bool encode_and_write(msic_context *ctx, const std::string &dir, const char *name, const msic_image_info &info,
+                      const std::vector<uint8_t> &px, msic_encoder_settings *settings,
+                      const std::vector<BoxData> &boxes) {
   std::vector<msic_box> b(boxes.size());
   for (size_t i = 0; i < boxes.size(); ++i) {
     memcpy(b[i].type, boxes[i].type.data(), 4);
     b[i].data = boxes[i].data.data();
     b[i].size = boxes[i].data.size();
   }
-  std::vector<uint8_t> px = pixels(w, h, bands);
   uint8_t *out = nullptr;
   size_t size = 0;
-  msic_status st = msic_encode_image(ctx, &info, px.data(), size_t(w) * bands, settings, b.data(), b.size(),
-                                     &out, &size);
+  const size_t stride = size_t(info.width) * info.bands * (info.bit_depth / 8);
+  msic_status st = msic_encode_image(ctx, &info, px.data(), stride, settings, b.data(), b.size(), &out, &size);
   msic_encoder_settings_destroy(settings);
   if (st != MSIC_OK) {
     fprintf(stderr, "%s: encode: %s\n", name, msic_last_error());
@@ -135,6 +125,24 @@ bool write_seed(msic_context *ctx, const std::string &dir, const char *name, uin
   msic_free(out);
   if (!ok) fprintf(stderr, "cannot write %s\n", path.c_str());
   return ok;
+}
+
+bool write_seed(msic_context *ctx, const std::string &dir, const char *name, uint32_t w, uint32_t h,
+                uint32_t bands, uint32_t tile, double quality, const std::vector<BoxData> &boxes) {
+  msic_image_info info{};
+  info.width = w;
+  info.height = h;
+  info.bands = bands;
+  info.bit_depth = 8;
+  msic_encoder_settings *settings = nullptr;
+  if (msic_encoder_settings_new(&settings) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, quality) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, tile) != MSIC_OK) {
+    fprintf(stderr, "%s: settings: %s\n", name, msic_last_error());
+    msic_encoder_settings_destroy(settings);
+    return false;
+  }
+  return encode_and_write(ctx, dir, name, info, pixels(w, h, bands), settings, boxes);
 }
 
 // Exact and bounded-error seeds (tile codec 2): samples of `format` and
@@ -167,30 +175,10 @@ bool write_exact_seed(msic_context *ctx, const std::string &dir, const char *nam
       msic_encoder_settings_set(settings, max_error > 0 ? MSIC_ENCODER_MAX_ERROR : MSIC_ENCODER_LOSSLESS,
                                 max_error > 0 ? max_error : 1) != MSIC_OK) {
     fprintf(stderr, "%s: settings: %s\n", name, msic_last_error());
+    msic_encoder_settings_destroy(settings);
     return false;
   }
-  std::vector<msic_box> b(boxes.size());
-  for (size_t i = 0; i < boxes.size(); ++i) {
-    memcpy(b[i].type, boxes[i].type.data(), 4);
-    b[i].data = boxes[i].data.data();
-    b[i].size = boxes[i].data.size();
-  }
-  uint8_t *out = nullptr;
-  size_t size = 0;
-  msic_status st = msic_encode_image(ctx, &info, px.data(), size_t(w) * bands * bytes, settings, b.data(), b.size(),
-                                     &out, &size);
-  msic_encoder_settings_destroy(settings);
-  if (st != MSIC_OK) {
-    fprintf(stderr, "%s: encode: %s\n", name, msic_last_error());
-    return false;
-  }
-  std::string path = dir + "/" + name + ".msic";
-  FILE *f = fopen(path.c_str(), "wb");
-  bool ok = f && fwrite(out, 1, size, f) == size;
-  if (f && fclose(f) != 0) ok = false;
-  msic_free(out);
-  if (!ok) fprintf(stderr, "cannot write %s\n", path.c_str());
-  return ok;
+  return encode_and_write(ctx, dir, name, info, px, settings, boxes);
 }
 
 }  // namespace
