@@ -157,6 +157,16 @@ typedef struct msic_image_info {
 #define MSIC_BOX_RESOLUTION "RESL"   /* 2 x float64 LE: x and y pixels per mm */
 #define MSIC_BOX_COLOR_TABLE "CLRT"  /* a band's colour table (MSIC.md) */
 #define MSIC_BOX_ATTRIBUTE_TABLE "GRAT" /* a band's raster attribute table (MSIC.md) */
+#define MSIC_BOX_BAND_ROLES "ROLE"   /* one msic_band_role byte per band */
+
+/* What a band is (the ROLE box). The exact and bounded-error coding codes
+ * alpha and mask bands exactly, whatever the max error. */
+typedef enum msic_band_role {
+  MSIC_BAND_DATA = 0,
+  MSIC_BAND_ALPHA = 1, /* opacity of the other bands */
+  MSIC_BAND_MASK = 2   /* validity of every other band's samples: 0 invalid,
+                          else valid (GDAL's per-dataset mask); the last band */
+} msic_band_role;
 
 typedef struct msic_box {
   char type[4];

@@ -235,6 +235,66 @@ TEST(Exact, NodataStaysExactAndValidSamplesNeverBecomeNodata) {
   }
 }
 
+TEST(Exact, AlphaAndMaskBandsAreExactWhateverTheBound) {
+  // The last band an alpha (graded, like an anti-aliased edge) or a GDAL
+  // mask (0 / 255): with a bound that would move them, they stay exact.
+  for (const Kind &k : kKinds)
+    for (uint8_t role : {uint8_t(MSIC_BAND_ALPHA), uint8_t(MSIC_BAND_MASK)}) {
+      SCOPED_TRACE(std::string(k.name) + " role " + std::to_string(role));
+      const double e = k.format == MSIC_SAMPLE_FLOAT ? 2.5 : 4;
+      Raster r = make_raster(130, 70, 4, k.format, k.depth, 3);
+      const Raster shape = make_raster(130, 70, 1, MSIC_SAMPLE_UNSIGNED, 8, 5);
+      for (size_t i = 0; i < size_t(130) * 70; ++i) {
+        // Values 0 .. 255 fit every kind; a mask only 0 or 255.
+        double a = shape.bytes[i];
+        if (role == MSIC_BAND_MASK) a = a > 128 ? 255 : 0;
+        uint8_t *p = r.bytes.data() + (i * 4 + 3) * (k.depth / 8);
+        if (k.format == MSIC_SAMPLE_FLOAT) {
+          const float f = float(a);
+          memcpy(p, &f, 4);
+        } else {
+          memset(p, 0, k.depth / 8);
+          *p = uint8_t(a);  // little-endian, as the pixels are
+        }
+      }
+      const uint8_t roles[4] = {MSIC_BAND_DATA, MSIC_BAND_DATA, MSIC_BAND_DATA, role};
+      const msic_box box{{'R', 'O', 'L', 'E'}, roles, 4};
+      std::vector<uint8_t> out = decode(r, encode(r, 0, e, 64, {box}));
+      size_t moved = 0;
+      for (size_t i = 0; i < r.samples(); ++i) {
+        const double want = sample_value(r, r.bytes, i), got = sample_value(r, out, i);
+        if (i % 4 == 3) {
+          ASSERT_EQ(got, want) << "sample " << i;
+        } else {
+          ASSERT_LE(std::fabs(got - want), e) << "sample " << i;
+          moved += got != want;
+        }
+      }
+      EXPECT_GT(moved, r.samples() / 8) << "the data bands should use the bound";
+    }
+}
+
+TEST(Exact, RefusesRolesItCannotKeep) {
+  Raster r = make_raster(40, 30, 3, MSIC_SAMPLE_UNSIGNED, 8);
+  auto refused = [&](const std::vector<uint8_t> &roles, double max_error) {
+    const msic_box box{{'R', 'O', 'L', 'E'}, roles.data(), roles.size()};
+    msic_encoder_settings *s = nullptr;
+    msic_encoder_settings_new(&s);
+    if (max_error > 0) msic_encoder_settings_set(s, MSIC_ENCODER_MAX_ERROR, max_error);
+    uint8_t *out = nullptr;
+    size_t size = 0;
+    const msic_status st = msic_encode_image(nullptr, &r.info, r.bytes.data(), r.stride(), s, &box, 1, &out, &size);
+    msic_encoder_settings_destroy(s);
+    msic_free(out);
+    return st == MSIC_ERR_ARGUMENT;
+  };
+  EXPECT_TRUE(refused({0, 0}, 2)) << "a role per band";
+  EXPECT_TRUE(refused({0, 0, 7}, 2)) << "unknown role";
+  EXPECT_TRUE(refused({0, 2, 0}, 2)) << "a mask that is not the last band";
+  EXPECT_TRUE(refused({0, 0, 1}, 0)) << "the learned coding cannot keep alpha exact";
+  EXPECT_FALSE(refused({0, 0, 2}, 2));
+}
+
 TEST(Exact, NodataThatIntegersCannotHoldIsHarmless) {
   // A NaN or 1e30 NODT box on integer samples: no sample can be nodata, so
   // nothing is masked (and nothing converts NaN to an integer, which UBSan

@@ -95,11 +95,18 @@ void ImageWriter::write_rows(const uint8_t *pixels, size_t stride, uint32_t rows
   if (stride < row_bytes) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a row");
   if (rows > header_.height - rows_done_) throw Error(MSIC_ERR_ARGUMENT, "more rows than the image has");
   if (!out_) {
+    const std::vector<uint8_t> *nodata = nullptr, *roles = nullptr;
+    for (const format::Box &b : header_.boxes) {
+      if (b.type_string() == MSIC_BOX_NODATA) nodata = &b.data;
+      if (b.type_string() == MSIC_BOX_BAND_ROLES) roles = &b.data;
+    }
     if (header_.tile_codec == format::kTileCodecPredictive) {
-      const std::vector<uint8_t> *nodata = nullptr;
-      for (const format::Box &b : header_.boxes)
-        if (b.type_string() == MSIC_BOX_NODATA) nodata = &b.data;
-      exact_ = std::make_unique<predictive::PredictiveCodec>(predictive::coding_params(header_, nodata));
+      exact_ = std::make_unique<predictive::PredictiveCodec>(predictive::encoder_params(header_, nodata, roles));
+    } else if (roles) {
+      // The learned coding is lossy in every band: it cannot keep alpha or a mask.
+      const predictive::CodingParams p = predictive::encoder_params(header_, nullptr, roles);
+      if (std::count(p.exact_bands.begin(), p.exact_bands.end(), 1))
+        throw Error(MSIC_ERR_ARGUMENT, "alpha and mask bands need the lossless or max error coding");
     }
     out_ = std::make_unique<format::ContainerWriter>(sink_, header_);
     out_->write_header();

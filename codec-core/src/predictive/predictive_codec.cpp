@@ -269,6 +269,24 @@ CodingParams coding_params(const format::Header &h, const std::vector<uint8_t> *
   return p;
 }
 
+CodingParams encoder_params(const format::Header &h, const std::vector<uint8_t> *nodata_box,
+                            const std::vector<uint8_t> *roles_box) {
+  CodingParams p = coding_params(h, nodata_box);
+  if (!roles_box) return p;
+  if (roles_box->size() != h.bands)
+    throw Error(MSIC_ERR_ARGUMENT, "ROLE box: " + std::to_string(roles_box->size()) + " roles for " +
+                                       std::to_string(h.bands) + " bands");
+  p.exact_bands.resize(h.bands);
+  for (uint32_t b = 0; b < h.bands; ++b) {
+    const uint8_t role = (*roles_box)[b];
+    if (role > MSIC_BAND_MASK) throw Error(MSIC_ERR_ARGUMENT, "ROLE box: unknown role " + std::to_string(role));
+    if (role == MSIC_BAND_MASK && b + 1 != h.bands)
+      throw Error(MSIC_ERR_ARGUMENT, "ROLE box: a mask band must be the last band");
+    p.exact_bands[b] = role != MSIC_BAND_DATA;
+  }
+  return p;
+}
+
 PredictiveCodec::PredictiveCodec(const CodingParams &params) : params_(params) {
   const SampleType &t = params.type;
   if (!(params.max_error >= 0) || !std::isfinite(params.max_error))
@@ -290,8 +308,10 @@ namespace {
 // Codes a band exactly as ranks in the table of the values it takes, when
 // they are sparse: few distinct values in a wide span (a palette-like band,
 // floats that hold whole numbers, 8-bit data scaled to 16). values: in, the
-// domain values; out, their ranks.
-void choose_table(BandRecord &rec, const Domain &d, std::vector<int64_t> &values, const std::vector<uint8_t> &nodata) {
+// domain values; out, their ranks. `exact`: always, as a band that must
+// decode exactly whatever the bound (a table is exact; alpha, masks).
+void choose_table(BandRecord &rec, const Domain &d, std::vector<int64_t> &values, const std::vector<uint8_t> &nodata,
+                  bool exact) {
   std::vector<int64_t> used;
   used.reserve(values.size());
   for (size_t i = 0; i < values.size(); ++i)
@@ -302,11 +322,13 @@ void choose_table(BandRecord &rec, const Domain &d, std::vector<int64_t> &values
   const uint64_t span = uint64_t(used.back() - used.front()) + 1;
   // Pays when the span at least halves and the table costs at most about a
   // bit per sample.
-  if (2 * used.size() > span || 8 * used.size() > values.size()) return;
-  // With a bound e, only when no two used values lie within 2e + 1 of each
-  // other: quantization could not merge them, so exact ranks cost less.
-  for (size_t i = 1; d.max_error && i < used.size(); ++i)
-    if (used[i] - used[i - 1] <= 2 * d.max_error) return;
+  if (!exact) {
+    if (2 * used.size() > span || 8 * used.size() > values.size()) return;
+    // With a bound e, only when no two used values lie within 2e + 1 of each
+    // other: quantization could not merge them, so exact ranks cost less.
+    for (size_t i = 1; d.max_error && i < used.size(); ++i)
+      if (used[i] - used[i - 1] <= 2 * d.max_error) return;
+  }
   for (size_t i = 0; i < values.size(); ++i) {
     if (!nodata.empty() && nodata[i]) {
       values[i] = 0;
@@ -353,6 +375,7 @@ std::vector<uint8_t> PredictiveCodec::encode(const uint8_t *pixels, size_t strid
   std::vector<BandRecord> records(bands);
   std::vector<std::vector<int64_t>> values(bands, std::vector<int64_t>(n));
   std::vector<std::vector<uint8_t>> nodata_in(bands);
+  auto exact_band = [&](uint32_t b) { return !params_.exact_bands.empty() && params_.exact_bands[b]; };
   for (uint32_t b = 0; b < bands; ++b) {
     BandRecord &rec = records[b];
     std::vector<int64_t> &v = values[b];
@@ -369,7 +392,7 @@ std::vector<uint8_t> PredictiveCodec::encode(const uint8_t *pixels, size_t strid
     } else {
       // Floats: indices of steps of 2e when every valid sample then stays
       // within e (and off nodata), else the exact bit patterns.
-      bool steps = params_.max_error > 0;
+      bool steps = params_.max_error > 0 && !exact_band(b);
       std::vector<uint8_t> mask(n);
       for (size_t i = 0; i < n; ++i) mask[i] = rules.is_nodata(load_float(sample(i, b)));
       if (steps) {
@@ -418,7 +441,9 @@ std::vector<uint8_t> PredictiveCodec::encode(const uint8_t *pixels, size_t strid
       rec.masked = params_.has_nodata;
       if (rec.masked) nodata_in[b] = std::move(mask);
     }
-    choose_table(rec, rules.value_domain(rec), v, nodata_in[b]);
+    // An exact integer band goes in a table; an exact float band is
+    // already exact as bit patterns (a table there only where it pays).
+    choose_table(rec, rules.value_domain(rec), v, nodata_in[b], exact_band(b) && !t.is_float());
   }
 
   if (bands > 1) {
@@ -450,7 +475,7 @@ std::vector<uint8_t> PredictiveCodec::encode(const uint8_t *pixels, size_t strid
       bool ok;
       if (rec.representation == kInteger) {
         const int64_t got = t.load_int(decoded.data()), want = t.load_int(in);
-        ok = std::abs(got - want) <= vd.max_error;
+        ok = std::abs(got - want) <= (exact_band(b) ? 0 : vd.max_error);
         if (rec.masked) ok = ok && (nodata == (want == vd.nodata)) && (got == vd.nodata) == nodata;
       } else if (rec.representation == kFloatBits) {
         ok = memcmp(decoded.data(), in, 4) == 0;

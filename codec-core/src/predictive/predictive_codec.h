@@ -27,11 +27,19 @@ struct CodingParams {
   double max_error = 0;  // 0: exact. Integer samples: a whole number.
   bool has_nodata = false;
   double nodata = 0;     // samples equal to it (NaN: any NaN) decode exactly, others never become it
+  // Encoder only (a decoder needs no roles): bands coded exactly whatever
+  // max_error, as their ROLE box says (alpha, masks). Empty: none.
+  std::vector<uint8_t> exact_bands;
 };
 
 // The parameters of a file's header and its NODT box (may be null);
 // throws Error(MSIC_ERR_FORMAT) on a NODT box that is not one float64.
 CodingParams coding_params(const format::Header &header, const std::vector<uint8_t> *nodata_box);
+// The encoder's: also the ROLE box (may be null); throws
+// Error(MSIC_ERR_ARGUMENT) on one that is not a known role per band, with
+// at most one mask band, the last.
+CodingParams encoder_params(const format::Header &header, const std::vector<uint8_t> *nodata_box,
+                            const std::vector<uint8_t> *roles_box);
 
 class PredictiveCodec {
  public:
