@@ -141,6 +141,22 @@ vips__msic_metadata_save(VipsImage *image, gboolean strip,
 		return -1;
 	}
 
+	/* Alpha is structure too: the exact codings keep it exact whatever
+	 * max_error (the learned coding only ever sees flattened images). */
+	if (vips_image_hasalpha(image)) {
+		uint8_t *roles = g_malloc0(image->Bands);
+
+		roles[image->Bands - 1] = MSIC_BAND_ALPHA;
+		result = msic_writer_add_box(writer, MSIC_BOX_BAND_ROLES,
+			roles, image->Bands) == MSIC_OK ? 0 : -1;
+		g_free(roles);
+		if (result) {
+			vips__msic_error(domain, NULL,
+				"unable to add metadata");
+			return -1;
+		}
+	}
+
 	if (strip)
 		return 0;
 

@@ -11,6 +11,7 @@
  *   "iptc-data"         <->  IPTC
  *   Xres, Yres          <->  RESL  (pixels per mm, float64 little-endian;
  *                                   wins over the resolution in EXIF)
+ *   an alpha band        ->  ROLE  (so that max_error keeps it exact)
  *
  * Built as a static library that needs libvips and the MSIC C API headers
  * only: each program links the libmsic it wants.
@@ -44,8 +45,9 @@ int vips__msic_sample_format(VipsBandFormat format, msic_image_info *info,
 void vips__msic_error(const char *domain, const char *name, const char *what);
 
 /* Adds the boxes for image's metadata to a writer that has no rows yet:
- * the resolution always (it is geometry, kept under strip as JPEG and PNG
- * keep it), ICC, EXIF, XMP and IPTC unless strip. image is not modified. Returns
+ * the resolution and alpha always (they are geometry, kept under strip as
+ * JPEG and PNG keep resolution), ICC, EXIF, XMP and IPTC unless strip.
+ * image is not modified. Returns
  * 0, or -1 with the reason in the vips error buffer (MSIC failures under
  * `domain`). */
 int vips__msic_metadata_save(VipsImage *image, gboolean strip,

@@ -231,6 +231,21 @@ TEST_F(VipsModule, LosslessKeepsSixteenBitsAndAlpha) {
   EXPECT_EQ(MaxAbsDiffVips(rgba16, msic, dir_), 0);
 }
 
+// Under max_error the colour moves within the bound but alpha stays exact
+// (an edge's coverage changed by a few levels would show as a halo).
+TEST_F(VipsModule, MaxErrorKeepsAlphaExact) {
+  const std::string rgba = Path("rgba.v"), msic = Path("rgba.msic");
+  ASSERT_TRUE(Exec({VipsExe(), "extract_band", kodim_, Path("g.v"), "1"}).ok());
+  ASSERT_TRUE(Exec({VipsExe(), "bandjoin", kodim_ + " " + Path("g.v"), rgba}).ok());
+  RunResult save = Exec({VipsExe(), "copy", rgba, msic + "[max_error=6]"});
+  ASSERT_TRUE(save.ok()) << save.describe();
+  ASSERT_TRUE(Exec({VipsExe(), "extract_band", msic, Path("a.v"), "3"}).ok());
+  EXPECT_EQ(MaxAbsDiffVips(Path("g.v"), Path("a.v"), dir_), 0) << "alpha moved";
+  const double worst = MaxAbsDiffVips(rgba, msic, dir_);
+  EXPECT_GT(worst, 0) << "the colour bands should use the bound";
+  EXPECT_LE(worst, 6);
+}
+
 // Every format a raster archive holds, with 1, 3, 4 and 8 bands: lossless
 // is exact and max_error=2 holds, through vips copy and the loader.
 TEST_F(VipsModule, EveryFormatAndBandCountIsExactOrWithinTheBound) {
