@@ -13,7 +13,9 @@
  * metadata set later goes to the .aux.xml side file (PAM), and a nodata
  * value set later is refused, because it shapes the coding. Closing codes
  * the rows left (blocks never written hold nodata, else 0) and moves the
- * file into place; a failure leaves nothing behind.
+ * file into place; a failure leaves nothing behind. CreateMaskBand
+ * (GMF_PER_DATASET, exact codings, before any pixel) adds the mask as one
+ * more band, as CreateCopy writes it.
  */
 
 #include "msicdataset.h"
@@ -39,10 +41,12 @@ namespace
 {
 
 class MSICWriteBand;
+class MSICWriteMaskBand;
 
 class MSICWriteDataset final : public GDALPamDataset
 {
     friend class MSICWriteBand;
+    friend class MSICWriteMaskBand;
 
   public:
     MSICWriteDataset() = default;
@@ -53,6 +57,7 @@ class MSICWriteDataset final : public GDALPamDataset
                const MSICCoding &sCoding, CSLConstList papszOptions);
 
     void FlushCache(bool bAtClosing) override;
+    CPLErr CreateMaskBand(int nFlags) override;
 
     CPLErr GetGeoTransform(double *padfTransform) override;
     CPLErr SetGeoTransform(double *padfTransform) override;
@@ -74,10 +79,14 @@ class MSICWriteDataset final : public GDALPamDataset
     };
 
     MSICCoding m_sCoding{};
+    std::string m_osFilename{};
     MSICEncoderSettingsPtr m_poSettings{};
     msic_image_info m_sImage{};
     MSICWriterGuard m_oGuard{};
     std::unique_ptr<GDALDataset> m_poShadow{}; /* metadata until coded */
+    /* A per-dataset mask (CreateMaskBand): the file's last band. */
+    std::unique_ptr<MSICWriteMaskBand> m_poMaskBand{};
+    int m_nFileBands = 0; /* nBands, and the mask */
     int m_nTileSize = 0;
     int m_nTilesAcross = 0;
     int m_nTilesDown = 0;
@@ -100,7 +109,7 @@ class MSICWriteDataset final : public GDALPamDataset
     }
     size_t PixelBytes() const
     {
-        return m_nSampleBytes * static_cast<size_t>(nBands);
+        return m_nSampleBytes * static_cast<size_t>(m_nFileBands);
     }
     int RowHeight(int nTileY) const
     {
@@ -109,8 +118,10 @@ class MSICWriteDataset final : public GDALPamDataset
     /* The pending row nTileY, made (filled with nodata) if needed; nullptr
      * after a CPLError if it is coded already or memory runs out. */
     TileRow *Row(int nTileY);
-    CPLErr WriteBlock(int nBand, int nTileX, int nTileY, const void *pData);
-    CPLErr ReadBlock(int nBand, int nTileX, int nTileY, void *pData);
+    /* Blocks of file band nFileBand (1-based; the mask is nBands + 1), in
+     * the file's data type. */
+    CPLErr WriteBlock(int nFileBand, int nTileX, int nTileY, const void *pData);
+    CPLErr ReadBlock(int nFileBand, int nTileX, int nTileY, void *pData);
     /* Codes the rows from m_nNextRow that are complete; before closing,
      * only those above the lowest row touched (GDAL's cache may write a
      * block before all of it is written). */
@@ -161,6 +172,12 @@ class MSICWriteBand final : public GDALPamRasterBand
     GDALColorInterp GetColorInterpretation() override
     {
         return Shadow()->GetColorInterpretation();
+    }
+    int GetMaskFlags() override;
+    GDALRasterBand *GetMaskBand() override;
+    CPLErr CreateMaskBand(int nFlags) override
+    {
+        return Owner()->CreateMaskBand(nFlags);
     }
     CPLErr SetColorInterpretation(GDALColorInterp eInterp) override
     {
@@ -264,6 +281,72 @@ class MSICWriteBand final : public GDALPamRasterBand
     }
 };
 
+/* The mask CreateMaskBand(GMF_PER_DATASET) adds: GDAL's Byte blocks (0
+ * masked out, else valid), kept as one more band of the file's type. */
+class MSICWriteMaskBand final : public GDALRasterBand
+{
+  public:
+    explicit MSICWriteMaskBand(MSICWriteDataset *poDSIn)
+    {
+        poDS = poDSIn;
+        nBand = 0;
+        eDataType = GDT_Byte;
+        eAccess = GA_Update;
+        nRasterXSize = poDSIn->GetRasterXSize();
+        nRasterYSize = poDSIn->GetRasterYSize();
+        nBlockXSize = std::min(poDSIn->m_nTileSize, nRasterXSize);
+        nBlockYSize = std::min(poDSIn->m_nTileSize, nRasterYSize);
+    }
+
+    CPLErr IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage) override
+    {
+        std::vector<GByte> abyTyped(BlockSamples() * Owner()->m_nSampleBytes);
+        const CPLErr eErr = Owner()->ReadBlock(Owner()->m_nFileBands, nBlockXOff,
+                                               nBlockYOff, abyTyped.data());
+        if (eErr == CE_None)
+            GDALCopyWords64(abyTyped.data(), Owner()->m_sCoding.eType,
+                            static_cast<int>(Owner()->m_nSampleBytes), pImage,
+                            GDT_Byte, 1, BlockSamples());
+        return eErr;
+    }
+    CPLErr IWriteBlock(int nBlockXOff, int nBlockYOff, void *pImage) override
+    {
+        std::vector<GByte> abyTyped(BlockSamples() * Owner()->m_nSampleBytes);
+        GDALCopyWords64(pImage, GDT_Byte, 1, abyTyped.data(),
+                        Owner()->m_sCoding.eType,
+                        static_cast<int>(Owner()->m_nSampleBytes),
+                        BlockSamples());
+        return Owner()->WriteBlock(Owner()->m_nFileBands, nBlockXOff,
+                                   nBlockYOff, abyTyped.data());
+    }
+    int GetMaskFlags() override
+    {
+        return GMF_ALL_VALID;
+    }
+
+  private:
+    MSICWriteDataset *Owner()
+    {
+        return cpl::down_cast<MSICWriteDataset *>(poDS);
+    }
+    GPtrDiff_t BlockSamples() const
+    {
+        return static_cast<GPtrDiff_t>(nBlockXSize) * nBlockYSize;
+    }
+};
+
+int MSICWriteBand::GetMaskFlags()
+{
+    return Owner()->m_poMaskBand ? GMF_PER_DATASET
+                                 : GDALPamRasterBand::GetMaskFlags();
+}
+
+GDALRasterBand *MSICWriteBand::GetMaskBand()
+{
+    return Owner()->m_poMaskBand ? Owner()->m_poMaskBand.get()
+                                 : GDALPamRasterBand::GetMaskBand();
+}
+
 /************************************************************************/
 /*                          MSICWriteDataset                            */
 /************************************************************************/
@@ -278,6 +361,8 @@ bool MSICWriteDataset::Start(const char *pszFilename, int nXSize, int nYSize,
                              CSLConstList papszOptions)
 {
     m_sCoding = sCoding;
+    m_osFilename = pszFilename;
+    m_nFileBands = nBandsIn;
     m_poSettings = MSICMakeEncoderSettings(papszOptions, sCoding);
     if (!m_poSettings ||
         !MSICLoadModel(CSLFetchNameValue(papszOptions, "MODEL"),
@@ -348,14 +433,16 @@ MSICWriteDataset::TileRow *MSICWriteDataset::Row(int nTileY)
             GDALCopyWords(&dfValue, GDT_Float64, 0, m_abyFillPixel.data(),
                           m_sCoding.eType, static_cast<int>(m_nSampleBytes),
                           nBands);
+        /* A mask never written says "masked out", like nodata: its slot
+         * (after the data bands) stays 0. */
     }
     TileRow oRow;
     try
     {
         oRow.abyPixels.resize(static_cast<size_t>(nRasterXSize) *
                               RowHeight(nTileY) * PixelBytes());
-        oRow.abWritten.assign(static_cast<size_t>(m_nTilesAcross) * nBands,
-                              false);
+        oRow.abWritten.assign(
+            static_cast<size_t>(m_nTilesAcross) * m_nFileBands, false);
     }
     catch (const std::bad_alloc &)
     {
@@ -370,7 +457,7 @@ MSICWriteDataset::TileRow *MSICWriteDataset::Row(int nTileY)
     return &m_oRows.emplace(nTileY, std::move(oRow)).first->second;
 }
 
-CPLErr MSICWriteDataset::WriteBlock(int nBand, int nTileX, int nTileY,
+CPLErr MSICWriteDataset::WriteBlock(int nFileBand, int nTileX, int nTileY,
                                     const void *pData)
 {
     if (m_bFailed)
@@ -392,14 +479,15 @@ CPLErr MSICWriteDataset::WriteBlock(int nBand, int nTileX, int nTileY,
                          (static_cast<size_t>(iY) * nRasterXSize +
                           static_cast<size_t>(nTileX) * m_nTileSize) *
                              PixelBytes() +
-                         static_cast<size_t>(nBand - 1) * m_nSampleBytes;
+                         static_cast<size_t>(nFileBand - 1) * m_nSampleBytes;
         const GByte *pabyLine =
             pabySrc + static_cast<size_t>(iY) * nBlockX * m_nSampleBytes;
         for (int iX = 0; iX < nValidX; ++iX)
             std::memcpy(pabyDst + iX * PixelBytes(),
                         pabyLine + iX * m_nSampleBytes, m_nSampleBytes);
     }
-    const size_t nSlot = static_cast<size_t>(nTileX) * nBands + (nBand - 1);
+    const size_t nSlot =
+        static_cast<size_t>(nTileX) * m_nFileBands + (nFileBand - 1);
     if (!poRow->abWritten[nSlot])
     {
         poRow->abWritten[nSlot] = true;
@@ -408,7 +496,7 @@ CPLErr MSICWriteDataset::WriteBlock(int nBand, int nTileX, int nTileY,
     return CodeCompleteRows();
 }
 
-CPLErr MSICWriteDataset::ReadBlock(int nBand, int nTileX, int nTileY,
+CPLErr MSICWriteDataset::ReadBlock(int nFileBand, int nTileX, int nTileY,
                                    void *pData)
 {
     /* GDAL reads a block before a write that covers only part of it. */
@@ -434,7 +522,7 @@ CPLErr MSICWriteDataset::ReadBlock(int nBand, int nTileX, int nTileY,
                                (static_cast<size_t>(iY) * nRasterXSize +
                                 static_cast<size_t>(nTileX) * m_nTileSize) *
                                    PixelBytes() +
-                               static_cast<size_t>(nBand - 1) * m_nSampleBytes;
+                               static_cast<size_t>(nFileBand - 1) * m_nSampleBytes;
         GByte *pabyLine =
             pabyDst + static_cast<size_t>(iY) * nBlockX * m_nSampleBytes;
         for (int iX = 0; iX < nValidX; ++iX)
@@ -456,7 +544,10 @@ CPLErr MSICWriteDataset::CodeCompleteRows(bool bClosing)
         {
             /* The header's boxes: what was set until now. */
             if (!MSICAddMetadataBoxes(m_oGuard.poWriter, m_poShadow.get(),
-                                      m_sCoding.bExact))
+                                      m_sCoding.bExact) ||
+                (m_sCoding.bExact &&
+                 !MSICAddBandRoles(m_oGuard.poWriter, m_poShadow.get(),
+                                   m_poMaskBand != nullptr)))
             {
                 m_bFailed = true;
                 return CE_Failure;
@@ -515,9 +606,55 @@ void MSICWriteDataset::Finish()
         m_oGuard.Abort();
 }
 
+CPLErr MSICWriteDataset::CreateMaskBand(int nFlags)
+{
+    const char *pszWhy = nullptr;
+    const uint32_t nBits =
+        m_sImage.valid_bits ? m_sImage.valid_bits : m_sImage.bit_depth;
+    if (m_poMaskBand)
+        pszWhy = "it has one already";
+    else if (nFlags != GMF_PER_DATASET)
+        pszWhy = "MSIC keeps one mask for all bands (GMF_PER_DATASET), not "
+                 "one per band";
+    else if (!m_sCoding.bExact)
+        pszWhy = "the learned (lossy) coding cannot keep a mask exact: "
+                 "create with LOSSLESS=YES or MAX_Z_ERROR";
+    else if (m_bRowsStarted || !HeaderOpen() || m_bFailed)
+        pszWhy = "the mask must be created before pixels are written";
+    else if (m_sImage.sample_format != MSIC_SAMPLE_FLOAT &&
+             nBits < (m_sImage.sample_format == MSIC_SAMPLE_SIGNED ? 9u : 8u))
+        pszWhy = "the data type cannot hold the mask's 255";
+    else if (static_cast<unsigned>(nBands) + 1 > MSIC_MAX_BANDS)
+        pszWhy = "one more band would pass MSIC's band limit";
+    if (pszWhy != nullptr)
+    {
+        CPLError(CE_Failure, CPLE_NotSupported,
+                 "MSIC: cannot create a mask band for %s: %s",
+                 GetDescription(), pszWhy);
+        return CE_Failure;
+    }
+    /* The mask is one more band of the file: a new writer (nothing was
+     * written yet) in place of the one Start() began. */
+    msic_image_info sImage = m_sImage;
+    sImage.bands = static_cast<uint32_t>(nBands + 1);
+    m_oGuard.Abort();
+    if (!m_oGuard.Create(m_osFilename.c_str(), sImage, m_poSettings.get()))
+    {
+        m_bFailed = true; /* no writer: closing says so, writes nothing */
+        return CE_Failure;
+    }
+    m_sImage = sImage;
+    m_nFileBands = nBands + 1;
+    m_abyFillPixel.clear();
+    m_poMaskBand = std::make_unique<MSICWriteMaskBand>(this);
+    return CE_None;
+}
+
 void MSICWriteDataset::FlushCache(bool bAtClosing)
 {
     GDALPamDataset::FlushCache(bAtClosing); /* dirty blocks: IWriteBlock */
+    if (m_poMaskBand)
+        m_poMaskBand->FlushCache(bAtClosing);
     if (bAtClosing && !m_bDone && m_oGuard.poWriter != nullptr)
         Finish();
 }

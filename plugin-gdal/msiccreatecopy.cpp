@@ -1,8 +1,9 @@
 /*
- * GDAL raster driver for MSIC: CreateCopy, the only way to write (the codec
- * codes whole tile rows in one pass, top to bottom). The source is read one
- * tile row at a time, so memory stays bounded whatever the raster size, and
- * a failed or cancelled copy leaves no file behind.
+ * GDAL raster driver for MSIC: CreateCopy (the codec codes whole tile rows
+ * in one pass, top to bottom). The source is read one tile row at a time,
+ * so memory stays bounded whatever the raster size, and a failed or
+ * cancelled copy leaves no file behind. A mask of the source's own goes in
+ * as one more band (the ROLE box says so), which the reader hides again.
  */
 
 #include "msicdataset.h"
@@ -28,14 +29,50 @@
 namespace
 {
 
+/* Whether the source has a mask of its own (an internal GTiff mask, a
+ * .msk), shared by all bands: it travels as one more band, coded exactly.
+ * No: every pixel valid, a nodata value, or an alpha band (copied as a
+ * band). Masks that differ per band cannot be stored: -1 after a CPLError. */
+int SourceMaskBand(GDALDataset *poSrcDS)
+{
+    const int nFlags = poSrcDS->GetRasterBand(1)->GetMaskFlags();
+    if (nFlags & (GMF_ALL_VALID | GMF_NODATA))
+        return 0;
+    if (nFlags & GMF_ALPHA)
+        for (int iBand = 1; iBand <= poSrcDS->GetRasterCount(); ++iBand)
+            if (poSrcDS->GetRasterBand(iBand)->GetColorInterpretation() ==
+                GCI_AlphaBand)
+                return 0;
+    if (nFlags & GMF_PER_DATASET)
+        return 1;
+    CPLError(CE_Failure, CPLE_NotSupported,
+             "the source's bands have masks of their own, which MSIC cannot "
+             "store (it keeps one mask for all bands): their masked-out "
+             "pixels would read back as valid data. Drop them explicitly "
+             "with -mask none, or burn them in as nodata first");
+    return -1;
+}
+
 /* Refuses what MSIC cannot store, and what lossy coding would change the
  * meaning of; warns, naming it, about what is dropped or only approximated.
  * Strict or not: GDAL's default is non-strict, and a palette's class codes
- * changed without a word are worse than no file. False after a CPLError. */
-bool CheckSource(GDALDataset *poSrcDS, const MSICCoding &sCoding)
+ * changed without a word are worse than no file. nMaskBands: what
+ * SourceMaskBand said. False after a CPLError. */
+bool CheckSource(GDALDataset *poSrcDS, const MSICCoding &sCoding,
+                 int nMaskBands, const msic_image_info &sImage)
 {
     const int nBands = poSrcDS->GetRasterCount();
-    if (!MSICCheckLayout(nBands, sCoding))
+    if (nMaskBands > 0 && !sCoding.bExact)
+    {
+        CPLError(CE_Failure, CPLE_NotSupported,
+                 "the source has a mask band, which the learned (lossy) "
+                 "coding cannot keep: its masked-out pixels would read back "
+                 "as valid data. -co LOSSLESS=YES or MAX_Z_ERROR keep it "
+                 "exactly; or drop it explicitly with -mask none, or burn it "
+                 "in as nodata first");
+        return false;
+    }
+    if (!MSICCheckLayout(nBands + nMaskBands, sCoding))
         return false;
     /* Palette indices and classes are codes, not levels: lossy coding
      * would turn them into other codes (51% of a land-cover raster's were).
@@ -57,16 +94,25 @@ bool CheckSource(GDALDataset *poSrcDS, const MSICCoding &sCoding)
             return false;
         }
     }
-    /* A mask of its own (an internal GTiff mask, a .msk) would be dropped:
-     * the masked-out pixels would come back as valid data. */
-    const int nMaskFlags = poSrcDS->GetRasterBand(1)->GetMaskFlags();
-    if (!(nMaskFlags & (GMF_ALL_VALID | GMF_NODATA)))
+    if (nMaskBands > 0)
     {
-        CPLError(CE_Failure, CPLE_NotSupported,
-                 "the source has a mask band, which MSIC cannot store: its "
-                 "masked-out pixels would read back as valid data. Drop it "
-                 "explicitly with -mask none, or burn it in as nodata first");
-        return false;
+        /* The mask's values (0 .. 255) go in a band of the file's type. */
+        const bool bSigned = sImage.sample_format == MSIC_SAMPLE_SIGNED;
+        const uint32_t nBits =
+            sImage.valid_bits ? sImage.valid_bits : sImage.bit_depth;
+        if (sImage.sample_format != MSIC_SAMPLE_FLOAT &&
+            nBits < (bSigned ? 9u : 8u))
+        {
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "the source has a mask band, whose values (0 .. 255) "
+                     "MSIC stores as one more band of the data's type, but "
+                     "%s samples cannot hold 255. Convert with -ot, drop the "
+                     "mask with -mask none, or burn it in as nodata first",
+                     sCoding.bSigned8
+                         ? "signed 8-bit"
+                         : CPLSPrintf("%u-bit", static_cast<unsigned>(nBits)));
+            return false;
+        }
     }
     int bHasNoData = FALSE;
     poSrcDS->GetRasterBand(1)->GetNoDataValue(&bHasNoData);
@@ -125,14 +171,15 @@ int MsicProgress(void *pUser, double dfFraction)
 /* Feeds the source to the writer a tile row at a time (fewer rows if a tile
  * row of the source would take more than 64 MB), pixel interleaved, as
  * eType. False after a CPLError. */
-bool WritePixels(GDALDataset *poSrcDS, MSICWriterGuard &oGuard, int nTileSize,
-                 GDALDataType eType, ProgressState &sProgress)
+bool WritePixels(GDALDataset *poSrcDS, int nMaskBands, MSICWriterGuard &oGuard,
+                 int nTileSize, GDALDataType eType, ProgressState &sProgress)
 {
     const int nXSize = poSrcDS->GetRasterXSize();
     const int nYSize = poSrcDS->GetRasterYSize();
     const int nBands = poSrcDS->GetRasterCount();
     const int nSampleBytes = GDALGetDataTypeSizeBytes(eType);
-    const size_t nPixelBytes = static_cast<size_t>(nBands) * nSampleBytes;
+    const size_t nPixelBytes =
+        static_cast<size_t>(nBands + nMaskBands) * nSampleBytes;
     const size_t nLineBytes = static_cast<size_t>(nXSize) * nPixelBytes;
     const size_t nMaxChunkBytes = 64 * 1024 * 1024;
     const int nChunkRows = static_cast<int>(std::max<size_t>(
@@ -163,6 +210,15 @@ bool WritePixels(GDALDataset *poSrcDS, MSICWriterGuard &oGuard, int nTileSize,
                               &sExtraArg) != CE_None)
         {
             return false; /* the source reported why */
+        }
+        if (nMaskBands > 0 &&
+            poSrcDS->GetRasterBand(1)->GetMaskBand()->RasterIO(
+                GF_Read, 0, nY, nXSize, nRows,
+                abyRows.data() + static_cast<size_t>(nBands) * nSampleBytes,
+                nXSize, nRows, eType, static_cast<GSpacing>(nPixelBytes),
+                static_cast<GSpacing>(nLineBytes), &sExtraArg) != CE_None)
+        {
+            return false;
         }
         const msic_status eStatus = msic_writer_write_rows(
             oGuard.poWriter, abyRows.data(), nLineBytes,
@@ -225,8 +281,14 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
     const char *pszPixelType =
         poBand1->GetMetadataItem("PIXELTYPE", "IMAGE_STRUCTURE");
     MSICCoding sCoding;
-    if (!MSICChooseCoding(eType, pszPixelType, papszOptions, sCoding) ||
-        !CheckSource(poSrcDS, sCoding))
+    if (!MSICChooseCoding(eType, pszPixelType, papszOptions, sCoding))
+        return nullptr;
+    const int nMaskBands = SourceMaskBand(poSrcDS);
+    const msic_image_info sImage = MSICImageInfo(
+        poSrcDS->GetRasterXSize(), poSrcDS->GetRasterYSize(),
+        poSrcDS->GetRasterCount() + std::max(0, nMaskBands), sCoding,
+        papszOptions, poBand1->GetMetadataItem("NBITS", "IMAGE_STRUCTURE"));
+    if (nMaskBands < 0 || !CheckSource(poSrcDS, sCoding, nMaskBands, sImage))
         return nullptr;
     MSICEncoderSettingsPtr poSettings =
         MSICMakeEncoderSettings(papszOptions, sCoding);
@@ -258,18 +320,16 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
         return nullptr;
     }
 
-    const msic_image_info sImage = MSICImageInfo(
-        poSrcDS->GetRasterXSize(), poSrcDS->GetRasterYSize(),
-        poSrcDS->GetRasterCount(), sCoding, papszOptions,
-        poBand1->GetMetadataItem("NBITS", "IMAGE_STRUCTURE"));
     if (!oGuard.Create(pszFilename, sImage, poSettings.get()) ||
-        !MSICAddMetadataBoxes(oGuard.poWriter, poSrcDS, sCoding.bExact))
+        !MSICAddMetadataBoxes(oGuard.poWriter, poSrcDS, sCoding.bExact) ||
+        (sCoding.bExact &&
+         !MSICAddBandRoles(oGuard.poWriter, poSrcDS, nMaskBands > 0)))
         return nullptr;
 
     double dfTileSize = MSIC_TILE_SIZE_DEFAULT;
     msic_encoder_settings_get(poSettings.get(), MSIC_ENCODER_TILE_SIZE,
                               &dfTileSize);
-    if (!WritePixels(poSrcDS, oGuard, static_cast<int>(dfTileSize),
+    if (!WritePixels(poSrcDS, nMaskBands, oGuard, static_cast<int>(dfTileSize),
                      sCoding.eType, sProgress) ||
         !oGuard.Commit())
         return nullptr;

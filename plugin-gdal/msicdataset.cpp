@@ -22,36 +22,26 @@
 namespace
 {
 
-/* Copies one band of a pixel-interleaved tile (nSampleBytes per sample)
- * into a GDAL block buffer, zeroing the part of the block beyond the raster
- * edge. */
+/* Copies band iBand of a pixel-interleaved tile of nBands eTileType samples
+ * into a GDAL block of eBlockType (the mask band's Byte: its 0 .. 255 convert
+ * exactly), zeroing the part of the block beyond the raster edge. */
 void DeinterleaveBand(const uint8_t *pabyTile, size_t nTileStride, int nBands,
-                      size_t nSampleBytes, int iBand, int nValidX,
-                      int nValidY, int nBlockXSize, int nBlockYSize,
-                      GByte *pabyBlock)
+                      GDALDataType eTileType, int iBand, int nValidX,
+                      int nValidY, GDALDataType eBlockType, int nBlockXSize,
+                      int nBlockYSize, GByte *pabyBlock)
 {
-    const bool bPartial = nValidX < nBlockXSize || nValidY < nBlockYSize;
-    if (bPartial)
+    const int nSampleBytes = GDALGetDataTypeSizeBytes(eTileType);
+    const int nBlockSampleBytes = GDALGetDataTypeSizeBytes(eBlockType);
+    if (nValidX < nBlockXSize || nValidY < nBlockYSize)
         std::memset(pabyBlock, 0,
                     static_cast<size_t>(nBlockXSize) * nBlockYSize *
-                        nSampleBytes);
-    const size_t nPixelBytes = nSampleBytes * static_cast<size_t>(nBands);
+                        nBlockSampleBytes);
     for (int iY = 0; iY < nValidY; ++iY)
-    {
-        const uint8_t *pSrc = pabyTile + iY * nTileStride + iBand * nSampleBytes;
-        GByte *pDst =
-            pabyBlock + static_cast<size_t>(iY) * nBlockXSize * nSampleBytes;
-        if (nBands == 1)
-            std::memcpy(pDst, pSrc, static_cast<size_t>(nValidX) * nSampleBytes);
-        else if (nSampleBytes == 1)
-            for (int iX = 0; iX < nValidX; ++iX)
-                pDst[iX] = pSrc[static_cast<size_t>(iX) * nBands];
-        else
-            for (int iX = 0; iX < nValidX; ++iX)
-                std::memcpy(pDst + iX * nSampleBytes,
-                            pSrc + static_cast<size_t>(iX) * nPixelBytes,
-                            nSampleBytes);
-    }
+        GDALCopyWords(pabyTile + iY * nTileStride + iBand * nSampleBytes,
+                      eTileType, nSampleBytes * nBands,
+                      pabyBlock + static_cast<size_t>(iY) * nBlockXSize *
+                                      nBlockSampleBytes,
+                      eBlockType, nBlockSampleBytes, nValidX);
 }
 
 }  // namespace
@@ -80,23 +70,22 @@ MSICRasterBand::MSICRasterBand(MSICDataset *poDSIn, int nBandIn)
 CPLErr MSICRasterBand::IReadBlock(int nBlockXOff, int nBlockYOff,
                                   void *pImage)
 {
+    return cpl::down_cast<MSICDataset *>(poDS)->ReadTileBlock(
+        this, nBlockXOff, nBlockYOff, pImage);
+}
+
+int MSICRasterBand::GetMaskFlags()
+{
     auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
-    std::vector<uint8_t> abyTile;
-    try
-    {
-        abyTile.resize(poGDS->TileBytes());
-    }
-    catch (const std::bad_alloc &)
-    {
-        CPLError(CE_Failure, CPLE_OutOfMemory,
-                 "MSIC: cannot allocate a tile buffer");
-        return CE_Failure;
-    }
-    if (poGDS->DecodeTile(nBlockXOff, nBlockYOff, abyTile.data()) != CE_None)
-        return CE_Failure;
-    poGDS->StoreTileInBlockCache(nBlockXOff, nBlockYOff, abyTile.data(),
-                                 nBand, static_cast<GByte *>(pImage));
-    return CE_None;
+    return poGDS->m_poMaskBand ? GMF_PER_DATASET
+                               : GDALPamRasterBand::GetMaskFlags();
+}
+
+GDALRasterBand *MSICRasterBand::GetMaskBand()
+{
+    auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
+    return poGDS->m_poMaskBand ? poGDS->m_poMaskBand.get()
+                               : GDALPamRasterBand::GetMaskBand();
 }
 
 GDALColorInterp MSICRasterBand::GetColorInterpretation()
@@ -104,9 +93,9 @@ GDALColorInterp MSICRasterBand::GetColorInterpretation()
     /* What the file recorded (MSICReadMetadataBoxes), else what the band
      * count says: grey, RGB, or nothing (a 4th band may be NIR, not alpha). */
     auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
-    const GDALColorInterp eRecorded = poGDS->m_oGeo.aoBands[nBand - 1].eColorInterp;
-    if (eRecorded != GCI_Undefined)
-        return eRecorded;
+    const auto &sBand = poGDS->m_oGeo.aoBands[nBand - 1];
+    if (sBand.bHasColorInterp)
+        return sBand.eColorInterp;
     const int nCount = poDS->GetRasterCount();
     if (nCount == 3)
         return static_cast<GDALColorInterp>(GCI_RedBand + nBand - 1);
@@ -203,8 +192,31 @@ CPLErr MSICRasterBand::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
 }
 
 /************************************************************************/
+/*                             MSICMaskBand                             */
+/************************************************************************/
+
+MSICMaskBand::MSICMaskBand(MSICDataset *poDSIn)
+{
+    poDS = poDSIn;
+    nBand = 0;
+    eDataType = GDT_Byte;
+    nRasterXSize = poDSIn->GetRasterXSize();
+    nRasterYSize = poDSIn->GetRasterYSize();
+    nBlockXSize = std::min(poDSIn->m_nTileSize, nRasterXSize);
+    nBlockYSize = std::min(poDSIn->m_nTileSize, nRasterYSize);
+}
+
+CPLErr MSICMaskBand::IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage)
+{
+    return cpl::down_cast<MSICDataset *>(poDS)->ReadTileBlock(
+        this, nBlockXOff, nBlockYOff, pImage);
+}
+
+/************************************************************************/
 /*                             MSICDataset                              */
 /************************************************************************/
+
+MSICDataset::MSICDataset() = default;
 
 MSICDataset::~MSICDataset()
 {
@@ -272,23 +284,59 @@ CPLErr MSICDataset::DecodeTile(int nTileX, int nTileY, uint8_t *pabyTile)
     return CE_None;
 }
 
-/* Puts the bands of a decoded tile into their blocks. nSkipBand's block is
+GDALRasterBand *MSICDataset::FileBand(int iFileBand)
+{
+    return iFileBand < nBands ? GetRasterBand(iFileBand + 1)
+                              : m_poMaskBand.get();
+}
+
+CPLErr MSICDataset::ReadTileBlock(GDALRasterBand *poBand, int nTileX,
+                                  int nTileY, void *pImage)
+{
+    std::vector<uint8_t> abyTile;
+    try
+    {
+        abyTile.resize(TileBytes());
+    }
+    catch (const std::bad_alloc &)
+    {
+        CPLError(CE_Failure, CPLE_OutOfMemory,
+                 "MSIC: cannot allocate a tile buffer");
+        return CE_Failure;
+    }
+    if (DecodeTile(nTileX, nTileY, abyTile.data()) != CE_None)
+        return CE_Failure;
+    StoreTileInBlockCache(nTileX, nTileY, abyTile.data(), poBand,
+                          static_cast<GByte *>(pImage));
+    return CE_None;
+}
+
+/* Puts the bands of a decoded tile into their blocks. poSkipBand's block is
  * the one GDAL is reading (pabySkipBandBlock), the others go to the block
  * cache unless already there. */
 void MSICDataset::StoreTileInBlockCache(int nTileX, int nTileY,
-                                        const uint8_t *pabyTile, int nSkipBand,
+                                        const uint8_t *pabyTile,
+                                        GDALRasterBand *poSkipBand,
                                         GByte *pabySkipBandBlock)
 {
     const int nValidX = TileWidth(nTileX);
     const int nValidY = TileHeight(nTileY);
-    for (int iBand = 1; iBand <= nBands; ++iBand)
+    const GDALDataType eTileType = MSICDataType(m_sInfo.image);
+    const int nBlockX = std::min(m_nTileSize, nRasterXSize);
+    const int nBlockY = std::min(m_nTileSize, nRasterYSize);
+    for (int iFileBand = 0; iFileBand < m_nFileBands; ++iFileBand)
     {
-        auto *poBand = cpl::down_cast<MSICRasterBand *>(GetRasterBand(iBand));
-        if (iBand == nSkipBand)
+        GDALRasterBand *poBand = FileBand(iFileBand);
+        auto Deinterleave = [&](GByte *pabyBlock)
         {
-            DeinterleaveBand(pabyTile, TileStride(), nBands, SampleBytes(),
-                             iBand - 1, nValidX, nValidY, poBand->nBlockXSize,
-                             poBand->nBlockYSize, pabySkipBandBlock);
+            DeinterleaveBand(pabyTile, TileStride(), m_nFileBands, eTileType,
+                             iFileBand, nValidX, nValidY,
+                             poBand->GetRasterDataType(), nBlockX, nBlockY,
+                             pabyBlock);
+        };
+        if (poBand == poSkipBand)
+        {
+            Deinterleave(pabySkipBandBlock);
             continue;
         }
         GDALRasterBlock *poBlock =
@@ -301,10 +349,7 @@ void MSICDataset::StoreTileInBlockCache(int nTileX, int nTileY,
         poBlock = poBand->GetLockedBlockRef(nTileX, nTileY, TRUE);
         if (poBlock == nullptr)
             continue; /* out of cache memory: that band decodes again later */
-        DeinterleaveBand(pabyTile, TileStride(), nBands, SampleBytes(),
-                         iBand - 1, nValidX, nValidY, poBand->nBlockXSize,
-                         poBand->nBlockYSize,
-                         static_cast<GByte *>(poBlock->GetDataRef()));
+        Deinterleave(static_cast<GByte *>(poBlock->GetDataRef()));
         poBlock->DropLock();
     }
 }
@@ -394,7 +439,7 @@ CPLErr MSICDataset::PrefetchTiles(int nXOff, int nYOff, int nXSize,
         for (size_t i = 0; i < nCount; ++i)
             StoreTileInBlockCache(static_cast<int>(anTileX[iStart + i]),
                                   static_cast<int>(anTileY[iStart + i]),
-                                  apabyTiles[i], 0, nullptr);
+                                  apabyTiles[i], nullptr, nullptr);
     }
     return CE_None;
 }
@@ -563,9 +608,14 @@ GDALDataset *MSICDataset::Open(GDALOpenInfo *poOpenInfo)
             "GDAL_NUM_THREADS");
     poDS->m_nThreads = std::max(1, nThreads);
 
-    const int nBands = static_cast<int>(poDS->m_sInfo.image.bands);
+    poDS->m_nFileBands = static_cast<int>(poDS->m_sInfo.image.bands);
+    const bool bMask =
+        MSICFileHasMaskBand(poDS->m_poReader, poDS->m_nFileBands);
+    const int nBands = poDS->m_nFileBands - (bMask ? 1 : 0);
     for (int iBand = 1; iBand <= nBands; ++iBand)
         poDS->SetBand(iBand, new MSICRasterBand(poDS.get(), iBand));
+    if (bMask)
+        poDS->m_poMaskBand = std::make_unique<MSICMaskBand>(poDS.get());
 
     MSICReadMetadataBoxes(poDS->m_poReader, poDS.get(), poDS->m_oGeo);
     poDS->SetImageStructureMetadata();

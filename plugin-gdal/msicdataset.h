@@ -26,13 +26,16 @@
 #include <msic/msic.h>
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 
 class MSICRasterBand;
+class MSICMaskBand;
 
 class MSICDataset final : public GDALPamDataset
 {
     friend class MSICRasterBand;
+    friend class MSICMaskBand;
 
     /* The reader's view of the file: reads at an offset through VSI. The
      * library serialises its calls; the mutex keeps seek+read atomic
@@ -49,6 +52,10 @@ class MSICDataset final : public GDALPamDataset
     msic_context *m_poContext = nullptr; /* nullptr: library default model */
     msic_reader *m_poReader = nullptr;
     msic_file_info m_sInfo{};
+    /* The file's bands: the raster bands, then the mask if the file has
+     * one (a ROLE box names its last band the mask; GetMaskBand serves it). */
+    int m_nFileBands = 0;
+    std::unique_ptr<MSICMaskBand> m_poMaskBand{};
     int m_nTileSize = 0;
     int m_nThreads = 1;
     MSICGeoreferencing m_oGeo{};
@@ -73,21 +80,30 @@ class MSICDataset final : public GDALPamDataset
     }
     size_t TileStride() const
     {
-        return static_cast<size_t>(m_nTileSize) * nBands * SampleBytes();
+        return static_cast<size_t>(m_nTileSize) * m_nFileBands * SampleBytes();
     }
     size_t TileBytes() const
     {
         return TileStride() * static_cast<size_t>(m_nTileSize);
     }
 
+    /* File band iFileBand (0-based) as GDAL sees it: a raster band or the
+     * mask band. */
+    GDALRasterBand *FileBand(int iFileBand);
     CPLErr DecodeTile(int nTileX, int nTileY, uint8_t *pabyTile);
+    /* The block of poBand (a raster or the mask band) that tile (nTileX,
+     * nTileY) fills: decoded, with the other bands' blocks put in the
+     * block cache. */
+    CPLErr ReadTileBlock(GDALRasterBand *poBand, int nTileX, int nTileY,
+                         void *pImage);
     void StoreTileInBlockCache(int nTileX, int nTileY, const uint8_t *pabyTile,
-                               int nSkipBand, GByte *pabySkipBandBlock);
+                               GDALRasterBand *poSkipBand,
+                               GByte *pabySkipBandBlock);
     bool TileFullyCached(int nTileX, int nTileY);
     CPLErr PrefetchTiles(int nXOff, int nYOff, int nXSize, int nYSize);
 
   public:
-    MSICDataset() = default;
+    MSICDataset();
     ~MSICDataset() override;
 
     CPLErr GetGeoTransform(double *padfTransform) override;
@@ -126,6 +142,8 @@ class MSICRasterBand final : public GDALPamRasterBand
     const char *GetUnitType() override;
     GDALColorTable *GetColorTable() override;
     GDALRasterAttributeTable *GetDefaultRAT() override;
+    int GetMaskFlags() override;
+    GDALRasterBand *GetMaskBand() override;
 
   protected:
     CPLErr IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff, int nXSize,
@@ -133,6 +151,20 @@ class MSICRasterBand final : public GDALPamRasterBand
                      GDALDataType eBufType, GSpacing nPixelSpace,
                      GSpacing nLineSpace,
                      GDALRasterIOExtraArg *psExtraArg) override;
+};
+
+/* The file's mask band (a source's per-dataset mask, coded exactly as the
+ * file's last band), in GDAL's terms: Byte, 0 masked out, else valid. */
+class MSICMaskBand final : public GDALRasterBand
+{
+  public:
+    explicit MSICMaskBand(MSICDataset *poDSIn);
+
+    CPLErr IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage) override;
+    int GetMaskFlags() override
+    {
+        return GMF_ALL_VALID;
+    }
 };
 
 #endif /* MSICDATASET_H */

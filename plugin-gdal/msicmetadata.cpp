@@ -126,6 +126,7 @@ void ReadBandFact(MSICGeoreferencing::Band &sBand, const std::string &osKey,
     else if (osKey == "UNIT")
         sBand.osUnit = osValue;
     else if (osKey == "COLOR_INTERP")
+        sBand.bHasColorInterp = true,
         sBand.eColorInterp = GDALGetColorInterpretationByName(osValue.c_str());
 }
 
@@ -370,7 +371,7 @@ bool AddKeyValues(msic_writer *poWriter, GDALDataset *poSrcDS,
         if (pszUnit != nullptr && pszUnit[0] != '\0')
             AppendTriple(osKV, osFacts, "UNIT", pszUnit);
         const GDALColorInterp eInterp = poBand->GetColorInterpretation();
-        if (bColorInterp && eInterp != GCI_Undefined)
+        if (bColorInterp) /* Undefined too: else a reader guesses RGB */
             AppendTriple(osKV, osFacts, "COLOR_INTERP",
                          GDALGetColorInterpretationName(eInterp));
     }
@@ -561,4 +562,42 @@ bool MSICAddMetadataBoxes(msic_writer *poWriter, GDALDataset *poSrcDS,
            AddBandDescriptions(poWriter, poSrcDS) &&
            AddKeyValues(poWriter, poSrcDS, bExactCoding) && AddTables(poWriter, poSrcDS) && AddXMP(poWriter, poSrcDS) &&
            AddICCProfile(poWriter, poSrcDS);
+}
+
+/************************************************************************/
+/*                             Band roles                               */
+/************************************************************************/
+
+bool MSICAddBandRoles(msic_writer *poWriter, GDALDataset *poSrcDS,
+                      bool bMaskBand)
+{
+    std::vector<uint8_t> abyRoles;
+    bool bAny = bMaskBand;
+    for (int iBand = 1; iBand <= poSrcDS->GetRasterCount(); ++iBand)
+    {
+        const bool bAlpha = poSrcDS->GetRasterBand(iBand)
+                                ->GetColorInterpretation() == GCI_AlphaBand;
+        abyRoles.push_back(bAlpha ? MSIC_BAND_ALPHA : MSIC_BAND_DATA);
+        bAny |= bAlpha;
+    }
+    if (bMaskBand)
+        abyRoles.push_back(MSIC_BAND_MASK);
+    return !bAny || AddBox(poWriter, MSIC_BOX_BAND_ROLES, abyRoles.data(),
+                           abyRoles.size());
+}
+
+bool MSICFileHasMaskBand(const msic_reader *poReader, int nFileBands)
+{
+    msic_box sBox;
+    if (msic_reader_find_box(poReader, MSIC_BOX_BAND_ROLES, &sBox) != MSIC_OK)
+        return false;
+    if (sBox.size != static_cast<size_t>(nFileBands))
+    {
+        CPLError(CE_Warning, CPLE_AppDefined,
+                 "MSIC: skipping a ROLE box of %u bytes for %d bands",
+                 static_cast<unsigned>(sBox.size), nFileBands);
+        return false;
+    }
+    /* A file with only a mask band has no raster to mask. */
+    return nFileBands > 1 && sBox.data[nFileBands - 1] == MSIC_BAND_MASK;
 }

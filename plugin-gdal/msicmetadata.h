@@ -17,6 +17,8 @@
  *   COLOR_PROFILE/SOURCE_ICC_PROFILE  ICCP  the profile's bytes
  *   a band's colour table             CLRT  band, kind, count, entries
  *   a band's raster attribute table   GRAT  band, GDAL's XML of the table
+ *   alpha bands, the mask             ROLE  a role per band; the mask (a
+ *     per-dataset mask of the source) is one more band after the others
  */
 #ifndef MSICMETADATA_H
 #define MSICMETADATA_H
@@ -47,6 +49,7 @@ struct MSICGeoreferencing
         bool bHasScale = false, bHasOffset = false;
         double dfScale = 1, dfOffset = 0;
         std::string osUnit{};
+        bool bHasColorInterp = false;
         GDALColorInterp eColorInterp = GCI_Undefined;
         std::unique_ptr<GDALColorTable> poColorTable{};
         std::unique_ptr<GDALRasterAttributeTable> poRAT{};
@@ -71,5 +74,14 @@ void MSICReadMetadataBoxes(const msic_reader *poReader, GDALDataset *poDS,
  * their band count). False after a CPLError. */
 bool MSICAddMetadataBoxes(msic_writer *poWriter, GDALDataset *poSrcDS,
                           bool bExactCoding);
+
+/* The ROLE box: alpha for the bands whose colour interpretation says so,
+ * and a mask after poSrcDS's bands when bMaskBand; no box when every band
+ * is data. False after a CPLError. */
+bool MSICAddBandRoles(msic_writer *poWriter, GDALDataset *poSrcDS,
+                      bool bMaskBand);
+
+/* Whether the file's last band is a mask (its ROLE box says so). */
+bool MSICFileHasMaskBand(const msic_reader *poReader, int nFileBands);
 
 #endif /* MSICMETADATA_H */

@@ -331,7 +331,7 @@ TEST_F(GdalMsicTest, PalettesAttributeTablesAndMasksAreRefused)
 
     auto poMasked = MakeSource(64, 64, 3);
     ASSERT_EQ(CE_None, poMasked->CreateMaskBand(GMF_PER_DATASET));
-    Refused(poMasked.get(), "mask", "-mask none");
+    Refused(poMasked.get(), "mask", "LOSSLESS=YES or MAX_Z_ERROR keep it");
 }
 
 /* What MSIC cannot keep is named in a warning; the file is still written. */

@@ -224,6 +224,177 @@ TEST_F(GdalMsicTest, NodataStaysNodataWithinTheBound)
     }
 }
 
+// A scene's own validity mask (an internal GTiff mask, a .msk): the exact
+// codings keep it exactly, as one more band that the reader serves as the
+// per-dataset mask, and the bound applies to the data bands only.
+TEST_F(GdalMsicTest, MasksAreKeptExactly)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    for (GDALDataType eType : {GDT_Byte, GDT_Int16, GDT_Float32})
+        for (const char *pszCoding : {"LOSSLESS=YES", "MAX_Z_ERROR=4"})
+        {
+            SCOPED_TRACE(std::string(GDALGetDataTypeName(eType)) + " " +
+                         pszCoding);
+            auto poSrc = MakeTypedSource(150, 100, 3, eType, 11);
+            ASSERT_EQ(CE_None, poSrc->CreateMaskBand(GMF_PER_DATASET));
+            GDALRasterBand *poMask = poSrc->GetRasterBand(1)->GetMaskBand();
+            std::vector<GByte> abyMask(150 * 100);
+            for (int iY = 0; iY < 100; ++iY)
+                for (int iX = 0; iX < 150; ++iX)
+                    abyMask[iY * 150 + iX] =
+                        (iX + iY < 60 || (iX - 100) * (iX - 100) +
+                                                 (iY - 50) * (iY - 50) < 300)
+                            ? 0
+                            : 255;
+            ASSERT_EQ(CE_None,
+                      poMask->RasterIO(GF_Write, 0, 0, 150, 100,
+                                       abyMask.data(), 150, 100, GDT_Byte, 0,
+                                       0, nullptr));
+            CPLStringList aosOptions;
+            aosOptions.AddString(pszCoding);
+            aosOptions.SetNameValue("TILE_SIZE", "64");
+            DatasetPtr poOut = CopyAndReopen(
+                poSrc.get(), m_osMemDir + "/masked.msic", aosOptions);
+            ASSERT_NE(nullptr, poOut);
+            ASSERT_EQ(3, poOut->GetRasterCount());
+            const double dfError = EQUAL(pszCoding, "LOSSLESS=YES") ? 0 : 4;
+            const std::vector<double> adfIn = ReadDoubles(poSrc.get());
+            const std::vector<double> adfOut = ReadDoubles(poOut.get());
+            for (size_t i = 0; i < adfIn.size(); ++i)
+                ASSERT_LE(std::fabs(adfIn[i] - adfOut[i]), dfError) << i;
+            for (int iBand = 1; iBand <= 3; ++iBand)
+            {
+                GDALRasterBand *poBand = poOut->GetRasterBand(iBand);
+                EXPECT_EQ(GMF_PER_DATASET, poBand->GetMaskFlags());
+                std::vector<GByte> abyGot(150 * 100);
+                ASSERT_EQ(CE_None, poBand->GetMaskBand()->RasterIO(
+                                       GF_Read, 0, 0, 150, 100, abyGot.data(),
+                                       150, 100, GDT_Byte, 0, 0, nullptr));
+                EXPECT_EQ(abyMask, abyGot) << "band " << iBand;
+            }
+            // Read mask-first from a fresh open too (its blocks then fill
+            // the data bands' cache).
+            poOut.reset(GDALDataset::Open((m_osMemDir + "/masked.msic").c_str(),
+                                          GDAL_OF_RASTER));
+            ASSERT_NE(nullptr, poOut);
+            EXPECT_EQ(GDALChecksumImage(poMask, 0, 0, 150, 100),
+                      GDALChecksumImage(
+                          poOut->GetRasterBand(2)->GetMaskBand(), 0, 0, 150,
+                          100));
+            EXPECT_EQ(adfOut, ReadDoubles(poOut.get()));
+        }
+}
+
+// An alpha band is data that GDAL also reads as the mask: copied as a band,
+// and exact under a bound. Masks GDAL cannot put in one band are refused.
+TEST_F(GdalMsicTest, AlphaIsExactAndMasksThatCannotBeKeptAreRefused)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    auto poRGBA = MakeTypedSource(130, 90, 4, GDT_UInt16, 3);
+    poRGBA->GetRasterBand(4)->SetColorInterpretation(GCI_AlphaBand);
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("MAX_Z_ERROR", "8");
+    aosOptions.SetNameValue("TILE_SIZE", "64");
+    DatasetPtr poOut =
+        CopyAndReopen(poRGBA.get(), m_osMemDir + "/rgba.msic", aosOptions);
+    ASSERT_NE(nullptr, poOut);
+    ASSERT_EQ(4, poOut->GetRasterCount());
+    EXPECT_EQ(GCI_AlphaBand, poOut->GetRasterBand(4)->GetColorInterpretation());
+    EXPECT_EQ(GMF_ALPHA | GMF_PER_DATASET,
+              poOut->GetRasterBand(1)->GetMaskFlags());
+    EXPECT_EQ(GDALChecksumImage(poRGBA->GetRasterBand(4), 0, 0, 130, 90),
+              GDALChecksumImage(poOut->GetRasterBand(4), 0, 0, 130, 90));
+    EXPECT_NE(GDALChecksumImage(poRGBA->GetRasterBand(1), 0, 0, 130, 90),
+              GDALChecksumImage(poOut->GetRasterBand(1), 0, 0, 130, 90))
+        << "the data bands should use the bound";
+
+    auto Refused = [&](GDALDataset *poSrc, const char *pszOption,
+                       const char *pszWords)
+    {
+        CPLStringList aosRefused;
+        aosRefused.AddString("LOSSLESS=YES");
+        aosRefused.AddString(pszOption);
+        const std::string osPath = m_osMemDir + "/refused.msic";
+        CPLPushErrorHandler(CPLQuietErrorHandler);
+        DatasetPtr poBad(MsicDriver()->CreateCopy(osPath.c_str(), poSrc, FALSE,
+                                                  aosRefused.List(), nullptr,
+                                                  nullptr));
+        CPLPopErrorHandler();
+        EXPECT_EQ(nullptr, poBad);
+        EXPECT_NE(nullptr, strstr(CPLGetLastErrorMsg(), pszWords))
+            << CPLGetLastErrorMsg();
+        EXPECT_FALSE(Exists(osPath));
+    };
+    // One mask per band.
+    auto poPerBand = MakeTypedSource(64, 64, 2, GDT_Byte);
+    ASSERT_EQ(CE_None, poPerBand->GetRasterBand(1)->CreateMaskBand(0));
+    ASSERT_EQ(CE_None, poPerBand->GetRasterBand(2)->CreateMaskBand(0));
+    Refused(poPerBand.get(), "TILE_SIZE=64", "masks of their own");
+    // Signed bytes cannot hold the mask's 255.
+    auto poSigned = MakeTypedSource(64, 64, 1, GDT_Byte);
+    poSigned->GetRasterBand(1)->SetMetadataItem("PIXELTYPE", "SIGNEDBYTE",
+                                                "IMAGE_STRUCTURE");
+    ASSERT_EQ(CE_None, poSigned->CreateMaskBand(GMF_PER_DATASET));
+    Refused(poSigned.get(), "TILE_SIZE=64", "cannot hold 255");
+}
+
+// rasterio's write_mask: CreateMaskBand on a Create()d dataset before the
+// pixels; the mask is kept exactly, and what cannot work is refused.
+TEST_F(GdalMsicTest, CreateKeepsAMaskBand)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    const std::string osPath = m_osMemDir + "/created.msic";
+    const char *apszOptions[] = {"MAX_Z_ERROR=3", "TILE_SIZE=64", nullptr};
+    DatasetPtr poDS(MsicDriver()->Create(osPath.c_str(), 100, 80, 3,
+                                         GDT_UInt16,
+                                         const_cast<char **>(apszOptions)));
+    ASSERT_NE(nullptr, poDS) << CPLGetLastErrorMsg();
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    EXPECT_EQ(CE_Failure, poDS->GetRasterBand(1)->CreateMaskBand(0))
+        << "one mask per band";
+    CPLPopErrorHandler();
+    ASSERT_EQ(CE_None, poDS->CreateMaskBand(GMF_PER_DATASET));
+    EXPECT_EQ(GMF_PER_DATASET, poDS->GetRasterBand(2)->GetMaskFlags());
+    auto poSrc = MakeTypedSource(100, 80, 3, GDT_UInt16, 4);
+    std::vector<GByte> abyMask(100 * 80);
+    for (int i = 0; i < 100 * 80; ++i)
+        abyMask[i] = (i % 100) + (i / 100) < 50 ? 0 : 255;
+    const std::vector<double> adfIn = ReadDoubles(poSrc.get());
+    ASSERT_EQ(CE_None,
+              poDS->RasterIO(GF_Write, 0, 0, 100, 80,
+                             const_cast<double *>(adfIn.data()), 100, 80,
+                             GDT_Float64, 3, nullptr, 0, 0, 0, nullptr));
+    ASSERT_EQ(CE_None, poDS->GetRasterBand(1)->GetMaskBand()->RasterIO(
+                           GF_Write, 0, 0, 100, 80, abyMask.data(), 100, 80,
+                           GDT_Byte, 0, 0, nullptr));
+    poDS.reset();
+
+    DatasetPtr poOut(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
+    ASSERT_NE(nullptr, poOut);
+    ASSERT_EQ(3, poOut->GetRasterCount());
+    const std::vector<double> adfOut = ReadDoubles(poOut.get());
+    for (size_t i = 0; i < adfIn.size(); ++i)
+        ASSERT_LE(std::fabs(adfIn[i] - adfOut[i]), 3) << i;
+    std::vector<GByte> abyGot(100 * 80);
+    ASSERT_EQ(CE_None, poOut->GetRasterBand(3)->GetMaskBand()->RasterIO(
+                           GF_Read, 0, 0, 100, 80, abyGot.data(), 100, 80,
+                           GDT_Byte, 0, 0, nullptr));
+    EXPECT_EQ(abyMask, abyGot);
+
+    // The learned coding, and after pixels were written: refused, and the
+    // dataset still writes its file.
+    DatasetPtr poLossy(MsicDriver()->Create(
+        (m_osMemDir + "/lossy.msic").c_str(), 64, 64, 3, GDT_Byte, nullptr));
+    ASSERT_NE(nullptr, poLossy);
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    EXPECT_EQ(CE_Failure, poLossy->CreateMaskBand(GMF_PER_DATASET));
+    CPLPopErrorHandler();
+    EXPECT_NE(nullptr, strstr(CPLGetLastErrorMsg(), "LOSSLESS=YES"))
+        << CPLGetLastErrorMsg();
+    poLossy.reset();
+    EXPECT_TRUE(Exists(m_osMemDir + "/lossy.msic"));
+}
+
 TEST_F(GdalMsicTest, BandFactsAndMetadataDomainsSurvive)
 {
     ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
