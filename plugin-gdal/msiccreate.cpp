@@ -63,6 +63,11 @@ class MSICWriteDataset final : public GDALPamDataset
     CPLErr SetGeoTransform(double *padfTransform) override;
     const OGRSpatialReference *GetSpatialRef() const override;
     CPLErr SetSpatialRef(const OGRSpatialReference *poSRS) override;
+    int GetGCPCount() override;
+    const GDAL_GCP *GetGCPs() override;
+    const OGRSpatialReference *GetGCPSpatialRef() const override;
+    CPLErr SetGCPs(int nGCPCount, const GDAL_GCP *pasGCPList,
+                   const OGRSpatialReference *poGCP_SRS) override;
     char **GetMetadata(const char *pszDomain = "") override;
     CPLErr SetMetadata(char **papszMetadata, const char *pszDomain = "") override;
     const char *GetMetadataItem(const char *pszName,
@@ -682,6 +687,30 @@ CPLErr MSICWriteDataset::SetSpatialRef(const OGRSpatialReference *poSRS)
 {
     m_poShadow->SetSpatialRef(poSRS);
     return HeaderOpen() ? CE_None : GDALPamDataset::SetSpatialRef(poSRS);
+}
+
+int MSICWriteDataset::GetGCPCount()
+{
+    return m_poShadow->GetGCPCount();
+}
+
+const GDAL_GCP *MSICWriteDataset::GetGCPs()
+{
+    return m_poShadow->GetGCPs();
+}
+
+const OGRSpatialReference *MSICWriteDataset::GetGCPSpatialRef() const
+{
+    return m_poShadow->GetGCPSpatialRef();
+}
+
+CPLErr MSICWriteDataset::SetGCPs(int nGCPCount, const GDAL_GCP *pasGCPList,
+                                 const OGRSpatialReference *poGCP_SRS)
+{
+    m_poShadow->SetGCPs(nGCPCount, pasGCPList, poGCP_SRS);
+    return HeaderOpen() ? CE_None
+                        : GDALPamDataset::SetGCPs(nGCPCount, pasGCPList,
+                                                  poGCP_SRS);
 }
 
 char **MSICWriteDataset::GetMetadata(const char *pszDomain)

@@ -122,12 +122,6 @@ bool CheckSource(GDALDataset *poSrcDS, const MSICCoding &sCoding,
                  "keep the nodata pixels exact: some will read back as valid "
                  "values near the nodata value, and valid pixels near it may "
                  "read back as nodata (LOSSLESS=YES or MAX_Z_ERROR keep them)");
-    if (poSrcDS->GetGCPCount() > 0)
-        CPLError(CE_Warning, CPLE_NotSupported,
-                 "MSIC cannot store ground control points: the %d GCPs are "
-                 "not copied (warp with gdalwarp first to keep the "
-                 "georeferencing)",
-                 poSrcDS->GetGCPCount());
     return true;
 }
 

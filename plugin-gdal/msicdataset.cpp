@@ -265,6 +265,25 @@ const OGRSpatialReference *MSICDataset::GetSpatialRef() const
     return GDALPamDataset::GetSpatialRef();
 }
 
+int MSICDataset::GetGCPCount()
+{
+    return m_oGeo.asGCPs.empty() ? GDALPamDataset::GetGCPCount()
+                                 : static_cast<int>(m_oGeo.asGCPs.size());
+}
+
+const GDAL_GCP *MSICDataset::GetGCPs()
+{
+    return m_oGeo.asGCPs.empty() ? GDALPamDataset::GetGCPs()
+                                 : m_oGeo.asGCPs.data();
+}
+
+const OGRSpatialReference *MSICDataset::GetGCPSpatialRef() const
+{
+    if (m_oGeo.asGCPs.empty())
+        return GDALPamDataset::GetGCPSpatialRef();
+    return m_oGeo.oGCPSRS.IsEmpty() ? nullptr : &m_oGeo.oGCPSRS;
+}
+
 CPLErr MSICDataset::DecodeTile(int nTileX, int nTileY, uint8_t *pabyTile)
 {
     const msic_status eStatus =

@@ -265,23 +265,31 @@ bool AddNoData(msic_writer *poWriter, GDALDataset *poSrcDS)
     int bHasNoData = FALSE;
     const double dfNoData =
         poSrcDS->GetRasterBand(1)->GetNoDataValue(&bHasNoData);
-    if (!bHasNoData)
-        return true;
     for (int iBand = 2; iBand <= poSrcDS->GetRasterCount(); ++iBand)
     {
         int bOther = FALSE;
         const double dfOther =
             poSrcDS->GetRasterBand(iBand)->GetNoDataValue(&bOther);
-        if (!bOther || !(dfOther == dfNoData ||
-                         (std::isnan(dfOther) && std::isnan(dfNoData))))
+        if (bOther != bHasNoData ||
+            (bHasNoData && !(dfOther == dfNoData ||
+                             (std::isnan(dfOther) && std::isnan(dfNoData)))))
         {
-            CPLError(CE_Warning, CPLE_AppDefined,
-                     "MSIC stores one nodata value for all bands; band "
-                     "1's (%.17g) is used",
-                     dfNoData);
+            if (bHasNoData)
+                CPLError(CE_Warning, CPLE_AppDefined,
+                         "MSIC stores one nodata value for all bands; band "
+                         "1's (%.17g) is used for all, band %d's is not",
+                         dfNoData, iBand);
+            else
+                CPLError(CE_Warning, CPLE_AppDefined,
+                         "MSIC stores one nodata value for all bands, taken "
+                         "from band 1, which has none: band %d's nodata "
+                         "value is not kept",
+                         iBand);
             break;
         }
     }
+    if (!bHasNoData)
+        return true;
     return AddF64Box(poWriter, MSIC_BOX_NODATA, &dfNoData, 1);
 }
 
@@ -403,10 +411,6 @@ bool AddICCProfile(msic_writer *poWriter, GDALDataset *poSrcDS)
     return bOK;
 }
 
-/************************************************************************/
-/*                  Colour and raster attribute tables                  */
-/************************************************************************/
-
 void PutU32(std::string &osOut, uint32_t n)
 {
     for (int i = 0; i < 4; ++i)
@@ -418,6 +422,127 @@ uint32_t GetU32(const uint8_t *p)
     return p[0] | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) |
            (uint32_t(p[3]) << 24);
 }
+
+void PutF64(std::string &osOut, double dfValue)
+{
+    CPL_LSBPTR64(&dfValue);
+    osOut.append(reinterpret_cast<const char *>(&dfValue), 8);
+}
+
+double GetF64(const uint8_t *p)
+{
+    double dfValue;
+    std::memcpy(&dfValue, p, 8);
+    CPL_LSBPTR64(&dfValue);
+    return dfValue;
+}
+
+/************************************************************************/
+/*                       Ground control points                          */
+/************************************************************************/
+
+bool AddGCPs(msic_writer *poWriter, GDALDataset *poSrcDS)
+{
+    const int nCount = poSrcDS->GetGCPCount();
+    if (nCount <= 0)
+        return true;
+    const GDAL_GCP *pasGCPs = poSrcDS->GetGCPs();
+    std::string osBox;
+    PutU32(osBox, static_cast<uint32_t>(nCount));
+    for (int i = 0; i < nCount; ++i)
+    {
+        const GDAL_GCP &sGCP = pasGCPs[i];
+        for (double dfValue : {sGCP.dfGCPPixel, sGCP.dfGCPLine, sGCP.dfGCPX,
+                               sGCP.dfGCPY, sGCP.dfGCPZ})
+            PutF64(osBox, dfValue);
+        AppendNulTerminated(osBox, sGCP.pszId ? sGCP.pszId : "");
+        AppendNulTerminated(osBox, sGCP.pszInfo ? sGCP.pszInfo : "");
+    }
+    const OGRSpatialReference *poSRS = poSrcDS->GetGCPSpatialRef();
+    char *pszWKT = nullptr;
+    const char *const apszOptions[] = {"FORMAT=WKT2_2019", nullptr};
+    if (poSRS != nullptr && !poSRS->IsEmpty() &&
+        poSRS->exportToWkt(&pszWKT, apszOptions) != OGRERR_NONE)
+    {
+        CPLFree(pszWKT);
+        pszWKT = nullptr;
+        poSRS->exportToWkt(&pszWKT);
+    }
+    if (pszWKT != nullptr)
+        osBox += pszWKT;
+    CPLFree(pszWKT);
+    return AddBox(poWriter, MSIC_BOX_GCPS, osBox.data(), osBox.size());
+}
+
+/* The GCPS box into sGeo; a malformed one is skipped with a warning. */
+void ReadGCPs(const msic_reader *poReader, MSICGeoreferencing &sGeo)
+{
+    msic_box sBox{};
+    if (msic_reader_find_box(poReader, MSIC_BOX_GCPS, &sBox) != MSIC_OK)
+        return;
+    const uint8_t *p = sBox.data;
+    const uint8_t *pEnd = sBox.data + sBox.size;
+    const uint32_t nCount = sBox.size >= 4 ? GetU32(p) : 0;
+    p += 4;
+    /* Each point takes at least 42 bytes: a count beyond that is damage. */
+    bool bOK = sBox.size >= 4 && nCount <= (sBox.size - 4) / 42;
+    std::vector<GDAL_GCP> asGCPs;
+    auto ReadString = [&](std::string &osOut)
+    {
+        const void *pNul = memchr(p, 0, static_cast<size_t>(pEnd - p));
+        if (pNul == nullptr)
+            return false;
+        osOut.assign(reinterpret_cast<const char *>(p),
+                     static_cast<const uint8_t *>(pNul) - p);
+        p = static_cast<const uint8_t *>(pNul) + 1;
+        return true;
+    };
+    for (uint32_t i = 0; bOK && i < nCount; ++i)
+    {
+        if (pEnd - p < 40)
+        {
+            bOK = false;
+            break;
+        }
+        double adf[5];
+        for (double &dfValue : adf)
+            dfValue = GetF64(p), p += 8;
+        std::string osId, osInfo;
+        if (!ReadString(osId) || !ReadString(osInfo))
+        {
+            bOK = false;
+            break;
+        }
+        GDAL_GCP sGCP;
+        GDALInitGCPs(1, &sGCP);
+        CPLFree(sGCP.pszId);
+        CPLFree(sGCP.pszInfo);
+        sGCP.pszId = CPLStrdup(osId.c_str());
+        sGCP.pszInfo = CPLStrdup(osInfo.c_str());
+        sGCP.dfGCPPixel = adf[0], sGCP.dfGCPLine = adf[1];
+        sGCP.dfGCPX = adf[2], sGCP.dfGCPY = adf[3], sGCP.dfGCPZ = adf[4];
+        asGCPs.push_back(sGCP);
+    }
+    const std::string osWKT(reinterpret_cast<const char *>(p),
+                            bOK ? static_cast<size_t>(pEnd - p) : 0);
+    if (bOK && !osWKT.empty() &&
+        sGeo.oGCPSRS.importFromWkt(osWKT.c_str()) != OGRERR_NONE)
+        bOK = false;
+    if (!bOK)
+    {
+        CPLError(CE_Warning, CPLE_AppDefined,
+                 "MSIC: the ground control points box is malformed; skipped");
+        if (!asGCPs.empty())
+            GDALDeinitGCPs(static_cast<int>(asGCPs.size()), asGCPs.data());
+        sGeo.oGCPSRS.Clear();
+        return;
+    }
+    sGeo.asGCPs = std::move(asGCPs);
+}
+
+/************************************************************************/
+/*                  Colour and raster attribute tables                  */
+/************************************************************************/
 
 bool AddTables(msic_writer *poWriter, GDALDataset *poSrcDS)
 {
@@ -539,6 +664,7 @@ void MSICReadMetadataBoxes(const msic_reader *poReader, GDALDataset *poDS,
         ReadF64Box(poReader, MSIC_BOX_GEOTRANSFORM, "geotransform",
                    sGeo.adfGeoTransform, 6);
     ReadSpatialRef(poReader, sGeo.oSRS);
+    ReadGCPs(poReader, sGeo);
     sGeo.bHasNoData =
         ReadF64Box(poReader, MSIC_BOX_NODATA, "nodata", &sGeo.dfNoData, 1);
     ReadBandDescriptions(poReader, poDS);
@@ -558,7 +684,8 @@ bool MSICAddMetadataBoxes(msic_writer *poWriter, GDALDataset *poSrcDS,
                           bool bExactCoding)
 {
     return AddGeoTransform(poWriter, poSrcDS) &&
-           AddSpatialRef(poWriter, poSrcDS) && AddNoData(poWriter, poSrcDS) &&
+           AddSpatialRef(poWriter, poSrcDS) && AddGCPs(poWriter, poSrcDS) &&
+           AddNoData(poWriter, poSrcDS) &&
            AddBandDescriptions(poWriter, poSrcDS) &&
            AddKeyValues(poWriter, poSrcDS, bExactCoding) && AddTables(poWriter, poSrcDS) && AddXMP(poWriter, poSrcDS) &&
            AddICCProfile(poWriter, poSrcDS);

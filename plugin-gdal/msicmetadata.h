@@ -17,6 +17,7 @@
  *   COLOR_PROFILE/SOURCE_ICC_PROFILE  ICCP  the profile's bytes
  *   a band's colour table             CLRT  band, kind, count, entries
  *   a band's raster attribute table   GRAT  band, GDAL's XML of the table
+ *   ground control points, their CRS  GCPS  count, points, WKT
  *   alpha bands, the mask             ROLE  a role per band; the mask (a
  *     per-dataset mask of the source) is one more band after the others
  */
@@ -56,10 +57,22 @@ struct MSICGeoreferencing
     };
     std::vector<Band> aoBands{};
 
+    /* Ground control points (their strings owned here) and their CRS. */
+    std::vector<GDAL_GCP> asGCPs{};
+    OGRSpatialReference oGCPSRS{};
+
     MSICGeoreferencing()
     {
         oSRS.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        oGCPSRS.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
     }
+    ~MSICGeoreferencing()
+    {
+        if (!asGCPs.empty())
+            GDALDeinitGCPs(static_cast<int>(asGCPs.size()), asGCPs.data());
+    }
+    MSICGeoreferencing(const MSICGeoreferencing &) = delete;
+    MSICGeoreferencing &operator=(const MSICGeoreferencing &) = delete;
 };
 
 /* Reads the boxes of an open file: the georeferencing into sGeo, the rest

@@ -158,6 +158,7 @@ typedef struct msic_image_info {
 #define MSIC_BOX_COLOR_TABLE "CLRT"  /* a band's colour table (MSIC.md) */
 #define MSIC_BOX_ATTRIBUTE_TABLE "GRAT" /* a band's raster attribute table (MSIC.md) */
 #define MSIC_BOX_BAND_ROLES "ROLE"   /* one msic_band_role byte per band */
+#define MSIC_BOX_GCPS "GCPS"         /* ground control points (MSIC.md) */
 
 /* What a band is (the ROLE box). The exact and bounded-error coding codes
  * alpha and mask bands exactly, whatever the max error. */

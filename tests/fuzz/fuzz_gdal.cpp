@@ -57,6 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     GDALGetProjectionRef(ds);
     GDALGetSpatialRef(ds);
     GDALGetGCPCount(ds);
+    GDALGetGCPs(ds);
+    GDALGetGCPSpatialRef(ds);
     const int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
     for (int b = 1; b <= GDALGetRasterCount(ds); ++b) {
       GDALRasterBandH band = GDALGetRasterBand(ds, b);
@@ -79,6 +81,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         std::vector<uint8_t> block(size_t(bw) * bh * GDALGetDataTypeSizeBytes(GDALGetRasterDataType(band)));
         (void)GDALReadBlock(band, 0, 0, block.data());
         (void)GDALReadBlock(band, (w - 1) / bw, (h - 1) / bh, block.data());
+      }
+      // The mask (a file's mask band, or GDAL's default one).
+      if (GDALGetMaskFlags(band) == GMF_PER_DATASET) {
+        const int mw = std::min(w, int(MSIC_FUZZ_WINDOW)), mh = std::min(h, int(MSIC_FUZZ_WINDOW));
+        std::vector<uint8_t> mask(size_t(mw) * mh);
+        (void)GDALRasterIO(GDALGetMaskBand(band), GF_Read, 0, 0, mw, mh, mask.data(), mw, mh, GDT_Byte, 0, 0);
       }
     }
     GDALClose(ds);

@@ -79,6 +79,22 @@ std::vector<BoxData> geo_boxes(int bands) {
           {MSIC_BOX_KEYVALUE, bytes(kv)}};
 }
 
+// A GDAL mask as the last band (ROLE) and two ground control points (GCPS).
+std::vector<BoxData> mask_and_gcp_boxes() {
+  std::vector<uint8_t> gcps = {2, 0, 0, 0};
+  const double points[2][5] = {{0.5, 0.5, -47.9, -15.8, 1100}, {69.5, 39.5, -47.8, -15.9, 1000}};
+  for (const auto &point : points) {
+    const std::vector<uint8_t> v = f64({point[0], point[1], point[2], point[3], point[4]});
+    gcps.insert(gcps.end(), v.begin(), v.end());
+    for (const char *s : {"id", "info"}) gcps.insert(gcps.end(), s, s + strlen(s) + 1);
+  }
+  const char *wkt = "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563]],"
+                    "PRIMEM[\"Greenwich\",0],UNIT[\"degree\",0.0174532925199433]]";
+  gcps.insert(gcps.end(), wkt, wkt + strlen(wkt));
+  return {{MSIC_BOX_BAND_ROLES, {MSIC_BAND_DATA, MSIC_BAND_DATA, MSIC_BAND_ALPHA, MSIC_BAND_MASK}},
+          {MSIC_BOX_GCPS, gcps}};
+}
+
 std::vector<BoxData> unknown_boxes() {
   return {{"ZZZZ", bytes("a box no reader knows")}, {"abcd", {}}, {MSIC_BOX_NODATA, f64({-9999.0})}};
 }
@@ -211,6 +227,8 @@ int main(int argc, char **argv) {
                          {{MSIC_BOX_NODATA, f64({-100.0})}});
   ok &= write_exact_seed(ctx, dir, "exact-f32-bits", 40, 40, 2, MSIC_SAMPLE_FLOAT, 32, 0, none);
   ok &= write_exact_seed(ctx, dir, "exact-s32-8b", 20, 20, 8, MSIC_SAMPLE_SIGNED, 32, 0, none);
+  ok &= write_exact_seed(ctx, dir, "exact-u8-mask-gcps", 70, 40, 4, MSIC_SAMPLE_UNSIGNED, 8, 2,
+                         mask_and_gcp_boxes());
   ok &= write_seed(ctx, dir, "grey-t64-3x2", 150, 100, 1, 64, 50, none);
   ok &= write_seed(ctx, dir, "rgb-t64-3x2-photo", 130, 70, 3, 64, 75, photo_boxes());
   ok &= write_seed(ctx, dir, "rgb-t64-4x4", 256, 256, 3, 64, 30, none);

@@ -342,14 +342,6 @@ TEST_F(GdalMsicTest, WhatIsNotKeptIsNamed)
     poSrc->GetRasterBand(1)->SetNoDataValue(0);
     poSrc->GetRasterBand(1)->SetScale(0.5);
     poSrc->GetRasterBand(1)->SetUnitType("m");
-    GDAL_GCP asGCP[1];
-    GDALInitGCPs(1, asGCP);
-    asGCP[0].dfGCPX = 10;
-    asGCP[0].dfGCPY = 20;
-    OGRSpatialReference oSRS;
-    oSRS.importFromEPSG(4326);
-    ASSERT_EQ(CE_None, poSrc->SetGCPs(1, asGCP, &oSRS));
-    GDALDeinitGCPs(1, asGCP);
 
     std::vector<std::string> aosWarnings;
     CPLPushErrorHandlerEx(
@@ -373,9 +365,102 @@ TEST_F(GdalMsicTest, WhatIsNotKeptIsNamed)
         return false;
     };
     EXPECT_TRUE(Warned("nodata pixels exact"));
-    EXPECT_TRUE(Warned("ground control points"));
     // Scale, offset and unit are kept now (BandFactsAndDomainsSurvive).
     EXPECT_FALSE(Warned("scale, offset or unit"));
+}
+
+/* One nodata value for all bands: a band whose own would be lost is named. */
+TEST_F(GdalMsicTest, ANodataValueThatIsNotKeptIsNamed)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    for (int iBandWithout : {1, 2})
+    {
+        auto poSrc = MakeSource(64, 64, 3);
+        for (int iBand = 1; iBand <= 3; ++iBand)
+            if (iBand != iBandWithout)
+                poSrc->GetRasterBand(iBand)->SetNoDataValue(iBand == 3 ? 7 : 0);
+        std::vector<std::string> aosWarnings;
+        CPLPushErrorHandlerEx(
+            [](CPLErr eErr, CPLErrorNum, const char *pszMsg)
+            {
+                if (eErr == CE_Warning)
+                    static_cast<std::vector<std::string> *>(
+                        CPLGetErrorHandlerUserData())
+                        ->push_back(pszMsg);
+            },
+            &aosWarnings);
+        const char *apszOptions[] = {"LOSSLESS=YES", nullptr};
+        DatasetPtr poOut(MsicDriver()->CreateCopy(
+            (m_osMemDir + "/nodata.msic").c_str(), poSrc.get(), FALSE,
+            const_cast<char **>(apszOptions), nullptr, nullptr));
+        CPLPopErrorHandler();
+        ASSERT_NE(nullptr, poOut);
+        const std::string osWanted =
+            iBandWithout == 1 ? "band 2's nodata value is not kept"
+                              : "band 2's is not";
+        bool bWarned = false;
+        for (const std::string &osWarning : aosWarnings)
+            bWarned |= osWarning.find(osWanted) != std::string::npos;
+        EXPECT_TRUE(bWarned) << "band without nodata: " << iBandWithout;
+    }
+}
+
+/* Ground control points (an unrectified scene's georeferencing) and their
+ * CRS survive bit for bit, whatever the coding. */
+TEST_F(GdalMsicTest, GroundControlPointsSurvive)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    auto poSrc = MakeSource(64, 64, 3);
+    GDAL_GCP asGCP[3];
+    GDALInitGCPs(3, asGCP);
+    for (int i = 0; i < 3; ++i)
+    {
+        CPLFree(asGCP[i].pszId);
+        asGCP[i].pszId = CPLStrdup(CPLSPrintf("corner %d", i));
+        asGCP[i].dfGCPPixel = 0.5 + 31.25 * i;
+        asGCP[i].dfGCPLine = 63.5 - 20 * i;
+        asGCP[i].dfGCPX = -47.123456789012345 + 0.1 * i;
+        asGCP[i].dfGCPY = -7.98765432109876 - 0.1 * i;
+        asGCP[i].dfGCPZ = 12.5 * i;
+    }
+    CPLFree(asGCP[1].pszInfo);
+    asGCP[1].pszInfo = CPLStrdup("from the scene's ephemeris");
+    OGRSpatialReference oSRS;
+    oSRS.importFromEPSG(4326);
+    ASSERT_EQ(CE_None, poSrc->SetGCPs(3, asGCP, &oSRS));
+    GDALDeinitGCPs(3, asGCP);
+
+    for (const char *pszCoding : {"QUALITY=75", "LOSSLESS=YES"})
+    {
+        SCOPED_TRACE(pszCoding);
+        const std::string osPath = m_osMemDir + "/gcps.msic";
+        const char *apszOptions[] = {pszCoding, nullptr};
+        DatasetPtr poOut(MsicDriver()->CreateCopy(
+            osPath.c_str(), poSrc.get(), FALSE,
+            const_cast<char **>(apszOptions), nullptr, nullptr));
+        ASSERT_NE(nullptr, poOut) << CPLGetLastErrorMsg();
+        poOut.reset(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
+        ASSERT_NE(nullptr, poOut);
+        ASSERT_EQ(3, poOut->GetGCPCount());
+        const GDAL_GCP *pasIn = poSrc->GetGCPs();
+        const GDAL_GCP *pasOut = poOut->GetGCPs();
+        for (int i = 0; i < 3; ++i)
+        {
+            EXPECT_STREQ(pasIn[i].pszId, pasOut[i].pszId);
+            EXPECT_STREQ(pasIn[i].pszInfo, pasOut[i].pszInfo);
+            EXPECT_EQ(pasIn[i].dfGCPPixel, pasOut[i].dfGCPPixel);
+            EXPECT_EQ(pasIn[i].dfGCPLine, pasOut[i].dfGCPLine);
+            EXPECT_EQ(pasIn[i].dfGCPX, pasOut[i].dfGCPX);
+            EXPECT_EQ(pasIn[i].dfGCPY, pasOut[i].dfGCPY);
+            EXPECT_EQ(pasIn[i].dfGCPZ, pasOut[i].dfGCPZ);
+        }
+        ASSERT_NE(nullptr, poOut->GetGCPSpatialRef());
+        const char *const apszSame[] = {
+            "IGNORE_DATA_AXIS_TO_SRS_AXIS_MAPPING=YES", nullptr};
+        EXPECT_TRUE(poOut->GetGCPSpatialRef()->IsSame(&oSRS, apszSame));
+        // No .aux.xml: the points are in the file.
+        EXPECT_FALSE(Exists(osPath + ".aux.xml"));
+    }
 }
 
 
