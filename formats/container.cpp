@@ -87,6 +87,15 @@ void validate_header(const Header &h) {
     throw Error(MSIC_ERR_FORMAT, "max error must be a finite number >= 0 (whole for integer samples)");
 }
 
+Level Level::of(const Header &h, uint32_t scale_log2) {
+  Level l;
+  l.scale_log2 = scale_log2;
+  l.width = uint32_t(((uint64_t(h.width) - 1) >> scale_log2) + 1);
+  l.height = uint32_t(((uint64_t(h.height) - 1) >> scale_log2) + 1);
+  l.tile_size = h.tile_size;
+  return l;
+}
+
 ContainerWriter::ContainerWriter(Sink sink, Header header)
     : sink_(std::move(sink)), header_(std::move(header)) {
   validate_header(header_);
@@ -134,26 +143,82 @@ void ContainerWriter::write_header() {
   put(p.bytes.data(), p.bytes.size());
 }
 
-void ContainerWriter::write_tile(uint64_t i, const std::vector<uint8_t> &payload) {
-  if (i >= index_.size() || written_[i]) throw Error(MSIC_ERR_INTERNAL, "tile written twice");
+TileEntry ContainerWriter::put_tile(const char magic[4], uint64_t number, const std::vector<uint8_t> &payload) {
   if (payload.size() > UINT32_MAX) throw Error(MSIC_ERR_LIMIT, "tile payload exceeds 4 GiB");
   const uint32_t crc = crc32(payload.data(), payload.size());
   // The tile's frame: what a recovering reader finds tiles by when the
   // index at the end is lost (a truncated copy). Readers otherwise skip it.
   Packer frame;
-  frame.raw(kTileFrameMagic, 4);
-  frame.u32(uint32_t(i));
+  frame.raw(magic, 4);
+  frame.u32(uint32_t(number));
   frame.u32(uint32_t(payload.size()));
   frame.u32(crc);
   put(frame.bytes.data(), frame.bytes.size());
-  index_[i] = {position_, uint32_t(payload.size()), crc};
-  written_[i] = true;
+  const TileEntry entry{position_, uint32_t(payload.size()), crc};
   put(payload.data(), payload.size());
+  return entry;
+}
+
+void ContainerWriter::write_tile(uint64_t i, const std::vector<uint8_t> &payload) {
+  if (i >= index_.size() || written_[i]) throw Error(MSIC_ERR_INTERNAL, "tile written twice");
+  index_[i] = put_tile(kTileFrameMagic, i, payload);
+  written_[i] = true;
+}
+
+void ContainerWriter::set_levels(const std::vector<uint32_t> &scales_log2) {
+  if (!levels_.empty() || scales_log2.size() > kMaxLevels) throw Error(MSIC_ERR_INTERNAL, "levels set twice");
+  for (size_t l = 0; l < scales_log2.size(); ++l) {
+    if (scales_log2[l] == 0 || scales_log2[l] > kMaxLevels || (l && scales_log2[l] <= scales_log2[l - 1]))
+      throw Error(MSIC_ERR_INTERNAL, "reduced levels must have increasing scales");
+    levels_.push_back(Level::of(header_, scales_log2[l]));
+    level_payloads_.emplace_back(levels_.back().tile_count());
+    level_written_.emplace_back(levels_.back().tile_count(), false);
+  }
+}
+
+void ContainerWriter::write_level_tile(size_t level, uint64_t i, std::vector<uint8_t> payload) {
+  if (level < 1 || level > levels_.size() || i >= level_written_[level - 1].size() ||
+      level_written_[level - 1][i])
+    throw Error(MSIC_ERR_INTERNAL, "level tile written twice or out of range");
+  level_payloads_[level - 1][i] = std::move(payload);
+  level_written_[level - 1][i] = true;
 }
 
 void ContainerWriter::finish() {
   for (bool w : written_)
     if (!w) throw Error(MSIC_ERR_INTERNAL, "finishing an MSIC file with tiles missing");
+  for (const std::vector<bool> &level : level_written_)
+    for (bool w : level)
+      if (!w) throw Error(MSIC_ERR_INTERNAL, "finishing an MSIC file with level tiles missing");
+  if (!levels_.empty()) {
+    // Level tiles, then their directory and its locator, just before the
+    // index (which stays where a 1.2 reader looks for it).
+    Packer dir;
+    dir.u32(uint32_t(levels_.size()));
+    for (size_t l = 0; l < levels_.size(); ++l) {
+      std::vector<TileEntry> entries;
+      for (uint64_t i = 0; i < levels_[l].tile_count(); ++i) {
+        entries.push_back(put_tile(kLevelTileFrameMagic, i, level_payloads_[l][i]));
+        std::vector<uint8_t>().swap(level_payloads_[l][i]);
+      }
+      dir.u32(levels_[l].scale_log2);
+      dir.u32(uint32_t(entries.size()));
+      for (const TileEntry &e : entries) {
+        dir.u64(e.offset);
+        dir.u32(e.length);
+        dir.u32(e.crc);
+      }
+    }
+    const uint64_t dir_offset = position_;
+    put(dir.bytes.data(), dir.bytes.size());
+    Packer locator;
+    locator.raw(kLevelLocatorMagic, 8);
+    locator.u64(dir_offset);
+    locator.u64(dir.bytes.size());
+    locator.u32(crc32(dir.bytes.data(), dir.bytes.size()));
+    locator.u32(0);
+    put(locator.bytes.data(), locator.bytes.size());
+  }
   Packer p;
   for (const TileEntry &e : index_) {
     p.u64(e.offset);
@@ -254,7 +319,16 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size, OpenMode mo
 
   present_.assign(header_.tile_count(), false);
   try {
-    read_index();
+    const uint64_t index_offset = read_index();
+    if (header_.version_minor >= 3) {
+      try {
+        read_levels(index_offset);
+      } catch (const Error &) {
+        // A damaged level directory: the image itself is intact.
+        if (mode != OpenMode::kRecover) throw;
+        levels_.clear();
+      }
+    }
   } catch (const Error &e) {
     if (mode != OpenMode::kRecover || frame_size() == 0 ||
         (e.status() != MSIC_ERR_FORMAT && e.status() != MSIC_ERR_CHECKSUM))
@@ -263,7 +337,7 @@ ContainerReader::ContainerReader(ReadAt read_at, uint64_t file_size, OpenMode mo
   }
 }
 
-void ContainerReader::read_index() {
+uint64_t ContainerReader::read_index() {
   uint8_t trailer[kTrailerSize];
   read_exact(file_size_ - kTrailerSize, trailer, sizeof trailer, "trailer");
   if (memcmp(trailer + 24, kEndMagic, 8) != 0)
@@ -300,6 +374,61 @@ void ContainerReader::read_index() {
             [](const TileEntry *a, const TileEntry *b) { return a->offset < b->offset; });
   for (size_t i = 1; i < by_offset.size(); ++i)
     if (by_offset[i]->offset - frame_size() < by_offset[i - 1]->offset + by_offset[i - 1]->length)
+      throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (two tiles share payload bytes)");
+  return index_offset;
+}
+
+void ContainerReader::read_levels(uint64_t index_offset) {
+  // A 1.3 file with reduced levels has their directory's locator in the 32
+  // bytes before the index (after every tile); without it, it has none.
+  // (A level has at most as many tiles as the image plus its width and
+  // height in tiles, so all levels hold fewer than 2 x its tiles + 21.)
+  if (index_offset - header_size_ < kLevelLocatorSize) return;
+  uint8_t locator[kLevelLocatorSize];
+  read_exact(index_offset - kLevelLocatorSize, locator, sizeof locator, "level locator");
+  if (memcmp(locator, kLevelLocatorMagic, 8) != 0) return;
+  const uint64_t dir_offset = load_le64(locator + 8), dir_size = load_le64(locator + 16);
+  const uint64_t dir_end = index_offset - kLevelLocatorSize;
+  if (dir_offset < header_size_ || dir_offset > dir_end || dir_size != dir_end - dir_offset || dir_size < 4 ||
+      dir_size > 4 + kMaxLevels * 8 + kIndexEntrySize * (2 * index_.size() + kMaxLevels + 1))
+    throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (level directory out of place)");
+  std::vector<uint8_t> dir(dir_size);
+  read_exact(dir_offset, dir.data(), dir.size(), "level directory");
+  if (crc32(dir.data(), dir.size()) != load_le32(locator + 24))
+    throw Error(MSIC_ERR_CHECKSUM, "MSIC level directory fails its CRC-32 (corrupt file)");
+  const uint32_t count = load_le32(dir.data());
+  if (count > kMaxLevels) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (too many levels)");
+  size_t pos = 4;
+  std::vector<const TileEntry *> by_offset;
+  for (const TileEntry &t : index_) by_offset.push_back(&t);
+  levels_.resize(count);
+  for (uint32_t l = 0; l < count; ++l) {
+    if (dir.size() - pos < 8) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (level directory overruns)");
+    const uint32_t scale = load_le32(dir.data() + pos), tiles = load_le32(dir.data() + pos + 4);
+    pos += 8;
+    if (scale == 0 || scale > kMaxLevels || (l && scale <= levels_[l - 1].shape.scale_log2))
+      throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (level scales)");
+    StoredLevel &level = levels_[l];
+    level.shape = Level::of(header_, scale);
+    if (tiles != level.shape.tile_count() || (dir.size() - pos) / kIndexEntrySize < tiles)
+      throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (level tile count)");
+    level.index.resize(tiles);
+    for (uint32_t i = 0; i < tiles; ++i, pos += kIndexEntrySize) {
+      const uint8_t *e = dir.data() + pos;
+      const TileEntry t{load_le64(e), load_le32(e + 8), load_le32(e + 12)};
+      if (t.offset < header_size_ + kTileFrameSize || t.offset > dir_offset || t.length > dir_offset - t.offset)
+        throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (a level tile lies outside the tile area)");
+      level.index[i] = t;
+    }
+  }
+  if (pos != dir.size()) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (level directory size)");
+  // No tile of any level shares bytes with another (read_index's rule).
+  for (const StoredLevel &level : levels_)
+    for (const TileEntry &t : level.index) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const TileEntry *a, const TileEntry *b) { return a->offset < b->offset; });
+  for (size_t i = 1; i < by_offset.size(); ++i)
+    if (by_offset[i]->offset - kTileFrameSize < by_offset[i - 1]->offset + by_offset[i - 1]->length)
       throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (two tiles share payload bytes)");
 }
 
@@ -349,17 +478,20 @@ void ContainerReader::read_exact(uint64_t offset, void *buf, size_t size, const 
     throw Error(MSIC_ERR_FORMAT, std::string("truncated MSIC file (reading the ") + what + ")");
 }
 
-std::vector<uint8_t> ContainerReader::read_tile(uint64_t i) const {
-  if (i >= index_.size()) throw Error(MSIC_ERR_ARGUMENT, "tile index out of range");
-  if (!present_[i])
+std::vector<uint8_t> ContainerReader::read_tile(uint64_t i, size_t level) const {
+  if (level >= level_count()) throw Error(MSIC_ERR_ARGUMENT, "level out of range");
+  const std::vector<TileEntry> &index = level ? levels_[level - 1].index : index_;
+  if (i >= index.size()) throw Error(MSIC_ERR_ARGUMENT, "tile index out of range");
+  if (!level && !present_[i])
     throw Error(MSIC_ERR_FORMAT, "tile " + std::to_string(i) + " is missing (the file is truncated or damaged)");
   // Frame (files 1.1 and later) and payload in one read; the frame must
   // agree with the index.
-  const TileEntry &e = index_[i];
-  const size_t frame = frame_size();
+  const TileEntry &e = index[i];
+  const size_t frame = level ? kTileFrameSize : frame_size();
+  const char *magic = level ? kLevelTileFrameMagic : kTileFrameMagic;
   std::vector<uint8_t> data(frame + size_t(e.length));
   read_exact(e.offset - frame, data.data(), data.size(), "tile");
-  if (frame && (memcmp(data.data(), kTileFrameMagic, 4) != 0 || load_le32(data.data() + 4) != i ||
+  if (frame && (memcmp(data.data(), magic, 4) != 0 || load_le32(data.data() + 4) != i ||
                 load_le32(data.data() + 8) != e.length || load_le32(data.data() + 12) != e.crc))
     throw Error(MSIC_ERR_FORMAT, "tile " + std::to_string(i) + " does not match its index entry (corrupt file)");
   if (crc32(data.data() + frame, e.length) != e.crc)

@@ -31,6 +31,12 @@ constexpr uint64_t kMaxHeaderBytes = (1ull << 30) + 4096;  // header with all it
 constexpr uint32_t kMaxBoxes = 65536;
 constexpr char kTileFrameMagic[4] = {'T', 'I', 'L', 'E'};
 constexpr size_t kTileFrameSize = 16;  // magic, tile number, length, CRC-32
+// Reduced levels (1.3): their tiles' frames, and the locator of their
+// directory, the 32 bytes just before the tile index.
+constexpr char kLevelTileFrameMagic[4] = {'L', 'T', 'I', 'L'};
+constexpr uint8_t kLevelLocatorMagic[8] = {'M', 'S', 'I', 'C', 'L', 'V', 'L', 0};
+constexpr size_t kLevelLocatorSize = 32;
+constexpr uint32_t kMaxLevels = 20;  // 2^20 reduces the largest side to one pixel
 
 // The tile-size rule of the format; writers check it through this.
 constexpr bool tile_size_valid(uint64_t size) {
@@ -64,6 +70,17 @@ struct Header {
   uint64_t tile_count() const { return uint64_t(tiles_across()) * tiles_down(); }
 };
 
+// A reduced level: the image at 1/2^scale_log2 of its size (each side
+// rounded up), cut into tiles of the header's size.
+struct Level {
+  uint32_t scale_log2 = 0;  // 0: the image itself
+  uint32_t width = 0, height = 0, tile_size = 0;
+  static Level of(const Header &h, uint32_t scale_log2);
+  uint32_t tiles_across() const { return (width + tile_size - 1) / tile_size; }
+  uint32_t tiles_down() const { return (height + tile_size - 1) / tile_size; }
+  uint64_t tile_count() const { return uint64_t(tiles_across()) * tiles_down(); }
+};
+
 struct TileEntry {
   uint64_t offset = 0;
   uint32_t length = 0;
@@ -85,18 +102,30 @@ class ContainerWriter {
   void write_header();
   // Tiles are appended in the order given; each index may appear once.
   void write_tile(uint64_t tile_index, const std::vector<uint8_t> &payload);
-  // Index and trailer; fails if a tile is missing.
+  // Reduced levels (scales strictly increasing, each > 0): declared before
+  // their tiles, which are kept in memory and written by finish() after
+  // the image's (a reader that does not know levels, or recovers tiles by
+  // their frames, then sees the file as before).
+  void set_levels(const std::vector<uint32_t> &scales_log2);
+  void write_level_tile(size_t level, uint64_t tile_index, std::vector<uint8_t> payload);
+  // Level tiles, level directory, index and trailer; fails if a tile is
+  // missing.
   void finish();
   const Header &header() const { return header_; }
   uint64_t bytes_written() const { return position_; }
 
  private:
   void put(const void *data, size_t size);
+  // Frame and payload; returns the payload's index entry.
+  TileEntry put_tile(const char magic[4], uint64_t number, const std::vector<uint8_t> &payload);
   Sink sink_;
   Header header_;
   uint64_t position_ = 0;
   std::vector<TileEntry> index_;
   std::vector<bool> written_;
+  std::vector<Level> levels_;
+  std::vector<std::vector<std::vector<uint8_t>>> level_payloads_;  // [level - 1][tile]
+  std::vector<std::vector<bool>> level_written_;
 };
 
 // Random-access reader over a read-at function (returns bytes read).
@@ -115,6 +144,9 @@ class ContainerReader {
   uint64_t tiles_missing() const { return tiles_missing_; }
   const Header &header() const { return header_; }
   const TileEntry &tile_entry(uint64_t i) const { return index_.at(i); }
+  // The image (level 0) and its reduced levels 1 .. level_count() - 1.
+  size_t level_count() const { return 1 + levels_.size(); }
+  Level level(size_t l) const { return l == 0 ? Level::of(header_, 0) : levels_.at(l - 1).shape; }
   // Metadata boxes, in file order. Their bytes are read on first use
   // (thread-safe) and stay valid while the reader lives.
   size_t box_count() const { return boxes_.size(); }
@@ -122,12 +154,15 @@ class ContainerReader {
   uint64_t box_size(size_t i) const { return boxes_.at(i).size; }
   const std::vector<uint8_t> &box_data(size_t i) const;
   uint64_t file_size() const { return file_size_; }
-  // Reads tile i and checks its CRC (MSIC_ERR_CHECKSUM on mismatch).
-  std::vector<uint8_t> read_tile(uint64_t i) const;
+  // Reads tile i (of level `level`) and checks its CRC (MSIC_ERR_CHECKSUM
+  // on mismatch).
+  std::vector<uint8_t> read_tile(uint64_t i, size_t level = 0) const;
 
  private:
   void read_exact(uint64_t offset, void *buf, size_t size, const char *what) const;
-  void read_index();
+  // Returns the index's offset.
+  uint64_t read_index();
+  void read_levels(uint64_t index_offset);
   void recover_index();
   // Files 1.1 and later put a frame before each payload (MSIC.md).
   uint64_t frame_size() const { return header_.version_minor >= 1 ? kTileFrameSize : 0; }
@@ -144,6 +179,11 @@ class ContainerReader {
   mutable std::vector<std::unique_ptr<std::vector<uint8_t>>> box_data_;
   std::vector<TileEntry> index_;
   std::vector<bool> present_;
+  struct StoredLevel {
+    Level shape;
+    std::vector<TileEntry> index;
+  };
+  std::vector<StoredLevel> levels_;
   bool recovered_ = false;
   uint64_t tiles_missing_ = 0;
 };

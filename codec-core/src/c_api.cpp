@@ -410,6 +410,7 @@ msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info) {
     memcpy(info->model_hash, hex.c_str(), 65);
     info->file_size = r->impl->file_size();
     info->tiles_missing = r->impl->container().tiles_missing();
+    info->levels = uint32_t(r->impl->container().level_count() - 1);
     if (h.tile_codec == msic::format::kTileCodecPredictive) {
       info->coding = h.max_error > 0 ? MSIC_CODING_MAX_ERROR : MSIC_CODING_LOSSLESS;
       info->max_error = h.max_error;
@@ -467,7 +468,7 @@ msic_status msic_reader_decode_tile(msic_reader *r, uint32_t tx, uint32_t ty, ui
   return guarded([&] {
     need(r, "reader");
     need(out, "out");
-    r->impl->decode_tile(tx, ty, out, stride);
+    r->impl->decode_tile(0, tx, ty, out, stride);
   });
 }
 
@@ -475,7 +476,15 @@ msic_status msic_reader_decode_tiles(msic_reader *r, size_t count, const uint32_
                                      uint8_t *const *out, size_t stride, int threads) {
   return guarded([&] {
     need(r, "reader");
-    r->impl->decode_tiles(count, tx, ty, out, stride, threads);
+    r->impl->decode_tiles(0, count, tx, ty, out, stride, threads);
+  });
+}
+
+msic_status msic_reader_decode_level_tiles(msic_reader *r, uint32_t level, size_t count, const uint32_t *tx,
+                                           const uint32_t *ty, uint8_t *const *out, size_t stride, int threads) {
+  return guarded([&] {
+    need(r, "reader");
+    r->impl->decode_tiles(level, count, tx, ty, out, stride, threads);
   });
 }
 
@@ -484,7 +493,34 @@ msic_status msic_reader_decode_region(msic_reader *r, uint32_t x, uint32_t y, ui
   return guarded([&] {
     need(r, "reader");
     need(out, "out");
-    r->impl->decode_region(x, y, w, h, out, stride);
+    r->impl->decode_region(0, x, y, w, h, out, stride);
+  });
+}
+
+msic_status msic_reader_decode_level_region(msic_reader *r, uint32_t level, uint32_t x, uint32_t y, uint32_t w,
+                                            uint32_t h, uint8_t *out, size_t stride) {
+  return guarded([&] {
+    need(r, "reader");
+    need(out, "out");
+    r->impl->decode_region(level, x, y, w, h, out, stride);
+  });
+}
+
+msic_status msic_reader_get_level(const msic_reader *r, uint32_t level, msic_level_info *info) {
+  return guarded([&] {
+    need(r, "reader");
+    need(info, "info");
+    const msic::format::ContainerReader &c = r->impl->container();
+    if (level >= c.level_count())
+      throw Error(MSIC_ERR_ARGUMENT, "level " + std::to_string(level) + ": the file has " +
+                                         std::to_string(c.level_count() - 1) + " reduced levels");
+    const msic::format::Level shape = c.level(level);
+    memset(info, 0, sizeof *info);
+    info->scale_log2 = shape.scale_log2;
+    info->width = shape.width;
+    info->height = shape.height;
+    info->tiles_across = shape.tiles_across();
+    info->tiles_down = shape.tiles_down();
   });
 }
 
@@ -496,5 +532,9 @@ msic_status msic_reader_verify(msic_reader *r, msic_progress_fn progress, void *
 }
 
 uint64_t msic_reader_tiles_decoded(const msic_reader *r) { return r ? r->impl->tiles_decoded() : 0; }
+
+uint64_t msic_reader_level_tiles_decoded(const msic_reader *r, uint32_t level) {
+  return r ? r->impl->tiles_decoded(level) : 0;
+}
 
 }  // extern "C"

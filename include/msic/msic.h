@@ -120,6 +120,8 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
 #define MSIC_QUALITY_MIN 0.0
 #define MSIC_QUALITY_MAX 100.0
 #define MSIC_QUALITY_DEFAULT 75.0
+/* Reduced levels (MSIC_ENCODER_OVERVIEWS): the first is 1/2^3 of the image. */
+#define MSIC_OVERVIEWS_DEFAULT 3
 
 /* Samples: unsigned or signed integers of 8, 16 or 32 bits, or 32-bit
  * floats. The learned (lossy) coding takes 8-bit unsigned grey or RGB; the
@@ -195,6 +197,15 @@ typedef enum msic_encoder_option {
    * samples: a whole number; floats: any real). A NODATA box's value is
    * kept exact and never taken by a valid sample. Default 0 (off). */
   MSIC_ENCODER_MAX_ERROR = 5,
+  /* Reduced levels stored for previews and overviews (format 1.3): k >= 1
+   * stores the image at 1/2^k, then each level half the one before, down
+   * to the first that fits in one tile; 0 stores none. Integer 0 .. 20;
+   * default MSIC_OVERVIEWS_DEFAULT. Images of one tile get none. */
+  MSIC_ENCODER_OVERVIEWS = 6,
+  /* How 2 x 2 pixels of a level make one of the next: 0 their mean (nodata
+   * and masked-out pixels left out), 1 the top-left one (class codes,
+   * palette indices). Default 0. */
+  MSIC_ENCODER_OVERVIEW_NEAREST = 7,
   /* Not an option: makes the enum hold any int id a caller may pass. */
   MSIC_ENCODER_OPTION_FORCE_INT_ = 0x7fffffff
 } msic_encoder_option;
@@ -284,7 +295,7 @@ typedef struct msic_file_info {
   uint64_t file_size;
   uint64_t tiles_missing; /* tiles a recovering reader did not find (else 0) */
   uint32_t coding;        /* msic_coding */
-  uint32_t reserved32;    /* zero */
+  uint32_t levels;        /* reduced levels stored (msic_reader_get_level) */
   double max_error;       /* MSIC_CODING_MAX_ERROR: the bound; else 0 */
   uint64_t reserved[5];   /* zero */
 } msic_file_info;
@@ -335,6 +346,30 @@ MSIC_API msic_status msic_reader_verify(msic_reader *r, msic_progress_fn progres
                                         void *user);
 /* Tiles decoded by this reader so far (lets tests prove random access). */
 MSIC_API uint64_t msic_reader_tiles_decoded(const msic_reader *r);
+
+/* Reduced levels: level 0 is the image, levels 1 .. msic_file_info.levels
+ * the stored reductions, each 1/2^scale_log2 of the image (sides rounded
+ * up), in tiles of the file's tile size. A level decodes without reading
+ * any tile of the others. */
+typedef struct msic_level_info {
+  uint32_t scale_log2;
+  uint32_t width, height;
+  uint32_t tiles_across, tiles_down;
+  uint32_t reserved[3]; /* zero */
+} msic_level_info;
+
+MSIC_API msic_status msic_reader_get_level(const msic_reader *r, uint32_t level,
+                                           msic_level_info *info);
+/* msic_reader_decode_region and msic_reader_decode_tiles at a level. */
+MSIC_API msic_status msic_reader_decode_level_region(msic_reader *r, uint32_t level, uint32_t x,
+                                                     uint32_t y, uint32_t w, uint32_t h,
+                                                     uint8_t *out, size_t stride);
+MSIC_API msic_status msic_reader_decode_level_tiles(msic_reader *r, uint32_t level, size_t count,
+                                                    const uint32_t *tx, const uint32_t *ty,
+                                                    uint8_t *const *out, size_t stride,
+                                                    int threads);
+/* Tiles of that level decoded so far (msic_reader_tiles_decoded: level 0). */
+MSIC_API uint64_t msic_reader_level_tiles_decoded(const msic_reader *r, uint32_t level);
 
 /* True if the first bytes look like an MSIC file (needs >= 8 bytes). */
 MSIC_API int msic_identify(const void *head, size_t size);

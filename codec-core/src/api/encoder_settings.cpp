@@ -39,6 +39,16 @@ void EncoderSettings::set(msic_encoder_option option, double value) {
         throw Error(MSIC_ERR_ARGUMENT, "max error must be a finite number >= 0");
       max_error = value;
       return;
+    case MSIC_ENCODER_OVERVIEWS:
+      if (!integral(value) || value < 0 || value > format::kMaxLevels)
+        throw Error(MSIC_ERR_ARGUMENT, "overviews must be an integer in [0, " +
+                                           std::to_string(format::kMaxLevels) + "] (0: none)");
+      overviews = uint32_t(value);
+      return;
+    case MSIC_ENCODER_OVERVIEW_NEAREST:
+      if (value != 0 && value != 1) throw Error(MSIC_ERR_ARGUMENT, "overview nearest must be 0 or 1");
+      overview_nearest = value == 1;
+      return;
   }
   throw Error(MSIC_ERR_UNSUPPORTED, "encoder option " + std::to_string(int(option)) + " is not known to this library");
 }
@@ -50,6 +60,8 @@ double EncoderSettings::get(msic_encoder_option option) const {
     case MSIC_ENCODER_THREADS: return threads;
     case MSIC_ENCODER_LOSSLESS: return lossless ? 1 : 0;
     case MSIC_ENCODER_MAX_ERROR: return max_error;
+    case MSIC_ENCODER_OVERVIEWS: return overviews;
+    case MSIC_ENCODER_OVERVIEW_NEAREST: return overview_nearest ? 1 : 0;
   }
   throw Error(MSIC_ERR_UNSUPPORTED, "encoder option " + std::to_string(int(option)) + " is not known to this library");
 }

@@ -13,6 +13,8 @@ struct EncoderSettings {
   int threads = 0;  // 0: the context's
   bool lossless = false;
   double max_error = 0;  // > 0: bounded-error coding
+  uint32_t overviews = MSIC_OVERVIEWS_DEFAULT;  // scale (log2) of the first reduced level; 0: none
+  bool overview_nearest = false;
   msic_progress_fn progress = nullptr;
   void *progress_user = nullptr;
 

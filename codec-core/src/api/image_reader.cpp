@@ -23,6 +23,8 @@ void ImageReader::open(format::ContainerReader::ReadAt read_at, uint64_t size) {
                                                          context_.recover() ? Mode::kRecover : Mode::kStrict);
   const format::Header &h = container_->header();
   pixel_bytes_ = size_t(h.bands) * (h.bit_depth / 8);
+  tiles_decoded_.reset(new std::atomic<uint64_t>[container_->level_count()]);
+  for (size_t l = 0; l < container_->level_count(); ++l) tiles_decoded_[l] = 0;
   if (h.tile_codec == format::kTileCodecPredictive) {
     const std::vector<uint8_t> *nodata = nullptr;
     for (size_t i = 0; i < container_->box_count(); ++i)
@@ -82,15 +84,19 @@ std::unique_ptr<ImageReader> ImageReader::open_callbacks(Context &context, msic_
   return r;
 }
 
-std::vector<uint8_t> ImageReader::tile_pixels(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
+std::vector<uint8_t> ImageReader::tile_pixels(size_t level, uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
                                               const ThreadShare *share) {
   const format::Header &hd = header();
-  if (tx >= hd.tiles_across() || ty >= hd.tiles_down())
+  if (level >= container_->level_count())
+    throw Error(MSIC_ERR_ARGUMENT, "level " + std::to_string(level) + ": the file has " +
+                                       std::to_string(container_->level_count() - 1) + " reduced levels");
+  const format::Level shape = container_->level(level);
+  if (tx >= shape.tiles_across() || ty >= shape.tiles_down())
     throw Error(MSIC_ERR_ARGUMENT,
                 "tile (" + std::to_string(tx) + ", " + std::to_string(ty) + ") is outside the image");
   if (!exact_) context_.check_model(hd.model_hash);
-  w = std::min(hd.tile_size, hd.width - tx * hd.tile_size);
-  h = std::min(hd.tile_size, hd.height - ty * hd.tile_size);
+  w = std::min(hd.tile_size, shape.width - tx * hd.tile_size);
+  h = std::min(hd.tile_size, shape.height - ty * hd.tile_size);
   const TileCodec *codec = exact_ ? nullptr : &context_.codec();
   const uint64_t per_pixel = exact_ ? exact_->decode_bytes_per_pixel() : codec->decode_bytes_per_pixel();
   // Reserved before the payload is read: a tile too large for the limit
@@ -98,26 +104,27 @@ std::vector<uint8_t> ImageReader::tile_pixels(uint32_t tx, uint32_t ty, uint32_t
   MemoryBudget::Hold hold =
       context_.decode_memory().reserve(uint64_t(w) * h * per_pixel,
                                        ("a " + std::to_string(w) + " x " + std::to_string(h) + " tile").c_str());
-  std::vector<uint8_t> payload = container_->read_tile(uint64_t(ty) * hd.tiles_across() + tx);
+  std::vector<uint8_t> payload = container_->read_tile(uint64_t(ty) * shape.tiles_across() + tx, level);
   std::vector<uint8_t> pixels(size_t(w) * h * pixel_bytes_);
   if (exact_)
     exact_->decode(payload, w, h, pixels.data(), size_t(w) * pixel_bytes_);
   else
     codec->decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands, share);
-  ++tiles_decoded_;
+  ++tiles_decoded_[level];
   return pixels;
 }
 
-void ImageReader::decode_tile(uint32_t tx, uint32_t ty, uint8_t *out, size_t stride, const ThreadShare *share) {
+void ImageReader::decode_tile(size_t level, uint32_t tx, uint32_t ty, uint8_t *out, size_t stride,
+                              const ThreadShare *share) {
   uint32_t w, h;
-  std::vector<uint8_t> px = tile_pixels(tx, ty, w, h, share);
+  std::vector<uint8_t> px = tile_pixels(level, tx, ty, w, h, share);
   size_t row = size_t(w) * pixel_bytes_;
   if (stride < row) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a tile row");
   for (uint32_t y = 0; y < h; ++y) memcpy(out + y * stride, px.data() + y * row, row);
 }
 
-void ImageReader::decode_tiles(size_t count, const uint32_t *tx, const uint32_t *ty, uint8_t *const *out,
-                               size_t stride, int threads) {
+void ImageReader::decode_tiles(size_t level, size_t count, const uint32_t *tx, const uint32_t *ty,
+                               uint8_t *const *out, size_t stride, int threads) {
   if (count && (!tx || !ty || !out)) throw Error(MSIC_ERR_ARGUMENT, "NULL argument");
   for (size_t i = 0; i < count; ++i)
     if (!out[i]) throw Error(MSIC_ERR_ARGUMENT, "output buffer of tile " + std::to_string(i) + " is NULL");
@@ -125,16 +132,19 @@ void ImageReader::decode_tiles(size_t count, const uint32_t *tx, const uint32_t 
   ThreadShare share(count, all);
   parallel_for(count, all, [&](size_t i) {
     try {
-      decode_tile(tx[i], ty[i], out[i], stride, &share);
+      decode_tile(level, tx[i], ty[i], out[i], stride, &share);
     } catch (const Error &e) {
       throw Error(e.status(), "tile (" + std::to_string(tx[i]) + ", " + std::to_string(ty[i]) + "): " + e.what());
     }
   }, &share);
 }
 
-void ImageReader::decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint8_t *out, size_t stride) {
+void ImageReader::decode_region(size_t level, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint8_t *out,
+                                size_t stride) {
   const format::Header &hd = header();
-  if (w == 0 || h == 0 || x >= hd.width || y >= hd.height || w > hd.width - x || h > hd.height - y)
+  if (level >= container_->level_count()) throw Error(MSIC_ERR_ARGUMENT, "no such level");
+  const format::Level shape = container_->level(level);
+  if (w == 0 || h == 0 || x >= shape.width || y >= shape.height || w > shape.width - x || h > shape.height - y)
     throw Error(MSIC_ERR_ARGUMENT, "region lies outside the image");
   const size_t bands = pixel_bytes_;  // bytes per pixel, below
   if (stride < size_t(w) * bands) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a region row");
@@ -147,7 +157,7 @@ void ImageReader::decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, 
   parallel_for(n, all, [&](size_t i) {
     uint32_t tx = tx0 + uint32_t(i % nx), ty = ty0 + uint32_t(i / nx);
     uint32_t tw, th;
-    std::vector<uint8_t> px = tile_pixels(tx, ty, tw, th, &share);
+    std::vector<uint8_t> px = tile_pixels(level, tx, ty, tw, th, &share);
     // Intersection of the tile with the region, in image coordinates.
     uint32_t ix0 = std::max(x, tx * ts), iy0 = std::max(y, ty * ts);
     uint32_t ix1 = std::min(x + w, tx * ts + tw), iy1 = std::min(y + h, ty * ts + th);
@@ -160,15 +170,21 @@ void ImageReader::decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, 
 void ImageReader::verify(msic_progress_fn progress, void *user) {
   const format::Header &hd = header();
   if (!exact_) context_.check_model(hd.model_hash);
-  const uint32_t across = hd.tiles_across();
-  for (uint32_t ty = 0; ty < hd.tiles_down(); ++ty) {
-    const int all = context_.threads();
-    ThreadShare share(across, all);
-    parallel_for(across, all, [&](size_t tx) {
-      uint32_t w, h;
-      tile_pixels(uint32_t(tx), ty, w, h, &share);
-    }, &share);
-    if (progress && progress(user, double(ty + 1) / hd.tiles_down())) throw Error(MSIC_ERR_CANCELLED, "cancelled");
+  // Every tile row of every level; progress counts rows of tiles.
+  uint64_t rows = 0, done = 0;
+  for (size_t l = 0; l < container_->level_count(); ++l) rows += container_->level(l).tiles_down();
+  for (size_t l = 0; l < container_->level_count(); ++l) {
+    const format::Level shape = container_->level(l);
+    const uint32_t across = shape.tiles_across();
+    for (uint32_t ty = 0; ty < shape.tiles_down(); ++ty) {
+      const int all = context_.threads();
+      ThreadShare share(across, all);
+      parallel_for(across, all, [&](size_t tx) {
+        uint32_t w, h;
+        tile_pixels(l, uint32_t(tx), ty, w, h, &share);
+      }, &share);
+      if (progress && progress(user, double(++done) / double(rows))) throw Error(MSIC_ERR_CANCELLED, "cancelled");
+    }
   }
 }
 

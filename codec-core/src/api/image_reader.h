@@ -26,21 +26,26 @@ class ImageReader {
   const format::Header &header() const { return container_->header(); }
   const format::ContainerReader &container() const { return *container_; }
   uint64_t file_size() const { return container_->file_size(); }
-  uint64_t tiles_decoded() const { return tiles_decoded_.load(); }
+  // Tiles of level `level` (0: the image) decoded so far.
+  uint64_t tiles_decoded(size_t level = 0) const {
+    return level < container_->level_count() ? tiles_decoded_[level].load() : 0;
+  }
 
-  // Tile (tx, ty), min(tile_size, remaining) columns and rows, into out.
-  // share: threads for the tile's network (parallel.h; none: this one).
-  void decode_tile(uint32_t tx, uint32_t ty, uint8_t *out, size_t stride, const ThreadShare *share = nullptr);
-  void decode_tiles(size_t count, const uint32_t *tx, const uint32_t *ty, uint8_t *const *out, size_t stride,
-                    int threads);
-  void decode_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint8_t *out, size_t stride);
+  // Tile (tx, ty) of a level, min(tile_size, remaining) columns and rows,
+  // into out. share: threads for the tile's network (parallel.h; none:
+  // this one).
+  void decode_tile(size_t level, uint32_t tx, uint32_t ty, uint8_t *out, size_t stride,
+                   const ThreadShare *share = nullptr);
+  void decode_tiles(size_t level, size_t count, const uint32_t *tx, const uint32_t *ty, uint8_t *const *out,
+                    size_t stride, int threads);
+  void decode_region(size_t level, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint8_t *out, size_t stride);
   void verify(msic_progress_fn progress, void *user);
 
  private:
   ImageReader(Context &context, int fd) : context_(context), fd_(fd) {}
   void open(format::ContainerReader::ReadAt read_at, uint64_t size);
   // Pixels of tile (tx, ty), tightly packed; sets its width and height.
-  std::vector<uint8_t> tile_pixels(uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
+  std::vector<uint8_t> tile_pixels(size_t level, uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
                                    const ThreadShare *share = nullptr);
 
   Context &context_;
@@ -49,7 +54,7 @@ class ImageReader {
   std::unique_ptr<format::ContainerReader> container_;
   std::unique_ptr<predictive::PredictiveCodec> exact_;  // tile codec 2
   size_t pixel_bytes_ = 0;                            // bands x bytes per sample
-  std::atomic<uint64_t> tiles_decoded_{0};
+  std::unique_ptr<std::atomic<uint64_t>[]> tiles_decoded_;  // per level
 };
 
 }  // namespace msic

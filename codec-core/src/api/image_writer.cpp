@@ -62,30 +62,73 @@ void ImageWriter::add_f64_box(const char type[4], const double *values, size_t c
   add_box(type, p.bytes.data(), p.bytes.size());
 }
 
-void ImageWriter::encode_tile_row() {
-  const uint32_t ts = header_.tile_size, across = header_.tiles_across(), bands = header_.bands;
+void ImageWriter::start() {
+  const std::vector<uint8_t> *nodata = nullptr, *roles = nullptr;
+  for (const format::Box &b : header_.boxes) {
+    if (b.type_string() == MSIC_BOX_NODATA) nodata = &b.data;
+    if (b.type_string() == MSIC_BOX_BAND_ROLES) roles = &b.data;
+  }
+  predictive::CodingParams params;
+  if (header_.tile_codec == format::kTileCodecPredictive) {
+    params = predictive::encoder_params(header_, nodata, roles);
+    exact_ = std::make_unique<predictive::PredictiveCodec>(params);
+  } else {
+    params = predictive::encoder_params(header_, nodata, roles);
+    // The learned coding is lossy in every band: it cannot keep alpha or a mask.
+    if (std::count(params.exact_bands.begin(), params.exact_bands.end(), 1))
+      throw Error(MSIC_ERR_ARGUMENT, "alpha and mask bands need the lossless or max error coding");
+  }
+  const std::vector<uint32_t> scales = reduced_level_scales(header_, settings_.overviews);
+  if (!scales.empty()) header_.version_minor = 3;  // 1.3 added reduced levels
+  levels_ = {format::Level::of(header_, 0)};
+  for (uint32_t k : scales) levels_.push_back(format::Level::of(header_, k));
+  tile_rows_done_.assign(levels_.size(), 0);
+  out_ = std::make_unique<format::ContainerWriter>(sink_, header_);
+  out_->set_levels(scales);
+  out_->write_header();
+  band_.resize(size_t(header_.width) * pixel_bytes_ * std::min(header_.tile_size, header_.height));
+  if (scales.empty()) return;
+  ReductionRules rules;
+  rules.type = params.type;
+  rules.bands = header_.bands;
+  rules.nearest = settings_.overview_nearest;
+  rules.has_nodata = params.has_nodata;
+  rules.nodata = params.nodata;
+  if (roles && roles->size() == header_.bands && roles->back() == MSIC_BAND_MASK)
+    rules.mask_band = int(header_.bands) - 1;
+  reducer_ = std::make_unique<LevelBuilder>(
+      header_, scales, rules,
+      [this](size_t level, const uint8_t *rows, size_t stride, uint32_t count) {
+        encode_rows(level, rows, stride, count);
+      });
+}
+
+void ImageWriter::encode_rows(size_t level, const uint8_t *rows, size_t stride, uint32_t count) {
+  const format::Level &shape = levels_[level];
+  const uint32_t ts = header_.tile_size, across = shape.tiles_across(), bands = header_.bands;
   std::vector<std::vector<uint8_t>> payloads(across);
   const int all = context_.threads(settings_.threads);
-  const size_t row_bytes = size_t(header_.width) * pixel_bytes_;
   if (exact_) {
     parallel_for(across, all, [&](size_t tx) {
       const uint32_t x0 = uint32_t(tx) * ts;
-      payloads[tx] = exact_->encode(band_.data() + x0 * pixel_bytes_, row_bytes, std::min(ts, header_.width - x0),
-                                    rows_in_band_);
+      payloads[tx] = exact_->encode(rows + x0 * pixel_bytes_, stride, std::min(ts, shape.width - x0), count);
     });
   } else {
     const TileCodec &codec = context_.codec();
     ThreadShare share(across, all);
     parallel_for(across, all, [&](size_t tx) {
       uint32_t x0 = uint32_t(tx) * ts;
-      TileImage t{band_.data() + size_t(x0) * bands, row_bytes, std::min(ts, header_.width - x0), rows_in_band_,
-                  bands};
+      TileImage t{rows + size_t(x0) * bands, stride, std::min(ts, shape.width - x0), count, bands};
       payloads[tx] = codec.encode(t, header_.quality_centi, &share);
     }, &share);
   }
-  for (uint32_t tx = 0; tx < across; ++tx) out_->write_tile(uint64_t(tile_row_) * across + tx, payloads[tx]);
-  ++tile_row_;
-  rows_in_band_ = 0;
+  const uint64_t first = uint64_t(tile_rows_done_[level]++) * across;
+  for (uint32_t tx = 0; tx < across; ++tx) {
+    if (level == 0)
+      out_->write_tile(first + tx, payloads[tx]);
+    else
+      out_->write_level_tile(level, first + tx, std::move(payloads[tx]));
+  }
 }
 
 void ImageWriter::write_rows(const uint8_t *pixels, size_t stride, uint32_t rows) {
@@ -94,30 +137,15 @@ void ImageWriter::write_rows(const uint8_t *pixels, size_t stride, uint32_t rows
   const size_t row_bytes = size_t(header_.width) * pixel_bytes_;
   if (stride < row_bytes) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a row");
   if (rows > header_.height - rows_done_) throw Error(MSIC_ERR_ARGUMENT, "more rows than the image has");
-  if (!out_) {
-    const std::vector<uint8_t> *nodata = nullptr, *roles = nullptr;
-    for (const format::Box &b : header_.boxes) {
-      if (b.type_string() == MSIC_BOX_NODATA) nodata = &b.data;
-      if (b.type_string() == MSIC_BOX_BAND_ROLES) roles = &b.data;
-    }
-    if (header_.tile_codec == format::kTileCodecPredictive) {
-      exact_ = std::make_unique<predictive::PredictiveCodec>(predictive::encoder_params(header_, nodata, roles));
-    } else if (roles) {
-      // The learned coding is lossy in every band: it cannot keep alpha or a mask.
-      const predictive::CodingParams p = predictive::encoder_params(header_, nullptr, roles);
-      if (std::count(p.exact_bands.begin(), p.exact_bands.end(), 1))
-        throw Error(MSIC_ERR_ARGUMENT, "alpha and mask bands need the lossless or max error coding");
-    }
-    out_ = std::make_unique<format::ContainerWriter>(sink_, header_);
-    out_->write_header();
-    band_.resize(row_bytes * std::min(header_.tile_size, header_.height));
-  }
+  if (!out_) start();
   for (uint32_t r = 0; r < rows; ++r) {
     memcpy(band_.data() + size_t(rows_in_band_) * row_bytes, pixels + r * stride, row_bytes);
     ++rows_in_band_;
     ++rows_done_;
     if (rows_in_band_ == header_.tile_size || rows_done_ == header_.height) {
-      encode_tile_row();
+      encode_rows(0, band_.data(), row_bytes, rows_in_band_);
+      if (reducer_) reducer_->add_rows(band_.data(), row_bytes, rows_in_band_);
+      rows_in_band_ = 0;
       if (settings_.progress && settings_.progress(settings_.progress_user, double(rows_done_) / header_.height))
         throw Error(MSIC_ERR_CANCELLED, "cancelled");
     }
@@ -130,6 +158,7 @@ void ImageWriter::finish() {
   if (rows_done_ != header_.height)
     throw Error(MSIC_ERR_ARGUMENT, "only " + std::to_string(rows_done_) + " of " + std::to_string(header_.height) +
                                        " rows were written");
+  if (reducer_) reducer_->finish();
   out_->finish();
   if (file_) file_->commit();
   finished_ = true;

@@ -1,6 +1,8 @@
 // Encodes an image fed row by row: rows are buffered until a tile row is
 // complete, whose tiles are then coded in parallel and appended to the
-// container. Memory stays bounded by one tile row.
+// container. The reduced levels are made from the same rows as they pass
+// (reduced_levels.h) and coded a tile row at a time too. Memory stays
+// bounded by one tile row per level.
 #pragma once
 #include <memory>
 #include <vector>
@@ -8,6 +10,7 @@
 #include "api/atomic_file.h"
 #include "api/context.h"
 #include "api/encoder_settings.h"
+#include "api/reduced_levels.h"
 #include "container.h"
 #include "predictive/predictive_codec.h"
 
@@ -28,7 +31,10 @@ class ImageWriter {
   void mark_failed() { failed_ = true; }
 
  private:
-  void encode_tile_row();
+  void start();  // at the first row, when the boxes are final
+  // Codes `count` rows of level `level` (0: the image), a tile row, and
+  // hands its tiles to the container.
+  void encode_rows(size_t level, const uint8_t *rows, size_t stride, uint32_t count);
 
   Context &context_;
   EncoderSettings settings_;
@@ -39,7 +45,10 @@ class ImageWriter {
   std::unique_ptr<predictive::PredictiveCodec> exact_;  // tile codec 2 (made with out_: it reads the NODT box)
   size_t pixel_bytes_ = 0;                            // bands x bytes per sample
   std::vector<uint8_t> band_;                     // one tile row of pixels
-  uint32_t rows_in_band_ = 0, rows_done_ = 0, tile_row_ = 0;
+  uint32_t rows_in_band_ = 0, rows_done_ = 0;
+  std::vector<format::Level> levels_;             // the image, then its reduced levels
+  std::vector<uint32_t> tile_rows_done_;          // per level
+  std::unique_ptr<LevelBuilder> reducer_;
   bool finished_ = false, failed_ = false;
 };
 
