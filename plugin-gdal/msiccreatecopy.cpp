@@ -284,6 +284,12 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
         papszOptions, poBand1->GetMetadataItem("NBITS", "IMAGE_STRUCTURE"));
     if (nMaskBands < 0 || !CheckSource(poSrcDS, sCoding, nMaskBands, sImage))
         return nullptr;
+    for (int iBand = 1; iBand <= poSrcDS->GetRasterCount(); ++iBand)
+    {
+        GDALRasterBand *poBand = poSrcDS->GetRasterBand(iBand);
+        sCoding.bClassCodes |= poBand->GetColorTable() != nullptr ||
+                               poBand->GetDefaultRAT() != nullptr;
+    }
     MSICEncoderSettingsPtr poSettings =
         MSICMakeEncoderSettings(papszOptions, sCoding);
     if (!poSettings)

@@ -88,12 +88,36 @@ GDALRasterBand *MSICRasterBand::GetMaskBand()
                                : GDALPamRasterBand::GetMaskBand();
 }
 
+/* The file's reduced levels when it has them; else what PAM finds (an
+ * external .ovr). An overview has none of its own. */
+int MSICRasterBand::GetOverviewCount()
+{
+    auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
+    if (poGDS->m_poParent != nullptr)
+        return 0;
+    if (!poGDS->m_apoOverviews.empty())
+        return static_cast<int>(poGDS->m_apoOverviews.size());
+    return GDALPamRasterBand::GetOverviewCount();
+}
+
+GDALRasterBand *MSICRasterBand::GetOverview(int i)
+{
+    auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
+    if (poGDS->m_poParent != nullptr)
+        return nullptr;
+    if (!poGDS->m_apoOverviews.empty())
+        return i >= 0 && i < static_cast<int>(poGDS->m_apoOverviews.size())
+                   ? poGDS->m_apoOverviews[i]->GetRasterBand(nBand)
+                   : nullptr;
+    return GDALPamRasterBand::GetOverview(i);
+}
+
 GDALColorInterp MSICRasterBand::GetColorInterpretation()
 {
     /* What the file recorded (MSICReadMetadataBoxes), else what the band
      * count says: grey, RGB, or nothing (a 4th band may be NIR, not alpha). */
     auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
-    const auto &sBand = poGDS->m_oGeo.aoBands[nBand - 1];
+    const auto &sBand = poGDS->Geo().aoBands[nBand - 1];
     if (sBand.bHasColorInterp)
         return sBand.eColorInterp;
     const int nCount = poDS->GetRasterCount();
@@ -105,11 +129,11 @@ GDALColorInterp MSICRasterBand::GetColorInterpretation()
 double MSICRasterBand::GetNoDataValue(int *pbSuccess)
 {
     auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
-    if (poGDS->m_oGeo.bHasNoData)
+    if (poGDS->Geo().bHasNoData)
     {
         if (pbSuccess)
             *pbSuccess = TRUE;
-        return poGDS->m_oGeo.dfNoData;
+        return poGDS->Geo().dfNoData;
     }
     return GDALPamRasterBand::GetNoDataValue(pbSuccess);
 }
@@ -117,7 +141,7 @@ double MSICRasterBand::GetNoDataValue(int *pbSuccess)
 double MSICRasterBand::GetScale(int *pbSuccess)
 {
     const auto &sBand =
-        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+        cpl::down_cast<MSICDataset *>(poDS)->Geo().aoBands[nBand - 1];
     if (!sBand.bHasScale)
         return GDALPamRasterBand::GetScale(pbSuccess);
     if (pbSuccess)
@@ -128,7 +152,7 @@ double MSICRasterBand::GetScale(int *pbSuccess)
 double MSICRasterBand::GetOffset(int *pbSuccess)
 {
     const auto &sBand =
-        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+        cpl::down_cast<MSICDataset *>(poDS)->Geo().aoBands[nBand - 1];
     if (!sBand.bHasOffset)
         return GDALPamRasterBand::GetOffset(pbSuccess);
     if (pbSuccess)
@@ -139,7 +163,7 @@ double MSICRasterBand::GetOffset(int *pbSuccess)
 GDALColorTable *MSICRasterBand::GetColorTable()
 {
     const auto &sBand =
-        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+        cpl::down_cast<MSICDataset *>(poDS)->Geo().aoBands[nBand - 1];
     return sBand.poColorTable ? sBand.poColorTable.get()
                               : GDALPamRasterBand::GetColorTable();
 }
@@ -147,14 +171,14 @@ GDALColorTable *MSICRasterBand::GetColorTable()
 GDALRasterAttributeTable *MSICRasterBand::GetDefaultRAT()
 {
     const auto &sBand =
-        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+        cpl::down_cast<MSICDataset *>(poDS)->Geo().aoBands[nBand - 1];
     return sBand.poRAT ? sBand.poRAT.get() : GDALPamRasterBand::GetDefaultRAT();
 }
 
 const char *MSICRasterBand::GetUnitType()
 {
     const auto &sBand =
-        cpl::down_cast<MSICDataset *>(poDS)->m_oGeo.aoBands[nBand - 1];
+        cpl::down_cast<MSICDataset *>(poDS)->Geo().aoBands[nBand - 1];
     return sBand.osUnit.empty() ? GDALPamRasterBand::GetUnitType()
                                 : sBand.osUnit.c_str();
 }
@@ -212,6 +236,23 @@ CPLErr MSICMaskBand::IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage)
         this, nBlockXOff, nBlockYOff, pImage);
 }
 
+/* The overviews' masks: the reduced levels carry the mask band too. */
+int MSICMaskBand::GetOverviewCount()
+{
+    auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
+    return poGDS->m_poParent ? 0
+                             : static_cast<int>(poGDS->m_apoOverviews.size());
+}
+
+GDALRasterBand *MSICMaskBand::GetOverview(int i)
+{
+    auto *poGDS = cpl::down_cast<MSICDataset *>(poDS);
+    if (poGDS->m_poParent != nullptr || i < 0 ||
+        i >= static_cast<int>(poGDS->m_apoOverviews.size()))
+        return nullptr;
+    return poGDS->m_apoOverviews[i]->m_poMaskBand.get();
+}
+
 /************************************************************************/
 /*                             MSICDataset                              */
 /************************************************************************/
@@ -221,13 +262,22 @@ MSICDataset::MSICDataset() = default;
 MSICDataset::~MSICDataset()
 {
     FlushCache(true);
+    if (m_poParent != nullptr)
+        return; /* the reader and the file are the parent's */
+    m_apoOverviews.clear();
     if (m_poReader)
     {
-        CPLDebug(MSIC_DRIVER_NAME, "%s: %llu of %u tiles decoded",
+        std::string osLevels;
+        for (uint32_t nLevel = 1; nLevel <= m_sInfo.levels; ++nLevel)
+            osLevels += CPLSPrintf(
+                "%s%llu", nLevel > 1 ? ", " : "; of the overviews ",
+                static_cast<unsigned long long>(
+                    msic_reader_level_tiles_decoded(m_poReader, nLevel)));
+        CPLDebug(MSIC_DRIVER_NAME, "%s: %llu of %u tiles decoded%s",
                  GetDescription(),
                  static_cast<unsigned long long>(
                      msic_reader_tiles_decoded(m_poReader)),
-                 m_sInfo.tiles_across * m_sInfo.tiles_down);
+                 m_sInfo.tiles_across * m_sInfo.tiles_down, osLevels.c_str());
         msic_reader_close(m_poReader);
     }
     if (m_poContext)
@@ -286,10 +336,14 @@ const OGRSpatialReference *MSICDataset::GetGCPSpatialRef() const
 
 CPLErr MSICDataset::DecodeTile(int nTileX, int nTileY, uint8_t *pabyTile)
 {
+    const uint32_t nX = static_cast<uint32_t>(nTileX);
+    const uint32_t nY = static_cast<uint32_t>(nTileY);
     const msic_status eStatus =
-        msic_reader_decode_tile(m_poReader, static_cast<uint32_t>(nTileX),
-                                static_cast<uint32_t>(nTileY), pabyTile,
-                                TileStride());
+        m_nLevel == 0
+            ? msic_reader_decode_tile(m_poReader, nX, nY, pabyTile,
+                                      TileStride())
+            : msic_reader_decode_level_tiles(m_poReader, m_nLevel, 1, &nX,
+                                             &nY, &pabyTile, TileStride(), 1);
     if (eStatus != MSIC_OK)
     {
         CPLError(CE_Failure, CPLE_AppDefined, "%s",
@@ -443,8 +497,8 @@ CPLErr MSICDataset::PrefetchTiles(int nXOff, int nYOff, int nXSize,
     for (size_t iStart = 0; iStart < nTodo; iStart += nBatch)
     {
         const size_t nCount = std::min(nBatch, nTodo - iStart);
-        const msic_status eStatus = msic_reader_decode_tiles(
-            m_poReader, nCount, anTileX.data() + iStart,
+        const msic_status eStatus = msic_reader_decode_level_tiles(
+            m_poReader, m_nLevel, nCount, anTileX.data() + iStart,
             anTileY.data() + iStart, apabyTiles.data(), TileStride(),
             m_nThreads);
         if (eStatus != MSIC_OK)
@@ -490,6 +544,80 @@ CPLErr MSICDataset::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
                                      pData, nBufXSize, nBufYSize, eBufType,
                                      nBandCount, panBandMap, nPixelSpace,
                                      nLineSpace, nBandSpace, psExtraArg);
+}
+
+void MSICDataset::CreateBands(bool bMask)
+{
+    const int nCount = m_nFileBands - (bMask ? 1 : 0);
+    for (int iBand = 1; iBand <= nCount; ++iBand)
+        SetBand(iBand, new MSICRasterBand(this, iBand));
+    if (bMask)
+        m_poMaskBand = std::make_unique<MSICMaskBand>(this);
+}
+
+std::string MSICDataset::OverviewList() const
+{
+    std::string osList;
+    for (const auto &poOvr : m_apoOverviews)
+        osList += CPLSPrintf("%s1/%u", osList.empty() ? "" : ", ",
+                             1u << poOvr->m_nScaleLog2);
+    return osList;
+}
+
+void MSICDataset::OpenOverviews()
+{
+    for (uint32_t nLevel = 1; nLevel <= m_sInfo.levels; ++nLevel)
+    {
+        msic_level_info sLevel;
+        if (msic_reader_get_level(m_poReader, nLevel, &sLevel) != MSIC_OK ||
+            sLevel.width > static_cast<uint32_t>(INT_MAX) ||
+            sLevel.height > static_cast<uint32_t>(INT_MAX))
+            break;
+        auto poOvr = std::make_unique<MSICDataset>();
+        poOvr->m_poParent = this;
+        poOvr->m_nLevel = nLevel;
+        poOvr->m_nScaleLog2 = sLevel.scale_log2;
+        poOvr->m_poReader = m_poReader;
+        poOvr->m_poContext = nullptr;
+        poOvr->m_sInfo = m_sInfo;
+        poOvr->m_nFileBands = m_nFileBands;
+        poOvr->m_nTileSize = m_nTileSize;
+        poOvr->m_nThreads = m_nThreads;
+        poOvr->nRasterXSize = static_cast<int>(sLevel.width);
+        poOvr->nRasterYSize = static_cast<int>(sLevel.height);
+        poOvr->CreateBands(m_poMaskBand != nullptr);
+        poOvr->SetDescription(
+            CPLSPrintf("%s (overview 1/%u)", GetDescription(), 1u << sLevel.scale_log2));
+        m_apoOverviews.push_back(std::move(poOvr));
+    }
+}
+
+CPLErr MSICDataset::IBuildOverviews(const char *pszResampling, int nOverviews,
+                                    const int *panOverviewList, int nListBands,
+                                    const int *panBandList,
+                                    GDALProgressFunc pfnProgress,
+                                    void *pProgressData,
+                                    CSLConstList papszOptions)
+{
+    if (!m_apoOverviews.empty())
+    {
+        CPLError(CE_Failure, CPLE_NotSupported,
+                 "MSIC: %s has internal overviews (%s), written with it; "
+                 "others cannot be added. Re-encode with gdal_translate -of "
+                 "MSIC -co OVERVIEWS=n to store them from 1/2^n down",
+                 GetDescription(), OverviewList().c_str());
+        return CE_Failure;
+    }
+    CPLError(CE_Warning, CPLE_AppDefined,
+             "MSIC: %s has no internal overviews (written with OVERVIEWS=0, "
+             "or before MSIC 1.3): building an external .ovr instead "
+             "(uncompressed GTiff unless --config COMPRESS_OVERVIEW ZSTD). "
+             "Re-encoding with gdal_translate -of MSIC stores them in the "
+             "file",
+             GetDescription());
+    return GDALPamDataset::IBuildOverviews(
+        pszResampling, nOverviews, panOverviewList, nListBands, panBandList,
+        pfnProgress, pProgressData, papszOptions);
 }
 
 /************************************************************************/
@@ -628,18 +756,14 @@ GDALDataset *MSICDataset::Open(GDALOpenInfo *poOpenInfo)
     poDS->m_nThreads = std::max(1, nThreads);
 
     poDS->m_nFileBands = static_cast<int>(poDS->m_sInfo.image.bands);
-    const bool bMask =
-        MSICFileHasMaskBand(poDS->m_poReader, poDS->m_nFileBands);
-    const int nBands = poDS->m_nFileBands - (bMask ? 1 : 0);
-    for (int iBand = 1; iBand <= nBands; ++iBand)
-        poDS->SetBand(iBand, new MSICRasterBand(poDS.get(), iBand));
-    if (bMask)
-        poDS->m_poMaskBand = std::make_unique<MSICMaskBand>(poDS.get());
+    poDS->CreateBands(
+        MSICFileHasMaskBand(poDS->m_poReader, poDS->m_nFileBands));
 
     MSICReadMetadataBoxes(poDS->m_poReader, poDS.get(), poDS->m_oGeo);
     poDS->SetImageStructureMetadata();
 
     poDS->SetDescription(poOpenInfo->pszFilename);
+    poDS->OpenOverviews();
     poDS->TryLoadXML(poOpenInfo->GetSiblingFiles());
     poDS->oOvManager.Initialize(poDS.get(), poOpenInfo->pszFilename,
                                 poOpenInfo->GetSiblingFiles());

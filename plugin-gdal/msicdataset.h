@@ -3,7 +3,9 @@
  *
  * Reading (msicdataset.cpp): the file is read through GDAL's VSI layer (so
  * /vsimem/, /vsizip/, /vsicurl/ ... work), the block size is the file's tile
- * size and a block read decodes exactly the tile it covers. A decoded tile
+ * size and a block read decodes exactly the tile it covers. The file's
+ * reduced levels are the overviews: a dataset per level, sharing the
+ * reader, whose blocks are that level's tiles. A decoded tile
  * carries every band, so the other bands' blocks of that tile go into GDAL's
  * block cache at the same time. Multi-tile requests have libmsic decode
  * their missing tiles in parallel first (NUM_THREADS open option, else
@@ -28,6 +30,8 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 class MSICRasterBand;
 class MSICMaskBand;
@@ -50,7 +54,13 @@ class MSICDataset final : public GDALPamDataset
 
     ReadSource m_oSource{};
     msic_context *m_poContext = nullptr; /* nullptr: library default model */
-    msic_reader *m_poReader = nullptr;
+    msic_reader *m_poReader = nullptr;   /* an overview's: its parent's */
+    /* An overview (reduced level m_nLevel) points to the dataset that owns
+     * the reader and the metadata; the raster (level 0) owns its overviews. */
+    MSICDataset *m_poParent = nullptr;
+    uint32_t m_nLevel = 0;
+    uint32_t m_nScaleLog2 = 0; /* the level is 1/2^m_nScaleLog2 of the raster */
+    std::vector<std::unique_ptr<MSICDataset>> m_apoOverviews{};
     msic_file_info m_sInfo{};
     /* The file's bands: the raster bands, then the mask if the file has
      * one (a ROLE box names its last band the mask; GetMaskBand serves it). */
@@ -64,6 +74,16 @@ class MSICDataset final : public GDALPamDataset
 
     bool OpenReader(GDALOpenInfo *poOpenInfo);
     void SetImageStructureMetadata();
+    /* The bands (and mask) of a dataset of nXSize x nYSize. */
+    void CreateBands(bool bMask);
+    /* A dataset per reduced level of the file. */
+    void OpenOverviews();
+    /* "1/8, 1/16", for messages. */
+    std::string OverviewList() const;
+    const MSICGeoreferencing &Geo() const
+    {
+        return m_poParent ? m_poParent->m_oGeo : m_oGeo;
+    }
 
     int TileWidth(int nTileX) const
     {
@@ -118,6 +138,12 @@ class MSICDataset final : public GDALPamDataset
                      GSpacing nPixelSpace, GSpacing nLineSpace,
                      GSpacing nBandSpace,
                      GDALRasterIOExtraArg *psExtraArg) override;
+    /* gdaladdo: a file's overviews are written with it. */
+    CPLErr IBuildOverviews(const char *pszResampling, int nOverviews,
+                           const int *panOverviewList, int nListBands,
+                           const int *panBandList, GDALProgressFunc pfnProgress,
+                           void *pProgressData,
+                           CSLConstList papszOptions) override;
 
     static GDALDataset *Open(GDALOpenInfo *poOpenInfo);
     static GDALDataset *Create(const char *pszFilename, int nXSize,
@@ -147,6 +173,8 @@ class MSICRasterBand final : public GDALPamRasterBand
     GDALRasterAttributeTable *GetDefaultRAT() override;
     int GetMaskFlags() override;
     GDALRasterBand *GetMaskBand() override;
+    int GetOverviewCount() override;
+    GDALRasterBand *GetOverview(int i) override;
 
   protected:
     CPLErr IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff, int nXSize,
@@ -168,6 +196,8 @@ class MSICMaskBand final : public GDALRasterBand
     {
         return GMF_ALL_VALID;
     }
+    int GetOverviewCount() override;
+    GDALRasterBand *GetOverview(int i) override;
 };
 
 #endif /* MSICDATASET_H */

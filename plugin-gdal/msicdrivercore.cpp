@@ -184,6 +184,19 @@ std::string CreationOptionList()
         "multiple of %d; they are also the block size when reading'/>",
         MSIC_TILE_SIZE_MIN, MSIC_TILE_SIZE_MAX, MSIC_TILE_SIZE_DEFAULT,
         MSIC_TILE_SIZE_STEP);
+    osList += CPLSPrintf(
+        "   <Option name='OVERVIEWS' type='int' min='0' max='20' "
+        "default='%d' description='Internal overviews: the first at 1/2^n of "
+        "the raster, then each half the one before, down to one tile; 0: "
+        "none'/>",
+        MSIC_OVERVIEWS_DEFAULT);
+    osList += "   <Option name='OVERVIEW_RESAMPLING' type='string-select' "
+              "description='How each overview pixel is made from 2 x 2: "
+              "AVERAGE of the valid ones (default), or NEAREST (the "
+              "default for palette and class rasters)'>"
+              "       <Value>AVERAGE</Value>"
+              "       <Value>NEAREST</Value>"
+              "   </Option>";
     osList += "   <Option name='NUM_THREADS' type='string' "
               "description='Number of encoding threads, or ALL_CPUS. Defaults "
               "to the GDAL_NUM_THREADS configuration option, else the library "

@@ -157,6 +157,29 @@ MSICEncoderSettingsPtr MSICMakeEncoderSettings(CSLConstList papszOptions,
                           pszTile))
         return nullptr;
 
+    const char *pszOverviews = CSLFetchNameValue(papszOptions, "OVERVIEWS");
+    if (pszOverviews != nullptr &&
+        !SetEncoderOption(psSettings, MSIC_ENCODER_OVERVIEWS, "OVERVIEWS",
+                          pszOverviews))
+        return nullptr;
+    const char *pszResampling =
+        CSLFetchNameValue(papszOptions, "OVERVIEW_RESAMPLING");
+    bool bNearest = sCoding.bClassCodes;
+    if (pszResampling != nullptr)
+    {
+        if (!EQUAL(pszResampling, "NEAREST") && !EQUAL(pszResampling, "AVERAGE"))
+        {
+            CPLError(CE_Failure, CPLE_IllegalArg,
+                     "MSIC: OVERVIEW_RESAMPLING=%s: AVERAGE or NEAREST",
+                     pszResampling);
+            return nullptr;
+        }
+        bNearest = EQUAL(pszResampling, "NEAREST");
+    }
+    if (!SetEncoderOption(psSettings, MSIC_ENCODER_OVERVIEW_NEAREST,
+                          "OVERVIEW_RESAMPLING", bNearest ? "1" : "0"))
+        return nullptr;
+
     const char *pszThreads = CSLFetchNameValue(papszOptions, "NUM_THREADS");
     int nThreads = MSICParseThreadCount(pszThreads, "NUM_THREADS");
     if (nThreads == 0 && pszThreads == nullptr)

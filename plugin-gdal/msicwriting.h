@@ -29,6 +29,10 @@ struct MSICCoding
     double dfMaxError = 0; /* 0: lossless */
     GDALDataType eType = GDT_Byte;
     bool bSigned8 = false; /* Byte with PIXELTYPE=SIGNEDBYTE */
+    /* The source holds class codes (palette, RAT): its overviews take the
+     * top-left pixel of each 2 x 2, not a mean, unless OVERVIEW_RESAMPLING
+     * says otherwise. */
+    bool bClassCodes = false;
 };
 
 /* LOSSLESS and MAX_Z_ERROR against the data type (Byte is signed when
@@ -55,8 +59,9 @@ struct MSICEncoderSettingsDestroyer
 using MSICEncoderSettingsPtr =
     std::unique_ptr<msic_encoder_settings, MSICEncoderSettingsDestroyer>;
 
-/* QUALITY (or the exact coding), TILE_SIZE and NUM_THREADS (else
- * GDAL_NUM_THREADS, else the library's default). nullptr after a CPLError. */
+/* QUALITY (or the exact coding), TILE_SIZE, OVERVIEWS, OVERVIEW_RESAMPLING
+ * and NUM_THREADS (else GDAL_NUM_THREADS, else the library's default).
+ * nullptr after a CPLError. */
 MSICEncoderSettingsPtr MSICMakeEncoderSettings(CSLConstList papszOptions,
                                                const MSICCoding &sCoding);
 

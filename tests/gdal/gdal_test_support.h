@@ -92,6 +92,29 @@ class DebugCapture
         return nTotal;
     }
 
+    // Tiles of the file's overviews (reduced levels) decoded, all levels.
+    long OverviewTilesDecoded(const std::string &osName) const
+    {
+        const std::regex oRe("(.*): \\d+ of \\d+ tiles decoded; of the "
+                             "overviews ([0-9, ]+)");
+        long nTotal = -1;
+        for (const auto &osMsg : m_aosMessages)
+        {
+            std::smatch oMatch;
+            if (!std::regex_search(osMsg, oMatch, oRe) ||
+                oMatch[1].str().size() < osName.size() ||
+                oMatch[1].str().compare(oMatch[1].str().size() - osName.size(),
+                                        osName.size(), osName) != 0)
+                continue;
+            nTotal = std::max(0L, nTotal);
+            const CPLStringList aosCounts(
+                CSLTokenizeString2(oMatch[2].str().c_str(), ", ", 0));
+            for (int i = 0; i < aosCounts.size(); ++i)
+                nTotal += std::stol(aosCounts[i]);
+        }
+        return nTotal;
+    }
+
   private:
     std::vector<std::string> m_aosMessages;
     static void CPL_STDCALL Handler(CPLErr eErr, CPLErrorNum, const char *pszMsg)
