@@ -32,6 +32,8 @@ lost_tile_free(gpointer data)
 struct _MsicTileCache {
 	msic_reader *reader;
 	msic_file_info info;
+	uint32_t level;
+	uint32_t tiles_across; /* of the level */
 	int max_tiles;
 
 	GMutex lock;
@@ -52,12 +54,18 @@ tile_free(gpointer data)
 
 MsicTileCache *
 msic_tile_cache_new(msic_reader *reader, const msic_file_info *info,
-	int max_tiles)
+	uint32_t level, int max_tiles)
 {
-	MsicTileCache *cache = g_new0(MsicTileCache, 1);
+	MsicTileCache *cache;
+	msic_level_info shape;
 
+	if (msic_reader_get_level(reader, level, &shape) != MSIC_OK)
+		return NULL;
+	cache = g_new0(MsicTileCache, 1);
 	cache->reader = reader;
 	cache->info = *info;
+	cache->level = level;
+	cache->tiles_across = shape.tiles_across;
 	cache->max_tiles = max_tiles < 1 ? 1 : max_tiles;
 	g_mutex_init(&cache->lock);
 	g_cond_init(&cache->changed);
@@ -91,7 +99,7 @@ msic_tile_cache_stride(const MsicTileCache *cache)
 static gint64
 tile_index(const MsicTileCache *cache, uint32_t tx, uint32_t ty)
 {
-	return (gint64) ty * cache->info.tiles_across + tx;
+	return (gint64) ty * cache->tiles_across + tx;
 }
 
 /* Drops the least recently used tiles nobody uses, down to below the
@@ -226,8 +234,8 @@ msic_tile_cache_acquire(MsicTileCache *cache,
 		if (!(outs[i] = g_try_malloc(bytes)))
 			status = MSIC_ERR_NOMEM;
 	if (todo && status == MSIC_OK)
-		status = msic_reader_decode_tiles(cache->reader, todo, xs, ys,
-			outs, stride, 0);
+		status = msic_reader_decode_level_tiles(cache->reader,
+			cache->level, todo, xs, ys, outs, stride, 0);
 	/* msic_last_error() is this thread's: read it before the lock. */
 	known = status == MSIC_OK ? NULL : msic_last_error();
 

@@ -17,10 +17,12 @@
 
 typedef struct _MsicTileCache MsicTileCache;
 
-/* At most about max_tiles decoded tiles are kept (more while in use). The
- * reader must outlive the cache. */
+/* Tiles of `level` (0: the image; else a reduced level, see
+ * msic_reader_get_level). At most about max_tiles decoded tiles are kept
+ * (more while in use). The reader must outlive the cache. NULL if the
+ * level does not exist. */
 MsicTileCache *msic_tile_cache_new(msic_reader *reader,
-	const msic_file_info *info, int max_tiles);
+	const msic_file_info *info, uint32_t level, int max_tiles);
 void msic_tile_cache_free(MsicTileCache *cache);
 
 /* Rows of every cached tile are this many bytes apart. */

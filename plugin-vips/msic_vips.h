@@ -53,6 +53,13 @@ typedef struct _VipsForeignLoadMsic {
 	 * lost tiles are black, with a warning. */
 	gboolean recover;
 	msic_context *context;
+
+	/* shrink: load the image this many times smaller (a power of two),
+	 * from the stored reduced level that is closest (msic_reader_get_level)
+	 * and, if none is exactly that small, shrunk further. */
+	int shrink;
+	uint32_t level;
+	msic_level_info level_info;
 } VipsForeignLoadMsic;
 
 typedef VipsForeignLoadClass VipsForeignLoadMsicClass;

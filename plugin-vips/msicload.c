@@ -6,7 +6,9 @@
  * (msic_tile_cache.c) keeps a couple of tile rows so that neighbouring
  * requests do not decode a tile twice. Memory therefore stays bounded by a
  * few tile rows whatever the image size, and a crop decodes only the tiles
- * under it.
+ * under it. With shrink (shrink-on-load, as jpegload's) the tiles come from
+ * the file's reduced level nearest the size asked for, so a thumbnail of a
+ * huge image decodes a few small tiles.
  *
  * This file is the abstract base: header, metadata and tiles. msicload,
  * msicload_buffer and msicload_source derive from it and open the reader
@@ -32,10 +34,14 @@ vips_foreign_load_msic_dispose(GObject *gobject)
 	if (msic->reader) {
 		/* Lets users (and our tests) see how much random access
 		 * saved: `vips --vips-info crop huge.msic ...`. */
-		g_info("msicload: %s: %" G_GUINT64_FORMAT " of %u tiles decoded",
+		g_info("msicload: %s: %" G_GUINT64_FORMAT " of %u tiles "
+			"decoded; of reduced level %u, %" G_GUINT64_FORMAT,
 			msic->name ? msic->name : "image",
 			(guint64) msic_reader_tiles_decoded(msic->reader),
-			msic->info.tiles_across * msic->info.tiles_down);
+			msic->info.tiles_across * msic->info.tiles_down,
+			msic->level,
+			(guint64) msic_reader_level_tiles_decoded(msic->reader,
+				msic->level));
 		msic_reader_close(msic->reader);
 		msic->reader = NULL;
 	}
@@ -85,6 +91,32 @@ vips_foreign_load_msic_build(VipsObject *object)
 		vips_foreign_load_msic_error(msic, "unable to read header");
 		return -1;
 	}
+	if (msic->shrink < 1 || (msic->shrink & (msic->shrink - 1))) {
+		vips_error(VIPS_OBJECT_GET_CLASS(msic)->nickname,
+			"shrink must be a power of two (1, 2, 4, 8 ...), "
+			"not %d", msic->shrink);
+		return -1;
+	}
+	/* The stored level nearest below the size asked for. */
+	msic->level = 0;
+	if (msic->reader) {
+		uint32_t l;
+
+		for (l = 1; l <= msic->info.levels; l++) {
+			msic_level_info shape;
+
+			if (msic_reader_get_level(msic->reader, l, &shape) ==
+				MSIC_OK &&
+				(1 << shape.scale_log2) <= msic->shrink)
+				msic->level = l;
+		}
+		if (msic_reader_get_level(msic->reader, msic->level,
+			&msic->level_info) != MSIC_OK) {
+			vips_foreign_load_msic_error(msic,
+				"unable to read a reduced level");
+			return -1;
+		}
+	}
 
 	return VIPS_OBJECT_CLASS(vips_foreign_load_msic_parent_class)->
 		build(object);
@@ -99,16 +131,16 @@ vips_foreign_load_msic_get_flags(VipsForeignLoad *load)
 	return VIPS_FOREIGN_PARTIAL;
 }
 
-/* Geometry and pixel format, shared by the header image and the image the
- * pixels are generated into. */
+/* width x height (the image loaded, or the level it is made from) in the
+ * file's pixel format. */
 static void
 vips_foreign_load_msic_set_geometry(VipsForeignLoadMsic *msic,
-	VipsImage *image)
+	VipsImage *image, uint32_t width, uint32_t height)
 {
 	const msic_image_info *info = &msic->info.image;
 
 	vips_image_init_fields(image,
-		(int) info->width, (int) info->height, (int) info->bands,
+		(int) width, (int) height, (int) info->bands,
 		vips__msic_band_format(info), VIPS_CODING_NONE,
 		vips__msic_interpretation(info),
 		1.0, 1.0);
@@ -153,7 +185,10 @@ vips_foreign_load_msic_header(VipsForeignLoad *load)
 		return -1;
 	}
 
-	vips_foreign_load_msic_set_geometry(msic, out);
+	/* 1/shrink of the image, sides rounded up, as the levels are. */
+	vips_foreign_load_msic_set_geometry(msic, out,
+		(info->width - 1) / (uint32_t) msic->shrink + 1,
+		(info->height - 1) / (uint32_t) msic->shrink + 1);
 	if (msic->filename)
 		VIPS_SETSTR(out->filename, msic->filename);
 
@@ -317,23 +352,42 @@ vips_foreign_load_msic_load(VipsForeignLoad *load)
 {
 	VipsForeignLoadMsic *msic = (VipsForeignLoadMsic *) load;
 	VipsImage **t = (VipsImage **)
-		vips_object_local_array(VIPS_OBJECT(load), 1);
+		vips_object_local_array(VIPS_OBJECT(load), 3);
+	const msic_level_info *level = &msic->level_info;
+	const int rest = msic->shrink >> level->scale_log2;
 
 	/* Two tile rows plus a half, so that requests straddling a tile
 	 * row boundary do not decode the same tiles again. */
-	if (!msic->tiles)
-		msic->tiles = msic_tile_cache_new(msic->reader, &msic->info,
-			(int) (2.5 * (1 + msic->info.tiles_across)));
+	if (!msic->tiles &&
+		!(msic->tiles = msic_tile_cache_new(msic->reader, &msic->info,
+			msic->level, (int) (2.5 * (1 + level->tiles_across))))) {
+		vips_foreign_load_msic_error(msic, "unable to read a level");
+		return -1;
+	}
 
 	/* Full-width strips: a request then spans a whole tile row, whose
 	 * tiles decode in parallel on the library's threads. */
 	t[0] = vips_image_new();
-	vips_foreign_load_msic_set_geometry(msic, t[0]);
+	vips_foreign_load_msic_set_geometry(msic, t[0], level->width,
+		level->height);
 	if (vips_image_pipelinev(t[0], VIPS_DEMAND_STYLE_FATSTRIP, NULL) ||
 		vips_image_generate(t[0],
 			NULL, vips_foreign_load_msic_generate, NULL,
-			msic, NULL) ||
-		vips_image_write(t[0], load->real))
+			msic, NULL))
+		return -1;
+	if (rest == 1)
+		return vips_image_write(t[0], load->real);
+
+	/* No level that small: block-shrink the nearest, to the size the
+	 * header promised. */
+	if (vips_shrink(t[0], &t[1], rest, rest, NULL) ||
+		vips_embed(t[1], &t[2], 0, 0,
+			(int) ((msic->info.image.width - 1) /
+				(uint32_t) msic->shrink + 1),
+			(int) ((msic->info.image.height - 1) /
+				(uint32_t) msic->shrink + 1),
+			"extend", VIPS_EXTEND_COPY, NULL) ||
+		vips_image_write(t[2], load->real))
 		return -1;
 
 	return 0;
@@ -359,6 +413,14 @@ vips_foreign_load_msic_class_init(VipsForeignLoadMsicClass *class)
 	 * let VIPS_BLOCK_UNTRUSTED turn us off. */
 	operation_class->flags |= VIPS_OPERATION_UNTRUSTED;
 
+	VIPS_ARG_INT(class, "shrink", 21,
+		"Shrink",
+		"Shrink by this power of two on load, from the file's reduced "
+		"levels",
+		VIPS_ARGUMENT_OPTIONAL_INPUT,
+		G_STRUCT_OFFSET(VipsForeignLoadMsic, shrink),
+		1, 1 << 20, 1);
+
 	VIPS_ARG_BOOL(class, "recover", 20,
 		"Recover",
 		"Read what a truncated or damaged file still holds",
@@ -374,5 +436,5 @@ vips_foreign_load_msic_class_init(VipsForeignLoadMsicClass *class)
 static void
 vips_foreign_load_msic_init(VipsForeignLoadMsic *msic)
 {
-	(void) msic;
+	msic->shrink = 1;
 }

@@ -28,6 +28,16 @@ bool TilesDecoded(const std::string& log, long* decoded, long* total) {
   return true;
 }
 
+// "...; of reduced level L, N": the tiles of the level the loader read.
+bool LevelTilesDecoded(const std::string& log, long* level, long* decoded) {
+  std::smatch m;
+  static const std::regex re("tiles decoded; of reduced level ([0-9]+), ([0-9]+)");
+  if (!std::regex_search(log, m, re)) return false;
+  *level = std::stol(m[1]);
+  *decoded = std::stol(m[2]);
+  return true;
+}
+
 // libvips' peak of tracked pixel memory, printed by --vips-leak, in bytes.
 double HighWaterBytes(const std::string& log) {
   std::smatch m;
@@ -192,6 +202,60 @@ TEST_F(VipsModule, CropOfAHugeImageReadsOnlyItsTiles) {
                                                   size_t((5000 + x) % 1024)) * 3 + b]);
   EXPECT_EQ(MaxAbsDiff(got, expected), 0);
   std::remove(huge.c_str());
+}
+
+// Shrink-on-load: shrink=8 reads the file's 1/8 level and not one tile of
+// the image; shrink=32 reads the smallest level (1/16) and halves it; both
+// look like the full decode shrunk. vipsthumbnail takes the option too.
+TEST_F(VipsModule, ShrinkOnLoadReadsAReducedLevel) {
+  const std::string big = Path("big.msic");
+  RunResult r = Exec({VipsExe(), "replicate", kodim_, Path("rep.v"), "4", "4"});  // 3072 x 2048
+  ASSERT_TRUE(r.ok()) << r.describe();
+  Copy(Path("rep.v"), big + "[Q=60,tile_size=256]");
+  const msic_file_info info = FileInfo(big);
+  ASSERT_EQ(info.levels, 2u) << "1/8 (384 x 256) and 1/16 (one tile)";
+  const Pixels full = LoadWithVips(big);
+
+  struct Case { int shrink; long level, tiles; int width, height; };
+  for (const Case c : {Case{8, 1, 2, 384, 256}, Case{32, 2, 1, 96, 64}}) {
+    SCOPED_TRACE("shrink " + std::to_string(c.shrink));
+    // (A name per case: this process maps the .v files it loads.)
+    const std::string out = Path("small" + std::to_string(c.shrink) + ".v");
+    r = Exec({VipsExe(), "--vips-info", "copy", big + "[shrink=" + std::to_string(c.shrink) + "]", out});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    long decoded = -1, total = -1, level = -1, level_tiles = -1;
+    ASSERT_TRUE(TilesDecoded(r.out + r.err, &decoded, &total)) << r.describe();
+    EXPECT_EQ(decoded, 0) << "no tile of the image itself";
+    ASSERT_TRUE(LevelTilesDecoded(r.out + r.err, &level, &level_tiles)) << r.describe();
+    EXPECT_EQ(level, c.level);
+    EXPECT_EQ(level_tiles, c.tiles);
+    const Pixels small = LoadWithVips(out);
+    ASSERT_EQ(small.width, c.width);
+    ASSERT_EQ(small.height, c.height);
+    // The full decode block-averaged by the same factor.
+    Pixels reduced{c.width, c.height, 3, {}};
+    for (int y = 0; y < c.height; y++)
+      for (int x = 0; x < c.width; x++)
+        for (int b = 0; b < 3; b++) {
+          double sum = 0;
+          for (int yy = 0; yy < c.shrink; yy++)
+            for (int xx = 0; xx < c.shrink; xx++)
+              sum += full.data[(size_t(y * c.shrink + yy) * full.width + size_t(x * c.shrink + xx)) * 3 + b];
+          reduced.data.push_back(uint8_t(sum / (c.shrink * c.shrink) + 0.5));
+        }
+    EXPECT_GT(Psnr(small, reduced), 30.0);
+  }
+
+  r = Exec({VipsthumbnailExe(), "--vips-info", big + "[shrink=16]", "-s", "100", "-o", Path("thumb.png")});
+  ASSERT_TRUE(r.ok()) << r.describe();
+  long decoded = -1, total = -1;
+  ASSERT_TRUE(TilesDecoded(r.out + r.err, &decoded, &total)) << r.describe();
+  EXPECT_EQ(decoded, 0);
+  EXPECT_EQ(LoadWithVips(Path("thumb.png")).width, 100);
+
+  r = Exec({VipsExe(), "copy", big + "[shrink=3]", Path("bad.v")});
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(Contains(r.err, "power of two")) << r.describe();
 }
 
 // Decoding a whole image streams: libvips holds a few tile rows, not the
