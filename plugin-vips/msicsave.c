@@ -36,6 +36,7 @@ typedef struct _VipsForeignSaveMsic {
 	int threads;
 	gboolean lossless;
 	double max_error;
+	int overviews;
 
 	/* Set by the subclass before chaining up: a filename for the file
 	 * writer, else a target for the stream writer. A target that is a
@@ -127,6 +128,7 @@ vips_foreign_save_msic_settings(VipsForeignSaveMsic *msic)
 		{ MSIC_ENCODER_THREADS, "threads", msic->threads },
 		{ MSIC_ENCODER_LOSSLESS, "lossless", msic->lossless ? 1 : 0 },
 		{ MSIC_ENCODER_MAX_ERROR, "max_error", msic->max_error },
+		{ MSIC_ENCODER_OVERVIEWS, "overviews", msic->overviews },
 	};
 	size_t i;
 
@@ -392,6 +394,14 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 		VIPS_ARGUMENT_OPTIONAL_INPUT,
 		G_STRUCT_OFFSET(VipsForeignSaveMsic, max_error),
 		0, 1e30, 0);
+
+	VIPS_ARG_INT(class, "overviews", 15,
+		"Overviews",
+		"Store the image reduced at 1/2^overviews, then each half of "
+		"that down to one tile, for shrink-on-load (0: none)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT,
+		G_STRUCT_OFFSET(VipsForeignSaveMsic, overviews),
+		0, 20, MSIC_OVERVIEWS_DEFAULT);
 }
 
 static void
@@ -400,6 +410,7 @@ vips_foreign_save_msic_init(VipsForeignSaveMsic *msic)
 	msic->Q = 75;
 	msic->tile_size = MSIC_TILE_SIZE_DEFAULT;
 	msic->threads = 0;
+	msic->overviews = MSIC_OVERVIEWS_DEFAULT;
 }
 
 /* ------------------------------------------------------------------ file */

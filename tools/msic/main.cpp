@@ -42,12 +42,14 @@ const char *kUsage =
 
 const char *kEncodeHelp =
     "usage: msic encode IN OUT.msic [--quality Q | --lossless | --max-error E] [--tile-size N] [--strip]\n"
-    "                   [--threads N] [--model PATH]\n"
+    "                   [--overviews K] [--threads N] [--model PATH]\n"
     "  --quality Q     0..100, any real value (default 75); higher is better and larger\n"
     "  --lossless      every sample exact; any band count, 8/16/32-bit integers and floats\n"
     "  --max-error E   every sample within E of the original (a whole number for integers)\n"
     "  --tile-size N   tile width/height, multiple of 16 in [64, 4096] (default 512)\n"
     "  --strip         drop ICC, EXIF, XMP and IPTC metadata\n"
+    "  --overviews K   store the image reduced, at 1/2^K and each half of that down to one tile,\n"
+    "                  for fast previews (default 3; 0: none)\n"
     "Input: 8-bit grey or RGB. OUT is written under a temporary name and renamed when complete.\n";
 const char *kDecodeHelp =
     "usage: msic decode IN.msic OUT [--region X,Y,W,H] [--recover] [--threads N] [--memory-limit MB]\n"
@@ -67,6 +69,7 @@ struct Args {
   std::optional<double> memory_limit_mb;  // none: the library's default (or $MSIC_MEMORY_LIMIT)
   bool strip = false, json = false, help = false, recover = false, lossless = false;
   double max_error = 0;
+  unsigned overviews = MSIC_OVERVIEWS_DEFAULT;
   std::string model, region;
 };
 
@@ -108,6 +111,7 @@ Args parse(int argc, char **argv, int first) {
     else if (s == "--strip") a.strip = true;
     else if (s == "--lossless") a.lossless = true;
     else if (s == "--max-error") a.max_error = parse_number(s, value());
+    else if (s == "--overviews") a.overviews = unsigned(parse_number(s, value()));
     else if (s == "--recover") a.recover = true;
     else if (s == "--json") a.json = true;
     else if (s.size() > 1 && s[0] == '-') die("unknown option '" + s + "' (see msic --help)", 2);
@@ -193,6 +197,7 @@ int cmd_encode(const Args &a) {
       msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, a.tile_size) != MSIC_OK ||
       msic_encoder_settings_set(settings, MSIC_ENCODER_LOSSLESS, a.lossless ? 1 : 0) != MSIC_OK ||
       msic_encoder_settings_set(settings, MSIC_ENCODER_MAX_ERROR, a.max_error) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_OVERVIEWS, a.overviews) != MSIC_OK ||
       (isatty(2) && msic_encoder_settings_set_progress(settings, progress_bar, nullptr) != MSIC_OK))
     die(out + ": " + msic_last_error());
   msic_writer *w = nullptr;
@@ -377,12 +382,19 @@ int cmd_info(const Args &a) {
            "\"bands\": %u, \"bit_depth\": %u, \"sample_format\": \"%s\", \"valid_bits\": %u, "
            "\"coding\": \"%s\", \"max_error\": %.17g, \"tile_size\": %u, \"tiles_across\": %u, "
            "\"tiles_down\": %u, \"quality\": %.2f, \"model_hash\": \"%s\", \"file_size\": %llu, "
-           "\"bits_per_pixel\": %.4f, \"boxes\": [",
+           "\"bits_per_pixel\": %.4f, \"levels\": [",
            json_escape(a.positional[0]).c_str(), fi.format_version >> 16, fi.format_version & 0xffff,
            fi.image.width, fi.image.height, fi.image.bands, fi.image.bit_depth, sample,
            fi.image.valid_bits ? fi.image.valid_bits : fi.image.bit_depth, coding, fi.max_error, fi.tile_size,
            fi.tiles_across, fi.tiles_down, fi.quality, fi.model_hash,
            (unsigned long long)fi.file_size, bpp);
+    for (uint32_t l = 1; l <= fi.levels; ++l) {
+      msic_level_info li;
+      msic_reader_get_level(r.r, l, &li);
+      printf("%s{\"scale\": %u, \"width\": %u, \"height\": %u}", l > 1 ? ", " : "", 1u << li.scale_log2,
+             li.width, li.height);
+    }
+    printf("], \"boxes\": [");
     for (size_t i = 0; i < nbox; ++i) {
       char type[4];
       uint64_t size = 0;
@@ -398,6 +410,11 @@ int cmd_info(const Args &a) {
          fi.image.bands == 1 ? "" : "s", fi.image.bit_depth, sample);
   if (fi.image.valid_bits && fi.image.valid_bits != fi.image.bit_depth) printf(" (%u valid bits)", fi.image.valid_bits);
   printf("\n  tiles:     %u x %u of %u px\n", fi.tiles_across, fi.tiles_down, fi.tile_size);
+  for (uint32_t l = 1; l <= fi.levels; ++l) {
+    msic_level_info li;
+    msic_reader_get_level(r.r, l, &li);
+    printf("  level %u:   1/%u, %u x %u\n", l, 1u << li.scale_log2, li.width, li.height);
+  }
   if (fi.coding == MSIC_CODING_LEARNED) printf("  quality:   %.2f\n", fi.quality);
   else if (fi.coding == MSIC_CODING_LOSSLESS) printf("  coding:    lossless\n");
   else printf("  coding:    every sample within %g\n", fi.max_error);
