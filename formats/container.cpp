@@ -478,6 +478,14 @@ void ContainerReader::read_exact(uint64_t offset, void *buf, size_t size, const 
     throw Error(MSIC_ERR_FORMAT, std::string("truncated MSIC file (reading the ") + what + ")");
 }
 
+uint64_t ContainerReader::level_bytes(size_t l) const {
+  if (l >= level_count()) throw Error(MSIC_ERR_ARGUMENT, "level out of range");
+  const std::vector<TileEntry> &index = l ? levels_[l - 1].index : index_;
+  uint64_t bytes = 0;
+  for (const TileEntry &e : index) bytes += e.length + (l ? kTileFrameSize : frame_size());
+  return bytes;
+}
+
 std::vector<uint8_t> ContainerReader::read_tile(uint64_t i, size_t level) const {
   if (level >= level_count()) throw Error(MSIC_ERR_ARGUMENT, "level out of range");
   const std::vector<TileEntry> &index = level ? levels_[level - 1].index : index_;

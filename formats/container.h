@@ -147,6 +147,8 @@ class ContainerReader {
   // The image (level 0) and its reduced levels 1 .. level_count() - 1.
   size_t level_count() const { return 1 + levels_.size(); }
   Level level(size_t l) const { return l == 0 ? Level::of(header_, 0) : levels_.at(l - 1).shape; }
+  // The bytes of a level's tiles in the file, frames included.
+  uint64_t level_bytes(size_t l) const;
   // Metadata boxes, in file order. Their bytes are read on first use
   // (thread-safe) and stay valid while the reader lives.
   size_t box_count() const { return boxes_.size(); }

@@ -521,6 +521,7 @@ msic_status msic_reader_get_level(const msic_reader *r, uint32_t level, msic_lev
     info->height = shape.height;
     info->tiles_across = shape.tiles_across();
     info->tiles_down = shape.tiles_down();
+    info->bytes = c.level_bytes(level);
   });
 }
 

@@ -36,7 +36,8 @@ TEST_F(GdalMsicTest, ReducedLevelsAreOverviews)
     // 1000 x 700 in tiles of 64: overviews 1/8 (125 x 88) and 1/16.
     const std::string osPath = m_osDir + "/ovr.msic";
     auto poSrc = MakeSource(1000, 700, 3);
-    DatasetPtr poDS = CopyAndReopen(poSrc.get(), osPath, {"TILE_SIZE=64"});
+    DatasetPtr poDS =
+        CopyAndReopen(poSrc.get(), osPath, {"TILE_SIZE=64", "OVERVIEWS=3"});
     ASSERT_NE(nullptr, poDS);
     GDALRasterBand *poBand = poDS->GetRasterBand(2);
     ASSERT_EQ(2, poBand->GetOverviewCount());
@@ -144,7 +145,7 @@ TEST_F(GdalMsicTest, OverviewsFollowMasksAndPalettes)
     poPal->GetRasterBand(1)->SetColorTable(&oCT);
     DatasetPtr poPalOut =
         CopyAndReopen(poPal.get(), m_osMemDir + "/palette.msic",
-                      {"TILE_SIZE=64", "LOSSLESS=YES"});
+                      {"TILE_SIZE=64", "LOSSLESS=YES", "OVERVIEWS=3"});
     ASSERT_NE(nullptr, poPalOut);
     GDALRasterBand *poPalOvr = poPalOut->GetRasterBand(1)->GetOverview(0);
     ASSERT_NE(nullptr, poPalOvr);
@@ -162,8 +163,8 @@ TEST_F(GdalMsicTest, GdaladdoSaysWhatItDoes)
 {
     auto poSrc = MakeSource(1000, 700, 3);
     // Internal overviews: none can be added.
-    DatasetPtr poDS =
-        CopyAndReopen(poSrc.get(), m_osDir + "/with.msic", {"TILE_SIZE=64"});
+    DatasetPtr poDS = CopyAndReopen(poSrc.get(), m_osDir + "/with.msic",
+                                    {"TILE_SIZE=64", "OVERVIEWS=3"});
     ASSERT_NE(nullptr, poDS);
     const int anLevels[] = {2, 4};
     CPLPushErrorHandler(CPLQuietErrorHandler);

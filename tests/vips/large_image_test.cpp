@@ -211,7 +211,7 @@ TEST_F(VipsModule, ShrinkOnLoadReadsAReducedLevel) {
   const std::string big = Path("big.msic");
   RunResult r = Exec({VipsExe(), "replicate", kodim_, Path("rep.v"), "4", "4"});  // 3072 x 2048
   ASSERT_TRUE(r.ok()) << r.describe();
-  Copy(Path("rep.v"), big + "[Q=60,tile_size=256]");
+  Copy(Path("rep.v"), big + "[Q=60,tile_size=256,overviews=3]");
   const msic_file_info info = FileInfo(big);
   ASSERT_EQ(info.levels, 2u) << "1/8 (384 x 256) and 1/16 (one tile)";
   const Pixels full = LoadWithVips(big);

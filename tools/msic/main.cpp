@@ -49,7 +49,7 @@ const char *kEncodeHelp =
     "  --tile-size N   tile width/height, multiple of 16 in [64, 4096] (default 512)\n"
     "  --strip         drop ICC, EXIF, XMP and IPTC metadata\n"
     "  --overviews K   store the image reduced, at 1/2^K and each half of that down to one tile,\n"
-    "                  for fast previews (default 3; 0: none)\n"
+    "                  for fast previews (default 4; 0: none)\n"
     "Input: 8-bit grey or RGB. OUT is written under a temporary name and renamed when complete.\n";
 const char *kDecodeHelp =
     "usage: msic decode IN.msic OUT [--region X,Y,W,H] [--recover] [--threads N] [--memory-limit MB]\n"
@@ -391,8 +391,8 @@ int cmd_info(const Args &a) {
     for (uint32_t l = 1; l <= fi.levels; ++l) {
       msic_level_info li;
       msic_reader_get_level(r.r, l, &li);
-      printf("%s{\"scale\": %u, \"width\": %u, \"height\": %u}", l > 1 ? ", " : "", 1u << li.scale_log2,
-             li.width, li.height);
+      printf("%s{\"scale\": %u, \"width\": %u, \"height\": %u, \"bytes\": %llu}", l > 1 ? ", " : "",
+             1u << li.scale_log2, li.width, li.height, (unsigned long long)li.bytes);
     }
     printf("], \"boxes\": [");
     for (size_t i = 0; i < nbox; ++i) {
@@ -413,7 +413,8 @@ int cmd_info(const Args &a) {
   for (uint32_t l = 1; l <= fi.levels; ++l) {
     msic_level_info li;
     msic_reader_get_level(r.r, l, &li);
-    printf("  level %u:   1/%u, %u x %u\n", l, 1u << li.scale_log2, li.width, li.height);
+    printf("  level %u:   1/%u, %u x %u, %llu bytes\n", l, 1u << li.scale_log2, li.width, li.height,
+           (unsigned long long)li.bytes);
   }
   if (fi.coding == MSIC_CODING_LEARNED) printf("  quality:   %.2f\n", fi.quality);
   else if (fi.coding == MSIC_CODING_LOSSLESS) printf("  coding:    lossless\n");
