@@ -166,7 +166,8 @@ void ContainerWriter::write_tile(uint64_t i, const std::vector<uint8_t> &payload
 }
 
 void ContainerWriter::set_levels(const std::vector<uint32_t> &scales_log2) {
-  if (!levels_.empty() || scales_log2.size() > kMaxLevels) throw Error(MSIC_ERR_INTERNAL, "levels set twice");
+  if (!levels_.empty()) throw Error(MSIC_ERR_INTERNAL, "levels set twice");
+  if (scales_log2.size() > kMaxLevels) throw Error(MSIC_ERR_INTERNAL, "too many reduced levels");
   for (size_t l = 0; l < scales_log2.size(); ++l) {
     if (scales_log2[l] == 0 || scales_log2[l] > kMaxLevels || (l && scales_log2[l] <= scales_log2[l - 1]))
       throw Error(MSIC_ERR_INTERNAL, "reduced levels must have increasing scales");
@@ -387,6 +388,7 @@ void ContainerReader::read_levels(uint64_t index_offset) {
   uint8_t locator[kLevelLocatorSize];
   read_exact(index_offset - kLevelLocatorSize, locator, sizeof locator, "level locator");
   if (memcmp(locator, kLevelLocatorMagic, 8) != 0) return;
+  if (load_le32(locator + 28) != 0) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (level locator)");
   const uint64_t dir_offset = load_le64(locator + 8), dir_size = load_le64(locator + 16);
   const uint64_t dir_end = index_offset - kLevelLocatorSize;
   if (dir_offset < header_size_ || dir_offset > dir_end || dir_size != dir_end - dir_offset || dir_size < 4 ||
@@ -422,6 +424,9 @@ void ContainerReader::read_levels(uint64_t index_offset) {
     }
   }
   if (pos != dir.size()) throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (level directory size)");
+  for (const TileEntry &t : index_)
+    if (t.offset + t.length > dir_offset)
+      throw Error(MSIC_ERR_FORMAT, "corrupt MSIC file (a tile overlaps the level directory)");
   // No tile of any level shares bytes with another (read_index's rule).
   for (const StoredLevel &level : levels_)
     for (const TileEntry &t : level.index) by_offset.push_back(&t);

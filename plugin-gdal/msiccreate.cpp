@@ -86,6 +86,7 @@ class MSICWriteDataset final : public GDALPamDataset
     MSICCoding m_sCoding{};
     std::string m_osFilename{};
     MSICEncoderSettingsPtr m_poSettings{};
+    bool m_bResamplingGiven = false; /* OVERVIEW_RESAMPLING was a creation option */
     msic_image_info m_sImage{};
     MSICWriterGuard m_oGuard{};
     std::unique_ptr<GDALDataset> m_poShadow{}; /* metadata until coded */
@@ -131,6 +132,9 @@ class MSICWriteDataset final : public GDALPamDataset
      * only those above the lowest row touched (GDAL's cache may write a
      * block before all of it is written). */
     CPLErr CodeCompleteRows(bool bClosing = false);
+    /* A new writer for sImage (nothing was coded yet): one more band, or
+     * other settings. False after a CPLError; the dataset then fails. */
+    bool RestartWriter(const msic_image_info &sImage);
     void Finish();
 };
 
@@ -367,6 +371,8 @@ bool MSICWriteDataset::Start(const char *pszFilename, int nXSize, int nYSize,
 {
     m_sCoding = sCoding;
     m_osFilename = pszFilename;
+    m_bResamplingGiven =
+        CSLFetchNameValue(papszOptions, "OVERVIEW_RESAMPLING") != nullptr;
     m_nFileBands = nBandsIn;
     m_poSettings = MSICMakeEncoderSettings(papszOptions, sCoding);
     if (!m_poSettings ||
@@ -547,6 +553,25 @@ CPLErr MSICWriteDataset::CodeCompleteRows(bool bClosing)
     {
         if (!m_bBoxesAdded)
         {
+            /* Class codes (a colour table or RAT set by now) take the
+             * top-left pixel in overviews, as CreateCopy does. */
+            bool bClassCodes = false;
+            for (int iBand = 1; iBand <= nBands; ++iBand)
+                bClassCodes |=
+                    m_poShadow->GetRasterBand(iBand)->GetColorTable() != nullptr ||
+                    m_poShadow->GetRasterBand(iBand)->GetDefaultRAT() != nullptr;
+            if (bClassCodes && !m_bResamplingGiven)
+            {
+                m_bResamplingGiven = true;
+                if (msic_encoder_settings_set(m_poSettings.get(),
+                                              MSIC_ENCODER_OVERVIEW_NEAREST,
+                                              1) != MSIC_OK ||
+                    !RestartWriter(m_sImage))
+                {
+                    m_bFailed = true;
+                    return CE_Failure;
+                }
+            }
             /* The header's boxes: what was set until now. */
             if (!MSICAddMetadataBoxes(m_oGuard.poWriter, m_poShadow.get(),
                                       m_sCoding.bExact) ||
@@ -613,6 +638,9 @@ void MSICWriteDataset::Finish()
 
 CPLErr MSICWriteDataset::CreateMaskBand(int nFlags)
 {
+    /* Blocks GDAL still holds count as written: whether they were flushed
+     * yet must not decide the answer. */
+    GDALPamDataset::FlushCache(false);
     const char *pszWhy = nullptr;
     const uint32_t nBits =
         m_sImage.valid_bits ? m_sImage.valid_bits : m_sImage.bit_depth;
@@ -638,21 +666,27 @@ CPLErr MSICWriteDataset::CreateMaskBand(int nFlags)
                  GetDescription(), pszWhy);
         return CE_Failure;
     }
-    /* The mask is one more band of the file: a new writer (nothing was
-     * written yet) in place of the one Start() began. */
+    /* The mask is one more band of the file. */
     msic_image_info sImage = m_sImage;
     sImage.bands = static_cast<uint32_t>(nBands + 1);
-    m_oGuard.Abort();
-    if (!m_oGuard.Create(m_osFilename.c_str(), sImage, m_poSettings.get()))
-    {
-        m_bFailed = true; /* no writer: closing says so, writes nothing */
+    if (!RestartWriter(sImage))
         return CE_Failure;
-    }
-    m_sImage = sImage;
     m_nFileBands = nBands + 1;
     m_abyFillPixel.clear();
     m_poMaskBand = std::make_unique<MSICWriteMaskBand>(this);
     return CE_None;
+}
+
+bool MSICWriteDataset::RestartWriter(const msic_image_info &sImage)
+{
+    m_oGuard.Abort();
+    if (!m_oGuard.Create(m_osFilename.c_str(), sImage, m_poSettings.get()))
+    {
+        m_bFailed = true; /* no writer: closing says so, writes nothing */
+        return false;
+    }
+    m_sImage = sImage;
+    return true;
 }
 
 void MSICWriteDataset::FlushCache(bool bAtClosing)

@@ -13,6 +13,7 @@
 #include "cpl_string.h"
 
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -42,6 +43,35 @@ void DeinterleaveBand(const uint8_t *pabyTile, size_t nTileStride, int nBands,
                       pabyBlock + static_cast<size_t>(iY) * nBlockXSize *
                                       nBlockSampleBytes,
                       eBlockType, nBlockSampleBytes, nValidX);
+}
+
+/* The mask band of a tile into a Byte block: 0 stays 0 (masked out), any
+ * other value is valid and reads as itself in 1 .. 255 (a file's mask may
+ * be of any sample type; rounding 0.3 or -5 to 0 would mask them out). */
+void DeinterleaveMask(const uint8_t *pabyTile, size_t nTileStride, int nBands,
+                      GDALDataType eTileType, int iBand, int nValidX,
+                      int nValidY, int nBlockXSize, int nBlockYSize,
+                      GByte *pabyBlock)
+{
+    std::vector<double> adfRow(static_cast<size_t>(nValidX));
+    const int nSampleBytes = GDALGetDataTypeSizeBytes(eTileType);
+    std::memset(pabyBlock, 0, static_cast<size_t>(nBlockXSize) * nBlockYSize);
+    for (int iY = 0; iY < nValidY; ++iY)
+    {
+        GDALCopyWords(pabyTile + iY * nTileStride + iBand * nSampleBytes,
+                      eTileType, nSampleBytes * nBands, adfRow.data(),
+                      GDT_Float64, 8, nValidX);
+        GByte *pabyOut = pabyBlock + static_cast<size_t>(iY) * nBlockXSize;
+        for (int iX = 0; iX < nValidX; ++iX)
+        {
+            const double v = adfRow[iX];
+            pabyOut[iX] = v == 0 ? 0
+                          : std::isnan(v)
+                              ? 255
+                              : static_cast<GByte>(std::min(
+                                    255.0, std::max(1.0, std::round(v))));
+        }
+    }
 }
 
 }  // namespace
@@ -236,6 +266,23 @@ CPLErr MSICMaskBand::IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage)
         this, nBlockXOff, nBlockYOff, pImage);
 }
 
+/* Mask reads of several tiles decode them in parallel, as data reads do. */
+CPLErr MSICMaskBand::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
+                               int nXSize, int nYSize, void *pData,
+                               int nBufXSize, int nBufYSize,
+                               GDALDataType eBufType, GSpacing nPixelSpace,
+                               GSpacing nLineSpace,
+                               GDALRasterIOExtraArg *psExtraArg)
+{
+    if (eRWFlag == GF_Read && nBufXSize >= nXSize && nBufYSize >= nYSize &&
+        cpl::down_cast<MSICDataset *>(poDS)->PrefetchTiles(
+            nXOff, nYOff, nXSize, nYSize) != CE_None)
+        return CE_Failure;
+    return GDALRasterBand::IRasterIO(eRWFlag, nXOff, nYOff, nXSize, nYSize,
+                                     pData, nBufXSize, nBufYSize, eBufType,
+                                     nPixelSpace, nLineSpace, psExtraArg);
+}
+
 /* The overviews' masks: the reduced levels carry the mask band too. */
 int MSICMaskBand::GetOverviewCount()
 {
@@ -402,10 +449,15 @@ void MSICDataset::StoreTileInBlockCache(int nTileX, int nTileY,
         GDALRasterBand *poBand = FileBand(iFileBand);
         auto Deinterleave = [&](GByte *pabyBlock)
         {
-            DeinterleaveBand(pabyTile, TileStride(), m_nFileBands, eTileType,
-                             iFileBand, nValidX, nValidY,
-                             poBand->GetRasterDataType(), nBlockX, nBlockY,
-                             pabyBlock);
+            if (poBand == m_poMaskBand.get() && eTileType != GDT_Byte)
+                DeinterleaveMask(pabyTile, TileStride(), m_nFileBands,
+                                 eTileType, iFileBand, nValidX, nValidY,
+                                 nBlockX, nBlockY, pabyBlock);
+            else
+                DeinterleaveBand(pabyTile, TileStride(), m_nFileBands,
+                                 eTileType, iFileBand, nValidX, nValidY,
+                                 poBand->GetRasterDataType(), nBlockX,
+                                 nBlockY, pabyBlock);
         };
         if (poBand == poSkipBand)
         {
@@ -429,10 +481,10 @@ void MSICDataset::StoreTileInBlockCache(int nTileX, int nTileY,
 
 bool MSICDataset::TileFullyCached(int nTileX, int nTileY)
 {
-    for (int iBand = 1; iBand <= nBands; ++iBand)
+    for (int iFileBand = 0; iFileBand < m_nFileBands; ++iFileBand)
     {
         GDALRasterBlock *poBlock =
-            GetRasterBand(iBand)->TryGetLockedBlockRef(nTileX, nTileY);
+            FileBand(iFileBand)->TryGetLockedBlockRef(nTileX, nTileY);
         if (poBlock == nullptr)
             return false;
         poBlock->DropLock();
@@ -586,6 +638,8 @@ void MSICDataset::OpenOverviews()
         poOvr->nRasterXSize = static_cast<int>(sLevel.width);
         poOvr->nRasterYSize = static_cast<int>(sLevel.height);
         poOvr->CreateBands(m_poMaskBand != nullptr);
+        /* Nothing of an overview goes to a side file of its own. */
+        poOvr->SetPamFlags(poOvr->GetPamFlags() | GPF_DISABLED);
         poOvr->SetDescription(
             CPLSPrintf("%s (overview 1/%u)", GetDescription(), 1u << sLevel.scale_log2));
         m_apoOverviews.push_back(std::move(poOvr));
@@ -609,8 +663,9 @@ CPLErr MSICDataset::IBuildOverviews(const char *pszResampling, int nOverviews,
         return CE_Failure;
     }
     CPLError(CE_Warning, CPLE_AppDefined,
-             "MSIC: %s has no internal overviews (written with OVERVIEWS=0, "
-             "or before MSIC 1.3): building an external .ovr instead "
+             "MSIC: %s has no internal overviews (too small for the first "
+             "level, written with OVERVIEWS=0, or before MSIC 1.3): "
+             "building an external .ovr instead "
              "(uncompressed GTiff unless --config COMPRESS_OVERVIEW ZSTD). "
              "Re-encoding with gdal_translate -of MSIC stores them in the "
              "file",

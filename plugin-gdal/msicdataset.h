@@ -198,6 +198,13 @@ class MSICMaskBand final : public GDALRasterBand
     }
     int GetOverviewCount() override;
     GDALRasterBand *GetOverview(int i) override;
+
+  protected:
+    CPLErr IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff, int nXSize,
+                     int nYSize, void *pData, int nBufXSize, int nBufYSize,
+                     GDALDataType eBufType, GSpacing nPixelSpace,
+                     GSpacing nLineSpace,
+                     GDALRasterIOExtraArg *psExtraArg) override;
 };
 
 #endif /* MSICDATASET_H */

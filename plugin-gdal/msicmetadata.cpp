@@ -482,10 +482,16 @@ void ReadGCPs(const msic_reader *poReader, MSICGeoreferencing &sGeo)
         return;
     const uint8_t *p = sBox.data;
     const uint8_t *pEnd = sBox.data + sBox.size;
-    const uint32_t nCount = sBox.size >= 4 ? GetU32(p) : 0;
+    if (sBox.size < 4)
+    {
+        CPLError(CE_Warning, CPLE_AppDefined,
+                 "MSIC: the ground control points box is malformed; skipped");
+        return;
+    }
+    const uint32_t nCount = GetU32(p);
     p += 4;
     /* Each point takes at least 42 bytes: a count beyond that is damage. */
-    bool bOK = sBox.size >= 4 && nCount <= (sBox.size - 4) / 42;
+    bool bOK = nCount <= (sBox.size - 4) / 42;
     std::vector<GDAL_GCP> asGCPs;
     auto ReadString = [&](std::string &osOut)
     {

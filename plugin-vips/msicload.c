@@ -208,6 +208,10 @@ vips_foreign_load_msic_header(VipsForeignLoad *load)
 		msic->name, load->fail_on >= VIPS_FAIL_ON_WARNING))
 		return -1;
 
+	/* Pixels per mm of what is loaded. */
+	out->Xres /= msic->shrink;
+	out->Yres /= msic->shrink;
+
 	vips_image_set_double(out, "msic-quality", msic->info.quality);
 	vips_image_set_int(out, "msic-tile-size", (int) msic->info.tile_size);
 	vips_image_set_string(out, "msic-model-hash", msic->info.model_hash);
@@ -379,8 +383,10 @@ vips_foreign_load_msic_load(VipsForeignLoad *load)
 		return vips_image_write(t[0], load->real);
 
 	/* No level that small: block-shrink the nearest, to the size the
-	 * header promised. */
-	if (vips_shrink(t[0], &t[1], rest, rest, NULL) ||
+	 * header promised (vips_shrink rounds: never below one pixel). */
+	if (vips_shrink(t[0], &t[1],
+			VIPS_MIN(rest, (int) level->width),
+			VIPS_MIN(rest, (int) level->height), NULL) ||
 		vips_embed(t[1], &t[2], 0, 0,
 			(int) ((msic->info.image.width - 1) /
 				(uint32_t) msic->shrink + 1),

@@ -201,7 +201,8 @@ typedef enum msic_encoder_option {
   /* Reduced levels stored for previews and overviews (format 1.3): k >= 1
    * stores the image at 1/2^k, then each level half the one before, down
    * to the first that fits in one tile; 0 stores none. Integer 0 .. 20;
-   * default MSIC_OVERVIEWS_DEFAULT. Images of one tile get none. */
+   * default MSIC_OVERVIEWS_DEFAULT. An image whose 1/2^(k-1) fits in one
+   * tile gets none. */
   MSIC_ENCODER_OVERVIEWS = 6,
   /* How 2 x 2 pixels of a level make one of the next: 0 their mean (nodata
    * and masked-out pixels left out), 1 the top-left one (class codes,

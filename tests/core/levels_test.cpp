@@ -223,6 +223,42 @@ TEST(Levels, ReductionKeepsNodataAndMasksApart) {
   }
 }
 
+TEST(Levels, SignedBytesAndAlphaReduceAsValues) {
+  // Signed 8-bit: -1 and +1 average to 0, not to a byte pattern's mean.
+  const uint32_t w = 160, h = 96;
+  msic_image_info info{};
+  info.width = w, info.height = h, info.bands = 1, info.bit_depth = 8, info.sample_format = MSIC_SAMPLE_SIGNED;
+  std::vector<uint8_t> px(size_t(w) * h);
+  for (uint32_t y = 0; y < h; ++y)
+    for (uint32_t x = 0; x < w; ++x) px[size_t(y) * w + x] = uint8_t(int8_t((x + y) % 2 ? -1 : 1));
+  Reader r(encode(info, px, {{MSIC_ENCODER_TILE_SIZE, 64}, {MSIC_ENCODER_LOSSLESS, 1}, {MSIC_ENCODER_OVERVIEWS, 1}}));
+  ASSERT_GE(r.info().levels, 1u);
+  for (uint8_t v : r.decode(1, 1)) ASSERT_EQ(int8_t(v), 0);
+
+  // RGBA with alpha (ROLE): the colour of fully transparent pixels is left
+  // out of the means; alpha itself is averaged.
+  msic_image_info rgba{};
+  rgba.width = w, rgba.height = h, rgba.bands = 4, rgba.bit_depth = 8;
+  std::vector<uint8_t> img(size_t(w) * h * 4);
+  for (uint32_t y = 0; y < h; ++y)
+    for (uint32_t x = 0; x < w; ++x) {
+      uint8_t *p = &img[(size_t(y) * w + x) * 4];
+      const bool opaque = x % 2 == 0;
+      p[0] = opaque ? 200 : 7, p[1] = opaque ? 100 : 250, p[2] = opaque ? 50 : 3, p[3] = opaque ? 255 : 0;
+    }
+  const uint8_t roles[4] = {MSIC_BAND_DATA, MSIC_BAND_DATA, MSIC_BAND_DATA, MSIC_BAND_ALPHA};
+  Reader a(encode(rgba, img, {{MSIC_ENCODER_TILE_SIZE, 64}, {MSIC_ENCODER_LOSSLESS, 1}, {MSIC_ENCODER_OVERVIEWS, 1}},
+                  {{{'R', 'O', 'L', 'E'}, roles, 4}}));
+  ASSERT_GE(a.info().levels, 1u);
+  const std::vector<uint8_t> half = a.decode(1, 4);
+  for (size_t i = 0; i < half.size(); i += 4) {
+    ASSERT_EQ(half[i], 200);
+    ASSERT_EQ(half[i + 1], 100);
+    ASSERT_EQ(half[i + 2], 50);
+    ASSERT_EQ(half[i + 3], 128);  // (255 + 0 + 255 + 0) / 4, rounded half up
+  }
+}
+
 TEST(Levels, DamagedLevelDirectoryFailsOrIsDroppedWhenRecovering) {
   const uint32_t w = 400, h = 300;
   msic_image_info info{};

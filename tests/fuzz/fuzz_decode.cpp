@@ -92,6 +92,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   msic_fuzz_check(msic_reader_decode_tiles(r, count, tx, ty, out, size_t(ts) * px, 1), "decode_tiles");
   // Outside the image: a clean MSIC_ERR_ARGUMENT.
   if (msic_reader_decode_tile(r, across, 0, out[0], size_t(ts) * px) == MSIC_OK) abort();
+  // Each reduced level: its info and its first tile; one past the last
+  // level is an argument error.
+  for (uint32_t l = 1; l <= fi.levels + 1; ++l) {
+    msic_level_info li;
+    st = msic_reader_get_level(r, l, &li);
+    msic_fuzz_check(st, "get_level");
+    if (l > fi.levels) {
+      if (st == MSIC_OK) abort();
+      break;
+    }
+    if (st != MSIC_OK) continue;
+    const uint32_t zero = 0;
+    msic_fuzz_check(msic_reader_decode_level_tiles(r, l, 1, &zero, &zero, out, size_t(ts) * px, 1), "level tile");
+  }
 
   msic_reader_close(r);
   return 0;

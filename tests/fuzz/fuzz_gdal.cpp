@@ -82,6 +82,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)GDALReadBlock(band, 0, 0, block.data());
         (void)GDALReadBlock(band, (w - 1) / bw, (h - 1) / bh, block.data());
       }
+      // The first overview (a reduced level), and its mask.
+      if (GDALGetOverviewCount(band) > 0) {
+        GDALRasterBandH ovr = GDALGetOverview(band, 0);
+        const int ow = std::min(GDALGetRasterBandXSize(ovr), int(MSIC_FUZZ_WINDOW));
+        const int oh = std::min(GDALGetRasterBandYSize(ovr), int(MSIC_FUZZ_WINDOW));
+        std::vector<uint8_t> buf(size_t(ow) * oh);
+        (void)GDALRasterIO(ovr, GF_Read, 0, 0, ow, oh, buf.data(), ow, oh, GDT_Byte, 0, 0);
+        (void)GDALRasterIO(GDALGetMaskBand(ovr), GF_Read, 0, 0, ow, oh, buf.data(), ow, oh, GDT_Byte, 0, 0);
+      }
       // The mask (a file's mask band, or GDAL's default one).
       if (GDALGetMaskFlags(band) == GMF_PER_DATASET) {
         const int mw = std::min(w, int(MSIC_FUZZ_WINDOW)), mh = std::min(h, int(MSIC_FUZZ_WINDOW));

@@ -144,7 +144,8 @@ bool encode_and_write(msic_context *ctx, const std::string &dir, const char *nam
 }
 
 bool write_seed(msic_context *ctx, const std::string &dir, const char *name, uint32_t w, uint32_t h,
-                uint32_t bands, uint32_t tile, double quality, const std::vector<BoxData> &boxes) {
+                uint32_t bands, uint32_t tile, double quality, const std::vector<BoxData> &boxes,
+                uint32_t overviews = MSIC_OVERVIEWS_DEFAULT) {
   msic_image_info info{};
   info.width = w;
   info.height = h;
@@ -153,7 +154,8 @@ bool write_seed(msic_context *ctx, const std::string &dir, const char *name, uin
   msic_encoder_settings *settings = nullptr;
   if (msic_encoder_settings_new(&settings) != MSIC_OK ||
       msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, quality) != MSIC_OK ||
-      msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, tile) != MSIC_OK) {
+      msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, tile) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_OVERVIEWS, overviews) != MSIC_OK) {
     fprintf(stderr, "%s: settings: %s\n", name, msic_last_error());
     msic_encoder_settings_destroy(settings);
     return false;
@@ -165,7 +167,7 @@ bool write_seed(msic_context *ctx, const std::string &dir, const char *name, uin
 // `depth` made from the 8-bit pattern, spread over the type's range.
 bool write_exact_seed(msic_context *ctx, const std::string &dir, const char *name, uint32_t w, uint32_t h,
                       uint32_t bands, uint32_t format, uint32_t depth, double max_error,
-                      const std::vector<BoxData> &boxes) {
+                      const std::vector<BoxData> &boxes, uint32_t overviews = MSIC_OVERVIEWS_DEFAULT) {
   msic_image_info info{};
   info.width = w, info.height = h, info.bands = bands, info.bit_depth = depth, info.sample_format = format;
   const std::vector<uint8_t> base = pixels(w, h, bands);
@@ -188,6 +190,7 @@ bool write_exact_seed(msic_context *ctx, const std::string &dir, const char *nam
   msic_encoder_settings *settings = nullptr;
   if (msic_encoder_settings_new(&settings) != MSIC_OK ||
       msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, 64) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_OVERVIEWS, overviews) != MSIC_OK ||
       msic_encoder_settings_set(settings, max_error > 0 ? MSIC_ENCODER_MAX_ERROR : MSIC_ENCODER_LOSSLESS,
                                 max_error > 0 ? max_error : 1) != MSIC_OK) {
     fprintf(stderr, "%s: settings: %s\n", name, msic_last_error());
@@ -229,6 +232,10 @@ int main(int argc, char **argv) {
   ok &= write_exact_seed(ctx, dir, "exact-s32-8b", 20, 20, 8, MSIC_SAMPLE_SIGNED, 32, 0, none);
   ok &= write_exact_seed(ctx, dir, "exact-u8-mask-gcps", 70, 40, 4, MSIC_SAMPLE_UNSIGNED, 8, 2,
                          mask_and_gcp_boxes());
+  // Reduced levels (1.3): 1/2, 1/4 (and the mask's, for GDAL's overviews).
+  ok &= write_exact_seed(ctx, dir, "exact-u8-mask-levels", 200, 140, 4, MSIC_SAMPLE_UNSIGNED, 8, 2,
+                         mask_and_gcp_boxes(), 1);
+  ok &= write_seed(ctx, dir, "rgb-t64-levels", 200, 130, 3, 64, 40, none, 1);
   ok &= write_seed(ctx, dir, "grey-t64-3x2", 150, 100, 1, 64, 50, none);
   ok &= write_seed(ctx, dir, "rgb-t64-3x2-photo", 130, 70, 3, 64, 75, photo_boxes());
   ok &= write_seed(ctx, dir, "rgb-t64-4x4", 256, 256, 3, 64, 30, none);

@@ -56,8 +56,38 @@ bool find_index(const uint8_t *d, size_t size, size_t &index, size_t &count) {
 
 constexpr size_t kFrame = 16;  // "TILE", tile number, length, CRC-32 (format 1.1)
 
-bool is_frame(const uint8_t *d, size_t size, uint64_t at) {
-  return at + kFrame <= size && memcmp(d + at, "TILE", 4) == 0;
+bool is_frame(const uint8_t *d, size_t size, uint64_t at, const char *magic = "TILE") {
+  return at + kFrame <= size && memcmp(d + at, magic, 4) == 0;
+}
+
+// One index entry's CRC (and its frame's length and CRC) from the bytes it
+// points at.
+void fix_entry(uint8_t *d, size_t size, uint8_t *e, const char *magic) {
+  uint64_t off = le64(e), len = le32(e + 8);
+  if (off > size || len > size - off) return;
+  uint32_t crc = crc32(d + off, size_t(len));
+  put32(e + 12, crc);
+  if (off >= kFrame && is_frame(d, size, off - kFrame, magic)) {
+    put32(d + off - kFrame + 8, uint32_t(len));
+    put32(d + off - kFrame + 12, crc);
+  }
+}
+
+// Reduced levels (1.3): the level tiles' entries in their directory, and
+// the directory's CRC in the locator just before the index.
+void fix_level_checksums(uint8_t *d, size_t size, size_t index) {
+  if (index < 32 || memcmp(d + index - 32, "MSICLVL", 8) != 0) return;
+  const uint64_t dir = le64(d + index - 24), dir_size = le64(d + index - 16);
+  if (dir > index - 32 || dir_size != index - 32 - dir || dir_size < 4) return;
+  uint8_t *p = d + dir;
+  size_t pos = 4;
+  for (uint32_t l = 0, levels = le32(p); l < levels && pos + 8 <= dir_size; ++l) {
+    const uint32_t tiles = le32(p + pos + 4);
+    pos += 8;
+    for (uint32_t t = 0; t < tiles && pos + kEntry <= dir_size; ++t, pos += kEntry)
+      fix_entry(d, size, p + pos, "LTIL");
+  }
+  put32(d + index - 8, crc32(p, size_t(dir_size)));
 }
 
 void fix_checksums(uint8_t *d, size_t size) {
@@ -74,17 +104,8 @@ void fix_checksums(uint8_t *d, size_t size) {
   }
   size_t index, count;
   if (!find_index(d, size, index, count)) return;
-  for (size_t i = 0; i < count; ++i) {
-    uint8_t *e = d + index + i * kEntry;
-    uint64_t off = le64(e), len = le32(e + 8);
-    if (off > size || len > size - off) continue;
-    uint32_t crc = crc32(d + off, size_t(len));
-    put32(e + 12, crc);
-    if (off >= kFrame && is_frame(d, size, off - kFrame)) {
-      put32(d + off - kFrame + 8, uint32_t(len));
-      put32(d + off - kFrame + 12, crc);
-    }
-  }
+  for (size_t i = 0; i < count; ++i) fix_entry(d, size, d + index + i * kEntry, "TILE");
+  fix_level_checksums(d, size, index);
   put32(d + size - kTrailer + 12, crc32(d + index, count * kEntry));
 }
 

@@ -159,6 +159,44 @@ TEST_F(GdalMsicTest, OverviewsFollowMasksAndPalettes)
                 << "the top-left pixel of each 8 x 8";
 }
 
+// Create() learns of a palette only after Create: its overviews still take
+// class codes, not means.
+TEST_F(GdalMsicTest, CreatedPaletteRastersGetNearestOverviews)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    const std::string osPath = m_osMemDir + "/created-palette.msic";
+    const char *apszOptions[] = {"TILE_SIZE=64", "LOSSLESS=YES", "OVERVIEWS=3",
+                                 nullptr};
+    DatasetPtr poDS(MsicDriver()->Create(osPath.c_str(), 512, 384, 1, GDT_Byte,
+                                         const_cast<char **>(apszOptions)));
+    ASSERT_NE(nullptr, poDS);
+    GDALColorTable oCT;
+    for (int i = 0; i < 4; ++i)
+    {
+        const GDALColorEntry sEntry = {static_cast<short>(i * 60), 0, 0, 255};
+        oCT.SetColorEntry(i * 60, &sEntry);
+    }
+    ASSERT_EQ(CE_None, poDS->GetRasterBand(1)->SetColorTable(&oCT));
+    std::vector<GByte> abyCodes(512 * 384);
+    for (int y = 0; y < 384; ++y)
+        for (int x = 0; x < 512; ++x)
+            abyCodes[y * 512 + x] = static_cast<GByte>(((x / 3) ^ (y / 5)) % 4 * 60);
+    ASSERT_EQ(CE_None, poDS->GetRasterBand(1)->RasterIO(
+                           GF_Write, 0, 0, 512, 384, abyCodes.data(), 512, 384,
+                           GDT_Byte, 0, 0, nullptr));
+    poDS.reset();
+    poDS.reset(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
+    ASSERT_NE(nullptr, poDS);
+    GDALRasterBand *poOvr = poDS->GetRasterBand(1)->GetOverview(0);
+    ASSERT_NE(nullptr, poOvr);
+    std::vector<GByte> abyOvr(64 * 48);
+    ASSERT_EQ(CE_None, poOvr->RasterIO(GF_Read, 0, 0, 64, 48, abyOvr.data(), 64,
+                                       48, GDT_Byte, 0, 0, nullptr));
+    for (int y = 0; y < 48; ++y)
+        for (int x = 0; x < 64; ++x)
+            ASSERT_EQ(abyCodes[(8 * y) * 512 + 8 * x], abyOvr[y * 64 + x]);
+}
+
 TEST_F(GdalMsicTest, GdaladdoSaysWhatItDoes)
 {
     auto poSrc = MakeSource(1000, 700, 3);

@@ -69,7 +69,7 @@ struct Args {
   std::optional<double> memory_limit_mb;  // none: the library's default (or $MSIC_MEMORY_LIMIT)
   bool strip = false, json = false, help = false, recover = false, lossless = false;
   double max_error = 0;
-  unsigned overviews = MSIC_OVERVIEWS_DEFAULT;
+  double overviews = MSIC_OVERVIEWS_DEFAULT;  // checked by the library
   std::string model, region;
 };
 
@@ -111,7 +111,7 @@ Args parse(int argc, char **argv, int first) {
     else if (s == "--strip") a.strip = true;
     else if (s == "--lossless") a.lossless = true;
     else if (s == "--max-error") a.max_error = parse_number(s, value());
-    else if (s == "--overviews") a.overviews = unsigned(parse_number(s, value()));
+    else if (s == "--overviews") a.overviews = parse_number(s, value());
     else if (s == "--recover") a.recover = true;
     else if (s == "--json") a.json = true;
     else if (s.size() > 1 && s[0] == '-') die("unknown option '" + s + "' (see msic --help)", 2);
@@ -390,7 +390,7 @@ int cmd_info(const Args &a) {
            (unsigned long long)fi.file_size, bpp);
     for (uint32_t l = 1; l <= fi.levels; ++l) {
       msic_level_info li;
-      msic_reader_get_level(r.r, l, &li);
+      if (msic_reader_get_level(r.r, l, &li) != MSIC_OK) die(a.positional[0] + ": " + msic_last_error());
       printf("%s{\"scale\": %u, \"width\": %u, \"height\": %u, \"bytes\": %llu}", l > 1 ? ", " : "",
              1u << li.scale_log2, li.width, li.height, (unsigned long long)li.bytes);
     }
@@ -412,7 +412,7 @@ int cmd_info(const Args &a) {
   printf("\n  tiles:     %u x %u of %u px\n", fi.tiles_across, fi.tiles_down, fi.tile_size);
   for (uint32_t l = 1; l <= fi.levels; ++l) {
     msic_level_info li;
-    msic_reader_get_level(r.r, l, &li);
+    if (msic_reader_get_level(r.r, l, &li) != MSIC_OK) die(a.positional[0] + ": " + msic_last_error());
     printf("  level %u:   1/%u, %u x %u, %llu bytes\n", l, 1u << li.scale_log2, li.width, li.height,
            (unsigned long long)li.bytes);
   }

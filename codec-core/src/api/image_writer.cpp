@@ -94,8 +94,11 @@ void ImageWriter::start() {
   rules.nearest = settings_.overview_nearest;
   rules.has_nodata = params.has_nodata;
   rules.nodata = params.nodata;
-  if (roles && roles->size() == header_.bands && roles->back() == MSIC_BAND_MASK)
-    rules.mask_band = int(header_.bands) - 1;
+  if (roles && roles->size() == header_.bands) {  // (encoder_params checked it)
+    if (roles->back() == MSIC_BAND_MASK) rules.mask_band = int(header_.bands) - 1;
+    for (uint32_t b = 0; b < header_.bands && rules.alpha_band < 0; ++b)
+      if ((*roles)[b] == MSIC_BAND_ALPHA) rules.alpha_band = int(b);
+  }
   reducer_ = std::make_unique<LevelBuilder>(
       header_, scales, rules,
       [this](size_t level, const uint8_t *rows, size_t stride, uint32_t count) {

@@ -2,7 +2,8 @@
 // complete, whose tiles are then coded in parallel and appended to the
 // container. The reduced levels are made from the same rows as they pass
 // (reduced_levels.h) and coded a tile row at a time too. Memory stays
-// bounded by one tile row per level.
+// bounded by one tile row per level, plus the coded level tiles, which the
+// container keeps until the end (reduced_levels.h says how much).
 #pragma once
 #include <memory>
 #include <vector>

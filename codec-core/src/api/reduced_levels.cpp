@@ -106,6 +106,10 @@ void LevelBuilder::output(size_t i) {
 bool LevelBuilder::valid(const uint8_t *pixel, uint32_t band) const {
   const SampleType &t = rules_.type;
   if (rules_.mask_band >= 0 && load_sample(t, pixel + size_t(rules_.mask_band) * t.bytes()) == 0) return false;
+  // A fully transparent pixel's colour is not part of the picture.
+  if (rules_.alpha_band >= 0 && int(band) != rules_.alpha_band &&
+      load_sample(t, pixel + size_t(rules_.alpha_band) * t.bytes()) == 0)
+    return false;
   if (!rules_.has_nodata) return true;
   const double v = load_sample(t, pixel + band * t.bytes());
   if (std::isnan(rules_.nodata)) return !std::isnan(v);
@@ -115,7 +119,8 @@ bool LevelBuilder::valid(const uint8_t *pixel, uint32_t band) const {
 void LevelBuilder::reduce(const Stage &s, const uint8_t *row0, const uint8_t *row1, uint8_t *out) const {
   const SampleType &t = rules_.type;
   const size_t pb = pixel_bytes_, sb = t.bytes();
-  const bool plain_bytes = !t.is_float() && t.bit_depth == 8 && !rules_.has_nodata && rules_.mask_band < 0;
+  const bool plain_bytes = t.format == MSIC_SAMPLE_UNSIGNED && t.bit_depth == 8 && !rules_.has_nodata &&
+                           rules_.mask_band < 0 && rules_.alpha_band < 0;
   for (uint32_t x = 0; x < s.width; ++x) {
     const uint8_t *px[4];
     int n = 0;

@@ -1,7 +1,9 @@
 // The reduced levels a writer stores (MSIC.md, "Reduced levels"): which
 // scales, and the 2 x 2 reduction that makes each level from the one above,
-// row by row as the image streams in, so that memory stays one tile row per
-// level whatever the image size.
+// row by row as the image streams in: its buffers are one tile row per
+// stored level, whatever the image size. (The coded level tiles wait in the
+// container writer until the end: about 0.4% of the file from 1/16, a third
+// from 1/2.)
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -26,6 +28,8 @@ struct ReductionRules {
   double nodata = 0;     // samples equal to it (NaN: any NaN) are left out of means
   int mask_band = -1;    // a validity mask (ROLE): kept valid where any pixel is,
                          // and masked-out pixels are left out of the others' means
+  int alpha_band = -1;   // an alpha band (ROLE): averaged itself, and fully
+                         // transparent pixels are left out of the others' means
 };
 
 class LevelBuilder {
