@@ -272,8 +272,11 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
             return nullptr;
         }
     }
-    const char *pszPixelType =
-        poBand1->GetMetadataItem("PIXELTYPE", "IMAGE_STRUCTURE");
+    /* PIXELTYPE=SIGNEDBYTE as an option (as GTiff takes it), else the
+     * source band's. */
+    const char *pszPixelType = CSLFetchNameValue(papszOptions, "PIXELTYPE");
+    if (pszPixelType == nullptr)
+        pszPixelType = poBand1->GetMetadataItem("PIXELTYPE", "IMAGE_STRUCTURE");
     MSICCoding sCoding;
     if (!MSICChooseCoding(eType, pszPixelType, papszOptions, sCoding))
         return nullptr;

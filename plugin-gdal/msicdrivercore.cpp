@@ -174,7 +174,8 @@ std::string CreationOptionList()
               "sensor in UInt16); default: the NBITS of the source band, else "
               "the size of the data type'/>";
     osList += "   <Option name='PIXELTYPE' type='string-select' "
-              "description='Create(): SIGNEDBYTE for signed 8-bit data'>"
+              "description='SIGNEDBYTE for signed 8-bit data (default: as the "
+              "source band)'>"
               "       <Value>DEFAULT</Value>"
               "       <Value>SIGNEDBYTE</Value>"
               "   </Option>";

@@ -395,6 +395,23 @@ TEST_F(GdalMsicTest, CreateKeepsAMaskBand)
     EXPECT_TRUE(Exists(m_osMemDir + "/lossy.msic"));
 }
 
+// PIXELTYPE=SIGNEDBYTE as a CreateCopy option, as GTiff takes it.
+TEST_F(GdalMsicTest, SignedByteIsAnOptionOfCreateCopyToo)
+{
+    ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
+    auto poSrc = MakeTypedSource(80, 60, 1, GDT_Byte);
+    CPLStringList aosOptions;
+    aosOptions.SetNameValue("LOSSLESS", "YES");
+    aosOptions.SetNameValue("PIXELTYPE", "SIGNEDBYTE");
+    DatasetPtr poOut =
+        CopyAndReopen(poSrc.get(), m_osMemDir + "/signed.msic", aosOptions);
+    ASSERT_NE(nullptr, poOut);
+    EXPECT_STREQ("SIGNEDBYTE", poOut->GetRasterBand(1)->GetMetadataItem(
+                                   "PIXELTYPE", "IMAGE_STRUCTURE"));
+    EXPECT_EQ(GDALChecksumImage(poSrc->GetRasterBand(1), 0, 0, 80, 60),
+              GDALChecksumImage(poOut->GetRasterBand(1), 0, 0, 80, 60));
+}
+
 TEST_F(GdalMsicTest, BandFactsAndMetadataDomainsSurvive)
 {
     ASSERT_EQ(0, VSIMkdir(m_osMemDir.c_str(), 0755));
