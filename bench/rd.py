@@ -8,7 +8,11 @@ published curves (VTM, the MSINN paper) in ../shared/anchors.
 
 Writes OUT/rd.csv (one row per codec and setting, averaged over the images),
 OUT/bd.csv (BD-rates of msic against each curve) and OUT/rd.png (the curves).
-PSNR is PSNR-RGB per image, averaged; bpp is file bits over pixels.
+PSNR is PSNR-RGB per image, averaged; bpp is file bits over pixels. The
+perceptual metric is MS-SSIM (Wang, Simoncelli, Bovik 2003: 5 scales, an
+11-tap Gaussian of sigma 1.5, the paper's weights) on luma (BT.601),
+averaged over the images and given in dB as -10 log10(1 - MS-SSIM), as
+learned-compression papers report it; the published curves have PSNR only.
 """
 import argparse
 import concurrent.futures as cf
@@ -45,6 +49,38 @@ def read_image(path):
 def psnr(a, b):
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def ms_ssim(a, b):
+    """MS-SSIM of two 8-bit RGB images, on their luma."""
+    from scipy.ndimage import gaussian_filter
+    def luma(x):
+        x = x.astype(np.float64)
+        return 0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2]
+    x, y = luma(a), luma(b)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    blur = lambda z: gaussian_filter(z, 1.5, truncate=3.5, mode="reflect")  # 11 taps
+    value = 1.0
+    for scale, weight in enumerate(MS_SSIM_WEIGHTS):
+        mx, my = blur(x), blur(y)
+        sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+        cs = np.mean((2 * sxy + c2) / (sxx + syy + c2))
+        if scale == len(MS_SSIM_WEIGHTS) - 1:
+            luminance = np.mean((2 * mx * my + c1) / (mx * mx + my * my + c1))
+            value *= max(luminance * cs, 0.0) ** weight
+        else:
+            value *= max(cs, 0.0) ** weight
+            h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2
+            x = x[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+            y = y[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    return value
+
+
+def ms_ssim_db(value):
+    return 99.0 if value >= 1 else -10 * np.log10(1 - value)
 
 
 # Each codec: settings to sweep and a function giving (encode argv, decode
@@ -101,7 +137,7 @@ def run_one(job):
     decoded = read_image(out)
     h, w = original.shape[:2]
     result = dict(codec=name, setting=setting, bits=8 * os.path.getsize(f), pixels=w * h,
-                  psnr=psnr(original, decoded), enc_s=t1 - t0, dec_s=t2 - t1)
+                  psnr=psnr(original, decoded), msssim=ms_ssim(original, decoded), enc_s=t1 - t0, dec_s=t2 - t1)
     os.remove(f)
     os.remove(out)
     return result, None
@@ -110,6 +146,7 @@ def run_one(job):
 def read_rows(path):
     with open(path) as f:
         return [dict(r, bpp=float(r["bpp"]), psnr_rgb_db=float(r["psnr_rgb_db"]),
+                     ms_ssim_db=float(r.get("ms_ssim_db") or "nan"),
                      encode_mp_s=float(r["encode_mp_s"]), decode_mp_s=float(r["decode_mp_s"]))
                 for r in csv.DictReader(f)]
 
@@ -197,6 +234,7 @@ def main():
             rows.append(dict(codec=name, setting=q, images=len(rs),
                              bpp=sum(r["bits"] for r in rs) / px,
                              psnr_rgb_db=float(np.mean([r["psnr"] for r in rs])),
+                             ms_ssim_db=float(ms_ssim_db(np.mean([r["msssim"] for r in rs]))),
                              encode_mp_s=px / 1e6 / sum(r["enc_s"] for r in rs),
                              decode_mp_s=px / 1e6 / sum(r["dec_s"] for r in rs)))
     with open(os.path.join(args.out, "rd.csv"), "w", newline="") as f:
@@ -220,20 +258,31 @@ def report(args, names, rows, image_count):
             if name == "msic":
                 continue
             bd, lo, hi = bd_rate(pts, curves["msic"])
-            bd_rows.append(dict(reference=name, bd_rate_percent="%.2f" % bd, psnr_from="%.2f" % lo, psnr_to="%.2f" % hi))
+            bd_rows.append(dict(reference=name, metric="PSNR-RGB", bd_rate_percent="%.2f" % bd,
+                                psnr_from="%.2f" % lo, psnr_to="%.2f" % hi))
+        # The perceptual metric: the codecs measured in this run.
+        perceptual = {n: [(r["bpp"], r["ms_ssim_db"]) for r in rows
+                          if r["codec"] == n and not np.isnan(r["ms_ssim_db"])] for n in names}
+        for name, pts in perceptual.items():
+            if name == "msic" or not pts or not perceptual.get("msic"):
+                continue
+            bd, lo, hi = bd_rate(pts, perceptual["msic"])
+            bd_rows.append(dict(reference=name, metric="MS-SSIM (dB)", bd_rate_percent="%.2f" % bd,
+                                psnr_from="%.2f" % lo, psnr_to="%.2f" % hi))
         with open(os.path.join(args.out, "bd.csv"), "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["reference", "bd_rate_percent", "psnr_from", "psnr_to"])
+            w = csv.DictWriter(f, fieldnames=["reference", "metric", "bd_rate_percent", "psnr_from", "psnr_to"])
             w.writeheader()
             w.writerows(bd_rows)
 
-    print("%-28s %8s %8s %8s %10s %10s" % ("codec", "setting", "bpp", "PSNR", "enc MP/s", "dec MP/s"))
+    print("%-28s %8s %8s %8s %9s %10s %10s" % ("codec", "setting", "bpp", "PSNR", "MS-SSIM", "enc MP/s", "dec MP/s"))
     for r in rows:
-        print("%-28s %8s %8.4f %8.3f %10.3f %10.3f" % (r["codec"], r["setting"], r["bpp"], r["psnr_rgb_db"],
-                                                       r["encode_mp_s"], r["decode_mp_s"]))
+        print("%-28s %8s %8.4f %8.3f %9.3f %10.3f %10.3f" % (r["codec"], r["setting"], r["bpp"], r["psnr_rgb_db"],
+                                                             r["ms_ssim_db"], r["encode_mp_s"], r["decode_mp_s"]))
     if bd_rows:
-        print("\nBD-rate of msic against each (negative: msic needs fewer bits at equal PSNR)")
+        print("\nBD-rate of msic against each (negative: msic needs fewer bits at equal quality)")
         for r in bd_rows:
-            print("  %-50s %8s %%   (PSNR %s..%s dB)" % (r["reference"], r["bd_rate_percent"], r["psnr_from"], r["psnr_to"]))
+            print("  %-50s %-13s %8s %%   (%s..%s dB)" % (r["reference"], r["metric"], r["bd_rate_percent"],
+                                                       r["psnr_from"], r["psnr_to"]))
 
     if args.markdown:
         print("\n| quality | bpp | PSNR-RGB (dB) | encode MP/s | decode MP/s |\n|---|---|---|---|---|")
@@ -241,9 +290,10 @@ def report(args, names, rows, image_count):
             if r["codec"] == "msic":
                 print("| %g | %.3f | %.2f | %.2f | %.2f |" % (float(r["setting"]), r["bpp"], r["psnr_rgb_db"],
                                                          r["encode_mp_s"], r["decode_mp_s"]))
-        print("\n| BD-rate of msic against | % (negative: msic needs fewer bits) | PSNR range (dB) |\n|---|---|---|")
+        print("\n| BD-rate of msic against | metric | % (negative: msic needs fewer bits) | range (dB) |\n|---|---|---|---|")
         for r in bd_rows:
-            print("| %s | %+.1f | %s-%s |" % (r["reference"], float(r["bd_rate_percent"]), r["psnr_from"], r["psnr_to"]))
+            print("| %s | %s | %+.1f | %s-%s |" % (r["reference"], r["metric"], float(r["bd_rate_percent"]),
+                                                  r["psnr_from"], r["psnr_to"]))
 
     import matplotlib
     matplotlib.use("Agg")
