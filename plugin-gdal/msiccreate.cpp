@@ -642,8 +642,6 @@ CPLErr MSICWriteDataset::CreateMaskBand(int nFlags)
      * yet must not decide the answer. */
     GDALPamDataset::FlushCache(false);
     const char *pszWhy = nullptr;
-    const uint32_t nBits =
-        m_sImage.valid_bits ? m_sImage.valid_bits : m_sImage.bit_depth;
     if (m_poMaskBand)
         pszWhy = "it has one already";
     else if (nFlags != GMF_PER_DATASET)
@@ -654,8 +652,7 @@ CPLErr MSICWriteDataset::CreateMaskBand(int nFlags)
                  "create with LOSSLESS=YES or MAX_Z_ERROR";
     else if (m_bRowsStarted || !HeaderOpen() || m_bFailed)
         pszWhy = "the mask must be created before pixels are written";
-    else if (m_sImage.sample_format != MSIC_SAMPLE_FLOAT &&
-             nBits < (m_sImage.sample_format == MSIC_SAMPLE_SIGNED ? 9u : 8u))
+    else if (!MSICMaskFits(m_sImage))
         pszWhy = "the data type cannot hold the mask's 255";
     else if (static_cast<unsigned>(nBands) + 1 > MSIC_MAX_BANDS)
         pszWhy = "one more band would pass MSIC's band limit";

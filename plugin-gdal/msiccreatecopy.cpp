@@ -94,25 +94,20 @@ bool CheckSource(GDALDataset *poSrcDS, const MSICCoding &sCoding,
             return false;
         }
     }
-    if (nMaskBands > 0)
+    if (nMaskBands > 0 && !MSICMaskFits(sImage))
     {
-        /* The mask's values (0 .. 255) go in a band of the file's type. */
-        const bool bSigned = sImage.sample_format == MSIC_SAMPLE_SIGNED;
-        const uint32_t nBits =
-            sImage.valid_bits ? sImage.valid_bits : sImage.bit_depth;
-        if (sImage.sample_format != MSIC_SAMPLE_FLOAT &&
-            nBits < (bSigned ? 9u : 8u))
-        {
-            CPLError(CE_Failure, CPLE_NotSupported,
-                     "the source has a mask band, whose values (0 .. 255) "
-                     "MSIC stores as one more band of the data's type, but "
-                     "%s samples cannot hold 255. Convert with -ot, drop the "
-                     "mask with -mask none, or burn it in as nodata first",
-                     sCoding.bSigned8
-                         ? "signed 8-bit"
-                         : CPLSPrintf("%u-bit", static_cast<unsigned>(nBits)));
-            return false;
-        }
+        CPLError(CE_Failure, CPLE_NotSupported,
+                 "the source has a mask band, whose values (0 .. 255) MSIC "
+                 "stores as one more band of the data's type, but %s samples "
+                 "cannot hold 255. Convert with -ot, drop the mask with "
+                 "-mask none, or burn it in as nodata first",
+                 sCoding.bSigned8
+                     ? "signed 8-bit"
+                     : CPLSPrintf("%u-bit", static_cast<unsigned>(
+                                                sImage.valid_bits
+                                                    ? sImage.valid_bits
+                                                    : sImage.bit_depth)));
+        return false;
     }
     int bHasNoData = FALSE;
     poSrcDS->GetRasterBand(1)->GetNoDataValue(&bHasNoData);

@@ -213,6 +213,14 @@ msic_image_info MSICImageInfo(int nXSize, int nYSize, int nBands,
     return sImage;
 }
 
+bool MSICMaskFits(const msic_image_info &sImage)
+{
+    const uint32_t nBits =
+        sImage.valid_bits ? sImage.valid_bits : sImage.bit_depth;
+    return sImage.sample_format == MSIC_SAMPLE_FLOAT ||
+           nBits >= (sImage.sample_format == MSIC_SAMPLE_SIGNED ? 9u : 8u);
+}
+
 int MSICVSIWriteAll(void *pUser, const void *pData, size_t nSize)
 {
     auto *psTarget = static_cast<MSICVSIWriteTarget *>(pUser);

@@ -46,6 +46,10 @@ bool MSICChooseCoding(GDALDataType eType, const char *pszPixelType,
  * what to do when not. False after a CPLError. */
 bool MSICCheckLayout(int nBands, const MSICCoding &sCoding);
 
+/* Whether samples of sImage can hold a mask's values, 0 .. 255 (the mask
+ * is one more band of the file's type): not signed 8-bit, not NBITS < 8. */
+bool MSICMaskFits(const msic_image_info &sImage);
+
 /* "User terminated ...": a cancelled write. */
 void MSICReportCancelled();
 

@@ -343,30 +343,14 @@ TEST_F(GdalMsicTest, WhatIsNotKeptIsNamed)
     poSrc->GetRasterBand(1)->SetScale(0.5);
     poSrc->GetRasterBand(1)->SetUnitType("m");
 
-    std::vector<std::string> aosWarnings;
-    CPLPushErrorHandlerEx(
-        [](CPLErr eErr, CPLErrorNum, const char *pszMsg)
-        {
-            if (eErr == CE_Warning)
-                static_cast<std::vector<std::string> *>(CPLGetErrorHandlerUserData())
-                    ->push_back(pszMsg);
-        },
-        &aosWarnings);
+    WarningCapture oWarnings;
     DatasetPtr poOut(MsicDriver()->CreateCopy(
         (m_osMemDir + "/warned.msic").c_str(), poSrc.get(), FALSE, nullptr,
         nullptr, nullptr));
-    CPLPopErrorHandler();
     ASSERT_NE(nullptr, poOut);
-    auto Warned = [&](const char *pszWords)
-    {
-        for (const std::string &osWarning : aosWarnings)
-            if (osWarning.find(pszWords) != std::string::npos)
-                return true;
-        return false;
-    };
-    EXPECT_TRUE(Warned("nodata pixels exact"));
+    EXPECT_TRUE(oWarnings.Saw("nodata pixels exact"));
     // Scale, offset and unit are kept now (BandFactsAndDomainsSurvive).
-    EXPECT_FALSE(Warned("scale, offset or unit"));
+    EXPECT_FALSE(oWarnings.Saw("scale, offset or unit"));
 }
 
 /* One nodata value for all bands: a band whose own would be lost is named. */
@@ -379,29 +363,16 @@ TEST_F(GdalMsicTest, ANodataValueThatIsNotKeptIsNamed)
         for (int iBand = 1; iBand <= 3; ++iBand)
             if (iBand != iBandWithout)
                 poSrc->GetRasterBand(iBand)->SetNoDataValue(iBand == 3 ? 7 : 0);
-        std::vector<std::string> aosWarnings;
-        CPLPushErrorHandlerEx(
-            [](CPLErr eErr, CPLErrorNum, const char *pszMsg)
-            {
-                if (eErr == CE_Warning)
-                    static_cast<std::vector<std::string> *>(
-                        CPLGetErrorHandlerUserData())
-                        ->push_back(pszMsg);
-            },
-            &aosWarnings);
+        WarningCapture oWarnings;
         const char *apszOptions[] = {"LOSSLESS=YES", nullptr};
         DatasetPtr poOut(MsicDriver()->CreateCopy(
             (m_osMemDir + "/nodata.msic").c_str(), poSrc.get(), FALSE,
             const_cast<char **>(apszOptions), nullptr, nullptr));
-        CPLPopErrorHandler();
         ASSERT_NE(nullptr, poOut);
-        const std::string osWanted =
-            iBandWithout == 1 ? "band 2's nodata value is not kept"
-                              : "band 2's is not";
-        bool bWarned = false;
-        for (const std::string &osWarning : aosWarnings)
-            bWarned |= osWarning.find(osWanted) != std::string::npos;
-        EXPECT_TRUE(bWarned) << "band without nodata: " << iBandWithout;
+        EXPECT_TRUE(oWarnings.Saw(iBandWithout == 1
+                                      ? "band 2's nodata value is not kept"
+                                      : "band 2's is not"))
+            << "band without nodata: " << iBandWithout;
     }
 }
 

@@ -76,17 +76,6 @@ std::vector<double> ReadDoubles(GDALDataset *poDS)
     return adf;
 }
 
-DatasetPtr CopyAndReopen(GDALDataset *poSrc, const std::string &osPath,
-                         const CPLStringList &aosOptions)
-{
-    DatasetPtr poOut(MsicDriver()->CreateCopy(osPath.c_str(), poSrc, FALSE,
-                                              aosOptions.List(), nullptr,
-                                              nullptr));
-    EXPECT_NE(nullptr, poOut) << CPLGetLastErrorMsg();
-    poOut.reset();
-    return DatasetPtr(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
-}
-
 const GDALDataType kTypes[] = {GDT_Byte,  GDT_UInt16, GDT_Int16,
                                GDT_UInt32, GDT_Int32, GDT_Float32};
 

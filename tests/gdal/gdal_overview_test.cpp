@@ -17,20 +17,6 @@ namespace
 
 using namespace msic_gdal_test;
 
-DatasetPtr CopyAndReopen(GDALDataset *poSrc, const std::string &osPath,
-                         const std::vector<const char *> &aosOptions)
-{
-    CPLStringList aosList;
-    for (const char *pszOption : aosOptions)
-        aosList.AddString(pszOption);
-    DatasetPtr poOut(MsicDriver()->CreateCopy(osPath.c_str(), poSrc, FALSE,
-                                              aosList.List(), nullptr,
-                                              nullptr));
-    EXPECT_NE(nullptr, poOut) << CPLGetLastErrorMsg();
-    poOut.reset();
-    return DatasetPtr(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
-}
-
 TEST_F(GdalMsicTest, ReducedLevelsAreOverviews)
 {
     // 1000 x 700 in tiles of 64: overviews 1/8 (125 x 88) and 1/16.
@@ -218,22 +204,14 @@ TEST_F(GdalMsicTest, GdaladdoSaysWhatItDoes)
                          {"TILE_SIZE=64", "OVERVIEWS=0"});
     ASSERT_NE(nullptr, poDS);
     EXPECT_EQ(0, poDS->GetRasterBand(1)->GetOverviewCount());
-    std::vector<std::string> aosWarnings;
-    CPLPushErrorHandlerEx(
-        [](CPLErr eErr, CPLErrorNum, const char *pszMsg)
-        {
-            if (eErr == CE_Warning)
-                static_cast<std::vector<std::string> *>(
-                    CPLGetErrorHandlerUserData())
-                    ->push_back(pszMsg);
-        },
-        &aosWarnings);
-    EXPECT_EQ(CE_None, poDS->BuildOverviews("AVERAGE", 2, anLevels, 0, nullptr,
-                                            nullptr, nullptr, nullptr));
-    CPLPopErrorHandler();
-    ASSERT_EQ(1u, aosWarnings.size());
-    EXPECT_NE(std::string::npos, aosWarnings[0].find("external .ovr"))
-        << aosWarnings[0];
+    {
+        WarningCapture oWarnings;
+        EXPECT_EQ(CE_None,
+                  poDS->BuildOverviews("AVERAGE", 2, anLevels, 0, nullptr,
+                                       nullptr, nullptr, nullptr));
+        ASSERT_EQ(1u, oWarnings.Warnings().size());
+        EXPECT_TRUE(oWarnings.Saw("external .ovr")) << oWarnings.Warnings()[0];
+    }
     EXPECT_EQ(2, poDS->GetRasterBand(1)->GetOverviewCount());
     EXPECT_TRUE(Exists(m_osDir + "/without.msic.ovr"));
 }

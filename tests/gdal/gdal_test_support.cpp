@@ -77,6 +77,26 @@ std::vector<std::string> ListDir(const std::string &osDir)
     return aosOut;
 }
 
+DatasetPtr CopyAndReopen(GDALDataset *poSrc, const std::string &osPath,
+                         const CPLStringList &aosOptions)
+{
+    DatasetPtr poOut(MsicDriver()->CreateCopy(osPath.c_str(), poSrc, FALSE,
+                                              aosOptions.List(), nullptr,
+                                              nullptr));
+    EXPECT_NE(nullptr, poOut) << CPLGetLastErrorMsg();
+    poOut.reset();
+    return DatasetPtr(GDALDataset::Open(osPath.c_str(), GDAL_OF_RASTER));
+}
+
+DatasetPtr CopyAndReopen(GDALDataset *poSrc, const std::string &osPath,
+                         std::initializer_list<const char *> apszOptions)
+{
+    CPLStringList aosOptions;
+    for (const char *pszOption : apszOptions)
+        aosOptions.AddString(pszOption);
+    return CopyAndReopen(poSrc, osPath, aosOptions);
+}
+
 bool Exists(const std::string &osPath)
 {
     VSIStatBufL sStat;

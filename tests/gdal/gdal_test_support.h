@@ -13,6 +13,7 @@
 #include "gdal_priv.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <memory>
 #include <regex>
 #include <string>
@@ -45,6 +46,52 @@ double Psnr(const std::vector<GByte> &a, const std::vector<GByte> &b);
 std::vector<std::string> ListDir(const std::string &osDir);
 
 bool Exists(const std::string &osPath);
+
+// CreateCopy with the options, then the file opened again (nullptr, after
+// a failed expectation, if the copy failed).
+DatasetPtr CopyAndReopen(GDALDataset *poSrc, const std::string &osPath,
+                         const CPLStringList &aosOptions);
+DatasetPtr CopyAndReopen(GDALDataset *poSrc, const std::string &osPath,
+                         std::initializer_list<const char *> apszOptions);
+
+// Collects the warnings raised while it lives (and keeps them from the
+// console).
+class WarningCapture
+{
+  public:
+    WarningCapture()
+    {
+        CPLPushErrorHandlerEx(Handler, this);
+    }
+    ~WarningCapture()
+    {
+        CPLPopErrorHandler();
+    }
+    WarningCapture(const WarningCapture &) = delete;
+    WarningCapture &operator=(const WarningCapture &) = delete;
+
+    const std::vector<std::string> &Warnings() const
+    {
+        return m_aosWarnings;
+    }
+    // Whether a warning contained pszWords.
+    bool Saw(const char *pszWords) const
+    {
+        for (const std::string &osWarning : m_aosWarnings)
+            if (osWarning.find(pszWords) != std::string::npos)
+                return true;
+        return false;
+    }
+
+  private:
+    std::vector<std::string> m_aosWarnings;
+    static void CPL_STDCALL Handler(CPLErr eErr, CPLErrorNum, const char *pszMsg)
+    {
+        if (eErr == CE_Warning)
+            static_cast<WarningCapture *>(CPLGetErrorHandlerUserData())
+                ->m_aosWarnings.emplace_back(pszMsg);
+    }
+};
 
 // Records every progress call; asks to stop once dfCancelAt is reached.
 struct ProgressRecorder

@@ -68,16 +68,12 @@ void ImageWriter::start() {
     if (b.type_string() == MSIC_BOX_NODATA) nodata = &b.data;
     if (b.type_string() == MSIC_BOX_BAND_ROLES) roles = &b.data;
   }
-  predictive::CodingParams params;
-  if (header_.tile_codec == format::kTileCodecPredictive) {
-    params = predictive::encoder_params(header_, nodata, roles);
+  const predictive::CodingParams params = predictive::encoder_params(header_, nodata, roles);
+  if (header_.tile_codec == format::kTileCodecPredictive)
     exact_ = std::make_unique<predictive::PredictiveCodec>(params);
-  } else {
-    params = predictive::encoder_params(header_, nodata, roles);
+  else if (std::count(params.exact_bands.begin(), params.exact_bands.end(), 1))
     // The learned coding is lossy in every band: it cannot keep alpha or a mask.
-    if (std::count(params.exact_bands.begin(), params.exact_bands.end(), 1))
-      throw Error(MSIC_ERR_ARGUMENT, "alpha and mask bands need the lossless or max error coding");
-  }
+    throw Error(MSIC_ERR_ARGUMENT, "alpha and mask bands need the lossless or max error coding");
   const std::vector<uint32_t> scales = reduced_level_scales(header_, settings_.overviews);
   if (!scales.empty()) header_.version_minor = 3;  // 1.3 added reduced levels
   levels_ = {format::Level::of(header_, 0)};
