@@ -9,46 +9,18 @@
 #include <fstream>
 #include <iterator>
 
+#include "cli_support.h"
 #include "container.h"
 #include "model_file.h"
 #include "test_support.h"
 
 namespace {
-struct Result {
-  int status;  // exit code, or 128 + signal
-  std::string output;
-};
-
-Result run(const std::string &cmd) {
-  FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
-}
-
-const std::string cli = MSIC_CLI;
-const std::string alt_cli = MSIC_ALT_CLI;
-
-std::vector<uint8_t> read_file(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-void write_file(const std::string &path, const std::vector<uint8_t> &b) {
-  std::ofstream(path, std::ios::binary).write((const char *)b.data(), std::streamsize(b.size()));
-}
 // DIR/data with one training image (kodim23) in it.
 std::string training_folder(const std::string &dir) {
   std::string data = dir + "/data";
   mkdir(data.c_str(), 0755);
   if (run("cp " + std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png " + data + "/").status != 0) abort();
   return data;
-}
-off_t size_of(const std::string &path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 ? st.st_size : -1;
 }
 }  // namespace
 

@@ -1,11 +1,11 @@
 // msic: encode, decode, inspect and verify MSIC files.
-// Images in and out go through libvips; the codec through the MSIC C API.
+// Images in and out: PNG and binary PNM by the command itself, the rest
+// through libvips (image_io.h); the codec through the MSIC C API.
 #include <msic/msic.h>
 #include <unistd.h>
-#include <vips/vips.h>
 
-#include "vips_metadata.h"
-#include "vips_start.h"
+#include "image_io.h"
+#include "vips_formats.h"
 
 #include <cerrno>
 #include <cmath>
@@ -14,7 +14,6 @@
 #include <cstring>
 #include <algorithm>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <optional>
 #include <string>
@@ -26,8 +25,8 @@ const char *kUsage =
     "usage: msic <command> [options]\n"
     "\n"
     "commands:\n"
-    "  encode IN OUT.msic   compress an image (PNG, TIFF, JPEG, WebP, ... via libvips)\n"
-    "  decode IN.msic OUT   decompress to any format libvips writes (by OUT's suffix)\n"
+    "  encode IN OUT.msic   compress an image (PNG, PNM; TIFF, JPEG, WebP, ... via libvips)\n"
+    "  decode IN.msic OUT   decompress to PNG, PNM or any format libvips writes (by OUT's suffix)\n"
     "  info IN.msic         describe a file (--json for machines)\n"
     "  verify IN.msic       check every tile's CRC-32 and that it decodes\n"
     "  version              print the library version and the default model\n"
@@ -38,7 +37,8 @@ const char *kUsage =
     "  --memory-limit MB    working memory of the tile decodes in flight (default 1024,\n"
     "                       or $MSIC_MEMORY_LIMIT; 0 = none); a tile that needs more is refused\n"
     "\n"
-    "'msic <command> --help' describes each command.\n";
+    "'msic <command> --help' describes each command. MSIC_USE_LIBVIPS=1 in the environment\n"
+    "reads and writes PNG and PNM through libvips too.\n";
 
 const char *kEncodeHelp =
     "usage: msic encode IN OUT.msic [--quality Q | --lossless | --max-error E] [--tile-size N] [--strip]\n"
@@ -57,11 +57,14 @@ const char *kDecodeHelp =
     "  --region X,Y,W,H   decode only this window (only the tiles it touches are decoded)\n"
     "  --recover          from a truncated or damaged file, decode every tile that is whole;\n"
     "                     the others are black, and msic says how many (exit status 3)\n"
-    "OUT's suffix picks the format (.png, .tif, .jpg, .webp, ...).\n";
+    "OUT's suffix picks the format (.png, .ppm, .tif, .jpg, .webp, ...); libvips options may follow\n"
+    "it, as in out.png[compression=9]. The command's own PNG writer favours speed (zlib level 1).\n";
 const char *kInfoHelp = "usage: msic info IN.msic [--json]\n";
 const char *kVerifyHelp = "usage: msic verify IN.msic [--threads N] [--memory-limit MB] [--model PATH]\n";
 
 struct Args {
+  std::string command;
+  const char *argv0 = "msic";
   std::vector<std::string> positional;
   float quality = float(MSIC_QUALITY_DEFAULT);
   unsigned tile_size = MSIC_TILE_SIZE_DEFAULT;
@@ -76,13 +79,6 @@ struct Args {
 [[noreturn]] void die(const std::string &message, int code = 1) {
   fprintf(stderr, "msic: %s\n", message.c_str());
   exit(code);
-}
-
-std::string vips_message() {
-  std::string m = vips_error_buffer();
-  vips_error_clear();
-  while (!m.empty() && m.back() == '\n') m.pop_back();
-  return m;
 }
 
 double parse_number(const std::string &flag, const char *text) {
@@ -144,8 +140,16 @@ struct Reader {
   ~Reader() { msic_reader_close(r); }
 };
 
-// Temporary name beside `path` with the same suffix, so libvips picks the
-// same saver; renamed over `path` only once the image is complete.
+// OUT split into the file to make and libvips's save options, if any:
+// "out.png[compression=9]" -> "out.png", "[compression=9]".
+std::pair<std::string, std::string> split_options(const std::string &out) {
+  const size_t open = out.rfind('[');
+  if (out.empty() || out.back() != ']' || open == std::string::npos || open == 0) return {out, ""};
+  return {out.substr(0, open), out.substr(open)};
+}
+
+// Temporary name beside `path` with the same suffix, so that the same
+// writer is picked; renamed over `path` only once the image is complete.
 std::string temp_beside(const std::string &path) {
   size_t slash = path.find_last_of('/');
   std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
@@ -161,31 +165,55 @@ int progress_bar(void *, double fraction) {
   return 0;
 }
 
+bool use_libvips_only() {
+  const char *v = getenv("MSIC_USE_LIBVIPS");
+  return v && *v && strcmp(v, "0") != 0;
+}
+
+const msic_cli::VipsIO &libvips(const Args &a) {
+  std::string error;
+  const msic_cli::VipsIO *io = msic_cli::vips_io(a.argv0, msic_cli::needs_vips_modules(a.command, a.positional), &error);
+  if (!io) die(error);
+  return *io;
+}
+
+// PNG and PNM by the command's own readers, anything else through libvips.
+std::unique_ptr<msic_cli::ImageInput> open_input(const Args &a, const std::string &in) {
+  std::string error;
+  std::unique_ptr<msic_cli::ImageInput> input;
+  if (!use_libvips_only()) {
+    input = msic_cli::open_png(in, &error);
+    if (!input && error.empty()) input = msic_cli::open_pnm(in, &error);
+    if (!error.empty()) die(in + ": " + error);
+  }
+  if (!input) input = libvips(a).open(in, &error);
+  if (!input) die(in + ": " + error);
+  return input;
+}
+
+std::string sample_name(const msic_image_info &info) {
+  const char *kind = info.sample_format == MSIC_SAMPLE_FLOAT    ? "float"
+                     : info.sample_format == MSIC_SAMPLE_SIGNED ? "signed"
+                                                                : "unsigned";
+  return std::to_string(info.bit_depth) + "-bit " + kind;
+}
+
 int cmd_encode(const Args &a) {
   if (a.help) return fputs(kEncodeHelp, stdout), 0;
   if (a.positional.size() != 2) die(std::string("encode needs IN and OUT\n") + kEncodeHelp, 2);
   const std::string &in = a.positional[0], &out = a.positional[1];
-  VipsImage *image = vips_image_new_from_file(in.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-  if (!image) die(in + ": " + vips_message());
-  std::unique_ptr<VipsImage, void (*)(void *)> hold(image, g_object_unref);
+  std::unique_ptr<msic_cli::ImageInput> input = open_input(a, in);
+  const msic_image_info info = input->info();
   const bool exact = a.lossless || a.max_error > 0;
-  const int bands = vips_image_get_bands(image);
-  const VipsBandFormat format = vips_image_get_format(image);
-  if (!exact && format != VIPS_FORMAT_UCHAR)
-    die(in + ": the learned coding takes 8-bit images (this one has " +
-        vips_enum_nick(VIPS_TYPE_BAND_FORMAT, format) +
+  if (!exact && (info.bit_depth != 8 || info.sample_format != MSIC_SAMPLE_UNSIGNED))
+    die(in + ": the learned coding takes 8-bit images (this one has " + sample_name(info) +
         " samples): use --lossless or --max-error E, or convert it, e.g. vips cast IN OUT uchar");
-  if (!exact && bands != 1 && bands != 3)
-    die(in + ": " + std::to_string(bands) +
+  if (!exact && info.bands != 1 && info.bands != 3)
+    die(in + ": " + std::to_string(info.bands) +
         " bands; the learned coding takes grey (1 band) or RGB (3 bands): use --lossless or --max-error E, "
         "or remove the alpha channel first (e.g. vips flatten IN OUT)");
 
   Context ctx = make_context(a);
-  msic_image_info info{};
-  info.width = uint32_t(image->Xsize);
-  info.height = uint32_t(image->Ysize);
-  info.bands = uint32_t(bands);
-  if (vips__msic_sample_format(format, &info, "msic")) die(in + ": " + vips_message());
   // The library checks the values (the tile size rule lives there) and its
   // message names the option and its range. Threads stay at 0, the
   // context's setting, which make_context set from --threads.
@@ -204,30 +232,29 @@ int cmd_encode(const Args &a) {
   if (msic_writer_new_file(ctx.get(), out.c_str(), &info, settings, &w) != MSIC_OK)
     die(out + ": " + msic_last_error());
   std::unique_ptr<msic_writer, void (*)(msic_writer *)> hold_w(w, msic_writer_destroy);
-  if (vips__msic_metadata_save(image, a.strip, w, out.c_str())) die(vips_message());
+  std::string error;
+  if (!input->add_boxes(w, a.strip, &error)) die(out + ": " + error);
 
   // Stream the input a tile row at a time: memory stays bounded.
-  VipsRegion *region = vips_region_new(image);
-  std::unique_ptr<VipsRegion, void (*)(void *)> hold_r(region, g_object_unref);
-  for (int y = 0; y < image->Ysize; y += int(a.tile_size)) {
-    VipsRect rect{0, y, image->Xsize, std::min(int(a.tile_size), image->Ysize - y)};
-    if (vips_region_prepare(region, &rect)) die(in + ": " + vips_message());
-    if (msic_writer_write_rows(w, reinterpret_cast<uint8_t *>(VIPS_REGION_ADDR(region, 0, y)),
-                               VIPS_REGION_LSKIP(region), uint32_t(rect.height)) != MSIC_OK)
-      die(out + ": " + msic_last_error());
+  const size_t stride = size_t(info.width) * info.bands * (info.bit_depth / 8);
+  std::vector<uint8_t> rows;
+  for (uint32_t y = 0; y < info.height; y += a.tile_size) {
+    const uint32_t n = std::min(a.tile_size, info.height - y);
+    rows.resize(stride * n);
+    if (!input->read_rows(n, rows.data(), stride, &error)) die(in + ": " + error);
+    if (msic_writer_write_rows(w, rows.data(), stride, n) != MSIC_OK) die(out + ": " + msic_last_error());
   }
   if (msic_writer_finish(w) != MSIC_OK) die(out + ": " + msic_last_error());
   return 0;
 }
 
-// Pixels of a window of the file, for libvips to pull: the tile row under
+// Rows of a window of the file, for a writer to pull: the tile row under
 // the rows asked for is decoded once (its tiles in parallel) and kept.
-struct TileRowSource {
+struct TileRowSource final : msic_cli::DecodedRows {
   msic_reader *reader;
   uint32_t x, y, w, h;
   uint32_t pixel_bytes;  // bands x bytes per sample
   uint32_t tile_size;
-  std::mutex mutex;
   uint32_t band_y0 = 0, band_y1 = 0;  // image rows held in `band`
   std::unique_ptr<uint8_t[]> band;  // not zeroed: only what decodes is touched
   size_t band_capacity = 0;
@@ -263,48 +290,73 @@ struct TileRowSource {
     return true;
   }
 
-  static int generate(VipsRegion *out, void *, void *a, void *, gboolean *) {
-    auto *s = static_cast<TileRowSource *>(a);
-    std::lock_guard<std::mutex> lock(s->mutex);
-    const VipsRect &r = out->valid;
-    const size_t row = size_t(s->w) * s->pixel_bytes;
-    for (int oy = r.top; oy < VIPS_RECT_BOTTOM(&r); ++oy) {
-      const uint32_t iy = s->y + uint32_t(oy);
-      if (iy < s->band_y0 || iy >= s->band_y1) {
-        const uint32_t t0 = iy / s->tile_size * s->tile_size;
-        s->band_y0 = std::max(s->y, t0);
-        s->band_y1 = std::min(s->y + s->h, t0 + s->tile_size);
-        const size_t bytes = row * (s->band_y1 - s->band_y0);
-        if (bytes > s->band_capacity) {
-          s->band.reset(new (std::nothrow) uint8_t[bytes]);
-          s->band_capacity = s->band ? bytes : 0;
-          if (!s->band) {
-            s->band_y0 = s->band_y1 = 0;
-            s->error = "not enough memory for a tile row of " + std::to_string(s->w) + " pixels (use --region)";
-            vips_error("msic", "%s", s->error.c_str());
-            return -1;
-          }
-        }
-        if (msic_reader_decode_region(s->reader, s->x, s->band_y0, s->w, s->band_y1 - s->band_y0, s->band.get(),
-                                      row) != MSIC_OK &&
-            !(s->recover && s->decode_band_tile_by_tile())) {
-          s->band_y0 = s->band_y1 = 0;
-          s->error = msic_last_error();
-          vips_error("msic", "%s", s->error.c_str());
-          return -1;
-        }
+  // Decodes the tile row under image row iy into `band`.
+  bool load_band(uint32_t iy) {
+    const size_t row = size_t(w) * pixel_bytes;
+    const uint32_t t0 = iy / tile_size * tile_size;
+    band_y0 = std::max(y, t0);
+    band_y1 = std::min(y + h, t0 + tile_size);
+    const size_t bytes = row * (band_y1 - band_y0);
+    if (bytes > band_capacity) {
+      band.reset(new (std::nothrow) uint8_t[bytes]);
+      band_capacity = band ? bytes : 0;
+      if (!band) {
+        band_y0 = band_y1 = 0;
+        error = "not enough memory for a tile row of " + std::to_string(w) + " pixels (use --region)";
+        return false;
       }
-      memcpy(VIPS_REGION_ADDR(out, r.left, oy), s->band.get() + (iy - s->band_y0) * row + size_t(r.left) * s->pixel_bytes,
-             size_t(r.width) * s->pixel_bytes);
     }
-    return 0;
+    if (msic_reader_decode_region(reader, x, band_y0, w, band_y1 - band_y0, band.get(), row) != MSIC_OK &&
+        !(recover && decode_band_tile_by_tile())) {
+      band_y0 = band_y1 = 0;
+      error = msic_last_error();
+      return false;
+    }
+    return true;
   }
+
+  bool read(uint32_t oy, uint32_t rows, uint8_t *dst, size_t stride, std::string *why) override {
+    const size_t row = size_t(w) * pixel_bytes;
+    for (uint32_t i = 0; i < rows; ++i) {
+      const uint32_t iy = y + oy + i;
+      if ((iy < band_y0 || iy >= band_y1) && !load_band(iy)) return *why = error, false;
+      memcpy(dst + i * stride, band.get() + (iy - band_y0) * row, row);
+    }
+    return true;
+  }
+
+  uint32_t rows_per_read() const override { return tile_size; }
 };
+
+// What the built-in writers keep of the file's boxes, read as libvips's
+// mapping reads them (plugin-vips/vips_metadata.c).
+msic_cli::OutputMetadata output_metadata(msic_reader *r, const std::string &in) {
+  msic_cli::OutputMetadata meta;
+  msic_box box;
+  auto find = [&](const char *type) {
+    const msic_status status = msic_reader_find_box(r, type, &box);
+    if (status != MSIC_OK && status != MSIC_ERR_ARGUMENT) die(in + ": " + msic_last_error());
+    return status == MSIC_OK;
+  };
+  if (find(MSIC_BOX_ICC)) meta.icc.assign(reinterpret_cast<const char *>(box.data), box.size);
+  if (find(MSIC_BOX_XMP)) meta.xmp.assign(reinterpret_cast<const char *>(box.data), box.size);
+  meta.has_exif = find(MSIC_BOX_EXIF);
+  if (find(MSIC_BOX_RESOLUTION)) {
+    double v[2];
+    if (msic_box_get_f64(&box, v, 2) == MSIC_OK && std::isfinite(v[0]) && std::isfinite(v[1]) && v[0] > 0 &&
+        v[1] > 0)
+      meta.xres = v[0], meta.yres = v[1];
+    else
+      fprintf(stderr, "msic: %s: ignoring malformed resolution box\n", in.c_str());
+  }
+  return meta;
+}
 
 int cmd_decode(const Args &a) {
   if (a.help) return fputs(kDecodeHelp, stdout), 0;
   if (a.positional.size() != 2) die(std::string("decode needs IN and OUT\n") + kDecodeHelp, 2);
-  const std::string &in = a.positional[0], &out = a.positional[1];
+  const std::string &in = a.positional[0];
+  const auto [out, save_options] = split_options(a.positional[1]);
   Context ctx = make_context(a);
   Reader r(ctx.get(), in);
   msic_file_info fi;
@@ -313,28 +365,29 @@ int cmd_decode(const Args &a) {
   if (!a.region.empty() && sscanf(a.region.c_str(), "%u,%u,%u,%u", &x, &y, &w, &h) != 4)
     die("--region needs X,Y,W,H", 2);
   if (w == 0 || h == 0 || x >= fi.image.width || y >= fi.image.height || w > fi.image.width - x ||
-      h > fi.image.height - y || w > VIPS_MAX_COORD || h > VIPS_MAX_COORD)
+      h > fi.image.height - y || w > 10000000 || h > 10000000)
     die(in + ": the region lies outside the " + std::to_string(fi.image.width) + "x" +
         std::to_string(fi.image.height) + " image", 2);
-  // The output is generated a tile row at a time as libvips writes it, so
-  // memory stays at one tile row whatever the image's size.
+  msic_image_info info = fi.image;
+  info.width = w;
+  info.height = h;
+  // The output is pulled a tile row at a time, so memory stays at one tile
+  // row whatever the image's size.
   TileRowSource source(r.r, fi, x, y, w, h);
   source.recover = a.recover;
-  VipsImage *image = vips_image_new();
-  std::unique_ptr<VipsImage, void (*)(void *)> hold(image, g_object_unref);
-  vips_image_init_fields(image, int(w), int(h), int(fi.image.bands), vips__msic_band_format(&fi.image),
-                         VIPS_CODING_NONE, vips__msic_interpretation(&fi.image), 1.0, 1.0);
-  // One libvips worker: rows are asked for in order (and libvips 8.14
-  // cannot lose its error); the tiles of a row decode in parallel anyway.
-  vips_image_set_int(image, VIPS_META_CONCURRENCY, 1);
-  if (vips_image_pipelinev(image, VIPS_DEMAND_STYLE_FATSTRIP, NULL) ||
-      vips_image_generate(image, NULL, TileRowSource::generate, NULL, &source, NULL))
-    die(vips_message());
-  if (vips__msic_metadata_load(image, r.r, in.c_str(), nullptr, FALSE)) die(vips_message());
-  std::string tmp = temp_beside(out);
-  if (vips_image_write_to_file(image, tmp.c_str(), NULL)) {
+  const std::string tmp = temp_beside(out);
+  std::string error;
+  bool ok;
+  const msic_cli::OutputMetadata meta = output_metadata(r.r, in);
+  if (!use_libvips_only() && save_options.empty() && msic_cli::png_takes(out, info, meta))
+    ok = msic_cli::write_png(tmp, info, meta, source, &error);
+  else if (!use_libvips_only() && save_options.empty() && msic_cli::pnm_takes(out, info))
+    ok = msic_cli::write_pnm(tmp, info, source, &error);
+  else
+    ok = libvips(a).write(tmp + save_options, r.r, in.c_str(), info, source, &error);
+  if (!ok) {
     unlink(tmp.c_str());
-    die(source.error.empty() ? out + ": " + vips_message() : in + ": " + source.error);
+    die(source.error.empty() ? out + ": " + error : in + ": " + source.error);
   }
   if (rename(tmp.c_str(), out.c_str())) {
     unlink(tmp.c_str());
@@ -451,7 +504,8 @@ int main(int argc, char **argv) {
   }
   std::string cmd = argv[1];
   Args a = parse(argc, argv, 2);
-  if (!msic_cli::start_vips(argv[0], msic_cli::needs_vips_modules(cmd, a.positional))) die("cannot start libvips");
+  a.command = cmd;
+  a.argv0 = argv[0];
   if (cmd == "version" || cmd == "--version") {
     printf("msic %s, default model %s (%s)\n", msic_version_string(), msic_context_model_name(nullptr),
            msic_context_model_hash(nullptr));

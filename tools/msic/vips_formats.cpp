@@ -1,11 +1,8 @@
-#include "vips_start.h"
-
-#include <vips/vips.h>
+#include "vips_formats.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 namespace msic_cli {
@@ -44,13 +41,6 @@ bool needs_vips_modules(const std::string &command, const std::vector<std::strin
   if (command == "decode") return positional.size() < 2 || !builtin_output(positional[1]);
   // info, verify, version, help: .msic files are read by libmsic itself.
   return command != "info" && command != "verify" && command != "version" && command != "--version";
-}
-
-bool start_vips(const char *argv0, bool with_modules) {
-  // libvips finds its modules under its prefix (VIPSHOME, else where it was
-  // installed); a prefix without them loads none.
-  if (!with_modules && !getenv("VIPSHOME")) setenv("VIPSHOME", "/nonexistent/msic-without-vips-modules", 1);
-  return VIPS_INIT(argv0) == 0;
 }
 
 }  // namespace msic_cli
