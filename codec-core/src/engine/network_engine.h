@@ -32,6 +32,8 @@ class NetworkEngine {
     Planes forward(Planes x) const;
     Planes inverse(Planes y) const;
     Planes coupling(const Planes &x) const;  // [log_s; t], from x's first half
+    // y's second half += the coupling (forward) or -= it (inverse), in bands.
+    void couple(Planes &y, bool inverse) const;
   };
   struct Predictor {
     bool present = false;
