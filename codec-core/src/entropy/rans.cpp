@@ -21,10 +21,10 @@ void RansEncoder::put(const CdfTables &tables, int t, int32_t value) {
   int32_t n = tables.size[t];
   int32_t k = value - tables.min[t];
   if (k >= 0 && k < n - 1) {
-    ops_.push_back({uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])});
+    ops_.push_back(op(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])));
     return;
   }
-  ops_.push_back({uint32_t(cdf[n - 1]), uint32_t(cdf[n] - cdf[n - 1])});
+  ops_.push_back(op(uint32_t(cdf[n - 1]), uint32_t(cdf[n] - cdf[n - 1])));
   ++escapes_;
   uint32_t u = zigzag(value);
   uint32_t bits = 0;
@@ -37,18 +37,19 @@ std::vector<uint8_t> RansEncoder::finish() {
   std::vector<uint32_t> words;  // emitted in reverse
   uint64_t x = kLow;
   for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
-    uint64_t x_max = ((kLow >> kProbBits) << 32) * it->freq;
+    const uint64_t start = *it >> 16, freq = (*it & 0xffff) + 1;
+    uint64_t x_max = ((kLow >> kProbBits) << 32) * freq;
     if (x >= x_max) {
       words.push_back(uint32_t(x));
       x >>= 32;
     }
-    x = ((x / it->freq) << kProbBits) + (x % it->freq) + it->start;
+    x = ((x / freq) << kProbBits) + (x % freq) + start;
   }
   std::vector<uint8_t> out(8 + 4 * words.size());
   format::store_le64(out.data(), x);
   size_t pos = 8;
   for (auto it = words.rbegin(); it != words.rend(); ++it, pos += 4) format::store_le32(out.data() + pos, *it);
-  ops_.clear();
+  std::vector<uint32_t>().swap(ops_);
   return out;
 }
 
