@@ -1,7 +1,6 @@
 // msic: encode, decode, inspect and verify MSIC files.
 // Images in and out: PNG and binary PNM by the command itself, the rest
 // through libvips (image_io.h); the codec through the MSIC C API.
-#include <malloc.h>
 #include <msic/msic.h>
 #include <unistd.h>
 
@@ -503,12 +502,6 @@ int main(int argc, char **argv) {
     fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
-  // A tile's planes (a few MB each) are allocated and freed layer after
-  // layer; left to its defaults, glibc maps and unmaps each one, and the
-  // page faults cost a third of a Kodak decode's system time. Kept in the
-  // heap instead, they are reused; the peak is unchanged.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   std::string cmd = argv[1];
   Args a = parse(argc, argv, 2);
   a.command = cmd;
