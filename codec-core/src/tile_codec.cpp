@@ -127,7 +127,7 @@ std::vector<float> TileCodec::round_trip_unquantized(const TileImage &tile) cons
 }
 
 // Measured: peak RSS of `msic decode --threads 1` on one-tile files grows by
-// 52 bytes per pixel from 512 to 1024-px tiles and by 53 from 1024 to 2048
+// 50 bytes per pixel from 512 to 1024-px tiles and by 53 from 1024 to 2048
 // (the engine's planes at full resolution, each released when dead; the
 // couplings' nets, a band of rows at a time; the convolutions' reused
 // buffers). It was 67 and 74 before the couplings went by bands.

@@ -170,9 +170,6 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
 
 void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g,
                           RansEncoder &coder) const {
-  size_t symbols = 0;
-  for (const Planes &p : latents) symbols += p.values.size();
-  coder.reserve(symbols);
   code(latents, g, [&](int l, int gc, size_t at, int64_t mean_q8, int table) {
     double v = double(latents[l].values[at]) * g.gain[gc] - double(mean_q8) / 256.0;
     v = std::clamp(v, -2.0e9, 2.0e9);

@@ -16,15 +16,23 @@ inline uint32_t zigzag(int32_t v) { return v >= 0 ? uint32_t(v) << 1 : (uint32_t
 inline int32_t unzigzag(uint32_t u) { return (u & 1) ? -int32_t(u >> 1) - 1 : int32_t(u >> 1); }
 }  // namespace
 
+void RansEncoder::push(uint32_t op) {
+  if (ops_.empty() || ops_.back().size() == kBlockOps) {
+    ops_.emplace_back();
+    ops_.back().reserve(kBlockOps);
+  }
+  ops_.back().push_back(op);
+}
+
 void RansEncoder::put(const CdfTables &tables, int t, int32_t value) {
   const int32_t *cdf = tables.cdf.data() + tables.offset[t];
   int32_t n = tables.size[t];
   int32_t k = value - tables.min[t];
   if (k >= 0 && k < n - 1) {
-    ops_.push_back(op(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])));
+    push(op(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])));
     return;
   }
-  ops_.push_back(op(uint32_t(cdf[n - 1]), uint32_t(cdf[n] - cdf[n - 1])));
+  push(op(uint32_t(cdf[n - 1]), uint32_t(cdf[n] - cdf[n - 1])));
   ++escapes_;
   uint32_t u = zigzag(value);
   uint32_t bits = 0;
@@ -36,20 +44,21 @@ void RansEncoder::put(const CdfTables &tables, int t, int32_t value) {
 std::vector<uint8_t> RansEncoder::finish() {
   std::vector<uint32_t> words;  // emitted in reverse
   uint64_t x = kLow;
-  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
-    const uint64_t start = *it >> 16, freq = (*it & 0xffff) + 1;
-    uint64_t x_max = ((kLow >> kProbBits) << 32) * freq;
-    if (x >= x_max) {
-      words.push_back(uint32_t(x));
-      x >>= 32;
+  for (auto block = ops_.rbegin(); block != ops_.rend(); ++block)
+    for (auto it = block->rbegin(); it != block->rend(); ++it) {
+      const uint64_t start = *it >> 16, freq = (*it & 0xffff) + 1;
+      uint64_t x_max = ((kLow >> kProbBits) << 32) * freq;
+      if (x >= x_max) {
+        words.push_back(uint32_t(x));
+        x >>= 32;
+      }
+      x = ((x / freq) << kProbBits) + (x % freq) + start;
     }
-    x = ((x / freq) << kProbBits) + (x % freq) + start;
-  }
   std::vector<uint8_t> out(8 + 4 * words.size());
   format::store_le64(out.data(), x);
   size_t pos = 8;
   for (auto it = words.rbegin(); it != words.rend(); ++it, pos += 4) format::store_le32(out.data() + pos, *it);
-  std::vector<uint32_t>().swap(ops_);
+  ops_.clear();
   return out;
 }
 

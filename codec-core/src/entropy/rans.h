@@ -15,10 +15,6 @@ constexpr int kProbBits = 16;
 
 class RansEncoder {
  public:
-  // Room for this many symbols (escapes add a few more): the queue is a
-  // tile's largest buffer, and growing it by doubling held up to three
-  // times its size at once.
-  void reserve(size_t symbols) { ops_.reserve(symbols); }
   // Queues value v under table t (encoded at finish, in reverse).
   void put(const CdfTables &tables, int table, int32_t value);
   std::vector<uint8_t> finish();
@@ -28,8 +24,13 @@ class RansEncoder {
   // One queued symbol in 32 bits: start << 16 | (freq - 1); start < 2^16
   // and 1 <= freq <= 2^16 (kProbBits).
   static uint32_t op(uint32_t start, uint32_t freq) { return start << 16 | (freq - 1); }
-  void put_raw16(uint32_t bits) { ops_.push_back(op(bits & 0xffff, 1)); }
-  std::vector<uint32_t> ops_;
+  void push(uint32_t op);
+  void put_raw16(uint32_t bits) { push(op(bits & 0xffff, 1)); }
+  // The queue, in blocks of kBlockOps: it is a tile's largest encode
+  // buffer, and a vector grown by doubling held up to three times its size
+  // at once.
+  static constexpr size_t kBlockOps = 1 << 16;
+  std::vector<std::vector<uint32_t>> ops_;
   uint32_t escapes_ = 0;
 };
 
