@@ -15,7 +15,6 @@ pixels over that sum; RSS is the largest peak of one process.
 import argparse
 import glob
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -26,18 +25,39 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+RSS_FILE = os.path.join(tempfile.gettempdir(), "msic-bench-rss-%d" % os.getpid())
+
+
 def run(argv, env=None):
-    """Runs argv; returns (seconds, peak RSS in MB). Raises on failure."""
+    """Runs argv; returns (seconds, peak RSS in MB). Raises on failure.
+    The peak comes from GNU time around the tool: a child forked from this
+    Python process would count Python's own 12 MB before its exec."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(p.pid, 0)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", RSS_FILE] + argv, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, env=env)
     seconds = time.perf_counter() - t0
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s" % (" ".join(argv), p.returncode, err[-400:]))
-    return seconds, usage.ru_maxrss / 1024.0
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(argv), p.returncode,
+                                                   p.stderr.decode(errors="replace")[-400:]))
+    with open(RSS_FILE) as f:
+        return seconds, int(f.read().split()[-1]) / 1024.0
+
+
+def staged_vipshome(module, work):
+    """A VIPSHOME with the installed libvips modules (heif, jxl, ...) and
+    `module` in place of the installed msic one."""
+    libdir = subprocess.check_output(["pkg-config", "--variable=libdir", "vips"], text=True).strip()
+    version = subprocess.check_output(["pkg-config", "--modversion", "vips"], text=True).strip()
+    name = "vips-modules-%s" % ".".join(version.split(".")[:2])
+    home = os.path.join(work, "vipshome")
+    stage = os.path.join(home, os.path.basename(libdir), name)
+    os.makedirs(stage, exist_ok=True)
+    installed = os.path.join(libdir, name)
+    for f in os.listdir(installed) if os.path.isdir(installed) else []:
+        if f.endswith(".so") and f != "vips-msic.so":
+            os.symlink(os.path.join(installed, f), os.path.join(stage, f))
+    os.symlink(os.path.abspath(module), os.path.join(stage, "vips-msic.so"))
+    return home
 
 
 def pixels(path):
@@ -97,7 +117,12 @@ def main():
     ap.add_argument("--quality", type=float, default=75)
     ap.add_argument("--images", type=int, default=24)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--vips-module", default=os.path.join(ROOT, "build", "plugin-vips", "vipshome", "x86_64-linux-gnu",
+                                                          "vips-modules-8.14", "vips-msic.so"),
+                    help="the msic module for vips copy (default: the build's; '' for the installed one)")
     args = ap.parse_args()
+    if args.vips_module and not os.path.isfile(args.vips_module):
+        args.vips_module = ""
     paths = sorted(glob.glob(os.path.join(args.kodak, "*.png")))[: args.images]
     if not paths:
         sys.exit("no images in %s" % args.kodak)
@@ -140,14 +165,19 @@ def main():
             print("  %-22s %7.1f ms %7.1f MB" % (name, 1000 * statistics.median(s for s, _ in runs),
                                                   max(r for _, r in runs)))
 
-        # vips copy of one image into each format (the modules as installed).
+        # vips copy of one image into each format: the build's msic module
+        # beside copies of the installed heif and jxl ones, or all installed.
         k23 = next((p for p, _ in images if p.endswith("kodim23.png")), images[-1][0])
-        print("\nvips copy %s (installed modules; median of 3, peak RSS):" % os.path.basename(k23))
+        env = dict(os.environ)
+        if args.vips_module:
+            env["VIPSHOME"] = staged_vipshome(args.vips_module, work)
+        print("\nvips copy %s (msic module: %s; median of 3, peak RSS):" %
+              (os.path.basename(k23), args.vips_module or "installed"))
         options = {"msic": "[Q=%g]" % args.quality, "avif": "[Q=%d,effort=4]" % 60, "jxl": "[Q=%d]" % 85}
         for ext, opt in options.items():
             out = os.path.join(work, "copy." + ext)
             try:
-                runs = [run(["vips", "copy", k23, out + opt]) for _ in range(3)]
+                runs = [run(["vips", "copy", k23, out + opt], env=env) for _ in range(3)]
             except RuntimeError as e:
                 print("  %-6s failed: %s" % (ext, e))
                 continue
