@@ -1,7 +1,9 @@
 // The msic command reads and writes PNG and binary PNM itself (without
 // starting libvips) and everything else through libvips; MSIC_USE_LIBVIPS=1
 // sends PNG and PNM through libvips too. Both paths must give the same file
-// from the same image, and the same image from the same file.
+// from the same image, and the same image from the same file. The built-in
+// path runs in the second build (alt_cli), which has no libvips module
+// beside it: a file it would hand to libvips fails there.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -66,6 +68,12 @@ std::vector<std::string> make_inputs(const std::string &dir) {
   if (at != png.end()) png.erase(at - 4, at + 4 + 9 + 4);  // length, type, 9 bytes, CRC
   write_file(dir + "/nophys.png", png);
   names.push_back("nophys.png");
+  // A 16-bit PGM whose maximum is 1000: samples kept as they are.
+  std::vector<uint8_t> pgm = {'P', '5', ' ', '#', ' ', 'm', 's', 'i', 'c', '\n', '4', '0', ' ', '3', '0', '\n',
+                              '1', '0', '0', '0', '\n'};
+  for (int i = 0; i < 40 * 30; ++i) pgm.push_back(uint8_t((i * 7 % 1000) >> 8)), pgm.push_back(uint8_t(i * 7 % 1000));
+  write_file(dir + "/max1000.pgm", pgm);
+  names.push_back("max1000.pgm");
   // XMP and EXIF need the library.
   VipsImage *crop = vips_image_new_from_file(c.c_str(), NULL);
   EXPECT_NE(crop, nullptr);
@@ -92,14 +100,22 @@ TEST(CliImageIO, BuiltInReadersMakeTheFilesLibvipsMakes) {
     const std::string in = dir + "/" + name;
     for (const char *coding : {" --lossless", " --quality 60"}) {
       const bool learned = coding[3] == 'q';
-      const test::Image im = test::load(in);
-      if (learned && (im.bands == 2 || im.bands == 4 || name.find("16") != std::string::npos)) continue;
+      VipsImage *im = vips_image_new_from_file(in.c_str(), NULL);
+      ASSERT_NE(im, nullptr) << vips_error_buffer();
+      const bool grey_or_rgb8 = im->BandFmt == VIPS_FORMAT_UCHAR && (im->Bands == 1 || im->Bands == 3);
+      g_object_unref(im);
+      if (learned && !grey_or_rgb8) continue;
       const std::string a = dir + "/" + name + (learned ? ".q" : ".l") + ".own.msic";
       const std::string b = dir + "/" + name + (learned ? ".q" : ".l") + ".vips.msic";
-      Result own = run(cli + " encode " + in + " " + a + coding + " --threads 2");
+      Result own = run(alt_cli + " encode " + in + " " + a + coding + " --threads 2");
       Result by_vips = run(kLibvips + cli + " encode " + in + " " + b + coding + " --threads 2");
-      ASSERT_EQ(own.status, 0) << name << ": " << own.output;
       ASSERT_EQ(by_vips.status, 0) << name << ": " << by_vips.output;
+      if (name == "exif.png") {  // libvips's, so that its EXIF rules apply
+        EXPECT_NE(own.status, 0) << own.output;
+        EXPECT_NE(own.output.find("need libvips"), std::string::npos) << own.output;
+        own = run(cli + " encode " + in + " " + a + coding + " --threads 2");
+      }
+      ASSERT_EQ(own.status, 0) << name << ": " << own.output;
       EXPECT_EQ(read_file(a), read_file(b)) << name << coding;
     }
   }
@@ -121,12 +137,13 @@ TEST(CliImageIO, BuiltInWritersKeepWhatLibvipsKeeps) {
   for (Case c : {Case{"rgb8.png", "png"}, Case{"greya8.png", "png"}, Case{"rgba8.png", "png"},
                  Case{"rgb16.png", "png"}, Case{"grey16.png", "png"}, Case{"icc.png", "png"},
                  Case{"xmp.png", "png"}, Case{"res.png", "png"}, Case{"rgb8.png", "ppm"},
-                 Case{"rgb16.png", "ppm"}, Case{"grey8.pgm", "pgm"}, Case{"grey8.pgm", "pnm"}}) {
+                 Case{"rgb16.png", "ppm"}, Case{"grey8.pgm", "pgm"}, Case{"grey8.pgm", "pnm"},
+                 Case{"max1000.pgm", "png"}}) {
     const std::string file = dir + "/" + c.input + ".msic";
     ASSERT_EQ(run(cli + " encode " + dir + "/" + c.input + " " + file + " --lossless").status, 0) << c.input;
     const std::string own = dir + "/" + c.input + ".own." + c.output;
     const std::string by_vips = dir + "/" + c.input + ".vips." + c.output;
-    Result r = run(cli + " decode " + file + " " + own);
+    Result r = run(alt_cli + " decode " + file + " " + own);
     ASSERT_EQ(r.status, 0) << c.input << ": " << r.output;
     r = run(kLibvips + cli + " decode " + file + " " + by_vips);
     ASSERT_EQ(r.status, 0) << c.input << ": " << r.output;
@@ -175,11 +192,16 @@ TEST(CliImageIO, DamagedInputsFailCleanly) {
                                           '2', '5', '5', '\n'}}}) {
     const std::string in = dir + "/" + c.name, out = dir + "/" + c.name + ".msic";
     write_file(in, c.bytes);
-    Result r = run(cli + " encode " + in + " " + out + " --lossless");
-    EXPECT_NE(r.status, 0) << c.name << ": " << r.output;
-    EXPECT_NE(r.output.find(in), std::string::npos) << c.name << ": " << r.output;
-    EXPECT_EQ(size_of(out), -1) << c.name;
+    for (const std::string &env : {std::string(), kLibvips}) {
+      Result r = run(env + cli + " encode " + in + " " + out + " --lossless");
+      EXPECT_NE(r.status, 0) << env << c.name << ": " << r.output;
+      EXPECT_NE(r.output.find(in), std::string::npos) << env << c.name << ": " << r.output;
+      EXPECT_EQ(size_of(out), -1) << env << c.name;
+    }
   }
+  // Nor a temporary file.
+  for (const auto &entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
 }
 
 // libvips save options after the suffix pick libvips's writer, and the file

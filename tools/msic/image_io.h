@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <strings.h>
+#include <unistd.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,10 +54,10 @@ struct OutputMetadata {
   bool has_exif = false;  // only libvips's savers bring EXIF in line with the image
 };
 
-// Built-in readers: nullptr when the file is not one they take whole (not
-// PNG or binary PNM, or a PNG with EXIF, which libvips's rules keep), and
-// then *error stays empty; nullptr with *error set when it is one but is
-// damaged or unreadable.
+// Built-in readers: nullptr when the file is not one they take whole (not a
+// PNG or a binary PGM/PPM of at most 16 bits, or a PNG with EXIF, which
+// libvips's rules keep), and then *error stays empty; nullptr with *error
+// set when it is a PNG but a damaged one.
 std::unique_ptr<ImageInput> open_png(const std::string &path, std::string *error);
 std::unique_ptr<ImageInput> open_pnm(const std::string &path, std::string *error);
 
@@ -76,16 +78,21 @@ bool write_png(const std::string &path, const msic_image_info &info, const Outpu
                DecodedRows &rows, std::string *error);
 bool write_pnm(const std::string &path, const msic_image_info &info, DecodedRows &rows, std::string *error);
 
-// Opens path for writing and runs write(FILE *, std::string *error) on it;
-// a failure to write or close is an error too. (The command writes to a
-// temporary name and renames it once this succeeds.)
+// Creates path (which must not exist: the command's temporary name) and
+// runs write(FILE *, std::string *error) on it; a failure to write or
+// close is an error too. The caller removes the file on failure.
 template <class Write>
 bool write_file(const std::string &path, std::string *error, Write write) {
-  FILE *f = fopen(path.c_str(), "wb");
-  if (!f) return *error = strerror(errno), false;
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  FILE *f = fd >= 0 ? fdopen(fd, "wb") : nullptr;
+  if (!f) {
+    *error = strerror(errno);
+    if (fd >= 0) close(fd);
+    return false;
+  }
   bool ok = write(f, error);
-  if (ok && ferror(f)) ok = false, *error = strerror(errno);
-  if (fclose(f) != 0 && ok) ok = false, *error = strerror(errno);
+  if (ok && (fflush(f) != 0 || ferror(f))) ok = false, *error = "write error: " + std::string(strerror(errno));
+  if (fclose(f) != 0 && ok) ok = false, *error = "write error: " + std::string(strerror(errno));
   return ok;
 }
 

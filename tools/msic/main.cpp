@@ -76,9 +76,15 @@ struct Args {
   std::string model, region;
 };
 
+// Thrown by die() and caught in main(), so that destructors run: a writer
+// removes its temporary file.
+struct ExitStatus {
+  int code;
+};
+
 [[noreturn]] void die(const std::string &message, int code = 1) {
   fprintf(stderr, "msic: %s\n", message.c_str());
-  exit(code);
+  throw ExitStatus{code};
 }
 
 double parse_number(const std::string &flag, const char *text) {
@@ -179,6 +185,7 @@ const msic_cli::VipsIO &libvips(const Args &a) {
 
 // PNG and PNM by the command's own readers, anything else through libvips.
 std::unique_ptr<msic_cli::ImageInput> open_input(const Args &a, const std::string &in) {
+  if (access(in.c_str(), R_OK) != 0) die(in + ": " + strerror(errno));
   std::string error;
   std::unique_ptr<msic_cli::ImageInput> input;
   if (!use_libvips_only()) {
@@ -332,22 +339,28 @@ struct TileRowSource final : msic_cli::DecodedRows {
 // mapping reads them (plugin-vips/vips_metadata.c).
 msic_cli::OutputMetadata output_metadata(msic_reader *r, const std::string &in) {
   msic_cli::OutputMetadata meta;
-  msic_box box;
-  auto find = [&](const char *type) {
-    const msic_status status = msic_reader_find_box(r, type, &box);
-    if (status != MSIC_OK && status != MSIC_ERR_ARGUMENT) die(in + ": " + msic_last_error());
-    return status == MSIC_OK;
-  };
-  if (find(MSIC_BOX_ICC)) meta.icc.assign(reinterpret_cast<const char *>(box.data), box.size);
-  if (find(MSIC_BOX_XMP)) meta.xmp.assign(reinterpret_cast<const char *>(box.data), box.size);
-  meta.has_exif = find(MSIC_BOX_EXIF);
-  if (find(MSIC_BOX_RESOLUTION)) {
-    double v[2];
-    if (msic_box_get_f64(&box, v, 2) == MSIC_OK && std::isfinite(v[0]) && std::isfinite(v[1]) && v[0] > 0 &&
-        v[1] > 0)
-      meta.xres = v[0], meta.yres = v[1];
-    else
-      fprintf(stderr, "msic: %s: ignoring malformed resolution box\n", in.c_str());
+  // The last box of a type wins, as in libvips's mapping.
+  const size_t boxes = msic_reader_box_count(r);
+  for (size_t i = 0; i < boxes; ++i) {
+    char type[4];
+    uint64_t size = 0;
+    if (msic_reader_get_box_header(r, i, type, &size) != MSIC_OK) die(in + ": " + msic_last_error());
+    const std::string t(type, 4);
+    if (t != MSIC_BOX_ICC && t != MSIC_BOX_XMP && t != MSIC_BOX_EXIF && t != MSIC_BOX_RESOLUTION) continue;
+    msic_box box;
+    if (msic_reader_get_box(r, i, &box) != MSIC_OK) die(in + ": " + msic_last_error());
+    const std::string bytes(reinterpret_cast<const char *>(box.data), box.size);
+    if (t == MSIC_BOX_ICC) meta.icc = bytes;
+    if (t == MSIC_BOX_XMP) meta.xmp = bytes;
+    if (t == MSIC_BOX_EXIF) meta.has_exif = true;
+    if (t == MSIC_BOX_RESOLUTION) {
+      double v[2];
+      if (msic_box_get_f64(&box, v, 2) == MSIC_OK && std::isfinite(v[0]) && std::isfinite(v[1]) && v[0] > 0 &&
+          v[1] > 0)
+        meta.xres = v[0], meta.yres = v[1];
+      else
+        fprintf(stderr, "msic: %s: ignoring malformed resolution box\n", in.c_str());
+    }
   }
   return meta;
 }
@@ -495,9 +508,8 @@ int cmd_verify(const Args &a) {
   return 0;
 }
 
-}  // namespace
 
-int main(int argc, char **argv) {
+int run(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
@@ -517,7 +529,17 @@ int main(int argc, char **argv) {
     if (cmd == "info") return cmd_info(a);
     if (cmd == "verify") return cmd_verify(a);
   } catch (const std::bad_alloc &) {
-    die("not enough memory for this image (the decode holds the whole output; try --region)");
+    die(std::string("not enough memory for this image") + (cmd == "decode" ? " (try --region)" : ""));
   }
   die("unknown command '" + cmd + "'\n" + kUsage, 2);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  try {
+    return run(argc, argv);
+  } catch (const ExitStatus &e) {
+    return e.code;
+  }
 }

@@ -7,6 +7,7 @@
 // saver rewrites EXIF to match the image.
 #include <png.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csetjmp>
 #include <cstdio>
@@ -19,6 +20,7 @@ namespace msic_cli {
 namespace {
 
 constexpr png_uint_32 kMaxCoord = 10000000;  // libvips's VIPS_MAX_COORD
+constexpr bool kLittleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 // libpng reports errors by longjmp; the message is kept for the caller.
 struct PngErrors {
@@ -97,6 +99,7 @@ class PngInput final : public ImageInput {
   bool header() {
     if (setjmp(png_jmpbuf(png_))) return false;
     png_set_option(png_, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
+    png_set_option(png_, PNG_IGNORE_ADLER32, PNG_OPTION_ON);  // as libvips: the chunks' CRCs still hold
     png_set_user_limits(png_, kMaxCoord, kMaxCoord);
     png_set_chunk_malloc_max(png_, 50 * 1024 * 1024);
     png_set_chunk_cache_max(png_, 100);
@@ -116,7 +119,7 @@ class PngInput final : public ImageInput {
       ++bands;
     }
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png_);
-    if (depth > 8) png_set_swap(png_);  // x86 and ARM are little-endian; PNG is not
+    if (depth > 8 && kLittleEndian) png_set_swap(png_);  // PNG is big-endian
     interlaced_ = interlace != PNG_INTERLACE_NONE;
     if (interlaced_) png_set_interlace_handling(png_);
     png_read_update_info(png_, png_info_);
@@ -145,7 +148,7 @@ class PngInput final : public ImageInput {
     png_textp text;
     int texts = 0;
     png_get_text(png_, png_info_, &text, &texts);
-    for (int i = 0; i < texts; ++i)
+    for (int i = 0; i < texts && i < 50; ++i)  // libvips reads the first 50
       if (!strcmp(text[i].key, "XML:com.adobe.xmp")) xmp_.assign(text[i].text, strlen(text[i].text));
     png_uint_32 exif_size;
     png_bytep exif;
@@ -220,20 +223,20 @@ struct PngWriter {
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_pHYs(png, png_info, png_uint_32(std::lrint(meta.xres * 1000)), png_uint_32(std::lrint(meta.yres * 1000)),
                  PNG_RESOLUTION_METER);
-    if (!meta.icc.empty() && !set_icc(meta.icc)) {
+    if (!meta.icc.empty() && !set_icc(meta.icc))
       fprintf(stderr, "msic: warning: bad ICC profile not saved\n");  // as libvips does
-      if (setjmp(png_jmpbuf(png))) return false;
-    }
+    // set_icc's jump target is gone once it returns: errors come back here.
+    if (setjmp(png_jmpbuf(png))) return false;
     if (!meta.xmp.empty()) {
       png_text text{};
-      text.compression = PNG_TEXT_COMPRESSION_NONE;
+      text.compression = PNG_TEXT_COMPRESSION_zTXt;  // as libvips writes it
       text.key = const_cast<char *>("XML:com.adobe.xmp");
       text.text = const_cast<char *>(meta.xmp.c_str());
       text.text_length = meta.xmp.size();
       png_set_text(png, png_info, &text, 1);
     }
     png_write_info(png, png_info);
-    if (info.bit_depth == 16) png_set_swap(png);
+    if (info.bit_depth == 16 && kLittleEndian) png_set_swap(png);
     return true;
   }
 
@@ -272,12 +275,12 @@ bool png_takes(const std::string &path, const msic_image_info &info, const Outpu
 
 bool write_png(const std::string &path, const msic_image_info &info, const OutputMetadata &meta,
                DecodedRows &rows, std::string *error) {
+  const size_t stride = size_t(info.width) * info.bands * (info.bit_depth / 8);
+  const uint32_t band = std::min(rows.rows_per_read(), info.height);
+  std::vector<uint8_t> buf(stride * band);  // before the file exists: bad_alloc leaves nothing behind
   return write_file(path, error, [&](FILE *f, std::string *why) {
     PngWriter w;
     if (!w.start(f, info, meta)) return *why = w.errors.message, false;
-    const size_t stride = size_t(info.width) * info.bands * (info.bit_depth / 8);
-    const uint32_t band = rows.rows_per_read();
-    std::vector<uint8_t> buf(stride * band);
     for (uint32_t y = 0; y < info.height; y += band) {
       const uint32_t n = std::min(band, info.height - y);
       if (!rows.read(y, n, buf.data(), stride, why)) return false;

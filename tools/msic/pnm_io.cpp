@@ -2,6 +2,7 @@
 // 8.14, foreign/ppmload.c): samples kept as they are, 8-bit up to a
 // maximum of 255, else 16-bit (big-endian in the file). Other PNM kinds
 // (ASCII, bitmaps, PAM, PFM) go through libvips.
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,8 @@
 
 namespace msic_cli {
 namespace {
+
+constexpr bool kLittleEndian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 
 // The next whitespace-separated number of the header, skipping comments.
 bool header_number(FILE *f, unsigned long *value) {
@@ -37,7 +40,9 @@ class PnmInput final : public ImageInput {
     if (file_) fclose(file_);
   }
 
-  static std::unique_ptr<PnmInput> open(const std::string &path, std::string *error) {
+  // Null without an error for anything but a binary PGM/PPM with a
+  // maximum of 1 .. 65535 (libvips reads the rest, or says why not).
+  static std::unique_ptr<PnmInput> open(const std::string &path, std::string *) {
     FILE *f = fopen(path.c_str(), "rb");
     if (!f) return nullptr;
     std::unique_ptr<PnmInput> in(new PnmInput);
@@ -45,15 +50,9 @@ class PnmInput final : public ImageInput {
     char magic[2];
     if (fread(magic, 1, 2, f) != 2 || magic[0] != 'P' || (magic[1] != '5' && magic[1] != '6')) return nullptr;
     unsigned long width, height, max;
-    if (!header_number(f, &width) || !header_number(f, &height) || !header_number(f, &max)) {
-      *error = "malformed PNM header";
+    if (!header_number(f, &width) || !header_number(f, &height) || !header_number(f, &max) || width == 0 ||
+        height == 0 || width > 10000000 || height > 10000000 || max == 0 || max > 65535)
       return nullptr;
-    }
-    if (width == 0 || height == 0 || width > 10000000 || height > 10000000 || max == 0 || max > 65535) {
-      *error = "unsupported PNM header (" + std::to_string(width) + " x " + std::to_string(height) +
-               ", maximum " + std::to_string(max) + ")";
-      return nullptr;
-    }
     in->info_.width = uint32_t(width);
     in->info_.height = uint32_t(height);
     in->info_.bands = magic[1] == '5' ? 1 : 3;
@@ -79,7 +78,7 @@ class PnmInput final : public ImageInput {
         *error = ferror(file_) ? strerror(errno) : "the PNM data ends early";
         return false;
       }
-      if (info_.bit_depth == 16)
+      if (info_.bit_depth == 16 && kLittleEndian)
         for (size_t k = 0; k < row; k += 2) std::swap(p[k], p[k + 1]);
     }
     return true;
@@ -104,16 +103,16 @@ bool pnm_takes(const std::string &path, const msic_image_info &info) {
 }
 
 bool write_pnm(const std::string &path, const msic_image_info &info, DecodedRows &rows, std::string *error) {
+  const size_t stride = size_t(info.width) * info.bands * (info.bit_depth / 8);
+  const uint32_t band = std::min(rows.rows_per_read(), info.height);
+  std::vector<uint8_t> buf(stride * band);  // before the file exists: bad_alloc leaves nothing behind
   return write_file(path, error, [&](FILE *f, std::string *why) {
     fprintf(f, "P%c\n%u %u\n%u\n", info.bands == 1 ? '5' : '6', info.width, info.height,
             info.bit_depth == 16 ? 65535u : 255u);
-    const size_t stride = size_t(info.width) * info.bands * (info.bit_depth / 8);
-    const uint32_t band = rows.rows_per_read();
-    std::vector<uint8_t> buf(stride * band);
     for (uint32_t y = 0; y < info.height; y += band) {
       const uint32_t n = std::min(band, info.height - y);
       if (!rows.read(y, n, buf.data(), stride, why)) return false;
-      if (info.bit_depth == 16)
+      if (info.bit_depth == 16 && kLittleEndian)
         for (size_t k = 0; k < stride * n; k += 2) std::swap(buf[k], buf[k + 1]);
       if (fwrite(buf.data(), 1, stride * n, f) != stride * n) return *why = strerror(errno), false;
     }

@@ -73,7 +73,10 @@ class VipsInput final : public ImageInput {
 };
 
 std::unique_ptr<ImageInput> open(const std::string &path, std::string *error) {
-  VipsImage *image = vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+  // A truncated or damaged image fails, as in the built-in readers, rather
+  // than coding whatever the loader left in the rows it could not read.
+  VipsImage *image = vips_image_new_from_file(path.c_str(), "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                              VIPS_FAIL_ON_TRUNCATED, NULL);
   if (!image) return *error = vips_message(), nullptr;
   VipsRegion *region = vips_region_new(image);
   if (!region) {

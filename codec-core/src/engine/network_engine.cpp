@@ -151,7 +151,9 @@ void NetworkEngine::Unit::couple(Planes &y, bool inverse) const {
   // recompute 6% of a 512-px tile's finest couplings.
   constexpr size_t kBandPixels = 16384;
   const int half = y.channels / 2, H = y.height, W = y.width;
-  const int band = std::max(8, int(kBandPixels / size_t(std::max(W, 1))));
+  // At least 32 rows, so that the halo stays an eighth at most (tiles of
+  // 2048 px and more).
+  const int band = std::max(32, int(kBandPixels / size_t(std::max(W, 1))));
   for (int r0 = 0; r0 < H; r0 += band) {
     const int r1 = std::min(H, r0 + band), a0 = std::max(0, r0 - 2), a1 = std::min(H, r1 + 2);
     Planes rows;
