@@ -186,6 +186,11 @@ std::string CreationOptionList()
         MSIC_TILE_SIZE_MIN, MSIC_TILE_SIZE_MAX, MSIC_TILE_SIZE_DEFAULT,
         MSIC_TILE_SIZE_STEP);
     osList += CPLSPrintf(
+        "   <Option name='EFFORT' type='int' min='1' max='%d' default='%d' "
+        "description='Encoder effort of the learned coding: 1 fastest, 2 "
+        "each latent step chosen for rate and distortion'/>",
+        MSIC_EFFORT_MAX, MSIC_EFFORT_DEFAULT);
+    osList += CPLSPrintf(
         "   <Option name='OVERVIEWS' type='int' min='0' max='20' "
         "default='%d' description='Internal overviews: the first at 1/2^n of "
         "the raster, then each half the one before, down to one tile; 0: "

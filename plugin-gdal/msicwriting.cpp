@@ -157,6 +157,11 @@ MSICEncoderSettingsPtr MSICMakeEncoderSettings(CSLConstList papszOptions,
                           pszTile))
         return nullptr;
 
+    const char *pszEffort = CSLFetchNameValue(papszOptions, "EFFORT");
+    if (pszEffort != nullptr &&
+        !SetEncoderOption(psSettings, MSIC_ENCODER_EFFORT, "EFFORT", pszEffort))
+        return nullptr;
+
     const char *pszOverviews = CSLFetchNameValue(papszOptions, "OVERVIEWS");
     if (pszOverviews != nullptr &&
         !SetEncoderOption(psSettings, MSIC_ENCODER_OVERVIEWS, "OVERVIEWS",

@@ -37,6 +37,7 @@ typedef struct _VipsForeignSaveMsic {
 	gboolean lossless;
 	double max_error;
 	int overviews;
+	int effort;
 
 	/* Set by the subclass before chaining up: a filename for the file
 	 * writer, else a target for the stream writer. A target that is a
@@ -129,6 +130,7 @@ vips_foreign_save_msic_settings(VipsForeignSaveMsic *msic)
 		{ MSIC_ENCODER_LOSSLESS, "lossless", msic->lossless ? 1 : 0 },
 		{ MSIC_ENCODER_MAX_ERROR, "max_error", msic->max_error },
 		{ MSIC_ENCODER_OVERVIEWS, "overviews", msic->overviews },
+		{ MSIC_ENCODER_EFFORT, "effort", msic->effort },
 	};
 	size_t i;
 
@@ -402,6 +404,14 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 		VIPS_ARGUMENT_OPTIONAL_INPUT,
 		G_STRUCT_OFFSET(VipsForeignSaveMsic, overviews),
 		0, 20, MSIC_OVERVIEWS_DEFAULT);
+
+	VIPS_ARG_INT(class, "effort", 16,
+		"Effort",
+		"Encoder effort: 1 fastest, 2 each latent's step chosen for "
+		"rate and distortion",
+		VIPS_ARGUMENT_OPTIONAL_INPUT,
+		G_STRUCT_OFFSET(VipsForeignSaveMsic, effort),
+		1, MSIC_EFFORT_MAX, MSIC_EFFORT_DEFAULT);
 }
 
 static void
@@ -411,6 +421,7 @@ vips_foreign_save_msic_init(VipsForeignSaveMsic *msic)
 	msic->tile_size = MSIC_TILE_SIZE_DEFAULT;
 	msic->threads = 0;
 	msic->overviews = MSIC_OVERVIEWS_DEFAULT;
+	msic->effort = MSIC_EFFORT_DEFAULT;
 }
 
 /* ------------------------------------------------------------------ file */

@@ -54,7 +54,8 @@ std::vector<Planes> TileCodec::latent_shapes(uint32_t W, uint32_t H) const {
   return out;
 }
 
-std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_centi, const ThreadShare *share) const {
+std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_centi, int effort,
+                                       const ThreadShare *share) const {
   Planes x = to_planes(tile);
   const uint32_t W = uint32_t(x.width), H = uint32_t(x.height);
   std::vector<Planes> latents;
@@ -64,7 +65,8 @@ std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_c
     latents = network_.analysis(std::move(x));
   }
   entropy::RansEncoder coder;
-  context_.encode(latents, context_.gains(quality_centi), coder);
+  context_.encode(latents, context_.gains(quality_centi), coder,
+                  effort >= 2 ? entropy::Rounding::kRateDistortion : entropy::Rounding::kNearest);
   std::vector<uint8_t> stream = coder.finish();
   TilePayloadHeader header;
   header.grey = tile.bands == 1;

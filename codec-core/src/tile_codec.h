@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/network_engine.h"
+#include "msic/msic.h"
 #include "entropy/context_model.h"
 #include "model_file.h"
 #include "parallel.h"
@@ -23,9 +24,11 @@ class TileCodec {
  public:
   explicit TileCodec(const ModelFile &model);  // throws Error
 
-  // share: the threads the network's convolutions may use (parallel.h;
-  // none: the calling thread); the bytes and pixels do not depend on it.
-  std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi, const ThreadShare *share = nullptr) const;
+  // effort: MSIC_ENCODER_EFFORT's (1 .. MSIC_EFFORT_MAX). share: the
+  // threads the network's convolutions may use (parallel.h; none: the
+  // calling thread); the bytes and pixels do not depend on it.
+  std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi, int effort = MSIC_EFFORT_DEFAULT,
+                              const ThreadShare *share = nullptr) const;
   // Decodes into out (width x height x bands); throws Error on corrupt data.
   void decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
               uint32_t quality_centi, uint8_t *out, size_t stride, const ThreadShare *share = nullptr) const;

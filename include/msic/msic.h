@@ -123,6 +123,9 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
 /* Reduced levels (MSIC_ENCODER_OVERVIEWS): the first is 1/2^4 of the image
  * (1/8 cost 10% of a smooth upsampled mosaic, 1/16 about 2.5%). */
 #define MSIC_OVERVIEWS_DEFAULT 4
+/* Encoder effort (MSIC_ENCODER_EFFORT): 1 .. MAX, default 2. */
+#define MSIC_EFFORT_MAX 2
+#define MSIC_EFFORT_DEFAULT 2
 
 /* Samples: unsigned or signed integers of 8, 16 or 32 bits, or 32-bit
  * floats. The learned (lossy) coding takes 8-bit unsigned grey or RGB; the
@@ -208,6 +211,12 @@ typedef enum msic_encoder_option {
    * and masked-out pixels left out), 1 the top-left one (class codes,
    * palette indices). Default 0. */
   MSIC_ENCODER_OVERVIEW_NEAREST = 7,
+  /* How hard the learned coding's encoder works; any decoder reads every
+   * effort's files. 1: each latent rounded to its nearest step (the
+   * fastest). 2: each latent, in coding order, the step whose squared error
+   * plus bits (weighted) is least (Kodak: about 3% fewer bits at equal
+   * PSNR). Integer 1 .. MSIC_EFFORT_MAX; default MSIC_EFFORT_DEFAULT. */
+  MSIC_ENCODER_EFFORT = 8,
   /* Not an option: makes the enum hold any int id a caller may pass. */
   MSIC_ENCODER_OPTION_FORCE_INT_ = 0x7fffffff
 } msic_encoder_option;

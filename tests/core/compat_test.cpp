@@ -67,6 +67,8 @@ TEST(Compatibility, TheEngineWritesTheBytesTheLibTorchReleaseWrote) {
     ASSERT_EQ(msic_encoder_settings_new(&settings), MSIC_OK);
     ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, c.quality), MSIC_OK);
     ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, 128), MSIC_OK);
+    // Effort 1 is that release's rounding (effort 2 chooses other steps).
+    ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, 1), MSIC_OK);
     const msic_image_info info = c.image.info();
     uint8_t *buf = nullptr;
     size_t size = 0;

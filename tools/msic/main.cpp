@@ -41,9 +41,10 @@ const char *kUsage =
     "reads and writes PNG and PNM through libvips too.\n";
 
 const char *kEncodeHelp =
-    "usage: msic encode IN OUT.msic [--quality Q | --lossless | --max-error E] [--tile-size N] [--strip]\n"
-    "                   [--overviews K] [--threads N] [--model PATH]\n"
+    "usage: msic encode IN OUT.msic [--quality Q | --lossless | --max-error E] [--effort N] [--tile-size N]\n"
+    "                   [--strip] [--overviews K] [--threads N] [--model PATH]\n"
     "  --quality Q     0..100, any real value (default 75); higher is better and larger\n"
+    "  --effort N      1: fastest; 2 (default): each latent's step chosen for rate and distortion\n"
     "  --lossless      every sample exact; any band count, 8/16/32-bit integers and floats\n"
     "  --max-error E   every sample within E of the original (a whole number for integers)\n"
     "  --tile-size N   tile width/height, multiple of 16 in [64, 4096] (default 512)\n"
@@ -73,6 +74,7 @@ struct Args {
   bool strip = false, json = false, help = false, recover = false, lossless = false;
   double max_error = 0;
   double overviews = MSIC_OVERVIEWS_DEFAULT;  // checked by the library
+  double effort = MSIC_EFFORT_DEFAULT;        // checked by the library
   std::string model, region;
 };
 
@@ -114,6 +116,7 @@ Args parse(int argc, char **argv, int first) {
     else if (s == "--lossless") a.lossless = true;
     else if (s == "--max-error") a.max_error = parse_number(s, value());
     else if (s == "--overviews") a.overviews = parse_number(s, value());
+    else if (s == "--effort") a.effort = parse_number(s, value());
     else if (s == "--recover") a.recover = true;
     else if (s == "--json") a.json = true;
     else if (s.size() > 1 && s[0] == '-') die("unknown option '" + s + "' (see msic --help)", 2);
@@ -233,6 +236,7 @@ int cmd_encode(const Args &a) {
       msic_encoder_settings_set(settings, MSIC_ENCODER_LOSSLESS, a.lossless ? 1 : 0) != MSIC_OK ||
       msic_encoder_settings_set(settings, MSIC_ENCODER_MAX_ERROR, a.max_error) != MSIC_OK ||
       msic_encoder_settings_set(settings, MSIC_ENCODER_OVERVIEWS, a.overviews) != MSIC_OK ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, a.effort) != MSIC_OK ||
       (isatty(2) && msic_encoder_settings_set_progress(settings, progress_bar, nullptr) != MSIC_OK))
     die(out + ": " + msic_last_error());
   msic_writer *w = nullptr;

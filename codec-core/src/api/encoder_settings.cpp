@@ -49,6 +49,11 @@ void EncoderSettings::set(msic_encoder_option option, double value) {
       if (value != 0 && value != 1) throw Error(MSIC_ERR_ARGUMENT, "overview nearest must be 0 or 1");
       overview_nearest = value == 1;
       return;
+    case MSIC_ENCODER_EFFORT:
+      if (!integral(value) || value < 1 || value > MSIC_EFFORT_MAX)
+        throw Error(MSIC_ERR_ARGUMENT, "effort must be an integer in [1, " + std::to_string(MSIC_EFFORT_MAX) + "]");
+      effort = int(value);
+      return;
   }
   throw Error(MSIC_ERR_UNSUPPORTED, "encoder option " + std::to_string(int(option)) + " is not known to this library");
 }
@@ -62,6 +67,7 @@ double EncoderSettings::get(msic_encoder_option option) const {
     case MSIC_ENCODER_MAX_ERROR: return max_error;
     case MSIC_ENCODER_OVERVIEWS: return overviews;
     case MSIC_ENCODER_OVERVIEW_NEAREST: return overview_nearest ? 1 : 0;
+    case MSIC_ENCODER_EFFORT: return effort;
   }
   throw Error(MSIC_ERR_UNSUPPORTED, "encoder option " + std::to_string(int(option)) + " is not known to this library");
 }

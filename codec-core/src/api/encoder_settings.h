@@ -15,6 +15,7 @@ struct EncoderSettings {
   double max_error = 0;  // > 0: bounded-error coding
   uint32_t overviews = MSIC_OVERVIEWS_DEFAULT;  // scale (log2) of the first reduced level; 0: none
   bool overview_nearest = false;
+  int effort = MSIC_EFFORT_DEFAULT;
   msic_progress_fn progress = nullptr;
   void *progress_user = nullptr;
 

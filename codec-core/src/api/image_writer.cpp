@@ -118,7 +118,7 @@ void ImageWriter::encode_rows(size_t level, const uint8_t *rows, size_t stride, 
     parallel_for(across, all, [&](size_t tx) {
       uint32_t x0 = uint32_t(tx) * ts;
       TileImage t{rows + size_t(x0) * bands, stride, std::min(ts, shape.width - x0), count, bands};
-      payloads[tx] = codec.encode(t, header_.quality_centi, &share);
+      payloads[tx] = codec.encode(t, header_.quality_centi, settings_.effort, &share);
     }, &share);
   }
   const uint64_t first = uint64_t(tile_rows_done_[level]++) * across;

@@ -168,12 +168,28 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
   }
 }
 
-void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g,
-                          RansEncoder &coder) const {
+void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, RansEncoder &coder,
+                          Rounding rounding) const {
+  const bool rd = rounding == Rounding::kRateDistortion;
   code(latents, g, [&](int l, int gc, size_t at, int64_t mean_q8, int table) {
     double v = double(latents[l].values[at]) * g.gain[gc] - double(mean_q8) / 256.0;
     v = std::clamp(v, -2.0e9, 2.0e9);
     int32_t s = int32_t(std::nearbyint(v));
+    if (rd) {
+      // Of s, its other neighbour and 0, the least squared error (in
+      // steps) plus lambda times the bits. Greedy: a choice changes the
+      // contexts of what follows, which it does not look at.
+      const int32_t other = v >= double(s) ? s + 1 : s - 1;
+      auto cost = [&](int32_t c) {
+        return (v - c) * (v - c) + kRateDistortionLambda * RansEncoder::cost_bits(tables_, table, c);
+      };
+      double best = cost(s);
+      for (int32_t c : {other, int32_t(0)}) {
+        if (c == s) continue;
+        const double j = cost(c);
+        if (j < best) best = j, s = c;
+      }
+    }
     coder.put(tables_, table, s);
     return s;
   });

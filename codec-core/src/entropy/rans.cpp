@@ -41,6 +41,42 @@ void RansEncoder::put(const CdfTables &tables, int t, int32_t value) {
   for (uint32_t b = 0; b < bits; b += 16) put_raw16(u >> b);
 }
 
+namespace {
+// -log2(freq / 2^16) in Q16, for freq in 1 .. 2^16, by integer arithmetic
+// only: libm's log2 may differ in its last bit between machines (its FMA
+// and plain variants), and the encoder's choices, hence its bytes, must
+// not. log2(m) for m in [1, 2) one bit at a time: m^2 >= 2 sets the bit.
+uint32_t neg_log2_q16(uint32_t freq) {
+  const int e = 31 - __builtin_clz(freq);
+  uint64_t m = (uint64_t(freq) << 30) >> e;  // Q30, in [1, 2)
+  uint32_t frac = 0;
+  for (int b = 15; b >= 0; --b) {
+    m = (m * m) >> 30;
+    if (m >= (uint64_t(2) << 30)) m >>= 1, frac |= 1u << b;
+  }
+  return (uint32_t(kProbBits - e) << 16) - frac;
+}
+
+const std::vector<uint32_t> &neg_log2_table() {
+  static const std::vector<uint32_t> table = [] {
+    std::vector<uint32_t> t((1u << kProbBits) + 1, 0);
+    for (uint32_t f = 1; f < t.size(); ++f) t[f] = neg_log2_q16(f);
+    return t;
+  }();
+  return table;
+}
+}  // namespace
+
+double RansEncoder::cost_bits(const CdfTables &tables, int t, int32_t value) {
+  const std::vector<uint32_t> &bits_q16 = neg_log2_table();
+  const int32_t *cdf = tables.cdf.data() + tables.offset[t];
+  const int32_t n = tables.size[t], k = value - tables.min[t];
+  if (k >= 0 && k < n - 1) return bits_q16[uint32_t(cdf[k + 1] - cdf[k])] / 65536.0;
+  uint32_t u = zigzag(value), bits = 0;
+  while (bits < 32 && (u >> bits)) ++bits;
+  return bits_q16[uint32_t(cdf[n] - cdf[n - 1])] / 65536.0 + 16.0 * (1 + (bits + 15) / 16);
+}
+
 std::vector<uint8_t> RansEncoder::finish() {
   std::vector<uint32_t> words;  // emitted in reverse
   uint64_t x = kLow;

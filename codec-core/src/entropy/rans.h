@@ -17,6 +17,8 @@ class RansEncoder {
  public:
   // Queues value v under table t (encoded at finish, in reverse).
   void put(const CdfTables &tables, int table, int32_t value);
+  // What put(tables, table, value) costs, in bits (escapes included).
+  static double cost_bits(const CdfTables &tables, int table, int32_t value);
   std::vector<uint8_t> finish();
   uint32_t escapes() const { return escapes_; }
 
