@@ -59,7 +59,7 @@ const char *kDecodeHelp =
     "  --recover          from a truncated or damaged file, decode every tile that is whole;\n"
     "                     the others are black, and msic says how many (exit status 3)\n"
     "OUT's suffix picks the format (.png, .ppm, .tif, .jpg, .webp, ...); libvips options may follow\n"
-    "it, as in out.png[compression=9]. The command's own PNG writer favours speed (zlib level 1).\n";
+    "it, as in out.png[compression=9]. The command's own PNG writer favours speed (zlib's RLE).\n";
 const char *kInfoHelp = "usage: msic info IN.msic [--json]\n";
 const char *kVerifyHelp = "usage: msic verify IN.msic [--threads N] [--memory-limit MB] [--model PATH]\n";
 
