@@ -266,7 +266,8 @@ TEST_F(GdalMsicTest, BadCreationOptionsFail)
     auto poSrc = MakeSource(64, 64, 3);
     const char *const apszBad[] = {"QUALITY=-1", "QUALITY=100.5", "QUALITY=x",
                                    "TILE_SIZE=63", "TILE_SIZE=72",
-                                   "TILE_SIZE=8192"};
+                                   "TILE_SIZE=8192", "EFFORT=0",
+                                   "EFFORT=3"};
     for (const char *pszBad : apszBad)
     {
         SCOPED_TRACE(pszBad);
@@ -284,7 +285,7 @@ TEST_F(GdalMsicTest, BadCreationOptionsFail)
         EXPECT_FALSE(Exists(osPath));
     }
     // Edge values are fine.
-    const char *apszGood[] = {"QUALITY=0", "TILE_SIZE=64", nullptr};
+    const char *apszGood[] = {"QUALITY=0", "TILE_SIZE=64", "EFFORT=1", nullptr};
     DatasetPtr poOut(MsicDriver()->CreateCopy(
         (m_osMemDir + "/edge.msic").c_str(), poSrc.get(), FALSE,
         const_cast<char **>(apszGood), nullptr, nullptr));
