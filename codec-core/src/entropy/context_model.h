@@ -62,7 +62,7 @@ class ContextModel {
   // Quantizes and codes the latents (fine to coarse in `latents`: the
   // analysis output), each to the nearest step or, in coding order, to the
   // step whose squared error plus kRateDistortionLambda times its bits is
-  // least (the decoder is the same).
+  // least, but on the tile's border (the decoder is the same).
   void encode(const std::vector<Planes> &latents, const QualityGains &g,
               RansEncoder &coder, Rounding rounding = Rounding::kNearest) const;
   // Decodes latents of the given shapes; fills their values with the
