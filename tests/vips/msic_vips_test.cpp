@@ -114,6 +114,10 @@ TEST_F(VipsModule, QualityAndTileSizeReachTheEncoder) {
   Copy(kodim_, Path("t1.msic") + "[Q=30,tile_size=256,threads=1]");
   EXPECT_EQ(MaxAbsDiff(DecodeWithCApi(Path("t1.msic")), DecodeWithCApi(low)), 0);
 
+  // effort 1 rounds to the nearest step: a larger file than the default 2.
+  Copy(kodim_, Path("e1.msic") + "[Q=30,tile_size=256,effort=1]");
+  EXPECT_GT(ReadFileBytes(Path("e1.msic")).size(), ReadFileBytes(low).size());
+
   // A tile size in range but not a multiple of 16 is refused, and the file
   // the target created for it does not stay behind. (Values outside an
   // argument's declared range are libvips' business: it warns and keeps
