@@ -29,6 +29,8 @@ void save_with(VipsImage *image, const std::string &path, const char *field, con
 std::vector<std::string> make_inputs(const std::string &dir) {
   const std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
   const std::string c = dir + "/crop.png";
+  const std::string rgb16 = "vips cast " + c + " T.v ushort && vips linear T.v U.v 257 3 && "
+                            "vips cast U.v W.v ushort && vips copy W.v OUT";
   std::vector<std::pair<std::string, std::string>> made = {
       {"rgb8.png", "vips copy " + c + " OUT"},
       {"grey8.png", "vips colourspace " + c + " OUT b-w"},
@@ -37,16 +39,14 @@ std::vector<std::string> make_inputs(const std::string &dir) {
       {"palette.png", "vips copy " + c + " OUT[palette]"},
       {"palette-alpha.png", "vips bandjoin_const " + c + " T.v 128 && vips copy T.v OUT[palette]"},
       {"bits1.png", "vips colourspace " + c + " T.v b-w && vips copy T.v OUT[bitdepth=1]"},
-      {"rgb16.png", "vips cast " + c + " T.v ushort && vips linear T.v U.v 257 3 && "
-                    "vips cast U.v W.v ushort && vips copy W.v OUT"},
+      {"rgb16.png", rgb16},
       {"grey16.png", "vips colourspace " + c + " T.v grey16 && vips copy T.v OUT"},
       {"interlaced.png", "vips copy " + c + " OUT[interlace]"},
       {"icc.png", "vips copy " + c + " OUT[profile=srgb]"},
       {"res.png", "vips copy " + c + " OUT --xres 11.811 --yres 3.937"},
       {"rgb8.ppm", "vips copy " + c + " OUT"},
       {"grey8.pgm", "vips colourspace " + c + " OUT b-w"},
-      {"rgb16.ppm", "vips cast " + c + " T.v ushort && vips linear T.v U.v 257 3 && "
-                    "vips cast U.v W.v ushort && vips copy W.v OUT"},
+      {"rgb16.ppm", rgb16},
   };
   EXPECT_EQ(run("vips crop " + src + " " + c + " 300 200 120 72").status, 0);
   std::vector<std::string> names;

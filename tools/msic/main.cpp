@@ -395,7 +395,9 @@ int cmd_decode(const Args &a) {
   const std::string tmp = temp_beside(out);
   std::string error;
   bool ok;
-  const msic_cli::OutputMetadata meta = output_metadata(r.r, in);
+  // Only the PNG writer keeps boxes (and libvips warns about them itself).
+  const msic_cli::OutputMetadata meta =
+      msic_cli::output_suffix_is(out, "png") ? output_metadata(r.r, in) : msic_cli::OutputMetadata{};
   if (!use_libvips_only() && save_options.empty() && msic_cli::png_takes(out, info, meta))
     ok = msic_cli::write_png(tmp, info, meta, source, &error);
   else if (!use_libvips_only() && save_options.empty() && msic_cli::pnm_takes(out, info))
