@@ -34,8 +34,9 @@
 #   accesses of uninstrumented libraries (ignore_noninstrumented_modules).
 #
 # Left out under ASan, because they measure what ASan changes on purpose:
-#   vips.VipsModule.CropOfAHugeImageReadsOnlyItsTiles  peak RSS bound (ASan's
-#       shadow memory, redzones and quarantine add hundreds of MB);
+#   vips.VipsModule.CropOfAHugeImageReadsOnlyItsTiles, gdal.cli.bounded_memory
+#       peak RSS bounds (ASan's shadow memory, redzones and quarantine add
+#       hundreds of MB, and the quarantine grows with every byte freed);
 #   gdal.cli.plugin_links, core.runtime-dependencies  the plugin's and
 #       libmsic's DT_NEEDED lists (ASan adds libasan and libubsan);
 #   vips.installed, gdal.cli.installed  they test the installed packages,
@@ -126,7 +127,7 @@ asan() {
   export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
   local options="halt_on_error=1:detect_stack_use_after_return=1:intercept_tls_get_addr=0:suppressions=$supp/asan.supp"
   local preload="$(runtime libasan.so) $libstdcxx $root/$dir/swift_demangle_stub.so"
-  local skip='^(vips\.VipsModule\.CropOfAHugeImageReadsOnlyItsTiles|gdal\.cli\.plugin_links|core\.runtime-dependencies|vips\.installed|gdal\.cli\.installed)$'
+  local skip='^(vips\.VipsModule\.CropOfAHugeImageReadsOnlyItsTiles|gdal\.cli\.bounded_memory|gdal\.cli\.plugin_links|core\.runtime-dependencies|vips\.installed|gdal\.cli\.installed)$'
 
   # The core suite runs only instrumented programs.
   ASAN_OPTIONS="$options:detect_leaks=1" phase "asan: core tests" \
