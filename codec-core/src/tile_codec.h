@@ -11,6 +11,7 @@
 #include "entropy/context_model.h"
 #include "model_file.h"
 #include "parallel.h"
+#include "tile_payload.h"
 
 namespace msic {
 
@@ -44,6 +45,15 @@ class TileCodec {
   // [-0.5, 0.5] (grey as R = G = B).
   Planes to_planes(const TileImage &tile) const;
   std::vector<Planes> latent_shapes(uint32_t coded_width, uint32_t coded_height) const;
+  std::vector<uint8_t> encode_planes(Planes x, const TileImage &tile, uint32_t quality_centi, int effort,
+                                     const ThreadShare *share) const;
+  // The decoder's image of a payload (its parsed header), before the
+  // pixels are rounded.
+  Planes reconstruct(const format::TilePayloadHeader &header, const std::vector<uint8_t> &payload,
+                     uint32_t quality_centi, const ThreadShare *share) const;
+  // Effort 3: moves the coded area's outermost pixels of x against the
+  // error the first pass left there.
+  void correct_edges(Planes &x, const Planes &decoded, const TileImage &tile) const;
 
   engine::NetworkEngine network_;
   entropy::ContextModel context_;

@@ -123,8 +123,9 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
 /* Reduced levels (MSIC_ENCODER_OVERVIEWS): the first is 1/2^4 of the image
  * (1/8 cost 10% of a smooth upsampled mosaic, 1/16 about 2.5%). */
 #define MSIC_OVERVIEWS_DEFAULT 4
-/* Encoder effort (MSIC_ENCODER_EFFORT): 1 .. MAX, default 2. */
-#define MSIC_EFFORT_MAX 2
+/* Encoder effort (MSIC_ENCODER_EFFORT): 1 .. MAX, default 2; 3 encodes
+ * twice to even out tile borders. Every decoder reads every effort. */
+#define MSIC_EFFORT_MAX 3
 #define MSIC_EFFORT_DEFAULT 2
 
 /* Samples: unsigned or signed integers of 8, 16 or 32 bits, or 32-bit

@@ -239,6 +239,10 @@ TEST(Determinism, SecondBuildWithOtherFlagsDecodesIdentically) {
     }
     EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/alt-by-main.png").pixels), 25.0);
   }
+  // Effort 3 decodes inside the encoder: the same bytes from both builds too.
+  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/main3.msic --quality 45 --tile-size 256 --effort 3").status, 0);
+  ASSERT_EQ(run(alt_cli + " encode " + src + " " + dir + "/alt3.msic --quality 45 --tile-size 256 --effort 3").status, 0);
+  EXPECT_EQ(run("cmp " + dir + "/main3.msic " + dir + "/alt3.msic").status, 0) << "the encoders differ at effort 3";
 }
 
 // One definition of the network: the trainer's float model must predict the

@@ -203,8 +203,11 @@ TEST(Engine, EveryInstructionSetCodesTheSameTile) {
       std::vector<uint8_t> payload = codec.encode({pixels.data(), size_t(96) * 3, 96, 80, 3}, 6000);
       std::vector<uint8_t> out(pixels.size());
       codec.decode(payload, 96, 80, 3, 6000, out.data(), size_t(96) * 3);
+      // Effort 3 also decodes inside the encoder.
+      const std::vector<uint8_t> top = codec.encode({pixels.data(), size_t(96) * 3, 96, 80, 3}, 6000, 3);
       force_cpu_level(-1);
       payload.insert(payload.end(), out.begin(), out.end());
+      payload.insert(payload.end(), top.begin(), top.end());
       return payload;
     };
     const std::vector<uint8_t> sse2 = run(0);
