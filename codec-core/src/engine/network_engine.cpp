@@ -225,18 +225,21 @@ Planes NetworkEngine::synthesis(std::vector<Planes> latents) const {
   return x;
 }
 
-Planes NetworkEngine::context_features(const std::vector<Planes> &latents, int latent) const {
-  const int H = latents[latent].height, W = latents[latent].width;
-  Planes out;
+Planes NetworkEngine::predictor_input(const std::vector<Planes> &latents, int latent) const {
+  const Planes &own = latents[latent];
+  const int H = own.height, W = own.width;
+  int channels = own.channels;
+  for (int s : config_.context_sources(latent)) channels += latents[s].channels;
+  Planes out(channels, H, W);
+  memcpy(out.values.data(), own.values.data(), sizeof(float) * own.values.size());
+  int at = own.channels;
   for (int s : config_.context_sources(latent)) {
     const Planes &f = latents[s];
     const int sh = config_.latent_shift(s) - config_.latent_shift(latent);
-    Planes up(f.channels, H, W);
-    for (int c = 0; c < f.channels; ++c)
+    for (int c = 0; c < f.channels; ++c, ++at)
       for (int y = 0; y < H; ++y)
         for (int x = 0; x < W; ++x)
-          up.plane(c)[size_t(y) * W + x] = f.plane(c)[size_t(y >> sh) * f.width + (x >> sh)];
-    out = out.channels ? concat(out, up) : std::move(up);
+          out.plane(at)[size_t(y) * W + x] = f.plane(c)[size_t(y >> sh) * f.width + (x >> sh)];
   }
   return out;
 }
@@ -249,8 +252,7 @@ void NetworkEngine::refine_latents(std::vector<Planes> &latents, const std::vect
     const int c = config_.latent_channels(l);
     off -= c;
     if (!lrp_[l].present) continue;
-    Planes ctx = context_features(latents, l);
-    Planes in = ctx.channels ? concat(latents[l], ctx) : latents[l];
+    const Planes in = predictor_input(latents, l);
     Planes h, r;
     convolve(lrp_[l].c1, in, h, 0, true);
     convolve(lrp_[l].c2, h, r);

@@ -39,7 +39,9 @@ class NetworkEngine {
     bool present = false;
     Conv c1, c2;
   };
-  Planes context_features(const std::vector<Planes> &latents, int latent) const;
+  // A residual predictor's input: the latent, then its context sources
+  // (coarser latents, nearest-neighbour upsampled), in one set of planes.
+  Planes predictor_input(const std::vector<Planes> &latents, int latent) const;
 
   ModelConfig config_;
   std::vector<std::vector<Unit>> levels_;
