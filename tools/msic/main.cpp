@@ -3,11 +3,16 @@
 // through libvips (image_io.h); the codec through the MSIC C API.
 #include <msic/msic.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#include <sys/mman.h>
+#endif
 
 #include "image_io.h"
 #include "vips_formats.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -541,9 +546,35 @@ int run(int argc, char **argv) {
   die("unknown command '" + cmd + "'\n" + kUsage, 2);
 }
 
+#ifdef __GLIBC__
+// A tile's network allocates and frees planes of megabytes, and glibc by
+// default hands each back to the kernel (munmap, heap trim): the next one
+// faults its pages in again, 4 KiB at a time. For this short-lived process
+// (a library must not set its host's malloc): keep freed memory in one heap
+// for reuse, and ask the kernel to back its first 128 MiB with transparent
+// huge pages (honoured in its "madvise" and "always" modes). Measured on a
+// Kodak decode, 1 thread: page faults 10.5 K -> 0.3 K, CPU time 280-320 ->
+// 145 ms; peak RSS 27-29 -> 33 MB (a 2.7 MP one-tile decode: 199 -> 220 MB).
+void use_heap_for_planes() {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
+  mallopt(M_ARENA_MAX, 1);  // every thread's planes in the heap below
+  constexpr size_t kReserve = size_t(128) << 20, kHuge = size_t(2) << 20;
+  if (void *p = malloc(kReserve)) {  // virtual only until touched
+    const uintptr_t first = (uintptr_t(p) + kHuge - 1) & ~(kHuge - 1), end = (uintptr_t(p) + kReserve) & ~(kHuge - 1);
+    madvise(reinterpret_cast<void *>(first), end - first, MADV_HUGEPAGE);  // a hint: failure changes nothing
+    free(p);
+  }
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char **argv) {
+#ifdef __GLIBC__
+  use_heap_for_planes();
+#endif
   try {
     return run(argc, argv);
   } catch (const ExitStatus &e) {
