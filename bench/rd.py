@@ -4,10 +4,12 @@ HEIC and JPEG 2000, all run in the same session, plus BD-rates against the
 published curves (VTM, the MSINN paper) in ../shared/anchors.
 
   bench/rd.py [--kodak DIR] [--msic PATH] [--model PATH] [--out DIR] [--images N] [--jobs N]
+  bench/rd.py --set DIR --set-name NAME --out DIR ...   (any directory of PNGs instead of Kodak)
   bench/rd.py --codecs msic --merge --model CKPT.msicw --out DIR   (re-measure msic only)
 
 Writes OUT/rd.csv (one row per codec and setting, averaged over the images),
 OUT/bd.csv (BD-rates of msic against each curve) and OUT/rd.png (the curves).
+rd.csv names the set; the published curves are Kodak's and are used only on it.
 PSNR is PSNR-RGB per image, averaged; bpp is file bits over pixels. The
 perceptual metric is MS-SSIM (Wang, Simoncelli, Bovik 2003: 5 scales, an
 11-tap Gaussian of sigma 1.5, the paper's weights) on luma (BT.601),
@@ -87,10 +89,11 @@ def ms_ssim_db(value):
 # argv) for (source png, source ppm, compressed file, decoded file, setting).
 def codecs(args):
     msic = [args.msic] + (["--model", args.model] if args.model else [])
+    effort = ["--effort", str(args.effort)] if args.effort else []
     return {
         "msic": dict(ext="msic", settings=args.msic_qualities,
                      cmd=lambda png, ppm, f, out, q: (
-                         msic[:1] + ["encode", png, f, "--quality", str(q), "--threads", "1"] + msic[1:],
+                         msic[:1] + ["encode", png, f, "--quality", str(q), "--threads", "1"] + msic[1:] + effort,
                          msic[:1] + ["decode", f, out, "--threads", "1"] + msic[1:])),
         "JPEG (libjpeg-turbo)": dict(ext="jpg", settings=[10, 20, 30, 50, 70, 85, 92, 97],
                      cmd=lambda png, ppm, f, out, q: (
@@ -145,7 +148,7 @@ def run_one(job):
 
 def read_rows(path):
     with open(path) as f:
-        return [dict(r, bpp=float(r["bpp"]), psnr_rgb_db=float(r["psnr_rgb_db"]),
+        return [dict(r, set=r.get("set") or "Kodak", bpp=float(r["bpp"]), psnr_rgb_db=float(r["psnr_rgb_db"]),
                      ms_ssim_db=float(r.get("ms_ssim_db") or "nan"),
                      encode_mp_s=float(r["encode_mp_s"]), decode_mp_s=float(r["decode_mp_s"]))
                 for r in csv.DictReader(f)]
@@ -174,11 +177,16 @@ def bd_rate(ref, test):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kodak", default=os.path.join(ROOT, "..", "shared", "datasets", "kodak"))
+    ap.add_argument("--set", default=None, help="a directory of PNG images to run on instead of Kodak")
+    ap.add_argument("--set-name", default=None,
+                    help="the set's name in rd.csv, the report and the plot (default: Kodak, or the --set directory's "
+                         "name); the published curves are used only for Kodak")
     ap.add_argument("--anchors", default=os.path.join(ROOT, "..", "shared", "anchors", "kodak-published-rd.csv"))
     ap.add_argument("--msic", default=os.path.join(ROOT, "build", "tools", "msic", "msic"))
     ap.add_argument("--model", default=None, help="model file (default: the embedded one)")
+    ap.add_argument("--effort", type=int, default=None, help="msic's encoder effort (default: its default)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
-    ap.add_argument("--images", type=int, default=24, help="first N Kodak images")
+    ap.add_argument("--images", type=int, default=24, help="first N images of the set")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--codecs", default=None, help="comma-separated subset, e.g. msic,WebP")
     ap.add_argument("--msic-qualities", default="0,10,25,40,55,70,85,100")
@@ -191,11 +199,14 @@ def main():
     args = ap.parse_args()
     if args.replot:
         rows = read_rows(os.path.join(args.out, "rd.csv"))
+        args.set_name = args.set_name or rows[0]["set"]
         names = list(dict.fromkeys(r["codec"] for r in rows))
         report(args, names, rows, int(rows[0]["images"]))
         return
     args.msic_qualities = [float(q) for q in args.msic_qualities.split(",")]
-    images = sorted(os.path.join(args.kodak, f) for f in os.listdir(args.kodak) if f.endswith(".png"))[:args.images]
+    directory = args.set or args.kodak
+    args.set_name = args.set_name or ("Kodak" if not args.set else os.path.basename(os.path.normpath(args.set)))
+    images = sorted(os.path.join(directory, f) for f in os.listdir(directory) if f.endswith(".png"))[:args.images]
     specs = codecs(args)
     if args.codecs:
         specs = {k: v for k, v in specs.items() if any(k.startswith(c) for c in args.codecs.split(","))}
@@ -223,7 +234,7 @@ def main():
     rows, names = [], list(specs)
     if args.merge and os.path.exists(os.path.join(args.out, "rd.csv")):
         kept = [r for r in read_rows(os.path.join(args.out, "rd.csv"))
-                if r["codec"] not in specs and int(r["images"]) == len(images)]
+                if r["codec"] not in specs and int(r["images"]) == len(images) and r["set"] == args.set_name]
         rows += kept
         names = list(dict.fromkeys([r["codec"] for r in kept] + names))
         print("kept from the earlier run in %s: %s" % (args.out, ", ".join(dict.fromkeys(r["codec"] for r in kept))))
@@ -231,7 +242,7 @@ def main():
         for q in spec["settings"]:
             rs = [r for r in results if r["codec"] == name and r["setting"] == q]
             px = sum(r["pixels"] for r in rs)
-            rows.append(dict(codec=name, setting=q, images=len(rs),
+            rows.append(dict(set=args.set_name, codec=name, setting=q, images=len(rs),
                              bpp=sum(r["bits"] for r in rs) / px,
                              psnr_rgb_db=float(np.mean([r["psnr"] for r in rs])),
                              ms_ssim_db=float(ms_ssim_db(np.mean([r["msssim"] for r in rs]))),
@@ -248,10 +259,12 @@ def main():
 def report(args, names, rows, image_count):
     """BD-rates (printed and OUT/bd.csv) and the plot (OUT/rd.png)."""
     curves = {n: [(r["bpp"], r["psnr_rgb_db"]) for r in rows if r["codec"] == n] for n in names}
-    if os.path.exists(args.anchors) and image_count == 24:
+    if os.path.exists(args.anchors) and image_count == 24 and args.set_name == "Kodak":
         with open(args.anchors) as f:
             for r in csv.DictReader(f):
                 curves.setdefault("published: " + r["codec"], []).append((float(r["bpp"]), float(r["psnr_rgb_db"])))
+    elif args.set_name != "Kodak":
+        print("set %s: no published curves (those are Kodak's)" % args.set_name)
     bd_rows = []
     if "msic" in curves:
         for name, pts in curves.items():
@@ -308,9 +321,13 @@ def report(args, names, rows, image_count):
     ax.set_xlabel("bits per pixel")
     ax.set_ylabel("PSNR-RGB (dB)")
     ax.set_xlim(0, 2.5)
-    ax.set_ylim(24, 48)
+    if args.set_name == "Kodak":
+        ax.set_ylim(24, 48)
+    else:  # the range of the points left of 2.5 bpp
+        shown = [p for pts in curves.values() for b, p in pts if b <= 2.5]
+        ax.set_ylim(np.floor(min(shown)) - 1, np.ceil(max(shown)) + 1)
     ax.grid(alpha=0.3)
-    ax.set_title("Kodak (%d images)" % image_count)
+    ax.set_title("%s (%d images)" % (args.set_name, image_count))
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(os.path.join(args.out, "rd.png"), dpi=110)
