@@ -43,6 +43,7 @@ ladybird            mate-backgrounds            usr/share/backgrounds/mate/natur
 fail() { echo "fetch_photos: $*" >&2; exit 1; }
 command -v vips >/dev/null || fail "needs vips (libvips-tools)"
 mkdir -p "$dir/debs" "$dir/root"
+dir=$(cd "$dir" && pwd)  # absolute: the downloads run from inside it
 cd "$dir/debs"
 for pkg in $(echo "$list" | awk 'NF { print $2 }' | sort -u); do
   if ! ls "${pkg}"_*.deb >/dev/null 2>&1; then
@@ -53,7 +54,7 @@ done
 
 # Into png.new, renamed to png once every image is there: a failed run leaves
 # no partial set behind.
-rm -rf "$dir/png" "$dir/png.new"
+rm -rf "$dir/png.new"
 mkdir "$dir/png.new"
 echo "$list" | while read -r name pkg path; do
   [ -n "$name" ] || continue
@@ -73,5 +74,6 @@ echo "$list" | while read -r name pkg path; do
     --kernel lanczos3 --gap 0 2>/dev/null || fail "vips cannot resize $src"
 done
 [ "$(ls "$dir/png.new" | wc -l)" -eq "$(echo "$list" | awk 'NF' | wc -l)" ] || fail "some images are missing"
+rm -rf "$dir/png"
 mv "$dir/png.new" "$dir/png"
 echo "$dir/png"

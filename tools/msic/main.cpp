@@ -556,10 +556,14 @@ int run(int argc, char **argv) {
 // Kodak decode, 1 thread: page faults 10.5 K -> 0.3 K, CPU time 280-320 ->
 // 145 ms; peak RSS 27-29 -> 33 MB (a 2.7 MP one-tile decode: 199 -> 220 MB).
 void use_heap_for_planes() {
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  // glibc before 2.35 refuses thresholds above 32 MiB; setting the others
+  // alone would switch off its own dynamic threshold: leave it all as is.
+  if (mallopt(M_MMAP_THRESHOLD, 256 << 20) != 1) return;
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_TOP_PAD, 64 << 20);
+#ifdef M_ARENA_MAX
   mallopt(M_ARENA_MAX, 1);  // every thread's planes in the heap below
+#endif
   constexpr size_t kReserve = size_t(128) << 20, kHuge = size_t(2) << 20;
   if (void *p = malloc(kReserve)) {  // virtual only until touched
     const uintptr_t first = (uintptr_t(p) + kHuge - 1) & ~(kHuge - 1), end = (uintptr_t(p) + kReserve) & ~(kHuge - 1);
