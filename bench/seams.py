@@ -19,15 +19,7 @@ import tempfile
 
 import numpy as np
 
-
-def load(path, work):
-    v = os.path.join(work, "l.v")
-    raw = os.path.join(work, "l.raw")
-    subprocess.run(["vips", "copy", path, v], check=True)
-    subprocess.run(["vips", "rawsave", v, raw], check=True)
-    w = int(subprocess.check_output(["vipsheader", "-f", "width", v]))
-    h = int(subprocess.check_output(["vipsheader", "-f", "height", v]))
-    return np.fromfile(raw, dtype=np.uint8).reshape(h, w, 3).astype(np.float64)
+from rd import read_image  # bench/rd.py's reader: 8-bit RGB of any image libvips reads
 
 
 def border_distance(h, w, tile):
@@ -52,7 +44,7 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         coded = os.path.join(work, "s.msic")
         decoded = os.path.join(work, "s.png")
-        originals = {p: load(p, work) for p in args.images}
+        originals = {p: read_image(p).astype(np.float64) for p in args.images}
         for tile in [int(t) for t in args.tile_sizes.split(",")]:
             for q in [int(v) for v in args.qualities.split(",")]:
                 band, rest, bits, pixels = [], [], 0, 0
@@ -64,7 +56,7 @@ def main():
                     subprocess.run(cmd, check=True)
                     subprocess.run([args.msic, "decode", coded, decoded], check=True)
                     a = originals[p]
-                    e = ((a - load(decoded, work)) ** 2).mean(axis=2)
+                    e = ((a - read_image(decoded).astype(np.float64)) ** 2).mean(axis=2)
                     d = border_distance(*e.shape, tile)
                     band.append(e[d == 0].mean())
                     rest.append(e[d > 0].mean())

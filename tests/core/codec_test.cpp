@@ -32,6 +32,26 @@ Image gradient(uint32_t w, uint32_t h, uint32_t bands) {
   return im;
 }
 
+// The image encoded through msic_encode_image with the settings the effort
+// tests vary.
+std::vector<uint8_t> encode_at_effort(const Image &im, int effort, float quality, uint32_t tile = MSIC_TILE_SIZE_DEFAULT) {
+  const msic_image_info info = im.info();
+  msic_encoder_settings *settings = nullptr;
+  EXPECT_EQ(msic_encoder_settings_new(&settings), MSIC_OK);
+  EXPECT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, quality), MSIC_OK);
+  EXPECT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, tile), MSIC_OK);
+  EXPECT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, effort), MSIC_OK);
+  uint8_t *buf = nullptr;
+  size_t size = 0;
+  EXPECT_EQ(msic_encode_image(nullptr, &info, im.pixels.data(), im.stride(), settings, nullptr, 0, &buf, &size),
+            MSIC_OK)
+      << msic_last_error();
+  msic_encoder_settings_destroy(settings);
+  std::vector<uint8_t> file(buf, buf + size);
+  msic_free(buf);
+  return file;
+}
+
 size_t files_in(const std::string &dir) {
   size_t n = 0;
   DIR *d = opendir(dir.c_str());
@@ -80,22 +100,10 @@ TEST(Codec, LowerQualityGivesSmallerFilesAndLowerPsnr) {
 // over Kodak, is bench/rd.py's.)
 TEST(Codec, EffortTwoSpendsFewerBitsForAlmostTheSamePsnr) {
   const Image im = test::kodim23();
-  const msic_image_info info = im.info();
   std::vector<uint8_t> files[2];
   double psnr[2];
   for (int effort : {1, 2}) {
-    msic_encoder_settings *settings = nullptr;
-    ASSERT_EQ(msic_encoder_settings_new(&settings), MSIC_OK);
-    ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, 50), MSIC_OK);
-    ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, effort), MSIC_OK);
-    uint8_t *buf = nullptr;
-    size_t size = 0;
-    ASSERT_EQ(msic_encode_image(nullptr, &info, im.pixels.data(), im.stride(), settings, nullptr, 0, &buf, &size),
-              MSIC_OK)
-        << msic_last_error();
-    msic_encoder_settings_destroy(settings);
-    files[effort - 1].assign(buf, buf + size);
-    msic_free(buf);
+    files[effort - 1] = encode_at_effort(im, effort, 50);
     psnr[effort - 1] = test::psnr(im.pixels, test::decode(nullptr, files[effort - 1]));
   }
   printf("kodim23 at quality 50: effort 1 %zu bytes, %.2f dB; effort 2 %zu bytes, %.2f dB\n", files[0].size(),
@@ -119,24 +127,11 @@ TEST(Codec, EffortTwoSpendsFewerBitsForAlmostTheSamePsnr) {
 // error, for a few percent more bits and no loss overall.
 TEST(Codec, EffortThreeLowersTheErrorAtTileBorders) {
   const Image im = test::crop(test::kodim23(), 0, 0, 384, 256);
-  const msic_image_info info = im.info();
   constexpr uint32_t kTile = 64;
   double border[2], inside[2], psnr[2];
   size_t bytes[2];
   for (int effort : {2, 3}) {
-    msic_encoder_settings *settings = nullptr;
-    ASSERT_EQ(msic_encoder_settings_new(&settings), MSIC_OK);
-    ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, 20), MSIC_OK);
-    ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, kTile), MSIC_OK);
-    ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, effort), MSIC_OK);
-    uint8_t *buf = nullptr;
-    size_t size = 0;
-    ASSERT_EQ(msic_encode_image(nullptr, &info, im.pixels.data(), im.stride(), settings, nullptr, 0, &buf, &size),
-              MSIC_OK)
-        << msic_last_error();
-    msic_encoder_settings_destroy(settings);
-    const std::vector<uint8_t> file(buf, buf + size);
-    msic_free(buf);
+    const std::vector<uint8_t> file = encode_at_effort(im, effort, 20, kTile);
     const std::vector<uint8_t> out = test::decode(nullptr, file);
     double sums[2] = {0, 0};
     size_t counts[2] = {0, 0};
@@ -172,23 +167,9 @@ TEST(Codec, EffortThreeLowersTheErrorAtTileBorders) {
       for (size_t i = 0; i < grey.pixels.size(); ++i) grey.pixels[i] = part.pixels[i * 3 + 1];
       part = grey;
     }
-    const msic_image_info part_info = part.info();
     double quality[2];
-    for (int effort : {2, 3}) {
-      msic_encoder_settings *settings = nullptr;
-      ASSERT_EQ(msic_encoder_settings_new(&settings), MSIC_OK);
-      ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, kTile), MSIC_OK);
-      ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, effort), MSIC_OK);
-      uint8_t *buf = nullptr;
-      size_t size = 0;
-      ASSERT_EQ(msic_encode_image(nullptr, &part_info, part.pixels.data(), part.stride(), settings, nullptr, 0, &buf,
-                                  &size),
-                MSIC_OK)
-          << msic_last_error();
-      msic_encoder_settings_destroy(settings);
-      quality[effort - 2] = test::psnr(part.pixels, test::decode(nullptr, std::vector<uint8_t>(buf, buf + size)));
-      msic_free(buf);
-    }
+    for (int effort : {2, 3})
+      quality[effort - 2] = test::psnr(part.pixels, test::decode(nullptr, encode_at_effort(part, effort, MSIC_QUALITY_DEFAULT, kTile)));
     EXPECT_GT(quality[1], quality[0] - 0.1) << bands << " bands";
   }
 }
