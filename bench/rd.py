@@ -14,7 +14,13 @@ PSNR is PSNR-RGB per image, averaged; bpp is file bits over pixels. The
 perceptual metric is MS-SSIM (Wang, Simoncelli, Bovik 2003: 5 scales, an
 11-tap Gaussian of sigma 1.5, the paper's weights) on luma (BT.601),
 averaged over the images and given in dB as -10 log10(1 - MS-SSIM), as
-learned-compression papers report it; the published curves have PSNR only.
+learned-compression papers report it. The second perceptual metric is
+butteraugli's distance (Debian's `butteraugli`, the 2017 tool: the image's
+largest perceived difference; 1.0 is about the limit of what a viewer
+notices, lower is better), averaged over the images; it runs when the tool
+is installed (--no-butteraugli skips it, about 0.8 s per Kodak image). Its
+BD-rates are over the common range of distance. The published curves have
+PSNR only.
 """
 import argparse
 import concurrent.futures as cf
@@ -25,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 import numpy as np
 
@@ -81,6 +88,29 @@ def ms_ssim(a, b):
     return value
 
 
+def write_png(path, pixels):
+    """An 8-bit RGB PNG of a numpy array (butteraugli reads PNG and JPEG only)."""
+    h, w = pixels.shape[:2]
+    def chunk(kind, data):
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+    rows = np.concatenate([np.zeros((h, 1), np.uint8), np.ascontiguousarray(pixels).reshape(h, w * 3)], axis=1)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0]))
+                + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
+
+
+def butteraugli(original_png, decoded, work_base):
+    """Butteraugli distance of decoded pixels against the original (a PNG
+    written by write_png, so that both are read alike)."""
+    path = work_base + ".ba.png"
+    write_png(path, decoded)
+    try:
+        return float(subprocess.check_output(["butteraugli", original_png, path], stderr=subprocess.DEVNULL))
+    finally:
+        os.remove(path)
+
+
 def ms_ssim_db(value):
     return 99.0 if value >= 1 else -10 * np.log10(1 - value)
 
@@ -124,7 +154,7 @@ def codecs(args):
 
 
 def run_one(job):
-    name, spec, png, ppm, original, setting, work = job
+    name, spec, png, ppm, original, setting, work, original_png = job
     base = os.path.join(work, "%s-%s-%s" % (spec["ext"], os.path.basename(png), setting))
     f, out = base + "." + spec["ext"], base + (".png" if spec["ext"] in ("msic", "jxl", "avif", "heic") else ".ppm")
     enc, dec = spec["cmd"](png, ppm, f, out, setting)
@@ -140,7 +170,8 @@ def run_one(job):
     decoded = read_image(out)
     h, w = original.shape[:2]
     result = dict(codec=name, setting=setting, bits=8 * os.path.getsize(f), pixels=w * h,
-                  psnr=psnr(original, decoded), msssim=ms_ssim(original, decoded), enc_s=t1 - t0, dec_s=t2 - t1)
+                  psnr=psnr(original, decoded), msssim=ms_ssim(original, decoded), enc_s=t1 - t0, dec_s=t2 - t1,
+                  butteraugli=butteraugli(original_png, decoded, base) if original_png else float("nan"))
     os.remove(f)
     os.remove(out)
     return result, None
@@ -150,6 +181,7 @@ def read_rows(path):
     with open(path) as f:
         return [dict(r, set=r.get("set") or "Kodak", bpp=float(r["bpp"]), psnr_rgb_db=float(r["psnr_rgb_db"]),
                      ms_ssim_db=float(r.get("ms_ssim_db") or "nan"),
+                     butteraugli=float(r.get("butteraugli") or "nan"),
                      encode_mp_s=float(r["encode_mp_s"]), decode_mp_s=float(r["decode_mp_s"]))
                 for r in csv.DictReader(f)]
 
@@ -188,8 +220,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--images", type=int, default=24, help="first N images of the set")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--no-butteraugli", action="store_true", help="skip the butteraugli distance")
     ap.add_argument("--codecs", default=None, help="comma-separated subset, e.g. msic,WebP")
-    ap.add_argument("--msic-qualities", default="0,10,25,40,55,70,85,100")
+    ap.add_argument("--msic-qualities", default="0,10,25,40,55,70,85,95,100")
     ap.add_argument("--replot", action="store_true", help="only redo BD-rates and the plot from OUT/rd.csv")
     ap.add_argument("--markdown", action="store_true",
                     help="also print msic's points and the BD-rates as markdown tables (for models/README.md)")
@@ -216,13 +249,9 @@ def main():
             sys.exit("%s needs %s (tools/install-deps.sh --bench installs the codecs)" % (name, tool))
     os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="msic-rd-")
-    originals, ppms = {}, {}
-    for png in images:
-        originals[png] = read_image(png)
-        ppms[png] = os.path.join(work, os.path.basename(png)[:-4] + ".ppm")
-        subprocess.run(["vips", "copy", png, ppms[png]], check=True)
-    jobs = [(n, s, png, ppms[png], originals[png], q, work) for n, s in specs.items() for q in s["settings"]
-            for png in images]
+    originals, ppms, pngs = load_originals(images, work, use_butteraugli(args))
+    jobs = [(n, s, png, ppms[png], originals[png], q, work, pngs[png]) for n, s in specs.items()
+            for q in s["settings"] for png in images]
     results = []
     with cf.ThreadPoolExecutor(args.jobs) as pool:
         for r, err in pool.map(run_one, jobs):
@@ -246,6 +275,7 @@ def main():
                              bpp=sum(r["bits"] for r in rs) / px,
                              psnr_rgb_db=float(np.mean([r["psnr"] for r in rs])),
                              ms_ssim_db=float(ms_ssim_db(np.mean([r["msssim"] for r in rs]))),
+                             butteraugli=float(np.mean([r["butteraugli"] for r in rs])),
                              encode_mp_s=px / 1e6 / sum(r["enc_s"] for r in rs),
                              decode_mp_s=px / 1e6 / sum(r["dec_s"] for r in rs)))
     with open(os.path.join(args.out, "rd.csv"), "w", newline="") as f:
@@ -254,6 +284,31 @@ def main():
         for r in rows:
             w.writerow({k: ("%.4f" % v if isinstance(v, float) else v) for k, v in r.items()})
     report(args, names, rows, len(images))
+
+
+def use_butteraugli(args):
+    if args.no_butteraugli:
+        return False
+    if not shutil.which("butteraugli"):
+        print("butteraugli is not installed (apt-get install butteraugli): measuring without it")
+        return False
+    return True
+
+
+def load_originals(images, work, with_pngs):
+    """Each image's pixels, a PPM of it (for the codecs that read only PNM)
+    and, for butteraugli, a plain PNG of the same pixels (or None)."""
+    originals, ppms, pngs = {}, {}, {}
+    for png in images:
+        originals[png] = read_image(png)
+        base = os.path.join(work, os.path.basename(png)[:-4])
+        ppms[png] = base + ".ppm"
+        subprocess.run(["vips", "copy", png, ppms[png]], check=True)
+        pngs[png] = None
+        if with_pngs:
+            pngs[png] = base + ".original.png"
+            write_png(pngs[png], originals[png])
+    return originals, ppms, pngs
 
 
 def report(args, names, rows, image_count):
@@ -282,20 +337,32 @@ def report(args, names, rows, image_count):
             bd, lo, hi = bd_rate(pts, perceptual["msic"])
             bd_rows.append(dict(reference=name, metric="MS-SSIM (dB)", bd_rate_percent="%.2f" % bd,
                                 psnr_from="%.2f" % lo, psnr_to="%.2f" % hi))
+        # Butteraugli: lower is better, so the curves run on minus the distance.
+        distance = {n: [(r["bpp"], -r["butteraugli"]) for r in rows
+                        if r["codec"] == n and not np.isnan(r.get("butteraugli", float("nan")))] for n in names}
+        for name, pts in distance.items():
+            if name == "msic" or not pts or not distance.get("msic"):
+                continue
+            bd, lo, hi = bd_rate(pts, distance["msic"])
+            bd_rows.append(dict(reference=name, metric="butteraugli", bd_rate_percent="%.2f" % bd,
+                                psnr_from="%.2f" % -hi, psnr_to="%.2f" % -lo))
         with open(os.path.join(args.out, "bd.csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=["reference", "metric", "bd_rate_percent", "psnr_from", "psnr_to"])
             w.writeheader()
             w.writerows(bd_rows)
 
-    print("%-28s %8s %8s %8s %9s %10s %10s" % ("codec", "setting", "bpp", "PSNR", "MS-SSIM", "enc MP/s", "dec MP/s"))
+    print("%-28s %8s %8s %8s %9s %11s %10s %10s" % ("codec", "setting", "bpp", "PSNR", "MS-SSIM", "butteraugli",
+                                                     "enc MP/s", "dec MP/s"))
     for r in rows:
-        print("%-28s %8s %8.4f %8.3f %9.3f %10.3f %10.3f" % (r["codec"], r["setting"], r["bpp"], r["psnr_rgb_db"],
-                                                             r["ms_ssim_db"], r["encode_mp_s"], r["decode_mp_s"]))
+        print("%-28s %8s %8.4f %8.3f %9.3f %11.3f %10.3f %10.3f" % (
+            r["codec"], r["setting"], r["bpp"], r["psnr_rgb_db"], r["ms_ssim_db"], r.get("butteraugli", float("nan")),
+            r["encode_mp_s"], r["decode_mp_s"]))
     if bd_rows:
         print("\nBD-rate of msic against each (negative: msic needs fewer bits at equal quality)")
         for r in bd_rows:
-            print("  %-50s %-13s %8s %%   (%s..%s dB)" % (r["reference"], r["metric"], r["bd_rate_percent"],
-                                                       r["psnr_from"], r["psnr_to"]))
+            print("  %-50s %-13s %8s %%   (%s..%s %s)" % (r["reference"], r["metric"], r["bd_rate_percent"],
+                                                       r["psnr_from"], r["psnr_to"],
+                                                       "distance" if r["metric"] == "butteraugli" else "dB"))
 
     if args.markdown:
         print("\n| quality | bpp | PSNR-RGB (dB) | encode MP/s | decode MP/s |\n|---|---|---|---|---|")
@@ -303,7 +370,7 @@ def report(args, names, rows, image_count):
             if r["codec"] == "msic":
                 print("| %g | %.3f | %.2f | %.2f | %.2f |" % (float(r["setting"]), r["bpp"], r["psnr_rgb_db"],
                                                          r["encode_mp_s"], r["decode_mp_s"]))
-        print("\n| BD-rate of msic against | metric | % (negative: msic needs fewer bits) | range (dB) |\n|---|---|---|---|")
+        print("\n| BD-rate of msic against | metric | % (negative: msic needs fewer bits) | range (dB; butteraugli: distance) |\n|---|---|---|---|")
         for r in bd_rows:
             print("| %s | %s | %+.1f | %s-%s |" % (r["reference"], r["metric"], float(r["bd_rate_percent"]),
                                                   r["psnr_from"], r["psnr_to"]))

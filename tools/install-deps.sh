@@ -17,9 +17,9 @@ packages=(
   # stacks); tools/sanitize.sh uses gcc's sanitizers.
   clang-14 libclang-rt-14-dev llvm-14
 )
-if [ "${1:-}" = "--bench" ]; then  # the classical codecs bench/rd.py compares against
+if [ "${1:-}" = "--bench" ]; then  # the classical codecs bench/rd.py compares against, butteraugli
   packages+=(libjpeg-turbo-progs webp libjxl-tools libavif-bin libheif-examples libopenjp2-tools
-             python3-matplotlib python3-scipy)
+             butteraugli python3-matplotlib python3-scipy)
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
