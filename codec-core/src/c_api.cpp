@@ -11,6 +11,7 @@
 #include "api/encoder_settings.h"
 #include "api/image_reader.h"
 #include "api/image_writer.h"
+#include "api/quality_scale.h"
 #include "byte_order.h"
 #include "container.h"
 #include "errors.h"
@@ -404,7 +405,11 @@ msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info) {
     info->tile_size = h.tile_size;
     info->tiles_across = h.tiles_across();
     info->tiles_down = h.tiles_down();
-    info->quality = float(h.quality_centi) / 100.0f;
+    // The header holds the model's quality in hundredths; the quality maps
+    // back from it to within about 0.02 of the one asked for, and asking
+    // for it again records the same model quality.
+    info->model_quality = h.quality_centi / 100.0;
+    info->quality = float(msic::user_quality(info->model_quality));
     info->format_version = uint32_t(h.version_major) << 16 | h.version_minor;
     std::string hex = msic::to_hex(h.model_hash.data(), 32);
     memcpy(info->model_hash, hex.c_str(), 65);

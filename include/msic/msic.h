@@ -192,7 +192,9 @@ typedef int (*msic_progress_fn)(void *user, double fraction);
 typedef struct msic_encoder_settings msic_encoder_settings;
 
 typedef enum msic_encoder_option {
-  MSIC_ENCODER_QUALITY = 1,   /* any real value in [0, 100]; default 75 */
+  /* Any real value in [0, 100]; default 75. Read like libjpeg's quality: a
+   * file at Q looks at least as good as a JPEG at Q (README.md has the table). */
+  MSIC_ENCODER_QUALITY = 1,
   MSIC_ENCODER_TILE_SIZE = 2, /* see MSIC_TILE_SIZE_*; default 512 */
   MSIC_ENCODER_THREADS = 3,   /* integer >= 0; 0 = the context's setting */
   /* 1: every sample decodes exactly (no model involved; quality unused).
@@ -304,7 +306,7 @@ typedef struct msic_file_info {
   uint32_t tile_size;
   uint32_t tiles_across;
   uint32_t tiles_down;
-  float quality;
+  float quality;          /* learned coding: the quality asked for (within 0.02: see model_quality) */
   uint32_t format_version;
   char model_hash[65]; /* hex; all zeros for exact and bounded-error files (no model) */
   uint64_t file_size;
@@ -312,7 +314,10 @@ typedef struct msic_file_info {
   uint32_t coding;        /* msic_coding */
   uint32_t levels;        /* reduced levels stored (msic_reader_get_level) */
   double max_error;       /* MSIC_CODING_MAX_ERROR: the bound; else 0 */
-  uint64_t reserved[5];   /* zero */
+  double model_quality;   /* learned coding: the model's quality that `quality` mapped to, as the
+                             file records it (0 .. 100); files record this, so the quality scale
+                             may be recalibrated for a new model without changing old files */
+  uint64_t reserved[4];   /* zero */
 } msic_file_info;
 
 MSIC_API msic_status msic_reader_new_file(msic_context *ctx, const char *path,

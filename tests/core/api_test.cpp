@@ -3,6 +3,7 @@
 // float64 boxes.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -79,6 +80,35 @@ TEST(Api, SettingsAndTheShorthandStructWriteTheSameFile) {
   ASSERT_EQ(msic_encoder_settings_set(st.s, MSIC_ENCODER_QUALITY, 33), MSIC_OK);
   ASSERT_EQ(msic_encoder_settings_set(st.s, MSIC_ENCODER_TILE_SIZE, 64), MSIC_OK);
   EXPECT_EQ(encode_with(im, st.s), test::encode(nullptr, im, 33, 64));
+}
+
+// The quality asked for maps to the model's quality, which the file records
+// in hundredths (formats/MSIC.md); the file reports both, and asking for
+// the quality it reports writes the same file again.
+TEST(Api, AFileReportsTheQualityAskedForAndRecordsTheModels) {
+  const test::Image im = stripes(64, 64);
+  double previous = -1;
+  for (double q : {0.0, 5.0, 12.5, 40.0, 75.0, 90.0, 99.9, 100.0}) {
+    Settings st;
+    ASSERT_EQ(msic_encoder_settings_set(st.s, MSIC_ENCODER_QUALITY, q), MSIC_OK);
+    ASSERT_EQ(msic_encoder_settings_set(st.s, MSIC_ENCODER_TILE_SIZE, 64), MSIC_OK);
+    const std::vector<uint8_t> file = encode_with(im, st.s);
+    msic_reader *r = msic_reader_open_memory(nullptr, file.data(), file.size());
+    ASSERT_NE(r, nullptr) << msic_last_error();
+    msic_file_info info;
+    ASSERT_EQ(msic_reader_get_info(r, &info), MSIC_OK);
+    msic_reader_close(r);
+    EXPECT_NEAR(info.quality, q, 0.02) << q;
+    EXPECT_EQ(info.model_quality, std::round(info.model_quality * 100) / 100) << q;
+    EXPECT_GT(info.model_quality, previous) << q;  // the scale rises strictly
+    previous = info.model_quality;
+    if (q == 0 || q == 100) EXPECT_EQ(info.model_quality, q);
+
+    Settings again;
+    ASSERT_EQ(msic_encoder_settings_set(again.s, MSIC_ENCODER_QUALITY, info.quality), MSIC_OK);
+    ASSERT_EQ(msic_encoder_settings_set(again.s, MSIC_ENCODER_TILE_SIZE, 64), MSIC_OK);
+    EXPECT_EQ(encode_with(im, again.s), file) << q;
+  }
 }
 
 TEST(Api, ReservedFieldsMustBeZero) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "api/quality_scale.h"
 #include "cli_support.h"
 #include "container.h"
 #include "model_file.h"
@@ -261,10 +262,11 @@ std::vector<std::pair<double, double>> estimated_and_actual(const std::string &m
       ADD_FAILURE() << t.output;
       return out;
     }
-    double quality = std::stod(t.output.substr(at + key.size()));
+    // The trainer's anchors are model qualities; --quality takes the user's.
+    double quality = msic::user_quality(std::stod(t.output.substr(at + key.size())));
     double estimated = std::stod(t.output.substr(t.output.find("estimated ", at) + 10));
     char q[32];
-    snprintf(q, sizeof q, "%.4f", quality);
+    snprintf(q, sizeof q, "%.6f", quality);
     // Effort 1: the trainer's rate is that of rounding to the nearest step.
     EXPECT_EQ(run(cli + " encode " + src + " " + dir + "/t.msic --effort 1 --quality " + q + " --model " + model).status,
               0);

@@ -103,7 +103,9 @@ def case_quality_option():
         to_msic(src, out, ["-q", "-co", "QUALITY=" + q])
         sizes[q] = os.path.getsize(out)
         ims = gdalinfo_json(out)["metadata"]["IMAGE_STRUCTURE"]
-        check(float(ims["QUALITY"]) == float(q), "QUALITY %s" % ims)
+        # The file records the model's quality in hundredths; the quality
+        # reported maps back from it, within 0.02.
+        check(abs(float(ims["QUALITY"]) - float(q)) <= 0.02, "QUALITY %s" % ims)
     check(sizes["10"] < sizes["90"], "QUALITY=10 is not smaller: %s" % sizes)
     low = psnr(read_array(src), read_array(os.path.join(WORK, "q10.msic")))
     high = psnr(read_array(src), read_array(os.path.join(WORK, "q90.msic")))

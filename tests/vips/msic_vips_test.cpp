@@ -59,11 +59,11 @@ TEST_F(VipsModule, RoundTripMatchesCApiDecode) {
   EXPECT_EQ(info.image.width, 768u);
   EXPECT_EQ(info.image.height, 512u);
   EXPECT_EQ(info.image.bands, 3u);
-  EXPECT_NEAR(info.quality, 70.0, 1e-3);
+  EXPECT_NEAR(info.quality, 70.0, kQualityReported);
   EXPECT_EQ(info.tile_size, 512u);
 
   EXPECT_TRUE(Contains(Header(msic), "768x512 uchar, 3 bands, srgb, msicload")) << Header(msic);
-  EXPECT_NEAR(std::stod(Header(msic, "msic-quality")), 70.0, 1e-3);
+  EXPECT_NEAR(std::stod(Header(msic, "msic-quality")), 70.0, kQualityReported);
   EXPECT_EQ(std::stoi(Header(msic, "msic-tile-size")), 512);
 
   RunResult load = Exec({VipsExe(), "--vips-leak", "copy", msic, back});
@@ -91,7 +91,7 @@ TEST_F(VipsModule, RoundTripMatchesCApiDecode) {
   RunResult r = Exec({VipsExe(), "msicsave", kodim_, named, "--Q", "70", "--tile-size", "256"});
   ASSERT_TRUE(r.ok()) << r.describe();
   EXPECT_EQ(FileInfo(named).tile_size, 256u);
-  EXPECT_NEAR(FileInfo(named).quality, 70.0, 1e-3);
+  EXPECT_NEAR(FileInfo(named).quality, 70.0, kQualityReported);
   r = Exec({VipsExe(), "msicload", named, named_back, "--access", "sequential", "--fail-on",
             "warning"});
   ASSERT_TRUE(r.ok()) << r.describe();
@@ -103,11 +103,11 @@ TEST_F(VipsModule, QualityAndTileSizeReachTheEncoder) {
   Copy(kodim_, low + "[Q=30,tile_size=256]");
   Copy(kodim_, high + "[Q=90,tile_size=256]");
   msic_file_info info = FileInfo(low);
-  EXPECT_NEAR(info.quality, 30.0, 1e-3);
+  EXPECT_NEAR(info.quality, 30.0, kQualityReported);
   EXPECT_EQ(info.tile_size, 256u);
   EXPECT_EQ(info.tiles_across, 3u);
   EXPECT_EQ(info.tiles_down, 2u);
-  EXPECT_NEAR(FileInfo(high).quality, 90.0, 1e-3);
+  EXPECT_NEAR(FileInfo(high).quality, 90.0, kQualityReported);
   EXPECT_LT(ReadFileBytes(low).size(), ReadFileBytes(high).size());
 
   // threads only changes how the encoder works, not what it writes.

@@ -27,7 +27,7 @@ TEST_F(VipsModule, TargetAndSourceStreams) {
   std::vector<uint8_t> bytes = ReadFileBytes(streamed);
   ASSERT_GE(bytes.size(), 8u);
   EXPECT_TRUE(msic_identify(bytes.data(), bytes.size()));
-  EXPECT_NEAR(FileInfo(streamed).quality, 70.0, 1e-3);
+  EXPECT_NEAR(FileInfo(streamed).quality, 70.0, kQualityReported);
   const Pixels from_file = DecodeWithCApi(file);
   EXPECT_EQ(MaxAbsDiff(DecodeWithCApi(streamed), from_file), 0);
 
@@ -81,7 +81,7 @@ TEST_F(VipsModule, BufferAndSourceInProcess) {
   ASSERT_NE(r, nullptr) << msic_last_error();
   msic_file_info info;
   ASSERT_EQ(msic_reader_get_info(r, &info), MSIC_OK);
-  EXPECT_NEAR(info.quality, 40.0, 1e-3);
+  EXPECT_NEAR(info.quality, 40.0, kQualityReported);
   EXPECT_EQ(info.image.width, 768u);
   msic_reader_close(r);
   g_free(out);

@@ -68,6 +68,9 @@ double Psnr(const Pixels& a, const Pixels& b);
 bool Contains(const std::string& haystack, const std::string& needle);
 // The header of an MSIC file, through the C API.
 msic_file_info FileInfo(const std::string& path);
+// How far a file's reported quality may be from the one asked for: the file
+// records the model's quality in hundredths, and the quality maps back from it.
+constexpr double kQualityReported = 0.02;
 // What --vips-leak reports on exit when objects, tracked memory or files
 // were left behind.
 bool ReportsLeaks(const std::string& log);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "api/quality_scale.h"
 #include "container.h"
 #include "errors.h"
 
@@ -83,6 +84,6 @@ EncoderSettings EncoderSettings::from_options(const msic_encode_options &o) {
   return s;
 }
 
-uint32_t EncoderSettings::quality_centi() const { return uint32_t(std::lround(quality * 100.0)); }
+uint32_t EncoderSettings::model_quality_centi() const { return uint32_t(std::lround(model_quality(quality) * 100.0)); }
 
 }  // namespace msic

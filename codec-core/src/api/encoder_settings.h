@@ -8,7 +8,7 @@
 namespace msic {
 
 struct EncoderSettings {
-  double quality = MSIC_QUALITY_DEFAULT;
+  double quality = MSIC_QUALITY_DEFAULT;  // the user's scale (quality_scale.h)
   uint32_t tile_size = MSIC_TILE_SIZE_DEFAULT;
   int threads = 0;  // 0: the context's
   bool lossless = false;
@@ -25,7 +25,9 @@ struct EncoderSettings {
   double get(msic_encoder_option option) const;
   // The shorthand struct, checked by the same rules.
   static EncoderSettings from_options(const msic_encode_options &options);
-  uint32_t quality_centi() const;
+  // What the header records and the tile codec uses: the model's quality
+  // for `quality`, in hundredths.
+  uint32_t model_quality_centi() const;
   // The exact or bounded-error coding (tile codec 2) rather than the model's.
   bool exact_coding() const { return lossless || max_error > 0; }
 };

@@ -37,7 +37,7 @@ ImageWriter::ImageWriter(Context &context, const msic_image_info &info, const En
     header_.version_minor = 2;  // 1.2 added tile codec 2 and the sample fields
   } else {
     header_.tile_codec = format::kTileCodecMsinn;
-    header_.quality_centi = settings_.quality_centi();
+    header_.quality_centi = settings_.model_quality_centi();
     header_.model_hash = context_.model().hash;
     header_.version_minor = 1;  // learned files stay readable by 1.1 readers, byte for byte
   }
