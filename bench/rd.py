@@ -169,9 +169,13 @@ def run_one(job):
         return None, "%s: %s" % (" ".join(dec), r.stderr.decode(errors="replace")[-300:])
     decoded = read_image(out)
     h, w = original.shape[:2]
+    try:
+        distance = butteraugli(original_png, decoded, base) if original_png else float("nan")
+    except (subprocess.CalledProcessError, ValueError) as e:
+        return None, "butteraugli on %s: %s" % (out, e)
     result = dict(codec=name, setting=setting, bits=8 * os.path.getsize(f), pixels=w * h,
                   psnr=psnr(original, decoded), msssim=ms_ssim(original, decoded), enc_s=t1 - t0, dec_s=t2 - t1,
-                  butteraugli=butteraugli(original_png, decoded, base) if original_png else float("nan"))
+                  butteraugli=distance)
     os.remove(f)
     os.remove(out)
     return result, None

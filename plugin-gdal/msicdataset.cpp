@@ -767,7 +767,7 @@ void MSICDataset::SetImageStructureMetadata()
     else
         GDALDataset::SetMetadataItem(
             "QUALITY",
-            CPLSPrintf("%.10g", std::round(m_sInfo.quality * 100.0) / 100.0),
+            CPLSPrintf("%.6g", static_cast<double>(m_sInfo.quality)),
             "IMAGE_STRUCTURE");
     GDALDataset::SetMetadataItem(
         "MSIC_FORMAT_VERSION",

@@ -160,8 +160,8 @@ std::string CreationOptionList()
     osList += CPLSPrintf(
         "   <Option name='QUALITY' type='float' min='%g' max='%g' "
         "default='%g' description='Quality, 0 (smallest file) to 100 (best "
-        "image), read like JPEG quality: at least as good as a JPEG at the "
-        "same quality, and smaller'/>",
+        "image), read like JPEG quality: smaller than a JPEG at the same "
+        "quality and about as good'/>",
         MSIC_QUALITY_MIN, MSIC_QUALITY_MAX, MSIC_QUALITY_DEFAULT);
     osList += "   <Option name='LOSSLESS' type='boolean' default='NO' "
               "description='Every sample exact (any band count and data "

@@ -407,7 +407,8 @@ msic_status msic_reader_get_info(const msic_reader *r, msic_file_info *info) {
     info->tiles_down = h.tiles_down();
     // The header holds the model's quality in hundredths; the quality maps
     // back from it to within about 0.02 of the one asked for, and asking
-    // for it again records the same model quality.
+    // for it again (this float, or it to 4 decimals) records the same
+    // model quality.
     info->model_quality = h.quality_centi / 100.0;
     info->quality = float(msic::user_quality(info->model_quality));
     info->format_version = uint32_t(h.version_major) << 16 | h.version_minor;

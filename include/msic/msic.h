@@ -193,7 +193,8 @@ typedef struct msic_encoder_settings msic_encoder_settings;
 
 typedef enum msic_encoder_option {
   /* Any real value in [0, 100]; default 75. Read like libjpeg's quality: a
-   * file at Q looks at least as good as a JPEG at Q (README.md has the table). */
+   * file at Q is smaller than a JPEG at Q and looks about as good (README.md
+   * has the measured table). */
   MSIC_ENCODER_QUALITY = 1,
   MSIC_ENCODER_TILE_SIZE = 2, /* see MSIC_TILE_SIZE_*; default 512 */
   MSIC_ENCODER_THREADS = 3,   /* integer >= 0; 0 = the context's setting */
@@ -316,7 +317,8 @@ typedef struct msic_file_info {
   double max_error;       /* MSIC_CODING_MAX_ERROR: the bound; else 0 */
   double model_quality;   /* learned coding: the model's quality that `quality` mapped to, as the
                              file records it (0 .. 100); files record this, so the quality scale
-                             may be recalibrated for a new model without changing old files */
+                             may be recalibrated for a new model without changing old files.
+                             0 with quality > 0: a library from before the scale (1.0.0) */
   uint64_t reserved[4];   /* zero */
 } msic_file_info;
 

@@ -153,9 +153,10 @@ int main(int argc, char **argv) {
       if (!model->transform->levels[k].empty())
         model->transform->levels[k][0]->mix.copy_(level_mix(k, importance));
 
-    // Gains: log2 from -1.5 (quality 0: step 2.8, about 0.1 bpp) to 6.5
-    // (quality 100: step 1/90, about 48 dB), so that the default quality 75
-    // lands near 39 dB as users of JPEG quality scales expect.
+    // Gains: log2 from -1.5 (model quality 0: step 2.8, about 0.1 bpp) to
+    // 6.5 (model quality 100: step 1/90, about 48 dB), so that model quality
+    // 75 lands near 39 dB. (The user's Q maps to the model's quality through
+    // codec-core/src/api/quality_scale.cpp, calibrated per default model.)
     for (int a = 0; a < config.anchors; ++a)
       model->gain_log2[a].fill_(-1.5 + 8.0 * a / (config.anchors - 1));
 

@@ -48,8 +48,8 @@ const char *kUsage =
 const char *kEncodeHelp =
     "usage: msic encode IN OUT.msic [--quality Q | --lossless | --max-error E] [--effort N] [--tile-size N]\n"
     "                   [--strip] [--overviews K] [--threads N] [--model PATH]\n"
-    "  --quality Q     0..100, any real value (default 75); read like JPEG's: at Q, msic looks at\n"
-    "                  least as good as a JPEG at Q and is smaller\n"
+    "  --quality Q     0..100, any real value (default 75); read like JPEG's: at Q, msic is smaller\n"
+    "                  than a JPEG at Q and looks about as good (the README has the table)\n"
     "  --effort N      1: fastest; 2 (default): each latent's step chosen for rate and distortion;\n"
     "                  3: also tile borders evened out (1.8x the time)\n"
     "  --lossless      every sample exact; any band count, 8/16/32-bit integers and floats\n"
@@ -460,7 +460,7 @@ int cmd_info(const Args &a) {
     printf("{\"file\": \"%s\", \"format_version\": \"%u.%u\", \"width\": %u, \"height\": %u, "
            "\"bands\": %u, \"bit_depth\": %u, \"sample_format\": \"%s\", \"valid_bits\": %u, "
            "\"coding\": \"%s\", \"max_error\": %.17g, \"tile_size\": %u, \"tiles_across\": %u, "
-           "\"tiles_down\": %u, \"quality\": %.2f, \"model_quality\": %.2f, \"model_hash\": \"%s\", \"file_size\": %llu, "
+           "\"tiles_down\": %u, \"quality\": %.4f, \"model_quality\": %.2f, \"model_hash\": \"%s\", \"file_size\": %llu, "
            "\"bits_per_pixel\": %.4f, \"levels\": [",
            json_escape(a.positional[0]).c_str(), fi.format_version >> 16, fi.format_version & 0xffff,
            fi.image.width, fi.image.height, fi.image.bands, fi.image.bit_depth, sample,
@@ -495,7 +495,7 @@ int cmd_info(const Args &a) {
     printf("  level %u:   1/%u, %u x %u, %llu bytes\n", l, 1u << li.scale_log2, li.width, li.height,
            (unsigned long long)li.bytes);
   }
-  if (fi.coding == MSIC_CODING_LEARNED) printf("  quality:   %.2f (model quality %.2f)\n", fi.quality, fi.model_quality);
+  if (fi.coding == MSIC_CODING_LEARNED) printf("  quality:   %.6g (model quality %.2f)\n", fi.quality, fi.model_quality);
   else if (fi.coding == MSIC_CODING_LOSSLESS) printf("  coding:    lossless\n");
   else printf("  coding:    every sample within %g\n", fi.max_error);
   printf("  file:      %llu bytes, %.4f bits per pixel\n", (unsigned long long)fi.file_size, bpp);
