@@ -42,7 +42,7 @@ JPEG_QUALITIES = list(range(5, 100, 5))
 MSIC_QUALITIES = list(range(0, 101, 5))
 JPEG = "JPEG (libjpeg-turbo)"
 # metric -> (key in the averaged row, True if higher is better)
-METRICS = {"PSNR": ("psnr", True), "MS-SSIM (dB)": ("ms_ssim_db", True), "butteraugli": ("butteraugli", False)}
+METRICS = {"PSNR": ("psnr_rgb_db", True), "MS-SSIM (dB)": ("ms_ssim_db", True), "butteraugli": ("butteraugli", False)}
 
 
 def model_quality(msic, path):
@@ -84,11 +84,7 @@ def measure(args, jpeg_rows=None):
     rows = dict(jpeg_rows or {})
     for name, spec in specs.items():
         for q in spec["settings"]:
-            rs = [r for r in results if r["codec"] == name and r["setting"] == q]
-            rows[(name, q)] = dict(bpp=sum(r["bits"] for r in rs) / sum(r["pixels"] for r in rs),
-                                   psnr=float(np.mean([r["psnr"] for r in rs])),
-                                   ms_ssim_db=float(rd.ms_ssim_db(np.mean([r["msssim"] for r in rs]))),
-                                   butteraugli=float(np.mean([r["butteraugli"] for r in rs])))
+            rows[(name, q)] = rd.average([r for r in results if r["codec"] == name and r["setting"] == q])
     return rows, model, len(images)
 
 
@@ -160,7 +156,8 @@ def main():
         better = [name for name, (key, higher) in METRICS.items()
                   if (m[key] >= j[key] if higher else m[key] <= j[key])]
         print("| %d | %.3f | %.3f | %.2f | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %s |" % (
-            q, j["bpp"], m["bpp"], m["bpp"] / j["bpp"], j["psnr"], m["psnr"], j["ms_ssim_db"], m["ms_ssim_db"],
+            q, j["bpp"], m["bpp"], m["bpp"] / j["bpp"], j["psnr_rgb_db"], m["psnr_rgb_db"], j["ms_ssim_db"],
+            m["ms_ssim_db"],
             j["butteraugli"], m["butteraugli"], ", ".join(better) or "none"))
 
     # The fit, over model quality (the measured msic points, in its order).

@@ -181,6 +181,15 @@ def run_one(job):
     return result, None
 
 
+def average(results):
+    """bpp and the quality metrics of one codec and setting, over its images'
+    results (run_one's): bits over pixels, the metrics averaged per image."""
+    return dict(bpp=sum(r["bits"] for r in results) / sum(r["pixels"] for r in results),
+                psnr_rgb_db=float(np.mean([r["psnr"] for r in results])),
+                ms_ssim_db=float(ms_ssim_db(np.mean([r["msssim"] for r in results]))),
+                butteraugli=float(np.mean([r["butteraugli"] for r in results])))
+
+
 def read_rows(path):
     with open(path) as f:
         return [dict(r, set=r.get("set") or "Kodak", bpp=float(r["bpp"]), psnr_rgb_db=float(r["psnr_rgb_db"]),
@@ -275,11 +284,7 @@ def main():
         for q in spec["settings"]:
             rs = [r for r in results if r["codec"] == name and r["setting"] == q]
             px = sum(r["pixels"] for r in rs)
-            rows.append(dict(set=args.set_name, codec=name, setting=q, images=len(rs),
-                             bpp=sum(r["bits"] for r in rs) / px,
-                             psnr_rgb_db=float(np.mean([r["psnr"] for r in rs])),
-                             ms_ssim_db=float(ms_ssim_db(np.mean([r["msssim"] for r in rs]))),
-                             butteraugli=float(np.mean([r["butteraugli"] for r in rs])),
+            rows.append(dict(set=args.set_name, codec=name, setting=q, images=len(rs), **average(rs),
                              encode_mp_s=px / 1e6 / sum(r["enc_s"] for r in rs),
                              decode_mp_s=px / 1e6 / sum(r["dec_s"] for r in rs)))
     with open(os.path.join(args.out, "rd.csv"), "w", newline="") as f:
@@ -332,24 +337,18 @@ def report(args, names, rows, image_count):
             bd, lo, hi = bd_rate(pts, curves["msic"])
             bd_rows.append(dict(reference=name, metric="PSNR-RGB", bd_rate_percent="%.2f" % bd,
                                 psnr_from="%.2f" % lo, psnr_to="%.2f" % hi))
-        # The perceptual metric: the codecs measured in this run.
-        perceptual = {n: [(r["bpp"], r["ms_ssim_db"]) for r in rows
-                          if r["codec"] == n and not np.isnan(r["ms_ssim_db"])] for n in names}
-        for name, pts in perceptual.items():
-            if name == "msic" or not pts or not perceptual.get("msic"):
-                continue
-            bd, lo, hi = bd_rate(pts, perceptual["msic"])
-            bd_rows.append(dict(reference=name, metric="MS-SSIM (dB)", bd_rate_percent="%.2f" % bd,
-                                psnr_from="%.2f" % lo, psnr_to="%.2f" % hi))
-        # Butteraugli: lower is better, so the curves run on minus the distance.
-        distance = {n: [(r["bpp"], -r["butteraugli"]) for r in rows
-                        if r["codec"] == n and not np.isnan(r.get("butteraugli", float("nan")))] for n in names}
-        for name, pts in distance.items():
-            if name == "msic" or not pts or not distance.get("msic"):
-                continue
-            bd, lo, hi = bd_rate(pts, distance["msic"])
-            bd_rows.append(dict(reference=name, metric="butteraugli", bd_rate_percent="%.2f" % bd,
-                                psnr_from="%.2f" % -hi, psnr_to="%.2f" % -lo))
+        # The perceptual metrics: the codecs measured in this run. Butteraugli
+        # is lower-better, so its curves run on minus the distance.
+        for metric, key, sign in (("MS-SSIM (dB)", "ms_ssim_db", 1), ("butteraugli", "butteraugli", -1)):
+            curves_of = {n: [(r["bpp"], sign * r[key]) for r in rows
+                             if r["codec"] == n and not np.isnan(r.get(key, float("nan")))] for n in names}
+            for name, pts in curves_of.items():
+                if name == "msic" or not pts or not curves_of.get("msic"):
+                    continue
+                bd, lo, hi = bd_rate(pts, curves_of["msic"])
+                lo, hi = sorted((sign * lo, sign * hi))
+                bd_rows.append(dict(reference=name, metric=metric, bd_rate_percent="%.2f" % bd,
+                                    psnr_from="%.2f" % lo, psnr_to="%.2f" % hi))
         with open(os.path.join(args.out, "bd.csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=["reference", "metric", "bd_rate_percent", "psnr_from", "psnr_to"])
             w.writeheader()

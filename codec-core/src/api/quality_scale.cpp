@@ -28,7 +28,7 @@ double interpolate(double x, double Point::*from, double Point::*to) {
   const Point *end = std::end(kScale);
   const Point *hi = std::lower_bound(std::begin(kScale), end, x,
                                      [from](const Point &p, double v) { return p.*from < v; });
-  if (hi == std::begin(kScale)) return (*hi).*to;
+  if (hi == std::begin(kScale)) return hi->*to;
   if (hi == end) return end[-1].*to;
   const Point &lo = hi[-1];
   return lo.*to + (hi->*to - lo.*to) * (x - lo.*from) / (hi->*from - lo.*from);
