@@ -2,7 +2,7 @@
 // memory on a set of images (the Kodak set in bench/README.md), in-process
 // through the C API, with a given number of threads.
 //
-//   msic-bench-speed [--threads N] [--quality Q] [--repeat R] [--model PATH] IMAGE...
+//   msic-bench-speed [--threads N] [--quality Q] [--effort E] [--repeat R] [--model PATH] IMAGE...
 #include <msic/msic.h>
 #include <sys/resource.h>
 #include <vips/vips.h>
@@ -47,19 +47,21 @@ double now() {
 
 int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
-  int threads = 2, repeat = 1;
+  int threads = 2, repeat = 1, effort = MSIC_EFFORT_DEFAULT;
   float quality = 75;
   const char *model = nullptr;  // the embedded default
   std::vector<Image> images;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--quality") && i + 1 < argc) quality = float(atof(argv[++i]));
+    else if (!strcmp(argv[i], "--effort") && i + 1 < argc) effort = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
     else images.push_back(load(argv[i]));
   }
   if (images.empty()) {
-    fprintf(stderr, "usage: msic-bench-speed [--threads N] [--quality Q] [--repeat R] [--model PATH] IMAGE...\n");
+    fprintf(stderr, "usage: msic-bench-speed [--threads N] [--quality Q] [--effort E] [--repeat R] [--model PATH] "
+                    "IMAGE...\n");
     return 2;
   }
   msic_context *ctx = msic_context_create(model);
@@ -72,9 +74,10 @@ int main(int argc, char **argv) {
   printf("MACs per pixel: transform %.0f, entropy model %.0f, decoder total %.0f\n",
          mi.transform_macs_per_pixel, mi.entropy_macs_per_pixel, mi.decoder_macs_per_pixel);
 
-  msic_encode_options opts;
-  msic_encode_options_init(&opts);
-  opts.quality = quality;
+  msic_encoder_settings *settings;
+  if (msic_encoder_settings_new(&settings) || msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, quality) ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, effort))
+    return fprintf(stderr, "%s\n", msic_last_error()), 2;
   double megapixels = 0, enc_s = 0, dec_s = 0, bits = 0, psnr_sum = 0;
   int coded = 0;
   for (int r = 0; r < repeat; ++r)
@@ -83,8 +86,8 @@ int main(int argc, char **argv) {
       uint8_t *buf;
       size_t size;
       double t0 = now();
-      if (msic_encode_to_memory(ctx, &info, im.rgb.data(), size_t(im.width) * 3, &opts, nullptr, 0, &buf,
-                                &size) != MSIC_OK)
+      if (msic_encode_image(ctx, &info, im.rgb.data(), size_t(im.width) * 3, settings, nullptr, 0, &buf, &size) !=
+          MSIC_OK)
         return fprintf(stderr, "%s: %s\n", im.path.c_str(), msic_last_error()), 1;
       double t1 = now();
       msic_reader *rd = msic_reader_open_memory(ctx, buf, size);
@@ -105,12 +108,13 @@ int main(int argc, char **argv) {
     }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  printf("images: %zu x %d, quality %.1f, threads %d\n", images.size(), repeat, quality, threads);
+  printf("images: %zu x %d, quality %.6g, effort %d, threads %d\n", images.size(), repeat, quality, effort, threads);
   printf("bits per pixel: %.4f\n", bits / (megapixels * 1e6));
   printf("PSNR-RGB (mean of per-image): %.3f dB\n", psnr_sum / coded);
   printf("encode: %.3f MP/s\n", megapixels / enc_s);
   printf("decode: %.3f MP/s\n", megapixels / dec_s);
   printf("peak memory: %.1f MiB\n", ru.ru_maxrss / 1024.0);
+  msic_encoder_settings_destroy(settings);
   msic_context_destroy(ctx);
   return 0;
 }

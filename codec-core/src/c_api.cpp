@@ -208,7 +208,7 @@ msic_status msic_context_set_recover(msic_context *ctx, int recover) {
 }
 
 msic_status msic_context_set_memory_limit(msic_context *ctx, uint64_t bytes) {
-  return guarded([&] { resolve(ctx).decode_memory().set_limit(bytes); });
+  return guarded([&] { resolve(ctx).set_memory_limit(bytes); });
 }
 
 const char *msic_context_model_hash(const msic_context *ctx) {

@@ -1,5 +1,6 @@
-// Runs fn(0..n-1) on up to `threads` threads; rethrows the first exception.
-// Items can use threads of their own inside (ThreadShare).
+// Runs fn(0..n-1) on up to `threads` threads, each allocating from the
+// caller's buffer pool; rethrows the first exception. Items can use threads
+// of their own inside (ThreadShare).
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -7,6 +8,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "buffer_pool.h"
 
 namespace msic {
 
@@ -38,7 +41,9 @@ void parallel_for(size_t n, int threads, Fn fn, ThreadShare *share = nullptr) {
   std::atomic<size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
+  BufferPool *const buffer_pool = BufferPool::current();
   auto work = [&] {
+    BufferPool::Use buffers(buffer_pool);
     for (size_t i; (i = next++) < n;) {
       try {
         fn(i);

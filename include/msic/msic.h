@@ -88,7 +88,10 @@ MSIC_API msic_status msic_context_set_recover(msic_context *ctx, int recover);
  * that alone needs more fails with MSIC_ERR_LIMIT, so that a hostile or
  * unusual file (4096-px tiles) cannot make a reader take gigabytes.
  * Default: MSIC_DEFAULT_MEMORY_LIMIT, or the environment's MSIC_MEMORY_LIMIT
- * in megabytes when set (for programs that do not call this: vips, GDAL). */
+ * in megabytes when set (for programs that do not call this: vips, GDAL).
+ * Between calls a context keeps the working buffers its tiles dropped, for
+ * the next tiles to reuse: at most 256 MiB, and never more than this limit;
+ * msic_context_destroy frees them. */
 #define MSIC_DEFAULT_MEMORY_LIMIT (1ull << 30)
 MSIC_API msic_status msic_context_set_memory_limit(msic_context *ctx, uint64_t bytes);
 /* 64 hex digits + NUL: content hash of the model the context holds. */

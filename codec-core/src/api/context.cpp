@@ -16,6 +16,13 @@ Context::Context(ModelFile model) {
   entropy::ContextModel check(model);  // tables and context nets; the network later
   hash_hex_ = to_hex(model.hash.data(), 32);
   model_ = std::move(model);
+  set_memory_limit(decode_memory_.limit());  // (the environment's, if set)
+}
+
+void Context::set_memory_limit(uint64_t bytes) {
+  decode_memory_.set_limit(bytes);
+  buffers_.get()->set_retain(
+      size_t(bytes && bytes < BufferPool::kDefaultRetain ? bytes : uint64_t(BufferPool::kDefaultRetain)));
 }
 
 ModelFile Context::embedded_model() {

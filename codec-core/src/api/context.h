@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api/memory_budget.h"
+#include "buffer_pool.h"
 #include "model_file.h"
 #include "tile_codec.h"
 
@@ -28,6 +29,11 @@ class Context {
   void set_recover(bool recover) { recover_ = recover; }
   // Working memory of the tile decodes in flight on this context.
   MemoryBudget &decode_memory() { return decode_memory_; }
+  // Sets that limit; the buffer pool keeps no more than it either.
+  void set_memory_limit(uint64_t bytes);
+  // The working buffers its tiles dropped, for the next tiles to reuse
+  // (BufferPool::Use around each tile's coding).
+  BufferPool *buffers() const { return buffers_.get(); }
   bool recover() const { return recover_; }
   // The thread count to use for a request of `requested` (0: the context's).
   int threads(int requested = 0) const;
@@ -45,6 +51,7 @@ class Context {
   std::once_flag codec_once_;
   std::unique_ptr<TileCodec> codec_;
   MemoryBudget decode_memory_;
+  BufferPool::Owner buffers_;
 };
 
 }  // namespace msic

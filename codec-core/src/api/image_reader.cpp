@@ -84,8 +84,8 @@ std::unique_ptr<ImageReader> ImageReader::open_callbacks(Context &context, msic_
   return r;
 }
 
-std::vector<uint8_t> ImageReader::tile_pixels(size_t level, uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
-                                              const ThreadShare *share) {
+PooledVector<uint8_t> ImageReader::tile_pixels(size_t level, uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
+                                               const ThreadShare *share) {
   const format::Header &hd = header();
   if (level >= container_->level_count())
     throw Error(MSIC_ERR_ARGUMENT, "level " + std::to_string(level) + ": the file has " +
@@ -105,7 +105,8 @@ std::vector<uint8_t> ImageReader::tile_pixels(size_t level, uint32_t tx, uint32_
       context_.decode_memory().reserve(uint64_t(w) * h * per_pixel,
                                        ("a " + std::to_string(w) + " x " + std::to_string(h) + " tile").c_str());
   std::vector<uint8_t> payload = container_->read_tile(uint64_t(ty) * shape.tiles_across() + tx, level);
-  std::vector<uint8_t> pixels(size_t(w) * h * pixel_bytes_);
+  BufferPool::Use buffers(context_.buffers());
+  PooledVector<uint8_t> pixels(size_t(w) * h * pixel_bytes_);  // every byte decoded
   if (exact_)
     exact_->decode(payload, w, h, pixels.data(), size_t(w) * pixel_bytes_);
   else
@@ -117,7 +118,7 @@ std::vector<uint8_t> ImageReader::tile_pixels(size_t level, uint32_t tx, uint32_
 void ImageReader::decode_tile(size_t level, uint32_t tx, uint32_t ty, uint8_t *out, size_t stride,
                               const ThreadShare *share) {
   uint32_t w, h;
-  std::vector<uint8_t> px = tile_pixels(level, tx, ty, w, h, share);
+  PooledVector<uint8_t> px = tile_pixels(level, tx, ty, w, h, share);
   size_t row = size_t(w) * pixel_bytes_;
   if (stride < row) throw Error(MSIC_ERR_ARGUMENT, "stride smaller than a tile row");
   for (uint32_t y = 0; y < h; ++y) memcpy(out + y * stride, px.data() + y * row, row);
@@ -157,7 +158,7 @@ void ImageReader::decode_region(size_t level, uint32_t x, uint32_t y, uint32_t w
   parallel_for(n, all, [&](size_t i) {
     uint32_t tx = tx0 + uint32_t(i % nx), ty = ty0 + uint32_t(i / nx);
     uint32_t tw, th;
-    std::vector<uint8_t> px = tile_pixels(level, tx, ty, tw, th, &share);
+    PooledVector<uint8_t> px = tile_pixels(level, tx, ty, tw, th, &share);
     // Intersection of the tile with the region, in image coordinates.
     uint32_t ix0 = std::max(x, tx * ts), iy0 = std::max(y, ty * ts);
     uint32_t ix1 = std::min(x + w, tx * ts + tw), iy1 = std::min(y + h, ty * ts + th);

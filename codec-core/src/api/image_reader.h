@@ -45,8 +45,8 @@ class ImageReader {
   ImageReader(Context &context, int fd) : context_(context), fd_(fd) {}
   void open(format::ContainerReader::ReadAt read_at, uint64_t size);
   // Pixels of tile (tx, ty), tightly packed; sets its width and height.
-  std::vector<uint8_t> tile_pixels(size_t level, uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
-                                   const ThreadShare *share = nullptr);
+  PooledVector<uint8_t> tile_pixels(size_t level, uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
+                                    const ThreadShare *share = nullptr);
 
   Context &context_;
   int fd_ = -1;          // file mode: pread is thread-safe by itself

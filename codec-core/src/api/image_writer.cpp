@@ -107,6 +107,7 @@ void ImageWriter::encode_rows(size_t level, const uint8_t *rows, size_t stride, 
   const uint32_t ts = header_.tile_size, across = shape.tiles_across(), bands = header_.bands;
   std::vector<std::vector<uint8_t>> payloads(across);
   const int all = context_.threads(settings_.threads);
+  BufferPool::Use buffers(context_.buffers());
   if (exact_) {
     parallel_for(across, all, [&](size_t tx) {
       const uint32_t x0 = uint32_t(tx) * ts;

@@ -43,7 +43,7 @@ void residual_relu(const Conv &conv, Planes &x) {
 
 namespace {
 // Uninitialized: callers write what they read (zeroing was 4% of a decode).
-using Scratch = std::vector<float, UninitializedAllocator<float>>;
+using Scratch = PooledVector<float>;
 thread_local Scratch scratch[2];
 thread_local const ThreadShare *convolution_threads = nullptr;
 }  // namespace

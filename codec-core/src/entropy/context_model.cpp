@@ -106,7 +106,7 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
   if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
   // Dequantized values in Q8, channels last: the integer image of what the
   // decoder knows so far.
-  std::vector<std::vector<int16_t>> known(L);
+  std::vector<PooledVector<int16_t>> known(L);
   std::vector<int16_t> in, hidden;
   std::vector<int32_t> out;
   for (int l = L - 1; l >= 0; --l) {

@@ -78,7 +78,7 @@ double RansEncoder::cost_bits(const CdfTables &tables, int t, int32_t value) {
 }
 
 std::vector<uint8_t> RansEncoder::finish() {
-  std::vector<uint32_t> words;  // emitted in reverse
+  PooledVector<uint32_t> words;  // emitted in reverse
   uint64_t x = kLow;
   for (auto block = ops_.rbegin(); block != ops_.rend(); ++block)
     for (auto it = block->rbegin(); it != block->rend(); ++it) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "buffer_pool.h"
 #include "entropy/cdf_tables.h"
 
 namespace msic::entropy {
@@ -32,7 +33,7 @@ class RansEncoder {
   // buffer, and a vector grown by doubling held up to three times its size
   // at once.
   static constexpr size_t kBlockOps = 1 << 16;
-  std::vector<std::vector<uint32_t>> ops_;
+  std::vector<PooledVector<uint32_t>> ops_;
   uint32_t escapes_ = 0;
 };
 
