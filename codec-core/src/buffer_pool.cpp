@@ -5,18 +5,22 @@
 #include <new>
 
 namespace msic {
+
+// Every buffer starts with this, one alignment unit before what the caller
+// gets: the pool it goes back to (nullptr: the heap) and its size; `next`
+// links buffers to be freed once the pool's lock is released.
+struct alignas(64) BufferPool::Header {
+  BufferPool *pool;
+  size_t capacity;  // bytes, header included
+  Header *next;
+};
+
 namespace {
 
 thread_local BufferPool *current_pool = nullptr;
 
-// Every buffer starts with this, one alignment unit before what the caller
-// gets: the pool it goes back to (nullptr: the heap) and its size.
-struct alignas(64) Header {
-  BufferPool *pool;
-  size_t capacity;  // bytes, header included
-};
 constexpr std::align_val_t kAlign{64};
-constexpr size_t kGranule = size_t(64) << 10;  // pooled sizes are multiples of this
+constexpr size_t kGranule = size_t(64) << 10;  // pooled sizes are multiples of this (and a header)
 
 void *heap_block(size_t capacity) { return ::operator new(capacity, kAlign); }
 void free_block(void *block) noexcept { ::operator delete(block, kAlign); }
@@ -26,27 +30,42 @@ void free_block(void *block) noexcept { ::operator delete(block, kAlign); }
 BufferPool::Owner::Owner(size_t retain) : pool_(new BufferPool(retain)) {}
 BufferPool::Owner::~Owner() { pool_->close(); }
 
-BufferPool::Use::Use(BufferPool *pool) : previous_(current_pool) { current_pool = pool; }
-BufferPool::Use::~Use() { current_pool = previous_; }
+BufferPool::Use::Use(BufferPool *pool) : pool_(pool), previous_(current_pool) {
+  current_pool = pool;
+  if (pool) pool->active_.fetch_add(1, std::memory_order_relaxed);
+}
+
+BufferPool::Use::~Use() {
+  current_pool = previous_;
+  if (pool_ && pool_->active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    Header *freed = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(pool_->mutex_);
+      if (pool_->active_.load(std::memory_order_relaxed) == 0)
+        pool_->evict_to(std::min(pool_->retain_, kIdleRetain), freed);
+    }
+    free_all(freed);
+  }
+}
 
 BufferPool *BufferPool::current() { return current_pool; }
 
 void *BufferPool::allocate(size_t bytes) {
   BufferPool *pool = current_pool;
   if (bytes > SIZE_MAX - 2 * kGranule) throw std::bad_alloc();
-  size_t capacity = bytes + sizeof(Header);
-  void *block;
-  if (pool && bytes >= kSmallest) {
-    capacity = (capacity + kGranule - 1) / kGranule * kGranule;
-    block = pool->take(capacity);
-    capacity = static_cast<Header *>(block)->capacity;
+  Header *h;
+  if (kPooling && pool && bytes >= kSmallest) {
+    h = pool->take((bytes + kGranule - 1) / kGranule * kGranule + sizeof(Header));
   } else {
-    pool = nullptr;
-    block = heap_block(capacity);
+    h = static_cast<Header *>(heap_block(bytes + sizeof(Header)));
+    h->pool = nullptr;
+    h->capacity = bytes + sizeof(Header);
   }
-  auto *h = static_cast<Header *>(block);
-  h->pool = pool;
-  h->capacity = capacity;
+  if (const uint32_t pattern = pool ? pool->poison_.load(std::memory_order_relaxed) : 0) {
+    auto *at = reinterpret_cast<unsigned char *>(h + 1);
+    for (size_t i = 0; i + 4 <= bytes; i += 4) std::memcpy(at + i, &pattern, 4);
+    std::memset(at + bytes / 4 * 4, int(pattern & 0xff), bytes % 4);
+  }
   return h + 1;
 }
 
@@ -54,28 +73,26 @@ void BufferPool::deallocate(void *p) noexcept {
   if (!p) return;
   Header *h = static_cast<Header *>(p) - 1;
   if (h->pool)
-    h->pool->give_back(h, h->capacity);
+    h->pool->give_back(h);
   else
     free_block(h);
 }
 
-void *BufferPool::take(size_t capacity) {
-  refs_.fetch_add(1, std::memory_order_relaxed);
-  void *block = nullptr;
-  size_t got = capacity;
+BufferPool::Header *BufferPool::take(size_t capacity) {
+  refs_.fetch_add(1, std::memory_order_relaxed);  // (the owner's keeps it alive until then)
+  Header *block = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     // The smallest kept buffer that holds it, unless more than twice as
     // large (that one may serve a larger request next).
     auto best = kept_.end();
     for (auto it = kept_.begin(); it != kept_.end(); ++it)
-      if (it->capacity >= capacity && it->capacity <= 2 * capacity &&
-          (best == kept_.end() || it->capacity < best->capacity))
+      if (it->block->capacity >= capacity && it->block->capacity / 2 <= capacity &&
+          (best == kept_.end() || it->block->capacity < best->block->capacity))
         best = it;
     if (best != kept_.end()) {
       block = best->block;
-      got = best->capacity;
-      kept_bytes_ -= got;
+      kept_bytes_ -= block->capacity;
       *best = kept_.back();
       kept_.pop_back();
       ++reuses_;
@@ -83,69 +100,79 @@ void *BufferPool::take(size_t capacity) {
   }
   if (!block) {
     try {
-      block = heap_block(capacity);
+      block = static_cast<Header *>(heap_block(capacity));
     } catch (...) {
       unref();
       throw;
     }
+    block->capacity = capacity;
   }
-  static_cast<Header *>(block)->capacity = got;
-  if (poison_.load(std::memory_order_relaxed)) {
-    const uint32_t nan = 0x7fc00000u;  // a quiet NaN in every float
-    auto *bytes = static_cast<unsigned char *>(block) + sizeof(Header);
-    for (size_t i = 0; i + 4 <= got - sizeof(Header); i += 4) std::memcpy(bytes + i, &nan, 4);
-  }
+  block->pool = this;
   return block;
 }
 
-void BufferPool::give_back(void *block, size_t capacity) noexcept {
+void BufferPool::give_back(Header *block) noexcept {
+  Header *freed = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    bool keep = !closed_ && capacity <= retain_;
+    bool keep = !closed_ && block->capacity <= retain_;
     if (keep) {
       try {
-        kept_.push_back({block, capacity, ++clock_});
-        kept_bytes_ += capacity;
+        kept_.push_back({block, ++clock_});
+        kept_bytes_ += block->capacity;
       } catch (...) {  // no room to remember it
         keep = false;
       }
     }
-    if (!keep) free_block(block);
-    evict_to_limit();
+    if (!keep) {
+      block->next = freed;
+      freed = block;
+    }
+    evict_to(retain_, freed);
   }
+  free_all(freed);
   unref();
 }
 
-size_t BufferPool::evict_oldest() noexcept {
-  auto oldest = std::min_element(kept_.begin(), kept_.end(),
-                                 [](const Kept &a, const Kept &b) { return a.last_use < b.last_use; });
-  const size_t bytes = oldest->capacity;
-  free_block(oldest->block);
-  kept_bytes_ -= bytes;
-  *oldest = kept_.back();
-  kept_.pop_back();
-  return bytes;
+void BufferPool::evict_to(size_t limit, Header *&freed) noexcept {
+  while (kept_bytes_ > limit) {
+    auto oldest = std::min_element(kept_.begin(), kept_.end(),
+                                   [](const Kept &a, const Kept &b) { return a.last_use < b.last_use; });
+    Header *block = oldest->block;
+    kept_bytes_ -= block->capacity;
+    *oldest = kept_.back();
+    kept_.pop_back();
+    block->next = freed;
+    freed = block;
+  }
 }
 
-void BufferPool::evict_to_limit() noexcept {
-  while (kept_bytes_ > retain_) evict_oldest();  // the oldest first
+void BufferPool::free_all(Header *freed) noexcept {
+  while (freed) {
+    Header *next = freed->next;
+    free_block(freed);
+    freed = next;
+  }
 }
 
 void BufferPool::set_retain(size_t bytes) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  retain_ = bytes;
-  evict_to_limit();
+  Header *freed = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    retain_ = bytes;
+    evict_to(retain_, freed);
+  }
+  free_all(freed);
 }
 
 void BufferPool::close() noexcept {
-  std::vector<Kept> kept;
+  Header *freed = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
-    kept.swap(kept_);
-    kept_bytes_ = 0;
+    evict_to(0, freed);
   }
-  for (const Kept &k : kept) free_block(k.block);
+  free_all(freed);
   unref();
 }
 

@@ -16,21 +16,39 @@
 #include <cstdint>
 #include <mutex>
 #include <new>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace msic {
 
+// Sanitizer builds hand every buffer to the heap, exactly sized, so that
+// AddressSanitizer sees a read past a plane's end or after its release.
+#if defined(__SANITIZE_ADDRESS__)
+#define MSIC_POOL_BUFFERS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MSIC_POOL_BUFFERS 0
+#endif
+#endif
+#ifndef MSIC_POOL_BUFFERS
+#define MSIC_POOL_BUFFERS 1
+#endif
+
 class BufferPool {
  public:
+  static constexpr bool kPooling = MSIC_POOL_BUFFERS;
   // Buffers below this come from the heap (glibc keeps those cheaply).
   static constexpr size_t kSmallest = size_t(256) << 10;
-  // What a pool keeps at most while nothing uses it: a few 512-px tile
-  // decodes' working sets.
+  // What a pool keeps at most while its tiles run (about eight 512-px
+  // tiles' working sets), and once none runs: enough for the next image
+  // on a few threads, little for a host that sits idle.
   static constexpr size_t kDefaultRetain = size_t(256) << 20;
+  static constexpr size_t kIdleRetain = size_t(64) << 20;
 
   // A pool and its owner's reference to it; the destructor hands the kept
   // buffers back to the heap (buffers still in use go there when dropped).
+  // It must outlive every Use of its pool.
   class Owner {
    public:
     explicit Owner(size_t retain = kDefaultRetain);
@@ -43,7 +61,8 @@ class BufferPool {
     BufferPool *pool_;
   };
 
-  // Makes `pool` the one this thread allocates from, until destroyed.
+  // Makes `pool` the one this thread allocates from, until destroyed. When
+  // the last Use of a pool ends, it keeps no more than kIdleRetain.
   class Use {
    public:
     explicit Use(BufferPool *pool);
@@ -52,7 +71,7 @@ class BufferPool {
     Use &operator=(const Use &) = delete;
 
    private:
-    BufferPool *previous_;
+    BufferPool *pool_, *previous_;
   };
 
   // The pool this thread allocates from (nullptr: the heap).
@@ -62,39 +81,42 @@ class BufferPool {
   static void *allocate(size_t bytes);
   static void deallocate(void *p) noexcept;
 
-  // What it keeps at most from now on (the oldest go first if it holds
-  // more).
+  // What it keeps at most while its tiles run from now on (the oldest go
+  // first if it holds more); once idle, the smaller of this and
+  // kIdleRetain.
   void set_retain(size_t bytes);
   // Bytes kept for reuse now, and how many buffers were handed out again.
   size_t retained_bytes() const;
   uint64_t reuses() const;
-  // Fill every buffer handed out with NaN (tests: nothing may read what
-  // it did not write).
-  void set_poison(bool poison) { poison_ = poison; }
+  // Tests: every buffer allocated under a Use of this pool, small ones
+  // too, starts with this 32-bit pattern in every 4 bytes (0: off), so
+  // that a kernel reading what it did not write changes the output.
+  void set_poison(uint32_t pattern) { poison_ = pattern; }
 
  private:
+  struct Header;
   struct Kept {
-    void *block;
-    size_t capacity;
+    Header *block;
     uint64_t last_use;
   };
   explicit BufferPool(size_t retain) : retain_(retain) {}
-  void *take(size_t capacity);
-  void give_back(void *block, size_t capacity) noexcept;
-  // With mutex_ held: frees the kept buffer dropped the longest ago (there
-  // is one) and returns its size; frees those until within retain_.
-  size_t evict_oldest() noexcept;
-  void evict_to_limit() noexcept;
+  Header *take(size_t capacity);
+  void give_back(Header *block) noexcept;
+  // With mutex_ held: moves the kept buffers dropped the longest ago onto
+  // `freed` (to be freed once unlocked) until at most `limit` is kept.
+  void evict_to(size_t limit, Header *&freed) noexcept;
+  static void free_all(Header *freed) noexcept;
   void close() noexcept;
   void unref() noexcept;
 
-  size_t retain_;
   mutable std::mutex mutex_;
+  size_t retain_;
   std::vector<Kept> kept_;
   size_t kept_bytes_ = 0;
   uint64_t clock_ = 0, reuses_ = 0;
   bool closed_ = false;
-  std::atomic<bool> poison_{false};
+  std::atomic<int> active_{0};  // Uses in force
+  std::atomic<uint32_t> poison_{0};
   std::atomic<size_t> refs_{1};  // the owner's, and one per buffer in use
 };
 
@@ -117,6 +139,7 @@ struct PoolAllocator {
   void deallocate(T *p, size_t) noexcept { BufferPool::deallocate(p); }
   template <class U>
   void construct(U *p) noexcept {
+    static_assert(std::is_trivially_default_constructible_v<U>, "left uninitialised: numbers only");
     ::new (static_cast<void *>(p)) U;
   }
   template <class U, class... Args>
