@@ -1,0 +1,66 @@
+#!/bin/sh
+# In-process speed of this build against the LibTorch release, in one run:
+# the last commit whose libmsic ran the network on LibTorch is built from
+# git history (msic-bench-speed only, once, in a cache folder), then both
+# benchmarks run in turn on the same images, so that issue #13's "4x
+# today's" is a ratio measured on one machine at one time.
+#
+# Both code the same files: the release's quality 75 is model quality 75,
+# which this build's quality scale reaches at Q 92.405, and the release had
+# effort 1 only. The script checks that both report the same bits per pixel.
+#   bench/against_libtorch.sh [--rounds N] [--threads "2 1"] IMAGE...
+#   (default: 2 rounds, 2 threads then 1, ../shared/datasets/kodak/*.png)
+set -eu
+release=8a77cd5  # parent of 7dfa309, "libmsic runs the network on its own engine"
+root=$(cd "$(dirname "$0")/.." && pwd)
+rounds=2
+threads="2 1"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
+[ $# -gt 0 ] || set -- "$root"/../shared/datasets/kodak/*.png
+ours="$root/build/bench/msic-bench-speed"
+[ -x "$ours" ] || { echo "no $ours: build the project first"; exit 1; }
+
+cache=${MSIC_BENCH_CACHE:-$HOME/.cache/msic-bench}/libtorch-release-$release
+theirs="$cache/build/bench/msic-bench-speed"
+if [ ! -x "$theirs" ]; then
+  git -C "$root" cat-file -e "$release^{commit}" 2>/dev/null ||
+    { echo "commit $release is not in this clone's history (a shallow clone?)"; exit 1; }
+  echo "building the LibTorch release ($release) in $cache (a few minutes, once)"
+  rm -rf "$cache" && mkdir -p "$cache"
+  git -C "$root" archive "$release" | tar -x -C "$cache"
+  cmake -S "$cache" -B "$cache/build" >"$cache/build.log" 2>&1 &&
+    cmake --build "$cache/build" --target msic-bench-speed -j2 >>"$cache/build.log" 2>&1 ||
+    { tail -20 "$cache/build.log"; exit 1; }
+fi
+
+# One line per run: bpp, encode and decode MP/s, peak MiB.
+run() {
+  "$@" | awk '/^bits per pixel/ {b=$4} /^encode:/ {e=$2} /^decode:/ {d=$2} /^peak memory/ {m=$3}
+              END {printf "%s %s %s %s\n", b, e, d, m}'
+}
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+echo "| threads | round | build | bpp | encode MP/s | decode MP/s | peak MiB |"
+echo "|---|---|---|---|---|---|---|"
+for t in $threads; do
+  r=1
+  while [ "$r" -le "$rounds" ]; do
+    a=$(run "$theirs" --threads "$t" --quality 75 "$@")
+    b=$(run "$ours" --threads "$t" --quality 92.405 --effort 1 "$@")
+    echo "$a" | awk -v t="$t" -v r="$r" '{printf "| %s | %s | LibTorch release | %s | %s | %s | %s |\n", t, r, $1, $2, $3, $4}'
+    echo "$b" | awk -v t="$t" -v r="$r" '{printf "| %s | %s | this build | %s | %s | %s | %s |\n", t, r, $1, $2, $3, $4}'
+    echo "$t $a $b" >>"$tmp"
+    r=$((r + 1))
+  done
+done
+echo
+awk '$2 != $6 {bad = 1} END {exit bad}' "$tmp" ||
+  { echo "FAIL: the two builds coded different files (bits per pixel differ)"; exit 1; }
+awk '{enc[$1] = enc[$1] " " sprintf("%.2fx", $7 / $3); dec[$1] = dec[$1] " " sprintf("%.2fx", $8 / $4)}
+     END {for (t in enc) printf "this build / LibTorch release, %s thread(s): encode%s; decode%s\n", t, enc[t], dec[t]}' "$tmp"
