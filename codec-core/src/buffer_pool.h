@@ -37,6 +37,7 @@ namespace msic {
 
 class BufferPool {
  public:
+  struct Header;  // (buffer_pool.cpp)
   static constexpr bool kPooling = MSIC_POOL_BUFFERS;
   // Buffers below this come from the heap (glibc keeps those cheaply).
   static constexpr size_t kSmallest = size_t(256) << 10;
@@ -94,7 +95,6 @@ class BufferPool {
   void set_poison(uint32_t pattern) { poison_ = pattern; }
 
  private:
-  struct Header;
   struct Kept {
     Header *block;
     uint64_t last_use;
@@ -121,11 +121,10 @@ class BufferPool {
 };
 
 // The allocator of planes, the engine's scratch and the coders' large
-// buffers: from the running thread's pool, 64-byte aligned, and new
-// elements left uninitialised: every plane a kernel makes is written whole
-// before it is read, and zero-filling fresh planes was a fifth of a tile's
-// decode. (Values given explicitly, as in assign(n, 0.0f), are still
-// written.)
+// buffers: from the running thread's pool, new elements left
+// uninitialised: every plane a kernel makes is written whole before it is
+// read, and zero-filling fresh planes was a fifth of a tile's decode.
+// (Values given explicitly, as in assign(n, 0.0f), are still written.)
 template <class T>
 struct PoolAllocator {
   using value_type = T;

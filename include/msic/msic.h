@@ -89,11 +89,11 @@ MSIC_API msic_status msic_context_set_recover(msic_context *ctx, int recover);
  * unusual file (4096-px tiles) cannot make a reader take gigabytes.
  * Default: MSIC_DEFAULT_MEMORY_LIMIT, or the environment's MSIC_MEMORY_LIMIT
  * in megabytes when set (for programs that do not call this: vips, GDAL).
- * A context also keeps the working buffers its tiles dropped, for the next
- * tiles to reuse (no page faults and zero-filling again): at most 256 MiB
- * and this limit while its tiles run, 64 MiB once none does;
- * msic_context_destroy frees them (the NULL context's live as long as the
- * process). */
+ * From its second tile on, a context also keeps the working buffers its
+ * tiles dropped, for the next tiles to reuse (no page faults and
+ * zero-filling again): at most 256 MiB and this limit while its tiles
+ * run, 64 MiB once none does; msic_context_destroy frees them (the NULL
+ * context's live as long as the process). */
 #define MSIC_DEFAULT_MEMORY_LIMIT (1ull << 30)
 MSIC_API msic_status msic_context_set_memory_limit(msic_context *ctx, uint64_t bytes);
 /* 64 hex digits + NUL: content hash of the model the context holds. */

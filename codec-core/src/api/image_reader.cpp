@@ -105,13 +105,14 @@ PooledVector<uint8_t> ImageReader::tile_pixels(size_t level, uint32_t tx, uint32
       context_.decode_memory().reserve(uint64_t(w) * h * per_pixel,
                                        ("a " + std::to_string(w) + " x " + std::to_string(h) + " tile").c_str());
   std::vector<uint8_t> payload = container_->read_tile(uint64_t(ty) * shape.tiles_across() + tx, level);
-  BufferPool::Use buffers(context_.buffers());
+  BufferPool::Use buffers(context_.buffers_for_tile());
   PooledVector<uint8_t> pixels(size_t(w) * h * pixel_bytes_);  // every byte decoded
   if (exact_)
     exact_->decode(payload, w, h, pixels.data(), size_t(w) * pixel_bytes_);
   else
     codec->decode(payload, w, h, hd.bands, hd.quality_centi, pixels.data(), size_t(w) * hd.bands, share);
   ++tiles_decoded_[level];
+  context_.tile_coded();
   return pixels;
 }
 

@@ -107,7 +107,7 @@ void ImageWriter::encode_rows(size_t level, const uint8_t *rows, size_t stride, 
   const uint32_t ts = header_.tile_size, across = shape.tiles_across(), bands = header_.bands;
   std::vector<std::vector<uint8_t>> payloads(across);
   const int all = context_.threads(settings_.threads);
-  BufferPool::Use buffers(context_.buffers());
+  BufferPool::Use buffers(context_.buffers_for_tile());
   if (exact_) {
     parallel_for(across, all, [&](size_t tx) {
       const uint32_t x0 = uint32_t(tx) * ts;
@@ -122,6 +122,7 @@ void ImageWriter::encode_rows(size_t level, const uint8_t *rows, size_t stride, 
       payloads[tx] = codec.encode(t, header_.quality_centi, settings_.effort, &share);
     }, &share);
   }
+  context_.tile_coded();
   const uint64_t first = uint64_t(tile_rows_done_[level]++) * across;
   for (uint32_t tx = 0; tx < across; ++tx) {
     if (level == 0)
