@@ -10,6 +10,10 @@
 # effort 1 only. The script checks that both report the same bits per pixel.
 #   bench/against_libtorch.sh [--rounds N] [--threads "2 1"] IMAGE...
 #   (default: 2 rounds, 2 threads then 1, ../shared/datasets/kodak/*.png)
+# The cache folder is $MSIC_BENCH_CACHE (default ~/.cache/msic-bench);
+# $MSIC_BENCH_CMAKE_ARGS goes to the old commit's cmake (Torch_DIR, or
+# CMAKE_BUILD_TYPE when this build is not the default RelWithDebInfo).
+# Rounds alternate which build runs first.
 set -eu
 release=8a77cd5  # parent of 7dfa309, "libmsic runs the network on its own engine"
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +27,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -gt 0 ] || set -- "$root"/../shared/datasets/kodak/*.png
+for f in "$@"; do [ -f "$f" ] || { echo "no image $f"; exit 1; }; done
 ours="$root/build/bench/msic-bench-speed"
 [ -x "$ours" ] || { echo "no $ours: build the project first"; exit 1; }
 
@@ -33,34 +38,46 @@ if [ ! -x "$theirs" ]; then
     { echo "commit $release is not in this clone's history (a shallow clone?)"; exit 1; }
   echo "building the LibTorch release ($release) in $cache (a few minutes, once)"
   rm -rf "$cache" && mkdir -p "$cache"
-  git -C "$root" archive "$release" | tar -x -C "$cache"
-  cmake -S "$cache" -B "$cache/build" >"$cache/build.log" 2>&1 &&
+  git -C "$root" archive -o "$cache.tar" "$release" && tar -xf "$cache.tar" -C "$cache" && rm -f "$cache.tar"
+  # shellcheck disable=SC2086  # (words of its own)
+  cmake -S "$cache" -B "$cache/build" -DMSIC_BUILD_TESTS=OFF -DMSIC_BUILD_GDAL=OFF -DMSIC_BUILD_VIPS=OFF \
+    -DMSIC_BUILD_TOOLS=OFF ${MSIC_BENCH_CMAKE_ARGS:-} >"$cache/build.log" 2>&1 &&
     cmake --build "$cache/build" --target msic-bench-speed -j2 >>"$cache/build.log" 2>&1 ||
     { tail -20 "$cache/build.log"; exit 1; }
 fi
 
-# One line per run: bpp, encode and decode MP/s, peak MiB.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# One line per run: bpp, encode and decode MP/s, peak MiB; stops the
+# script if the benchmark fails or prints less.
 run() {
-  "$@" | awk '/^bits per pixel/ {b=$4} /^encode:/ {e=$2} /^decode:/ {d=$2} /^peak memory/ {m=$3}
-              END {printf "%s %s %s %s\n", b, e, d, m}'
+  "$@" >"$tmp/out" 2>&1 || { cat "$tmp/out" >&2; echo "FAIL: $1" >&2; exit 1; }
+  awk '/^bits per pixel/ {b=$4} /^encode:/ {e=$2} /^decode:/ {d=$2} /^peak memory/ {m=$3}
+       END {if (b == "" || e == "" || d == "" || m == "") exit 1; printf "%s %s %s %s\n", b, e, d, m}' \
+    "$tmp/out" || { cat "$tmp/out" >&2; echo "FAIL: $1 printed no result" >&2; exit 1; }
 }
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
 echo "| threads | round | build | bpp | encode MP/s | decode MP/s | peak MiB |"
 echo "|---|---|---|---|---|---|---|"
 for t in $threads; do
   r=1
   while [ "$r" -le "$rounds" ]; do
-    a=$(run "$theirs" --threads "$t" --quality 75 "$@")
-    b=$(run "$ours" --threads "$t" --quality 92.405 --effort 1 "$@")
+    if [ $((r % 2)) -eq 1 ]; then
+      a=$(run "$theirs" --threads "$t" --quality 75 "$@")
+      b=$(run "$ours" --threads "$t" --quality 92.405 --effort 1 "$@")
+    else
+      b=$(run "$ours" --threads "$t" --quality 92.405 --effort 1 "$@")
+      a=$(run "$theirs" --threads "$t" --quality 75 "$@")
+    fi
     echo "$a" | awk -v t="$t" -v r="$r" '{printf "| %s | %s | LibTorch release | %s | %s | %s | %s |\n", t, r, $1, $2, $3, $4}'
     echo "$b" | awk -v t="$t" -v r="$r" '{printf "| %s | %s | this build | %s | %s | %s | %s |\n", t, r, $1, $2, $3, $4}'
-    echo "$t $a $b" >>"$tmp"
+    echo "$t $a $b" >>"$tmp/runs"
     r=$((r + 1))
   done
 done
 echo
-awk '$2 != $6 {bad = 1} END {exit bad}' "$tmp" ||
+awk '$2 != $6 {bad = 1} END {exit bad}' "$tmp/runs" ||
   { echo "FAIL: the two builds coded different files (bits per pixel differ)"; exit 1; }
-awk '{enc[$1] = enc[$1] " " sprintf("%.2fx", $7 / $3); dec[$1] = dec[$1] " " sprintf("%.2fx", $8 / $4)}
-     END {for (t in enc) printf "this build / LibTorch release, %s thread(s): encode%s; decode%s\n", t, enc[t], dec[t]}' "$tmp"
+for t in $threads; do
+  awk -v t="$t" '$1 == t {enc = enc sprintf(" %.2fx", $7 / $3); dec = dec sprintf(" %.2fx", $8 / $4)}
+       END {printf "this build / LibTorch release, %s thread(s): encode%s; decode%s\n", t, enc, dec}' "$tmp/runs"
+done

@@ -27,16 +27,22 @@ constexpr size_t kAlign = alignof(BufferPool::Header);
 
 // Plain malloc, aligned by hand: glibc's aligned allocation of large
 // blocks (operator new with an alignment) left 13 MB more resident in a
-// `vips copy`; vectors of floats start on a cache line.
+// `vips copy`; vectors of floats start on a cache line. Sanitizer builds
+// take exactly the size, so that no slack hides a read past the end.
 BufferPool::Header *heap_block(size_t capacity) {
-  void *base = std::malloc(capacity + kAlign);
+  void *base = BufferPool::kPooling ? std::malloc(capacity + kAlign) : ::operator new(capacity, std::align_val_t(kAlign));
   if (!base) throw std::bad_alloc();
   auto *h = reinterpret_cast<BufferPool::Header *>((uintptr_t(base) + kAlign - 1) & ~uintptr_t(kAlign - 1));
   h->base = base;
   h->capacity = capacity;
   return h;
 }
-void free_block(BufferPool::Header *h) noexcept { std::free(h->base); }
+void free_block(BufferPool::Header *h) noexcept {
+  if (BufferPool::kPooling)
+    std::free(h->base);
+  else
+    ::operator delete(h->base, std::align_val_t(kAlign));
+}
 
 }  // namespace
 

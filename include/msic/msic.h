@@ -89,9 +89,9 @@ MSIC_API msic_status msic_context_set_recover(msic_context *ctx, int recover);
  * unusual file (4096-px tiles) cannot make a reader take gigabytes.
  * Default: MSIC_DEFAULT_MEMORY_LIMIT, or the environment's MSIC_MEMORY_LIMIT
  * in megabytes when set (for programs that do not call this: vips, GDAL).
- * From its second tile on, a context also keeps the working buffers its
- * tiles dropped, for the next tiles to reuse (no page faults and
- * zero-filling again): at most 256 MiB and this limit while its tiles
+ * Once its first tile (a writer's first row of tiles) is done, a context
+ * also keeps the working buffers its tiles drop, for the next tiles to
+ * reuse (no page faults and zero-filling again): at most 256 MiB and this limit while its tiles
  * run, 64 MiB once none does; msic_context_destroy frees them (the NULL
  * context's live as long as the process). */
 #define MSIC_DEFAULT_MEMORY_LIMIT (1ull << 30)

@@ -32,10 +32,10 @@ class Context {
   // Sets that limit; the buffer pool keeps no more than it either.
   void set_memory_limit(uint64_t bytes);
   // The working buffers its tiles dropped, for the next tiles to reuse
-  // (BufferPool::Use around each tile's coding); none before a first tile
-  // is done: the heap, which merges what it gets back, gives a one-off
-  // image a smaller peak (a vips copy of a photo: 59 MB, 67 through the
-  // pool), and reuse pays from the second tile on.
+  // (BufferPool::Use around each tile's coding); none until a first tile
+  // (a writer's first row of tiles) is done: the heap, which merges what
+  // it gets back, gives a one-off image a smaller peak (a vips copy of a
+  // photo: 59 MB, 67 through the pool), and reuse pays after that.
   BufferPool *buffers_for_tile() const {
     return tiles_coded_.load(std::memory_order_relaxed) ? buffers_.get() : nullptr;
   }
