@@ -5,6 +5,7 @@
 
 #include "entropy/rans.h"
 #include "errors.h"
+#include "round_even.h"
 #include "tile_payload.h"
 
 namespace msic {
@@ -13,17 +14,12 @@ using format::TilePayloadHeader;
 
 uint32_t padded(uint32_t v, uint32_t multiple) { return (v + multiple - 1) / multiple * multiple; }
 
-// Rounds v in [0, 255] to the nearest integer, ties to even, as nearbyint
-// does in the default rounding mode (1.5 * 2^23 leaves no fraction bits),
-// without a libm call per sample.
-float round_byte(float v) { return (v + 12582912.0f) - 12582912.0f; }
-
 // A reconstructed sample (0..1 scale minus 0.5) as a byte: round half to
 // even, then clamp (clamping first to [0, 255] gives the same byte); NaN
 // (a crafted tile) becomes 0 rather than an undefined cast.
 float to_byte_scale(float v) {
   const float s = (v + 0.5f) * 255.0f;
-  return std::isnan(s) ? 0.0f : round_byte(std::clamp(s, 0.0f, 255.0f));
+  return std::isnan(s) ? 0.0f : round_even(std::clamp(s, 0.0f, 255.0f));
 }
 }  // namespace
 
@@ -151,7 +147,7 @@ void TileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width, uint
         // Grey was coded as R = G = B; the mean of the three is the best guess.
         const float s = to_byte_scale(x.plane(0)[at + xx]) + to_byte_scale(x.plane(1)[at + xx]) +
                         to_byte_scale(x.plane(2)[at + xx]);
-        row[xx] = uint8_t(round_byte(s / 3.0f));  // s / 3 is in [0, 255]
+        row[xx] = uint8_t(round_even(s / 3.0f));  // s / 3 is in [0, 255]
       }
     }
   }

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
+#include <cmath>
 #include <limits>
 #include <random>
 
@@ -10,6 +10,7 @@
 #include "entropy/rans.h"
 #include "errors.h"
 #include "model_config.h"
+#include "round_even.h"
 
 using namespace msic;
 using namespace msic::entropy;
@@ -87,6 +88,45 @@ TEST(Rans, CompressesCloseToTheEntropy) {
   double bits = 8.0 * enc.finish().size() / n;
   EXPECT_GT(bits, 1.9);
   EXPECT_LT(bits, 2.2);
+}
+
+TEST(CodingCost, IsWhatTheCoderSpends) {
+  const CodingCost cost;
+  std::mt19937 rng(5);
+  for (int t : {0, 17, 40, tables().count() - 1}) {
+    const int32_t *cdf = tables().cdf.data() + tables().offset[t];
+    const int32_t n = tables().size[t];
+    for (int32_t k = 0; k < n - 1; ++k) {  // every symbol: -log2 of its probability, to Q16
+      const double exact = -std::log2((cdf[k + 1] - cdf[k]) / 65536.0);
+      ASSERT_NEAR(cost.bits(tables(), t, tables().min[t] + k), exact, 1.0 / 65536) << "table " << t << " symbol " << k;
+    }
+    // An escape adds its raw 16-bit chunks: the length, then the bits.
+    const double escape = -std::log2((cdf[n] - cdf[n - 1]) / 65536.0);
+    EXPECT_NEAR(cost.bits(tables(), t, tables().min[t] + n - 1), escape + 32, 1.0 / 65536);
+    EXPECT_NEAR(cost.bits(tables(), t, std::numeric_limits<int32_t>::min()), escape + 48, 1.0 / 65536);
+    // And a stream of one table's symbols is as long as their costs say.
+    RansEncoder enc;
+    double total = 0;
+    for (int i = 0; i < 20000; ++i) {
+      const int32_t v = tables().min[t] + int32_t(rng() % uint32_t(n + 2));
+      enc.put(tables(), t, v);
+      total += cost.bits(tables(), t, v);
+    }
+    EXPECT_NEAR(8.0 * enc.finish().size(), total, 0.002 * total + 96);
+  }
+}
+
+TEST(RoundEven, IsNearbyintInTheDefaultRoundingMode) {
+  std::mt19937 rng(9);
+  std::vector<double> d = {0.0, -0.0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994, 2e9, -2e9, 1999999999.5};
+  for (int i = 0; i < 100000; ++i) d.push_back(std::uniform_real_distribution<double>(-2.1e9, 2.1e9)(rng));
+  for (int i = 0; i < 100000; ++i) d.push_back(std::uniform_real_distribution<double>(-8, 8)(rng));
+  for (int k = -1000; k <= 1000; ++k) d.push_back(k + 0.5);
+  for (double v : d) ASSERT_EQ(round_even(v), std::nearbyint(v)) << v;
+  for (int k = 0; k <= 2 * 255 * 16; ++k) {  // bytes: every sixteenth in [0, 255], ties included
+    const float v = float(k) / 32.0f;
+    ASSERT_EQ(round_even(v), std::nearbyint(v)) << v;
+  }
 }
 
 TEST(Rans, ExtremeValuesGoThroughTheEscape) {

@@ -77,14 +77,12 @@ const std::vector<uint32_t> &neg_log2_table() {
 }
 }  // namespace
 
-double RansEncoder::cost_bits(const CdfTables &tables, int t, int32_t value) {
-  const std::vector<uint32_t> &bits_q16 = neg_log2_table();
-  const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-  const int32_t n = tables.size[t], k = value - tables.min[t];
-  if (k >= 0 && k < n - 1) return bits_q16[uint32_t(cdf[k + 1] - cdf[k])] / 65536.0;
+CodingCost::CodingCost() : neg_log2_q16_(neg_log2_table().data()) {}
+
+double CodingCost::escaped_bits(int32_t value) {
   uint32_t u = zigzag(value), bits = 0;
   while (bits < 32 && (u >> bits)) ++bits;
-  return bits_q16[uint32_t(cdf[n] - cdf[n - 1])] / 65536.0 + 16.0 * (1 + (bits + 15) / 16);
+  return 16.0 * (1 + (bits + 15) / 16);
 }
 
 std::vector<uint8_t> RansEncoder::finish() {

@@ -18,8 +18,6 @@ class RansEncoder {
  public:
   // Queues value v under table t (encoded at finish, in reverse).
   void put(const CdfTables &tables, int table, int32_t value);
-  // What put(tables, table, value) costs, in bits (escapes included).
-  static double cost_bits(const CdfTables &tables, int table, int32_t value);
   std::vector<uint8_t> finish();
   uint32_t escapes() const { return escapes_; }
 
@@ -35,6 +33,24 @@ class RansEncoder {
   static constexpr size_t kBlockOps = 1 << 16;
   std::vector<PooledVector<uint32_t>> ops_;
   uint32_t escapes_ = 0;
+};
+
+// What RansEncoder::put(tables, table, value) costs, in bits (escapes
+// included), for the encoder's rate-distortion choices. Integer -log2 of
+// the frequency, so the choices, hence the bytes, are the same everywhere.
+class CodingCost {
+ public:
+  CodingCost();  // builds the table on the process's first use
+  double bits(const CdfTables &tables, int t, int32_t value) const {
+    const int32_t *cdf = tables.cdf.data() + tables.offset[t];
+    const int32_t n = tables.size[t], k = value - tables.min[t];
+    if (k >= 0 && k < n - 1) return neg_log2_q16_[uint32_t(cdf[k + 1] - cdf[k])] / 65536.0;
+    return neg_log2_q16_[uint32_t(cdf[n] - cdf[n - 1])] / 65536.0 + escaped_bits(value);
+  }
+
+ private:
+  static double escaped_bits(int32_t value);  // the raw chunks after an escape
+  const uint32_t *neg_log2_q16_;              // -log2(freq / 2^16) in Q16, freq 1 .. 2^16
 };
 
 class RansDecoder {
