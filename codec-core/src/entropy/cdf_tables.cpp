@@ -8,13 +8,6 @@
 
 namespace msic::entropy {
 
-int CdfTables::table_for_log2_scale(int64_t log2_scale_q16) const {
-  // index = round((log2 s - log2 s_min) * steps), floor division on integers.
-  int64_t d = (log2_scale_q16 - log2_scale_min_q16) * steps_per_octave + 32768;
-  int64_t i = d >= 0 ? d >> 16 : -((-d + 65535) >> 16);
-  return int(std::clamp<int64_t>(i, 0, count() - 1));
-}
-
 CdfTables CdfTables::build(const ModelConfig &config) {
   CdfTables t;
   t.steps_per_octave = config.scale_steps_per_octave;

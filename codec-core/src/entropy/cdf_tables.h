@@ -42,8 +42,13 @@ struct CdfTables {
     }
     return int32_t(base - c) + (*base <= int32_t(slot));
   }
-  // Table for a scale given as log2 in Q16: integer only.
-  int table_for_log2_scale(int64_t log2_scale_q16) const;
+  // Table for a scale given as log2 in Q16: integer only. index =
+  // round((log2 s - log2 s_min) * steps), floor division on integers.
+  int table_for_log2_scale(int64_t log2_scale_q16) const {
+    const int64_t d = (log2_scale_q16 - log2_scale_min_q16) * steps_per_octave + 32768;
+    const int64_t i = d >= 0 ? d >> 16 : -((-d + 65535) >> 16);
+    return int(i < 0 ? 0 : i >= count() ? count() - 1 : i);
+  }
 
   static CdfTables build(const ModelConfig &config);       // export time
   static CdfTables from_model(const ModelFile &model);     // throws Error

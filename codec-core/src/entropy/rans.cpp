@@ -8,7 +8,6 @@
 
 namespace msic::entropy {
 namespace {
-constexpr uint64_t kLow = 1ull << 31;  // state lives in [2^31, 2^63)
 
 // Escaped values: zigzag to unsigned, then the bit length (5 bits) and the
 // bits themselves, in raw 16-bit chunks.
@@ -87,11 +86,11 @@ double CodingCost::escaped_bits(int32_t value) {
 
 std::vector<uint8_t> RansEncoder::finish() {
   PooledVector<uint32_t> words;  // emitted in reverse
-  uint64_t x = kLow;
+  uint64_t x = kRansLow;
   for (auto block = ops_.rbegin(); block != ops_.rend(); ++block)
     for (auto it = block->rbegin(); it != block->rend(); ++it) {
       const uint64_t start = *it >> 16, freq = (*it & 0xffff) + 1;
-      uint64_t x_max = ((kLow >> kProbBits) << 32) * freq;
+      uint64_t x_max = ((kRansLow >> kProbBits) << 32) * freq;
       if (x >= x_max) {
         words.push_back(uint32_t(x));
         x >>= 32;
@@ -110,20 +109,17 @@ RansDecoder::RansDecoder(const uint8_t *data, size_t size) : p_(data), end_(data
   if (size < 8 || (size - 8) % 4) throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad entropy stream length)");
   x_ = format::load_le64(data);
   p_ += 8;
-  if (x_ < kLow) throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad entropy coder state)");
+  if (x_ < kRansLow) throw Error(MSIC_ERR_FORMAT, "corrupt tile (bad entropy coder state)");
 }
 
-void RansDecoder::advance(uint32_t start, uint32_t freq) {
-  x_ = freq * (x_ >> kProbBits) + (x_ & ((1u << kProbBits) - 1)) - start;
-  if (x_ < kLow) {
-    // A valid stream never runs dry: the encoder wrote exactly the words the
-    // decoder reads. Stopping here bounds the work a corrupt or hostile
-    // payload can cause (a few bytes claiming a 4096x4096 tile would
-    // otherwise be decoded to the end as garbage).
-    if (end_ - p_ < 4) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream ends early)");
-    x_ = (x_ << 32) | format::load_le32(p_);
-    p_ += 4;
-  }
+void RansDecoder::refill() {
+  // A valid stream never runs dry: the encoder wrote exactly the words the
+  // decoder reads. Stopping here bounds the work a corrupt or hostile
+  // payload can cause (a few bytes claiming a 4096x4096 tile would
+  // otherwise be decoded to the end as garbage).
+  if (end_ - p_ < 4) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream ends early)");
+  x_ = (x_ << 32) | format::load_le32(p_);
+  p_ += 4;
 }
 
 uint32_t RansDecoder::get_raw16() {
@@ -132,12 +128,7 @@ uint32_t RansDecoder::get_raw16() {
   return slot;
 }
 
-int32_t RansDecoder::get(const CdfTables &tables, int t) {
-  const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-  const int32_t n = tables.size[t];
-  const int32_t k = tables.symbol_for_slot(t, uint32_t(x_ & 0xffff));
-  advance(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k]));
-  if (k < n - 1) return tables.min[t] + k;
+int32_t RansDecoder::get_escaped() {
   ++escapes_;
   uint32_t bits = get_raw16();
   if (bits > 32) bits = 32;
@@ -146,6 +137,6 @@ int32_t RansDecoder::get(const CdfTables &tables, int t) {
   return unzigzag(u);
 }
 
-bool RansDecoder::finished_cleanly() const { return p_ == end_ && x_ == kLow; }
+bool RansDecoder::finished_cleanly() const { return p_ == end_ && x_ == kRansLow; }
 
 }  // namespace msic::entropy

@@ -13,6 +13,7 @@
 namespace msic::entropy {
 
 constexpr int kProbBits = 16;
+constexpr uint64_t kRansLow = 1ull << 31;  // the state lives in [2^31, 2^63)
 
 class RansEncoder {
  public:
@@ -56,15 +57,26 @@ class CodingCost {
 class RansDecoder {
  public:
   RansDecoder(const uint8_t *data, size_t size);  // throws Error on short data
-  int32_t get(const CdfTables &tables, int table);
-  // Throws Error when a corrupt stream runs dry.
+  // Throws Error when a corrupt stream runs dry. Inline: it is the serial
+  // heart of every decode.
+  int32_t get(const CdfTables &tables, int t) {
+    const int32_t *cdf = tables.cdf.data() + tables.offset[t];
+    const int32_t k = tables.symbol_for_slot(t, uint32_t(x_ & 0xffff));
+    advance(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k]));
+    return k < tables.size[t] - 1 ? tables.min[t] + k : get_escaped();
+  }
   // True if every word was consumed and the state is back where it began.
   bool finished_cleanly() const;
   uint32_t escapes() const { return escapes_; }
 
  private:
+  void advance(uint32_t start, uint32_t freq) {
+    x_ = freq * (x_ >> kProbBits) + (x_ & ((1u << kProbBits) - 1)) - start;
+    if (x_ < kRansLow) refill();
+  }
+  void refill();          // the next word, or throws
+  int32_t get_escaped();  // the value after an escape symbol
   uint32_t get_raw16();
-  void advance(uint32_t start, uint32_t freq);
   const uint8_t *p_, *end_;
   uint64_t x_;
   uint32_t escapes_ = 0;
