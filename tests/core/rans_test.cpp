@@ -116,6 +116,25 @@ TEST(CodingCost, IsWhatTheCoderSpends) {
   }
 }
 
+TEST(Rans, QuotientsByReciprocalAreExact) {
+  // Every frequency, with states at multiples of it, around them, at the
+  // top of the encoder's range (x < 2^47 * freq <= 2^63) and at random.
+  RansQuotients q;
+  std::mt19937_64 rng(11);
+  for (uint64_t f = 1; f <= 65536; ++f) {
+    const uint64_t top = (uint64_t(1) << 47) * f - 1;
+    std::vector<uint64_t> xs = {0, 1, f - 1, f, f + 1, kRansLow, top, top - f, top / f * f, top / f * f - 1};
+    for (int i = 0; i < 12; ++i) {
+      const uint64_t x = rng() % (top + 1);
+      xs.insert(xs.end(), {x, x / f * f, x / f * f + f - 1});
+    }
+    for (uint64_t x : xs)
+      if (x <= top) ASSERT_EQ(q.of(x, uint32_t(f)), x / f) << "x " << x << " freq " << f;
+  }
+  for (uint64_t x : {(uint64_t(1) << 63) - 1, (uint64_t(1) << 63) - 2, uint64_t(1) << 62})
+    for (uint32_t f : {2u, 3u, 255u, 32769u, 65535u, 65536u}) ASSERT_EQ(q.of(x, f), x / f) << x << " " << f;
+}
+
 TEST(RoundEven, IsNearbyintInTheDefaultRoundingMode) {
   std::mt19937 rng(9);
   std::vector<double> d = {0.0, -0.0, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994, 2e9, -2e9, 1999999999.5};

@@ -15,22 +15,15 @@ inline uint32_t zigzag(int32_t v) { return v >= 0 ? uint32_t(v) << 1 : (uint32_t
 inline int32_t unzigzag(uint32_t u) { return (u & 1) ? -int32_t(u >> 1) - 1 : int32_t(u >> 1); }
 }  // namespace
 
-void RansEncoder::push(uint32_t op) {
-  if (ops_.empty() || ops_.back().size() == kBlockOps) {
-    ops_.emplace_back();
-    ops_.back().reserve(kBlockOps);
-  }
-  ops_.back().push_back(op);
+void RansEncoder::next_block() {
+  ops_.emplace_back(kBlockOps);
+  next_ = ops_.back().data();
+  block_end_ = next_ + kBlockOps;
 }
 
-void RansEncoder::put(const CdfTables &tables, int t, int32_t value) {
+void RansEncoder::put_escaped(const CdfTables &tables, int t, int32_t value) {
   const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-  int32_t n = tables.size[t];
-  int32_t k = value - tables.min[t];
-  if (k >= 0 && k < n - 1) {
-    push(op(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])));
-    return;
-  }
+  const int32_t n = tables.size[t];
   push(op(uint32_t(cdf[n - 1]), uint32_t(cdf[n] - cdf[n - 1])));
   ++escapes_;
   uint32_t u = zigzag(value);
@@ -85,23 +78,27 @@ double CodingCost::escaped_bits(int32_t value) {
 }
 
 std::vector<uint8_t> RansEncoder::finish() {
+  RansQuotients quotients;
   PooledVector<uint32_t> words;  // emitted in reverse
   uint64_t x = kRansLow;
-  for (auto block = ops_.rbegin(); block != ops_.rend(); ++block)
-    for (auto it = block->rbegin(); it != block->rend(); ++it) {
+  for (size_t b = ops_.size(); b-- > 0;)
+    for (const uint32_t *first = ops_[b].data(), *it = b + 1 == ops_.size() ? next_ : first + kBlockOps;
+         it-- != first;) {
       const uint64_t start = *it >> 16, freq = (*it & 0xffff) + 1;
       uint64_t x_max = ((kRansLow >> kProbBits) << 32) * freq;
       if (x >= x_max) {
         words.push_back(uint32_t(x));
         x >>= 32;
       }
-      x = ((x / freq) << kProbBits) + (x % freq) + start;
+      const uint64_t q = quotients.of(x, freq);
+      x = (q << kProbBits) + (x - q * freq) + start;
     }
   std::vector<uint8_t> out(8 + 4 * words.size());
   format::store_le64(out.data(), x);
   size_t pos = 8;
   for (auto it = words.rbegin(); it != words.rend(); ++it, pos += 4) format::store_le32(out.data() + pos, *it);
   ops_.clear();
+  next_ = block_end_ = nullptr;
   return out;
 }
 

@@ -15,10 +15,38 @@ namespace msic::entropy {
 constexpr int kProbBits = 16;
 constexpr uint64_t kRansLow = 1ull << 31;  // the state lives in [2^31, 2^63)
 
+// x / freq for x < 2^63 and 1 <= freq <= 2^16, by a multiply: the
+// encoder's state update waits on this quotient, and a 64-bit division
+// takes several times as long. Alverson's reciprocals, as in ryg_rans'
+// rans64: with s = ceil(log2 freq) and r = ceil(2^(63 + s) / freq), the
+// quotient is exactly mulhi(x, r) >> (s - 1). Each freq's r is worked out
+// (one 128-bit division) the first time it comes.
+class RansQuotients {
+ public:
+  RansQuotients() : reciprocal_((1u << kProbBits) + 1, 0) {}
+  uint64_t of(uint64_t x, uint32_t freq) {
+    if (freq == 1) return x;
+    const uint32_t s = 64 - uint32_t(__builtin_clzll(freq - 1ull));
+    uint64_t &r = reciprocal_[freq];
+    if (!r) r = uint64_t((((unsigned __int128)1 << (63 + s)) + freq - 1) / freq);
+    return uint64_t((unsigned __int128)x * r >> 64) >> (s - 1);
+  }
+
+ private:
+  PooledVector<uint64_t> reciprocal_;  // 0: not yet worked out
+};
+
 class RansEncoder {
  public:
   // Queues value v under table t (encoded at finish, in reverse).
-  void put(const CdfTables &tables, int table, int32_t value);
+  void put(const CdfTables &tables, int t, int32_t value) {
+    const int32_t *cdf = tables.cdf.data() + tables.offset[t];
+    const int32_t k = value - tables.min[t];
+    if (k >= 0 && k < tables.size[t] - 1)
+      push(op(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])));
+    else
+      put_escaped(tables, t, value);
+  }
   std::vector<uint8_t> finish();
   uint32_t escapes() const { return escapes_; }
 
@@ -26,13 +54,19 @@ class RansEncoder {
   // One queued symbol in 32 bits: start << 16 | (freq - 1); start < 2^16
   // and 1 <= freq <= 2^16 (kProbBits).
   static uint32_t op(uint32_t start, uint32_t freq) { return start << 16 | (freq - 1); }
-  void push(uint32_t op);
+  void push(uint32_t op) {
+    if (next_ == block_end_) next_block();
+    *next_++ = op;
+  }
+  void next_block();
+  void put_escaped(const CdfTables &tables, int t, int32_t value);
   void put_raw16(uint32_t bits) { push(op(bits & 0xffff, 1)); }
   // The queue, in blocks of kBlockOps: it is a tile's largest encode
   // buffer, and a vector grown by doubling held up to three times its size
-  // at once.
+  // at once. The last block is filled up to next_.
   static constexpr size_t kBlockOps = 1 << 16;
   std::vector<PooledVector<uint32_t>> ops_;
+  uint32_t *next_ = nullptr, *block_end_ = nullptr;
   uint32_t escapes_ = 0;
 };
 
