@@ -19,21 +19,28 @@ constexpr uint64_t kRansLow = 1ull << 31;  // the state lives in [2^31, 2^63)
 // encoder's state update waits on this quotient, and a 64-bit division
 // takes several times as long. Alverson's reciprocals, as in ryg_rans'
 // rans64: with s = ceil(log2 freq) and r = ceil(2^(63 + s) / freq), the
-// quotient is exactly mulhi(x, r) >> (s - 1). Each freq's r is worked out
-// (one 128-bit division) the first time it comes.
+// quotient is exactly mulhi(x, r) >> (s - 1). The reciprocals are worked
+// out (one 128-bit division) as frequencies come and kept in a small
+// direct-mapped cache: a table of all 2^16 would add half a megabyte to
+// every tile being encoded.
 class RansQuotients {
  public:
-  RansQuotients() : reciprocal_((1u << kProbBits) + 1, 0) {}
+  RansQuotients() : freq_(kSlots, 0), reciprocal_(kSlots) {}
   uint64_t of(uint64_t x, uint32_t freq) {
     if (freq == 1) return x;
     const uint32_t s = 64 - uint32_t(__builtin_clzll(freq - 1ull));
-    uint64_t &r = reciprocal_[freq];
-    if (!r) r = uint64_t((((unsigned __int128)1 << (63 + s)) + freq - 1) / freq);
-    return uint64_t((unsigned __int128)x * r >> 64) >> (s - 1);
+    const uint32_t slot = freq & (kSlots - 1);
+    if (freq_[slot] != freq) {
+      freq_[slot] = freq;
+      reciprocal_[slot] = uint64_t((((unsigned __int128)1 << (63 + s)) + freq - 1) / freq);
+    }
+    return uint64_t((unsigned __int128)x * reciprocal_[slot] >> 64) >> (s - 1);
   }
 
  private:
-  PooledVector<uint64_t> reciprocal_;  // 0: not yet worked out
+  static constexpr uint32_t kSlots = 4096;
+  PooledVector<uint32_t> freq_;        // whose reciprocal each slot holds (0: none)
+  PooledVector<uint64_t> reciprocal_;
 };
 
 class RansEncoder {
