@@ -36,8 +36,8 @@ echo "$list" | while read -r name pkg path; do
   [ -n "$name" ] || continue
   src=$dir/root/$pkg/$path
   [ -f "$src" ] || fail "$pkg has no $path"
-  w=$(vipsheader -f width "$src" 2>/dev/null)
-  h=$(vipsheader -f height "$src" 2>/dev/null)
+  w=$(vipsheader -f width "$src" 2>/dev/null) || fail "vips cannot read $src"
+  h=$(vipsheader -f height "$src" 2>/dev/null) || fail "vips cannot read $src"
   case "$(vipsheader -f bands "$src" 2>/dev/null) $(vipsheader -f format "$src" 2>/dev/null)" in
     3\ *UCHAR*) ;;
     *) fail "$path: not 8-bit RGB" ;;

@@ -142,7 +142,7 @@ TEST(RoundEven, IsNearbyintInTheDefaultRoundingMode) {
   for (int i = 0; i < 100000; ++i) d.push_back(std::uniform_real_distribution<double>(-8, 8)(rng));
   for (int k = -1000; k <= 1000; ++k) d.push_back(k + 0.5);
   for (double v : d) ASSERT_EQ(round_even(v), std::nearbyint(v)) << v;
-  for (int k = 0; k <= 2 * 255 * 16; ++k) {  // bytes: every sixteenth in [0, 255], ties included
+  for (int k = 0; k <= 255 * 32; ++k) {  // bytes: every thirty-second in [0, 255], ties included
     const float v = float(k) / 32.0f;
     ASSERT_EQ(round_even(v), std::nearbyint(v)) << v;
   }

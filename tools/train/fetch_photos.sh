@@ -12,8 +12,13 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 train=$here/photos.list
 bench=$here/../../bench/photos.list
-shared=$( { grep -v '^#' "$train" | awk 'NF { print $2, $3 }' | sort -u
-            grep -v '^#' "$bench" | awk 'NF { print $2, $3 }' | sort -u; } | sort | uniq -d)
+for list in "$train" "$bench"; do
+  [ -r "$list" ] || { echo "fetch_photos: cannot read $list" >&2; exit 1; }
+done
+# A picture is its package and its path, less the size folder of KDE's
+# wallpapers (X/contents/images/2560x1600.jpg is X at any size).
+pictures() { grep -v '^#' "$1" | awk 'NF { sub("/contents/images/.*", "", $3); print $2, $3 }' | sort -u; }
+shared=$( { pictures "$train"; pictures "$bench"; } | sort | uniq -d)
 if [ -n "$shared" ]; then
   echo "fetch_photos: tools/train/photos.list names benchmark images:" >&2
   echo "$shared" >&2

@@ -152,7 +152,7 @@ void NetworkEngine::Unit::couple(Planes &y, bool inverse) const {
   // peak of vips copy kodim23.png x.msic drops from 60.6 MB to 57.2)
   // recompute 6% of a 512-px tile's finest couplings. The encoder, which
   // holds more besides (the tile's pixels, the rANS queue), takes 8 K:
-  // that peak is then 54.1-54.6 MB in 10 runs (57.2-60.1 in 8 at 16 K),
+  // that peak is then 53.8-54.8 MB in 10 runs (57.2-60.1 in 8 at 16 K),
   // for 12% recomputed, about 3% of a 1-thread encode.
   const size_t band_pixels = inverse ? 16384 : 8192;
   const int half = y.channels / 2, H = y.height, W = y.width;

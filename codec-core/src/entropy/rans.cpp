@@ -83,7 +83,8 @@ std::vector<uint8_t> RansEncoder::finish() {
   uint64_t x = kRansLow;
   for (size_t b = ops_.size(); b-- > 0;)
     for (const uint32_t *first = ops_[b].data(), *it = b + 1 == ops_.size() ? next_ : first + kBlockOps;
-         it-- != first;) {
+         it != first;) {
+      --it;
       const uint64_t start = *it >> 16, freq = (*it & 0xffff) + 1;
       uint64_t x_max = ((kRansLow >> kProbBits) << 32) * freq;
       if (x >= x_max) {

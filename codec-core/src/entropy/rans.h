@@ -45,10 +45,14 @@ class RansQuotients {
 
 class RansEncoder {
  public:
+  RansEncoder() = default;
+  // Its write pointer points into its own queue.
+  RansEncoder(const RansEncoder &) = delete;
+  RansEncoder &operator=(const RansEncoder &) = delete;
   // Queues value v under table t (encoded at finish, in reverse).
   void put(const CdfTables &tables, int t, int32_t value) {
     const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-    const int32_t k = value - tables.min[t];
+    const int64_t k = int64_t(value) - tables.min[t];  // any int32 value, no overflow
     if (k >= 0 && k < tables.size[t] - 1)
       push(op(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])));
     else
@@ -85,7 +89,8 @@ class CodingCost {
   CodingCost();  // builds the table on the process's first use
   double bits(const CdfTables &tables, int t, int32_t value) const {
     const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-    const int32_t n = tables.size[t], k = value - tables.min[t];
+    const int32_t n = tables.size[t];
+    const int64_t k = int64_t(value) - tables.min[t];
     if (k >= 0 && k < n - 1) return neg_log2_q16_[uint32_t(cdf[k + 1] - cdf[k])] / 65536.0;
     return neg_log2_q16_[uint32_t(cdf[n] - cdf[n - 1])] / 65536.0 + escaped_bits(value);
   }
