@@ -42,6 +42,12 @@ struct CdfTables {
     }
     return int32_t(base - c) + (*base <= int32_t(slot));
   }
+  // The symbol that codes `value` in table t: its own, or the escape
+  // (size[t] - 1) for a value outside the table. Any int32 value.
+  int32_t symbol_for_value(int t, int32_t value) const {
+    const int64_t k = int64_t(value) - min[t];
+    return k >= 0 && k < size[t] - 1 ? int32_t(k) : size[t] - 1;
+  }
   // Table for a scale given as log2 in Q16: integer only. index =
   // round((log2 s - log2 s_min) * steps), floor division on integers.
   int table_for_log2_scale(int64_t log2_scale_q16) const {

@@ -13,6 +13,11 @@ namespace {
 // bits themselves, in raw 16-bit chunks.
 inline uint32_t zigzag(int32_t v) { return v >= 0 ? uint32_t(v) << 1 : (uint32_t(-(v + 1)) << 1) | 1; }
 inline int32_t unzigzag(uint32_t u) { return (u & 1) ? -int32_t(u >> 1) - 1 : int32_t(u >> 1); }
+inline uint32_t bit_length(uint32_t u) {
+  uint32_t bits = 0;
+  while (bits < 32 && (u >> bits)) ++bits;
+  return bits;
+}
 }  // namespace
 
 void RansEncoder::next_block() {
@@ -21,14 +26,9 @@ void RansEncoder::next_block() {
   block_end_ = next_ + kBlockOps;
 }
 
-void RansEncoder::put_escaped(const CdfTables &tables, int t, int32_t value) {
-  const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-  const int32_t n = tables.size[t];
-  push(op(uint32_t(cdf[n - 1]), uint32_t(cdf[n] - cdf[n - 1])));
+void RansEncoder::put_escaped(int32_t value) {
   ++escapes_;
-  uint32_t u = zigzag(value);
-  uint32_t bits = 0;
-  while (bits < 32 && (u >> bits)) ++bits;
+  const uint32_t u = zigzag(value), bits = bit_length(u);
   put_raw16(bits);
   for (uint32_t b = 0; b < bits; b += 16) put_raw16(u >> b);
 }
@@ -71,11 +71,7 @@ const std::vector<uint32_t> &neg_log2_table() {
 
 CodingCost::CodingCost() : neg_log2_q16_(neg_log2_table().data()) {}
 
-double CodingCost::escaped_bits(int32_t value) {
-  uint32_t u = zigzag(value), bits = 0;
-  while (bits < 32 && (u >> bits)) ++bits;
-  return 16.0 * (1 + (bits + 15) / 16);
-}
+double CodingCost::escaped_bits(int32_t value) { return 16.0 * (1 + (bit_length(zigzag(value)) + 15) / 16); }
 
 std::vector<uint8_t> RansEncoder::finish() {
   RansQuotients quotients;

@@ -52,11 +52,9 @@ class RansEncoder {
   // Queues value v under table t (encoded at finish, in reverse).
   void put(const CdfTables &tables, int t, int32_t value) {
     const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-    const int64_t k = int64_t(value) - tables.min[t];  // any int32 value, no overflow
-    if (k >= 0 && k < tables.size[t] - 1)
-      push(op(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])));
-    else
-      put_escaped(tables, t, value);
+    const int32_t k = tables.symbol_for_value(t, value);
+    push(op(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])));
+    if (k == tables.size[t] - 1) put_escaped(value);
   }
   std::vector<uint8_t> finish();
   uint32_t escapes() const { return escapes_; }
@@ -70,7 +68,7 @@ class RansEncoder {
     *next_++ = op;
   }
   void next_block();
-  void put_escaped(const CdfTables &tables, int t, int32_t value);
+  void put_escaped(int32_t value);  // the raw chunks after an escape symbol
   void put_raw16(uint32_t bits) { push(op(bits & 0xffff, 1)); }
   // The queue, in blocks of kBlockOps: it is a tile's largest encode
   // buffer, and a vector grown by doubling held up to three times its size
@@ -89,10 +87,9 @@ class CodingCost {
   CodingCost();  // builds the table on the process's first use
   double bits(const CdfTables &tables, int t, int32_t value) const {
     const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-    const int32_t n = tables.size[t];
-    const int64_t k = int64_t(value) - tables.min[t];
-    if (k >= 0 && k < n - 1) return neg_log2_q16_[uint32_t(cdf[k + 1] - cdf[k])] / 65536.0;
-    return neg_log2_q16_[uint32_t(cdf[n] - cdf[n - 1])] / 65536.0 + escaped_bits(value);
+    const int32_t k = tables.symbol_for_value(t, value);
+    const double symbol = neg_log2_q16_[uint32_t(cdf[k + 1] - cdf[k])] / 65536.0;
+    return k == tables.size[t] - 1 ? symbol + escaped_bits(value) : symbol;
   }
 
  private:
