@@ -54,13 +54,14 @@ std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_c
                                        const ThreadShare *share) const {
   Planes x = to_planes(tile);
   if (effort < 3) return encode_planes(std::move(x), tile, quality_centi, effort, share);
-  std::vector<uint8_t> first = encode_planes(Planes(x), tile, quality_centi, effort, share);
-  correct_edges(x, reconstruct(TilePayloadHeader::parse(first.data(), first.size()), first, quality_centi, share), tile);
+  Planes decoded;
+  encode_planes(Planes(x), tile, quality_centi, effort, share, &decoded);
+  correct_edges(x, decoded, tile);
   return encode_planes(std::move(x), tile, quality_centi, effort, share);
 }
 
 std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, uint32_t quality_centi, int effort,
-                                              const ThreadShare *share) const {
+                                              const ThreadShare *share, Planes *decoded) const {
   const uint32_t W = uint32_t(x.width), H = uint32_t(x.height);
   std::vector<Planes> latents;
   {
@@ -68,21 +69,30 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
     engine::ThreadsScope helpers(share);
     latents = network_.analysis(std::move(x));
   }
-  entropy::RansEncoder coder;
-  context_.encode(latents, context_.gains(quality_centi), coder,
-                  effort >= 2 ? entropy::Rounding::kRateDistortion : entropy::Rounding::kNearest);
-  std::vector<uint8_t> stream = coder.finish();
-  TilePayloadHeader header;
-  header.grey = tile.bands == 1;
-  header.coded_width = W;
-  header.coded_height = H;
-  header.pad_right = W - tile.width;
-  header.pad_bottom = H - tile.height;
-  header.escapes = coder.escapes();
+  const entropy::QualityGains gains = context_.gains(quality_centi);
+  std::vector<Planes> dequantized;
   std::vector<uint8_t> out;
-  out.reserve(TilePayloadHeader::kSize + stream.size());
-  header.append_to(out);
-  out.insert(out.end(), stream.begin(), stream.end());
+  {
+    entropy::RansEncoder coder;
+    context_.encode(latents, gains, coder,
+                    effort >= 2 ? entropy::Rounding::kRateDistortion : entropy::Rounding::kNearest,
+                    decoded ? &dequantized : nullptr);
+    latents.clear();
+    const std::vector<uint8_t> stream = coder.finish();
+    TilePayloadHeader header;
+    header.grey = tile.bands == 1;
+    header.coded_width = W;
+    header.coded_height = H;
+    header.pad_right = W - tile.width;
+    header.pad_bottom = H - tile.height;
+    header.escapes = coder.escapes();
+    out.reserve(TilePayloadHeader::kSize + stream.size());
+    header.append_to(out);
+    out.insert(out.end(), stream.begin(), stream.end());
+  }
+  // What the decoder will make of it, without decoding the stream: the
+  // coder handed back the latents the decoder will read.
+  if (decoded) *decoded = synthesize(std::move(dequantized), gains, share);
   return out;
 }
 
@@ -123,6 +133,11 @@ Planes TileCodec::reconstruct(const TilePayloadHeader &header, const std::vector
   context_.decode(latents, gains, coder);
   if (!coder.finished_cleanly() || coder.escapes() != header.escapes)
     throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
+  return synthesize(std::move(latents), gains, share);
+}
+
+Planes TileCodec::synthesize(std::vector<Planes> latents, const entropy::QualityGains &gains,
+                             const ThreadShare *share) const {
   engine::ScratchScope scratch;
   engine::ThreadsScope helpers(share);
   network_.refine_latents(latents, gains.gain);

@@ -45,12 +45,16 @@ class TileCodec {
   // [-0.5, 0.5] (grey as R = G = B).
   Planes to_planes(const TileImage &tile) const;
   std::vector<Planes> latent_shapes(uint32_t coded_width, uint32_t coded_height) const;
+  // decoded: if given, receives reconstruct()'s image of the payload.
   std::vector<uint8_t> encode_planes(Planes x, const TileImage &tile, uint32_t quality_centi, int effort,
-                                     const ThreadShare *share) const;
+                                     const ThreadShare *share, Planes *decoded = nullptr) const;
   // The decoder's image of a payload (its parsed header), before the
   // pixels are rounded.
   Planes reconstruct(const format::TilePayloadHeader &header, const std::vector<uint8_t> &payload,
                      uint32_t quality_centi, const ThreadShare *share) const;
+  // The decoder's network on decoded latents: residual prediction,
+  // synthesis, post-filter.
+  Planes synthesize(std::vector<Planes> latents, const entropy::QualityGains &gains, const ThreadShare *share) const;
   // Effort 3: moves the coded area's outermost pixels of x against the
   // error the first pass left there.
   void correct_edges(Planes &x, const Planes &decoded, const TileImage &tile) const;

@@ -24,6 +24,11 @@ std::vector<int32_t> quantize_all(const NamedTensor &t, int bits, int64_t expect
 constexpr int32_t kInt16Limit = 32767, kBiasLimit = 1 << 30;
 
 inline int16_t clamp16(int32_t v) { return int16_t(std::clamp(v, -kInt16Limit, kInt16Limit)); }
+
+// The decoder's float latent for symbol s: (s + mean) / gain.
+inline float dequantize(int32_t s, int64_t mean_q8, float gain) {
+  return float((double(s) + double(mean_q8) / 256.0) / gain);
+}
 }  // namespace
 
 
@@ -172,9 +177,13 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
 }
 
 void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, RansEncoder &coder,
-                          Rounding rounding) const {
+                          Rounding rounding, std::vector<Planes> *dequantized) const {
   const bool rd = rounding == Rounding::kRateDistortion;
   const CodingCost coding_cost;
+  if (dequantized) {
+    dequantized->clear();
+    for (const Planes &p : latents) dequantized->emplace_back(p.channels, p.height, p.width);
+  }
   code(latents, g, [&](int l, int gc, size_t at, bool ring, int64_t mean_q8, int table) {
     double v = double(latents[l].values[at]) * g.gain[gc] - double(mean_q8) / 256.0;
     v = std::clamp(v, -2.0e9, 2.0e9);  // (NaN stays NaN and becomes 0 below)
@@ -202,6 +211,7 @@ void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains
       }
     }
     coder.put(tables_, table, s);
+    if (dequantized) (*dequantized)[l].values[at] = dequantize(s, mean_q8, g.gain[gc]);
     return s;
   });
 }
@@ -211,7 +221,7 @@ void ContextModel::decode(std::vector<Planes> &latents, const QualityGains &g,
   for (auto &p : latents) p.values.assign(size_t(p.channels) * p.height * p.width, 0.f);
   code(latents, g, [&](int l, int gc, size_t at, bool, int64_t mean_q8, int table) {
     int32_t s = coder.get(tables_, table);
-    latents[l].values[at] = float((double(s) + double(mean_q8) / 256.0) / g.gain[gc]);
+    latents[l].values[at] = dequantize(s, mean_q8, g.gain[gc]);
     return s;
   });
 }

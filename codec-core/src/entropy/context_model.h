@@ -62,9 +62,11 @@ class ContextModel {
   // Quantizes and codes the latents (fine to coarse in `latents`: the
   // analysis output), each to the nearest step or, in coding order, to the
   // step whose squared error plus kRateDistortionLambda times its bits is
-  // least, but on the tile's border (the decoder is the same).
+  // least, but on the tile's border (the decoder is the same). If given,
+  // `dequantized` receives what decode() will fill in, bit for bit.
   void encode(const std::vector<Planes> &latents, const QualityGains &g,
-              RansEncoder &coder, Rounding rounding = Rounding::kNearest) const;
+              RansEncoder &coder, Rounding rounding = Rounding::kNearest,
+              std::vector<Planes> *dequantized = nullptr) const;
   // Decodes latents of the given shapes; fills their values with the
   // dequantized latents, (s + mean) / gain.
   void decode(std::vector<Planes> &latents, const QualityGains &g,

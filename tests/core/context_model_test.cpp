@@ -1,0 +1,58 @@
+// The integer context model: what the encoder says the decoder will read
+// is what the decoder reads.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "engine/network_engine.h"
+#include "entropy/context_model.h"
+#include "entropy/rans.h"
+#include "model_file.h"
+
+namespace {
+using msic::Planes;
+
+// The analysis of a noisy gradient, scaled so that the latents span many
+// steps at the tested qualities (escapes included).
+std::vector<Planes> some_latents(const msic::ModelFile &model, int h, int w, float scale) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> noise(-0.2f, 0.2f);
+  Planes x(3, h, w);
+  for (int c = 0; c < 3; ++c)
+    for (size_t i = 0; i < x.plane_size(); ++i)
+      x.plane(c)[i] = std::clamp(0.3f * std::sin(0.07f * float(i % w) + 0.03f * float(i / w) + c) + noise(rng), -0.5f, 0.5f);
+  std::vector<Planes> latents = msic::engine::NetworkEngine(model).analysis(x);
+  for (Planes &p : latents)
+    for (float &v : p.values) v *= scale;
+  return latents;
+}
+}  // namespace
+
+TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
+  const msic::ModelFile model = msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE);
+  const msic::entropy::ContextModel context(model);
+  for (float scale : {1.0f, 40.0f})
+    for (uint32_t quality : {0u, 5800u, 10000u})
+      for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion}) {
+        const std::vector<Planes> latents = some_latents(model, 64, 96, scale);
+        const msic::entropy::QualityGains gains = context.gains(quality);
+        msic::entropy::RansEncoder coder;
+        std::vector<Planes> expected;
+        context.encode(latents, gains, coder, rounding, &expected);
+        const std::vector<uint8_t> stream = coder.finish();
+
+        std::vector<Planes> decoded;
+        for (const Planes &p : latents) decoded.emplace_back(p.channels, p.height, p.width);
+        msic::entropy::RansDecoder reader(stream.data(), stream.size());
+        context.decode(decoded, gains, reader);
+        EXPECT_TRUE(reader.finished_cleanly());
+        ASSERT_EQ(expected.size(), decoded.size());
+        for (size_t l = 0; l < decoded.size(); ++l) {
+          ASSERT_EQ(expected[l].values.size(), decoded[l].values.size());
+          EXPECT_EQ(0, memcmp(expected[l].values.data(), decoded[l].values.data(), decoded[l].values.size() * sizeof(float)))
+              << "latent " << l << ", scale " << scale << ", quality " << quality << ", rounding " << int(rounding);
+        }
+      }
+}
