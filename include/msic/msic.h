@@ -129,7 +129,8 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
  * (1/8 cost 10% of a smooth upsampled mosaic, 1/16 about 2.5%). */
 #define MSIC_OVERVIEWS_DEFAULT 4
 /* Encoder effort (MSIC_ENCODER_EFFORT): 1 .. MAX, default 2; 3 encodes
- * twice to even out tile borders. Every decoder reads every effort. */
+ * twice to lower the error at tile borders. Every decoder reads every
+ * effort. */
 #define MSIC_EFFORT_MAX 3
 #define MSIC_EFFORT_DEFAULT 2
 
@@ -224,9 +225,10 @@ typedef enum msic_encoder_option {
    * effort's files. 1: each latent rounded to its nearest step (the
    * fastest). 2: each latent off the tile's border, in coding order, the
    * step whose squared error plus bits (weighted) is least (Kodak: about 3%
-   * fewer bits at equal PSNR). 3: as 2, then the tile is decoded, the
-   * pixels of its edges moved by half their error and it is coded again
-   * (smaller tile seams, about 1.8x the time). Integer 1 .. MSIC_EFFORT_MAX;
+   * fewer bits at equal PSNR). 3: as 2, then the pixels of the tile's edges
+   * are moved by half the error the decoder would leave there and it is
+   * coded again (a lower error next to tile borders, about 2x the time).
+   * Integer 1 .. MSIC_EFFORT_MAX;
    * default MSIC_EFFORT_DEFAULT. */
   MSIC_ENCODER_EFFORT = 8,
   /* Not an option: makes the enum hold any int id a caller may pass. */

@@ -2,6 +2,7 @@
 // is what the decoder reads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -48,6 +49,8 @@ TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
         msic::entropy::RansDecoder reader(stream.data(), stream.size());
         context.decode(decoded, gains, reader);
         EXPECT_TRUE(reader.finished_cleanly());
+        EXPECT_EQ(coder.escapes(), reader.escapes());
+        if (scale > 1 && quality == 10000u) EXPECT_GT(coder.escapes(), 0u) << "no escaped symbol was tested";
         ASSERT_EQ(expected.size(), decoded.size());
         for (size_t l = 0; l < decoded.size(); ++l) {
           ASSERT_EQ(expected[l].values.size(), decoded[l].values.size());

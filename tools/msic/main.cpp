@@ -51,7 +51,7 @@ const char *kEncodeHelp =
     "  --quality Q     0..100, any real value (default 75); read like JPEG's: at Q, msic is smaller\n"
     "                  than a JPEG at Q and looks about as good (the README has the table)\n"
     "  --effort N      1: fastest; 2 (default): each latent's step chosen for rate and distortion;\n"
-    "                  3: also tile borders evened out (1.8x the time)\n"
+    "                  3: also a lower error at tile borders (2x the time)\n"
     "  --lossless      every sample exact; any band count, 8/16/32-bit integers and floats\n"
     "  --max-error E   every sample within E of the original (a whole number for integers)\n"
     "  --tile-size N   tile width/height, multiple of 16 in [64, 4096] (default 512)\n"
