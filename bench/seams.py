@@ -12,12 +12,14 @@ Per tile size and quality it prints three measures; 1.0 means no seam.
   every other pixel. It also weighs what the images show there: at 512-px
   tiles a Kodak image has one border.
 - against the same pixels away from a border: each image is coded a second
-  time with its top-left half a tile cropped away, which moves the grid by
-  half a tile; the error of the pixels at distance 0-3 from a border is set
-  against the error of the same pixels in the other encode, where they lie
-  at least kAway pixels from any border (both ways round, pooled over the
-  images; pixels within kAway of an image edge or the crop's edge do not
-  count). The same content on both sides of the ratio.
+  time with its top-left corner cropped away (about half a tile, a
+  multiple of kGrid pixels, so the latent grids fall as before), which
+  moves the tile grid; the error of the pixels at distance 0-3 from a
+  border is set against the error of the same pixels in the other encode,
+  where they lie at least kAway pixels from any border (both ways round,
+  pooled over the images; pixels within kAway of an image edge or the
+  crop's edge do not count). The same content on both sides of the ratio;
+  it takes twice the encodes.
 - the step across a border: the same comparison for the squared error of
   the difference between the two pixels either side of a border. Tiles are
   coded independently, so their errors do not agree across a border even
@@ -46,15 +48,20 @@ def border_distance(h, w, tile):
 
 
 # How far from every border and edge a pixel must lie to count as away from
-# them in the shifted comparison.
-kAway = 8
+# them in the shifted comparison: a latent cell of the coarsest level.
+kAway = 16
+# The shift is a multiple of this, so that the content sits on the latent
+# grids as it did (a model of up to five levels).
+kGrid = 32
 
 
-def write_ppm(path, pixels):
+def write_pnm(path, pixels, grey):
+    """PPM, or PGM of the first channel for a grey source (coded as grey)."""
     h, w, _ = pixels.shape
     with open(path, "wb") as f:
-        f.write(b"P6\n%d %d\n255\n" % (w, h))
-        f.write(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes())
+        f.write(b"%s\n%d %d\n255\n" % (b"P5" if grey else b"P6", w, h))
+        data = pixels[:, :, 0] if grey else pixels
+        f.write(np.ascontiguousarray(data, dtype=np.uint8).tobytes())
 
 
 def coded(args, source, tile, q, work):
@@ -94,26 +101,30 @@ def border_steps(h, w, tile, offset):
     return across_x, across_y
 
 
-def shifted_sums(args, original, decoded, tile, q, work):
-    """Against one more encode with the grid moved by half a tile: the
-    squared error summed over the pixels 0-3 from a border and over the
+def shifted_sums(args, source, original, decoded, tile, q, work):
+    """Against one more encode with the grid moved by about half a tile:
+    the squared error summed over the pixels 0-3 from a border and over the
     same pixels away from borders, and the same two sums for the step
-    across a border."""
-    o = tile // 2
+    across a border (all zero where no pixel qualifies)."""
+    o = max(kGrid, tile // 2 // kGrid * kGrid)
     h, w = decoded.shape[:2]
-    if h - o <= kAway or w - o <= kAway:
-        return np.zeros(4), np.zeros(4), 0.0, 0.0
-    crop = os.path.join(work, "shifted.ppm")
-    write_ppm(crop, original[o:, o:])
-    shifted = original.copy()  # outside the crop: no error, and masked out below
-    shifted[o:, o:] = coded(args, crop, tile, q, work)[0]
-    e_n = ((original - decoded) ** 2).mean(axis=2)
-    e_s = ((original - shifted) ** 2).mean(axis=2)
+    zeros = np.zeros(4), np.zeros(4), 0.0, 0.0
+    if h - o <= 2 * kAway or w - o <= 2 * kAway:
+        return zeros
     d_n = border_distance(h, w, tile)
     d_s = np.full((h, w), 1 << 30)
     d_s[o:, o:] = border_distance(h - o, w - o, tile)
     y, x = np.mgrid[0:h, 0:w]
     valid = (y >= o + kAway) & (x >= o + kAway) & (y < h - kAway) & (x < w - kAway)
+    if not (valid & ((d_n == 0) | (d_s == 0))).any():
+        return zeros  # no border in either grid
+    crop = os.path.join(work, "shifted.pnm")
+    grey = int(subprocess.check_output(["vipsheader", "-f", "bands", source])) in (1, 2)
+    write_pnm(crop, original[o:, o:], grey)
+    shifted = original.copy()  # outside the crop: no error, and masked out below
+    shifted[o:, o:] = coded(args, crop, tile, q, work)[0]
+    e_n = ((original - decoded) ** 2).mean(axis=2)
+    e_s = ((original - shifted) ** 2).mean(axis=2)
     near, far = np.zeros(4), np.zeros(4)
     for k in range(4):
         at_n = valid & (d_n == k) & (d_s >= kAway)   # k from a border in the normal grid only
@@ -154,7 +165,7 @@ def main():
                     rest.append(e[d > 0].mean())
                     bits += b
                     pixels += e.size
-                    n, f, sn, sf = shifted_sums(args, a, decoded, tile, q, work)
+                    n, f, sn, sf = shifted_sums(args, p, a, decoded, tile, q, work)
                     near += n
                     far += f
                     step_near += sn

@@ -97,16 +97,18 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
 }
 
 // The coded area's outermost pixels decode worse than the rest (the nets
-// see zeros beyond them), which shows as a seam where tiles meet: 1.10-1.18x
+// see zeros beyond them), which shows as a seam where tiles meet: 1.10-1.17x
 // the mean squared error the same pixels have away from a border at effort
 // 2 (bench/seams.py, 24 Kodak images, Q20-75). Moving those input pixels by
-// half their error after a first pass brings that to 0.84-0.93 (+0.2-0.4%
-// BD-rate at 512-px tiles). Measured on Kodak (models/README.md): 0.3
-// leaves more of it at low qualities, 0.7 overshoots at high ones, and a
-// wider ring or a second pass pushes the error into the next pixels. None
-// of it makes the two tiles' errors agree, so the step across a border
-// stays 1.2-1.7x what it is elsewhere. Only edges that are real pixels:
-// behind edge padding the tile's last row or column is not at the coded edge.
+// half their error after a first pass brings that to 0.84-0.94 (+0.2-0.4%
+// BD-rate at 512-px tiles), and at Q50-75 moves some of it one pixel in
+// (1.02-1.08 there). Measured on Kodak (models/README.md): 0.3 leaves more
+// of it at low qualities, 0.7 overshoots at high ones, and a wider ring or
+// a second pass pushes more of the error inward. None of it makes the two
+// tiles' errors agree: the step across a border stays 1.22-1.36x what it
+// is elsewhere at Q20-75 (1.50-1.64 at effort 2). Only edges that are real
+// pixels: behind edge padding the tile's last row or column is not at the
+// coded edge.
 void TileCodec::correct_edges(Planes &x, const Planes &decoded, const TileImage &tile) const {
   constexpr float kPart = 0.5f;
   const int W = x.width, w = int(tile.width), h = int(tile.height);  // coded, real
