@@ -168,11 +168,12 @@ tsan() {
     -DCMAKE_CROSSCOMPILING_EMULATOR="$root/$dir/tsan-launcher" || return 0
   phase "tsan: build" build "$dir" || return 0
 
-  # The tests that run threads: windows, batches and thread counts through
-  # the C API, the concurrency tests of the three interfaces, the whole
-  # GDAL C++ suite (parallel prefetch, encoding, cancelling), and the vips
-  # module in this process and in the vips program at concurrency 8.
-  local threaded='^(Concurrency\.|Determinism\.ThreadCount|Codec\.WindowDecode|Api\.TileBatch|gdal\.GdalMsicTest\.|vips\.VipsModule\.(ThreadsSharingALoadedImage|ProgramsDecodeTheSameAtConcurrency|BufferAndSourceInProcess))'
+  # The tests that run threads: the worker pool, windows, batches and
+  # thread counts through the C API, the concurrency tests of the three
+  # interfaces, the whole GDAL C++ suite (parallel prefetch, encoding,
+  # cancelling), and the vips module in this process and in the vips
+  # program at concurrency 8.
+  local threaded='^(Parallel\.|Concurrency\.|Determinism\.ThreadCount|Codec\.WindowDecode|Api\.TileBatch|gdal\.GdalMsicTest\.|vips\.VipsModule\.(ThreadsSharingALoadedImage|ProgramsDecodeTheSameAtConcurrency|BufferAndSourceInProcess))'
   TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$supp/tsan.supp" \
     phase "tsan: threaded tests" ctest_in "$dir" "" -R "$threaded" || true
 }

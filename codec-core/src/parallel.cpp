@@ -6,18 +6,20 @@
 // waits until no helper is inside. Waiting callers run nothing else: an
 // item may hold its thread's scratch buffers (engine/kernels.h) for helpers
 // to read, so nothing may run on that thread until they are done. Workers
-// are started when a loop wants more than are idle (up to kMaxWorkers) and
-// never stop; the pool is never destroyed, and libmsic is linked with
-// -z nodelete so that no unload pulls its code from under them. A forked
-// child starts a new pool (its parent's workers do not exist there).
+// are started when a loop wants more than are idle or starting (up to
+// kMaxWorkers), with every signal blocked (the host's signals go to its
+// own threads), and never stop; the pool is never destroyed, and libmsic
+// is linked with -z nodelete so that no unload pulls its code from under
+// them. A forked child starts a new pool (its parent's workers do not
+// exist there) and keeps the old one reachable.
 #include "parallel.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <condition_variable>
 #include <exception>
 #include <mutex>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -57,14 +59,7 @@ struct Job {
 
 class WorkerPool {
  public:
-  static WorkerPool &get() {
-    static const bool registered = [] {
-      pthread_atfork(nullptr, nullptr, [] { instance() = new WorkerPool; });
-      return true;
-    }();
-    (void)registered;
-    return *instance();
-  }
+  explicit WorkerPool(WorkerPool *retired = nullptr) : retired_(retired) {}
 
   void run(Job &job, int helpers) {
     {
@@ -73,13 +68,7 @@ class WorkerPool {
       queue_.push_back(&job);
       int wanted = 0;
       for (const Job *j : queue_) wanted += j->wanted;
-      try {
-        for (int more = wanted - idle_; more > 0 && workers_ < kMaxWorkers; --more, ++workers_)
-          std::thread(&WorkerPool::serve, this).detach();
-      } catch (const std::system_error &) {
-        // No more threads to be had: the workers there are (and the
-        // caller) run the loop.
-      }
+      start_workers(wanted - idle_ - starting_);
     }
     changed_.notify_all();
     job.work();
@@ -91,11 +80,24 @@ class WorkerPool {
   }
 
  private:
-  // Leaked on purpose: detached workers wait on its lock until the
-  // process ends.
-  static WorkerPool *&instance() {
-    static WorkerPool *pool = new WorkerPool;
-    return pool;
+  // `more` workers (pool lock held), as many as can be had.
+  void start_workers(int more) {
+    more = std::min(more, kMaxWorkers - workers_);
+    if (more <= 0) return;
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    try {
+      for (; more > 0; --more) {
+        std::thread(&WorkerPool::serve, this).detach();
+        ++workers_;
+        ++starting_;
+      }
+    } catch (...) {
+      // No more threads (system_error, bad_alloc): the workers there are
+      // and the caller run the loop.
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
 
   void unqueue(const Job *job) {
@@ -108,6 +110,7 @@ class WorkerPool {
 
   void serve() {
     std::unique_lock<std::mutex> lock(mutex_);
+    --starting_;
     for (;;) {
       Job *job = nullptr;
       for (Job *j : queue_)
@@ -133,19 +136,27 @@ class WorkerPool {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<Job *> queue_;
-  int idle_ = 0, workers_ = 0;
+  int idle_ = 0, starting_ = 0, workers_ = 0;
+  WorkerPool *const retired_;  // a forked parent's pool, kept reachable
 };
+
+// Made when libmsic loads, before any thread of its own could fork, and
+// never destroyed: detached workers wait on its lock until the process
+// ends.
+WorkerPool *pool = new WorkerPool;
+const int fork_handler = pthread_atfork(nullptr, nullptr, [] { pool = new WorkerPool(pool); });
 
 }  // namespace
 
 void run_parallel(size_t n, int helpers, void (*item)(void *, size_t), void *context, ThreadShare *share) {
+  (void)fork_handler;
   Job job;
   job.n = n;
   job.item = item;
   job.context = context;
   job.share = share;
   job.buffers = BufferPool::current();
-  WorkerPool::get().run(job, helpers);
+  pool->run(job, helpers);
   if (job.error) std::rethrow_exception(job.error);
 }
 
