@@ -34,10 +34,10 @@ std::vector<Planes> some_latents(const msic::ModelFile &model, int h, int w, flo
 TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
   const msic::ModelFile model = msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE);
   const msic::entropy::ContextModel context(model);
-  for (float scale : {1.0f, 40.0f})
+  for (float scale : {1.0f, 40.0f}) {
+    const std::vector<Planes> latents = some_latents(model, 64, 96, scale);
     for (uint32_t quality : {0u, 5800u, 10000u})
       for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion}) {
-        const std::vector<Planes> latents = some_latents(model, 64, 96, scale);
         const msic::entropy::QualityGains gains = context.gains(quality);
         msic::entropy::RansEncoder coder;
         std::vector<Planes> expected;
@@ -58,4 +58,5 @@ TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
               << "latent " << l << ", scale " << scale << ", quality " << quality << ", rounding " << int(rounding);
         }
       }
+  }
 }

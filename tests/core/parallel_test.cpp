@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -18,47 +16,26 @@
 #include "parallel.h"
 
 namespace {
-// Fails the run (abort) unless destroyed within `seconds`: a loop that
-// never finishes is reported at once rather than at ctest's timeout.
-class Watchdog {
- public:
-  explicit Watchdog(int seconds) {
-    std::thread([this, seconds] {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (!done_cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return done_; })) {
-        fprintf(stderr, "parallel_test: a loop did not finish in %d s\n", seconds);
-        std::abort();
-      }
-      finished_ = true;
-      done_cv_.notify_all();
-    }).detach();
-  }
-  ~Watchdog() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_ = true;
-    done_cv_.notify_all();
-    done_cv_.wait(lock, [this] { return finished_; });
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable done_cv_;
-  bool done_ = false, finished_ = false;
-};
-
-// Runs a loop whose items each wait (a while at most) until `want` threads
-// have taken one: the loop must have had that many.
-std::set<std::thread::id> threads_of_a_loop(size_t items, int threads, size_t want) {
+// The threads that run a loop's items; each waits in arrive() (a while at
+// most) until `want` of them have taken one: the loop must have had that
+// many.
+struct Rendezvous {
   std::mutex mutex;
   std::condition_variable more;
   std::set<std::thread::id> seen;
-  msic::parallel_for(items, threads, [&](size_t) {
+
+  void arrive(size_t want) {
     std::unique_lock<std::mutex> lock(mutex);
     seen.insert(std::this_thread::get_id());
     more.notify_all();
     more.wait_for(lock, std::chrono::seconds(20), [&] { return seen.size() >= want; });
-  });
-  return seen;
+  }
+};
+
+std::set<std::thread::id> threads_of_a_loop(size_t items, int threads, size_t want) {
+  Rendezvous threads_seen;
+  msic::parallel_for(items, threads, [&](size_t) { threads_seen.arrive(want); });
+  return threads_seen.seen;
 }
 }  // namespace
 
@@ -79,13 +56,14 @@ TEST(Parallel, TheThreadsAskedForRunTheItems) {
 
 TEST(Parallel, LoopsInsideLoopsFinish) {
   // Tiles whose convolutions split again, as a multi-tile decode does.
-  Watchdog watchdog(120);
+  alarm(120);  // a loop that never ends fails the run at once, not at ctest's timeout
   std::atomic<int> inner{0};
   msic::ThreadShare share(3, 4);
   msic::parallel_for(3, 4, [&](size_t) {
     for (int conv = 0; conv < 20; ++conv)
       msic::parallel_for(6, share.for_one_item(), [&](size_t) { inner.fetch_add(1); });
   }, &share);
+  alarm(0);
   EXPECT_EQ(inner.load(), 3 * 20 * 6);
 }
 
@@ -93,24 +71,17 @@ TEST(Parallel, AnErrorReachesTheCallerAndTheNextLoopRuns) {
   // Thrown on a helper: every item waits until two threads have taken one,
   // then the items not on the caller's thread throw.
   const std::thread::id caller = std::this_thread::get_id();
-  std::mutex mutex;
-  std::condition_variable more;
-  std::set<std::thread::id> seen;
+  Rendezvous threads_seen;
   try {
     msic::parallel_for(4, 2, [&](size_t) {
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        seen.insert(std::this_thread::get_id());
-        more.notify_all();
-        more.wait_for(lock, std::chrono::seconds(20), [&] { return seen.size() >= 2; });
-      }
+      threads_seen.arrive(2);
       if (std::this_thread::get_id() != caller) throw std::runtime_error("from a helper");
     });
     ADD_FAILURE() << "no error reached the caller";
   } catch (const std::runtime_error &e) {
     EXPECT_STREQ(e.what(), "from a helper");
   }
-  EXPECT_EQ(seen.size(), 2u);
+  EXPECT_EQ(threads_seen.seen.size(), 2u);
   std::atomic<int> after{0};
   msic::parallel_for(10, 3, [&](size_t) { after.fetch_add(1); });
   EXPECT_EQ(after.load(), 10);
@@ -121,12 +92,8 @@ TEST(Parallel, WorkersThatRunOutGiveTheirThreadsToTheRest) {
   // may use both.
   msic::ThreadShare share(2, 2);
   std::atomic<int> seen_by_long{0};
-  std::atomic<bool> short_done{false};
   msic::parallel_for(2, 2, [&](size_t i) {
-    if (i == 1) {
-      short_done = true;
-      return;
-    }
+    if (i == 1) return;
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (share.for_one_item() < 2 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
     seen_by_long = share.for_one_item();
