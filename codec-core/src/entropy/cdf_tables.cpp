@@ -80,17 +80,24 @@ CdfTables CdfTables::from_model(const ModelFile &model) {
 }
 
 void CdfTables::index() {
-  static_assert(65536 / kBuckets == 256, "symbol_for_slot shifts by 8");
-  bucket.assign(size_t(count()) * (kBuckets + 1), 0);
+  static_assert(65536 / kBuckets == 256, "interval_for_slot shifts by 8");
+  bucket.assign(size_t(count()) * kBuckets, SlotBucket{});
   for (int t = 0; t < count(); ++t) {
     const int32_t *c = cdf.data() + offset[t];
-    int32_t *b = bucket.data() + size_t(t) * (kBuckets + 1);
     int32_t k = 0;
     for (int i = 0; i < kBuckets; ++i) {
+      SlotBucket &b = bucket[size_t(t) * kBuckets + i];
       while (c[k + 1] <= i * 256) ++k;
-      b[i] = k;
+      int32_t last = k;
+      while (c[last + 1] <= i * 256 + 255) ++last;
+      // (validate(): at most 65536 symbols, cdf[k] < 65536 <= cdf[size])
+      b.first = uint16_t(k);
+      b.last = uint16_t(last);
+      if (k == last) {
+        b.start = uint16_t(c[k]);
+        b.freq_minus_1 = uint16_t(c[k + 1] - c[k] - 1);
+      }
     }
-    b[kBuckets] = size[t] - 1;
   }
 }
 

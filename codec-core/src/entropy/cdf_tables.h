@@ -20,27 +20,41 @@ struct CdfTables {
   int32_t log2_scale_min_q16 = 0;  // log2 of the first table's scale, Q16
   int32_t steps_per_octave = 8;
 
-  // Where the decoder starts looking for a slot's symbol: per table,
-  // kBuckets + 1 entries, bucket[t * (kBuckets + 1) + b] = the symbol whose
-  // interval holds slot b * 65536 / kBuckets (the last entry: the last
-  // symbol). Derived from cdf by index().
+  // What the decoder reads first for a slot: per table, one entry per
+  // bucket of 65536 / kBuckets slots, the symbols whose intervals hold the
+  // bucket's first and last slot. Where they are the same symbol (most
+  // slots), the entry also holds its interval, so that the rANS state, the
+  // serial heart of every decode, waits on one load. Derived from cdf by
+  // index().
   static constexpr int kBuckets = 256;
-  std::vector<int32_t> bucket;
+  struct SlotBucket {
+    uint16_t start, freq_minus_1;  // the interval, where first == last
+    uint16_t first, last;
+  };
+  std::vector<SlotBucket> bucket;
+
+  struct SymbolInterval {
+    int32_t symbol;
+    uint32_t start, freq;
+  };
 
   int count() const { return int(offset.size()); }
-  // The symbol k of table t with cdf[k] <= slot < cdf[k + 1] (slot < 65536).
-  int32_t symbol_for_slot(int t, uint32_t slot) const {
-    const int32_t *c = cdf.data() + offset[t] + 1;  // c[k] = cdf[k + 1]
-    const int32_t *b = bucket.data() + size_t(t) * (kBuckets + 1) + (slot >> 8);
-    // The answer lies in [b[0], b[1]]: a binary search without branches on
-    // the data (a predictor cannot guess them), over a few symbols at most.
-    const int32_t *base = c + b[0];
-    for (int32_t len = b[1] - b[0] + 1; len > 1;) {
+  // The symbol k of table t with cdf[k] <= slot < cdf[k + 1] (slot < 65536),
+  // and that interval.
+  SymbolInterval interval_for_slot(int t, uint32_t slot) const {
+    const SlotBucket &b = bucket[size_t(t) * kBuckets + (slot >> 8)];
+    if (b.first == b.last) return {b.first, b.start, b.freq_minus_1 + 1u};
+    // A binary search without branches on the data (a predictor cannot
+    // guess them), over a few symbols at most: c[k] = cdf[k + 1].
+    const int32_t *c = cdf.data() + offset[t] + 1;
+    const int32_t *base = c + b.first;
+    for (int32_t len = b.last - b.first + 1; len > 1;) {
       const int32_t half = len / 2;
-      base = base[half] <= int32_t(slot) ? base + half : base;
+      base = base[half - 1] <= int32_t(slot) ? base + half : base;
       len -= half;
     }
-    return int32_t(base - c) + (*base <= int32_t(slot));
+    const int32_t k = int32_t(base - c);
+    return {k, uint32_t(c[k - 1]), uint32_t(c[k] - c[k - 1])};
   }
   // The symbol that codes `value` in table t: its own, or the escape
   // (size[t] - 1) for a value outside the table. Any int32 value.

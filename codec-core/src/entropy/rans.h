@@ -103,10 +103,9 @@ class RansDecoder {
   // Throws Error when a corrupt stream runs dry. Inline: it is the serial
   // heart of every decode.
   int32_t get(const CdfTables &tables, int t) {
-    const int32_t *cdf = tables.cdf.data() + tables.offset[t];
-    const int32_t k = tables.symbol_for_slot(t, uint32_t(x_ & 0xffff));
-    advance(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k]));
-    return k < tables.size[t] - 1 ? tables.min[t] + k : get_escaped();
+    const CdfTables::SymbolInterval s = tables.interval_for_slot(t, uint32_t(x_ & 0xffff));
+    advance(s.start, s.freq);
+    return s.symbol < tables.size[t] - 1 ? tables.min[t] + s.symbol : get_escaped();
   }
   // True if every word was consumed and the state is back where it began.
   bool finished_cleanly() const;
