@@ -738,18 +738,15 @@ bool MSICDataset::OpenReader(GDALOpenInfo *poOpenInfo)
         return false;
     }
 
-    /* Tiles only decode with the model that coded them: say so now rather
-     * than at every block read (the header and metadata stay readable). */
-    const char *pszLoadedHash = msic_context_model_hash(m_poContext);
-    if (sInfo.coding == MSIC_CODING_LEARNED && pszLoadedHash != nullptr &&
-        !EQUAL(pszLoadedHash, sInfo.model_hash))
+    /* Tiles only decode with the model that coded them (the loaded one, or
+     * one libmsic finds by its hash): say so now rather than at every
+     * block read (the header and metadata stay readable). */
+    if (msic_reader_check_model(m_poReader) == MSIC_ERR_MODEL)
     {
         CPLError(CE_Warning, CPLE_AppDefined,
-                 "MSIC: %s was coded with model %s but the loaded model is "
-                 "%s (%s); its pixels cannot be decoded. Open it with "
+                 "MSIC: %s: its pixels cannot be decoded: %s. Open it with "
                  "-oo MODEL=<path of that model>",
-                 pszFilename, sInfo.model_hash, pszLoadedHash,
-                 msic_context_model_name(m_poContext));
+                 pszFilename, msic_last_error());
     }
     return true;
 }

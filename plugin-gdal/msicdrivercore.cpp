@@ -225,7 +225,8 @@ constexpr const char *kOpenOptionList =
     "option, else ALL_CPUS' default='ALL_CPUS'/>"
     "   <Option name='MODEL' type='string' "
     "description='Path of the model file the image was encoded with, "
-    "when it is not the model built into libmsic'/>"
+    "when libmsic does not find it by its hash (the built-in model, the "
+    "folders of MSIC_MODEL_PATH, the installed models)'/>"
     "</OpenOptionList>";
 
 }  // namespace

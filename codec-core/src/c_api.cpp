@@ -531,6 +531,13 @@ msic_status msic_reader_get_level(const msic_reader *r, uint32_t level, msic_lev
   });
 }
 
+msic_status msic_reader_check_model(msic_reader *r) {
+  return guarded([&] {
+    need(r, "reader");
+    r->impl->check_model();
+  });
+}
+
 msic_status msic_reader_verify(msic_reader *r, msic_progress_fn progress, void *user) {
   return guarded([&] {
     need(r, "reader");

@@ -370,6 +370,18 @@ MSIC_API msic_status msic_reader_decode_region(msic_reader *r, uint32_t x, uint3
 MSIC_API msic_status msic_reader_decode_tiles(msic_reader *r, size_t count, const uint32_t *tx,
                                               const uint32_t *ty, uint8_t *const *out,
                                               size_t stride, int threads);
+/* MSIC_OK if the tiles have a model to decode with: the file was coded
+ * without one (lossless, bounded error), or with the reader's context's
+ * model, or with one found by its SHA-256 (msic_file_info.model_hash)
+ * among the embedded model, the *.msicw files in the folders of
+ * $MSIC_MODEL_PATH (':'-separated) and those in the installed models
+ * folder (where the packages install the retired default models, so that
+ * their files keep decoding after the default changes). Else
+ * MSIC_ERR_MODEL with a message naming the model and where it was looked
+ * for. Decoding does the same by itself (once per reader); this lets a
+ * reader say so at open time. For a file of another model, it loads that
+ * model; for the context's own, it does nothing. */
+MSIC_API msic_status msic_reader_check_model(msic_reader *r);
 /* Checks every tile's CRC and that it decodes. */
 MSIC_API msic_status msic_reader_verify(msic_reader *r, msic_progress_fn progress,
                                         void *user);

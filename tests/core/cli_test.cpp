@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -177,9 +178,21 @@ TEST(Cli, BadInputsFailCleanly) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("/nonexistent.msicw"), std::string::npos) << r.output;
 
+  // A file of another model: that model is looked for by its hash (the
+  // embedded one, or in the folders of MSIC_MODEL_PATH), else refused.
   r = run(cli + " decode " + dir + "/a.msic " + dir + "/y.png --model " + test::random_model_path());
+  EXPECT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(run(cli + " decode " + dir + "/a.msic " + dir + "/z.png").status, 0);
+  EXPECT_EQ(read_file(dir + "/y.png"), read_file(dir + "/z.png"));
+  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/r.msic --model " + test::random_model_path()).status, 0);
+  r = run(cli + " decode " + dir + "/r.msic " + dir + "/r.png");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("coded with model"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("MSIC_MODEL_PATH"), std::string::npos) << r.output;
+  EXPECT_EQ(size_of(dir + "/r.png"), -1);
+  const std::string model_dir = std::filesystem::path(test::random_model_path()).parent_path().string();
+  r = run("MSIC_MODEL_PATH=" + model_dir + " " + cli + " decode " + dir + "/r.msic " + dir + "/r.png");
+  EXPECT_EQ(r.status, 0) << r.output;
 
   // Unsupported input: refused, and the existing output is untouched.
   ASSERT_EQ(run("vips cast " + src + " " + dir + "/deep.v ushort").status, 0);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <filesystem>
 #include <cstring>
 
 #include "container.h"
@@ -246,15 +247,65 @@ TEST(Models, GarbageModelFileIsRefused) {
   EXPECT_STRNE(msic_last_error(), "");
 }
 
-TEST(Models, DecodingWithAnotherModelNamesTheModelNeeded) {
+TEST(Models, DecodingWithAModelNotFoundNamesTheModelNeeded) {
   Context random(test::random_model_path().c_str());
   Image im = gradient(64, 64, 3);
   std::vector<uint8_t> file = test::encode(random.ctx, im, 50, 64);
   msic_status s;
   EXPECT_TRUE(test::decode(nullptr, file, &s).empty());
   EXPECT_EQ(s, MSIC_ERR_MODEL);
-  EXPECT_NE(std::string(msic_last_error()).find(msic_context_model_hash(random.ctx)), std::string::npos);
+  const std::string message = msic_last_error();
+  EXPECT_NE(message.find(msic_context_model_hash(random.ctx)), std::string::npos) << message;
+  EXPECT_NE(message.find("the embedded model"), std::string::npos) << message;  // where it looked
   EXPECT_STRNE(msic_context_model_hash(random.ctx), msic_context_model_hash(nullptr));
+  msic_reader *r = msic_reader_open_memory(nullptr, file.data(), file.size());
+  ASSERT_NE(r, nullptr);  // the header and boxes stay readable
+  EXPECT_EQ(msic_reader_check_model(r), MSIC_ERR_MODEL);
+  msic_reader_close(r);
+}
+
+// A file names its model by hash; a reader whose context holds another
+// model finds it (model_library.h) and decodes what that model's own
+// context decodes, bit for bit.
+TEST(Models, FilesOfAnotherModelDecodeWhereverTheModelIsFound) {
+  Context random(test::random_model_path().c_str());
+  // Not the shared NULL context: a context keeps the models it finds.
+  Context other(MSIC_DEFAULT_MODEL_FILE), again(MSIC_DEFAULT_MODEL_FILE);
+  Image im = gradient(96, 80, 3);
+  const std::vector<uint8_t> by_random = test::encode(random.ctx, im, 50, 64);
+  const std::vector<uint8_t> by_default = test::encode(nullptr, im, 50, 64);
+
+  // The embedded model, for a context of another model.
+  EXPECT_EQ(test::decode(random.ctx, by_default), test::decode(nullptr, by_default));
+
+  // A folder of $MSIC_MODEL_PATH, among files that are not models; the
+  // model's file name does not matter.
+  const std::string dir = test::temp_dir();
+  std::filesystem::copy_file(test::random_model_path(), dir + "/some name.msicw");
+  for (const char *name : {"/a broken one.msicw", "/not a model.msicw"}) {  // (looked at first)
+    FILE *f = fopen((dir + name).c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    fputs(name[1] == 'a' ? "MSICMODL but not really" : "hello", f);
+    fclose(f);
+  }
+  std::filesystem::create_directory(dir + "/a folder.msicw");
+  msic_status s;
+  EXPECT_TRUE(test::decode(again.ctx, by_random, &s).empty());
+  EXPECT_EQ(s, MSIC_ERR_MODEL);
+  setenv("MSIC_MODEL_PATH", ("/nonexistent::" + dir).c_str(), 1);
+  const std::vector<uint8_t> found = test::decode(other.ctx, by_random, &s);
+  const std::string error = msic_last_error();
+  EXPECT_FALSE(test::decode(again.ctx, by_random).empty());  // a context looks again
+  unsetenv("MSIC_MODEL_PATH");
+  EXPECT_EQ(s, MSIC_OK) << error;
+  ASSERT_FALSE(found.empty());
+  EXPECT_EQ(found, test::decode(random.ctx, by_random));
+  // Kept by the context once found.
+  EXPECT_EQ(test::decode(other.ctx, by_random), found);
+  msic_reader *r = msic_reader_open_memory(other.ctx, by_random.data(), by_random.size());
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(msic_reader_check_model(r), MSIC_OK);
+  msic_reader_close(r);
 }
 
 TEST(BadInput, CorruptTilesAreRefusedOrDecodedWithoutCrashing) {

@@ -26,6 +26,7 @@ void decode_region(msic_reader *r, const msic_file_info &fi, uint32_t x, uint32_
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+  unsetenv("MSIC_MODEL_PATH");  // only the embedded model, on every machine
   // One thread: executions stay deterministic.
   if (msic_context_new(nullptr, &context) != MSIC_OK || msic_context_new(nullptr, &recovering) != MSIC_OK ||
       msic_context_set_recover(recovering, 1) != MSIC_OK) {

@@ -5,6 +5,7 @@
 // few blocks and windows are read.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "cpl_conv.h"
@@ -17,6 +18,7 @@
 extern "C" void GDALRegister_MSIC();
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+  unsetenv("MSIC_MODEL_PATH");  // only the embedded model, on every machine
   CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");     // no .aux.xml looked for or written
   CPLSetConfigOption("GDAL_CACHEMAX", "64");
   // Two threads, so that the driver's parallel prefetch runs too.

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "api/model_library.h"
 #include "entropy/context_model.h"
 #include "errors.h"
 #include "sha256.h"
@@ -25,12 +26,17 @@ void Context::set_memory_limit(uint64_t bytes) {
       size_t(bytes && bytes < BufferPool::kDefaultRetain ? bytes : uint64_t(BufferPool::kDefaultRetain)));
 }
 
-ModelFile Context::embedded_model() {
+std::array<uint8_t, 32> Context::embedded_model_hash() {
   std::array<uint8_t, 32> hash;
   for (int i = 0; i < 32; ++i) {
     auto nibble = [](char c) { return uint8_t(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10); };
     hash[i] = uint8_t(nibble(msic_default_model_sha256[2 * i]) << 4 | nibble(msic_default_model_sha256[2 * i + 1]));
   }
+  return hash;
+}
+
+ModelFile Context::embedded_model() {
+  const std::array<uint8_t, 32> hash = embedded_model_hash();
   return ModelFile::parse(msic_default_model_data, size_t(msic_default_model_end - msic_default_model_data), &hash);
 }
 
@@ -61,11 +67,26 @@ const TileCodec &Context::codec() {
   return *codec_;
 }
 
-void Context::check_model(const std::array<uint8_t, 32> &file_model_hash) const {
-  if (file_model_hash != model_.hash)
-    throw Error(MSIC_ERR_MODEL, "this file was coded with model " + to_hex(file_model_hash.data(), 32) +
-                                    ", but the loaded model is '" + model_.config.name + "' (" + hash_hex_ +
-                                    "); load the model file with that hash");
+const TileCodec &Context::codec_for(const std::array<uint8_t, 32> &model_hash) {
+  if (model_hash == model_.hash) return codec();
+  if (model_hash == embedded_model_hash()) return embedded().codec();  // the process's one
+  {
+    std::lock_guard<std::mutex> lock(other_codecs_mutex_);
+    auto it = other_codecs_.find(model_hash);
+    if (it != other_codecs_.end()) return *it->second;
+  }
+  // Searched for and made outside the lock (a search reads files); if
+  // another thread made it meanwhile, the first one kept serves both.
+  std::optional<ModelFile> model = find_model(model_hash);
+  if (!model)
+    throw Error(MSIC_ERR_MODEL, "this file was coded with model " + to_hex(model_hash.data(), 32) +
+                                    ", which is not the loaded model '" + model_.config.name + "' (" + hash_hex_ +
+                                    ") and was not found (looked in " + model_search_path() +
+                                    "); load the model file with that hash, or put it in a folder named by "
+                                    "MSIC_MODEL_PATH");
+  auto made = std::make_unique<TileCodec>(*model);
+  std::lock_guard<std::mutex> lock(other_codecs_mutex_);
+  return *other_codecs_.emplace(model_hash, std::move(made)).first->second;
 }
 
 }  // namespace msic

@@ -1,8 +1,10 @@
-// A context: one model (its tile codec made on first use) and a thread
-// count. The C API's msic_context.
+// A context: one model (its tile codec made on first use), the codecs of
+// the other models its readers met, and a thread count. The C API's
+// msic_context.
 #pragma once
 #include <array>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +24,7 @@ class Context {
   // The process-wide context of the embedded model (a NULL msic_context*).
   static Context &embedded();
   static ModelFile embedded_model();
+  static std::array<uint8_t, 32> embedded_model_hash();
 
   const ModelFile &model() const { return model_; }
   const std::string &hash_hex() const { return hash_hex_; }
@@ -45,9 +48,13 @@ class Context {
   int threads(int requested = 0) const;
   // The tile codec, made on first use (retried if that failed).
   const TileCodec &codec();
-  // Throws Error(MSIC_ERR_MODEL), naming the model needed, unless the file's
-  // model hash is this context's.
-  void check_model(const std::array<uint8_t, 32> &file_model_hash) const;
+  // The tile codec for files coded with the model of this hash: codec(),
+  // the embedded context's, or one of a model that find_model
+  // (model_library.h) finds, made on first use and kept. Throws
+  // Error(MSIC_ERR_MODEL), naming the model and where it was looked for, if
+  // none has that hash (looked for again next time: a reader asks once,
+  // ImageReader::codec).
+  const TileCodec &codec_for(const std::array<uint8_t, 32> &model_hash);
 
  private:
   ModelFile model_;
@@ -56,6 +63,8 @@ class Context {
   bool recover_ = false;
   std::once_flag codec_once_;
   std::unique_ptr<TileCodec> codec_;
+  std::mutex other_codecs_mutex_;
+  std::map<std::array<uint8_t, 32>, std::unique_ptr<TileCodec>> other_codecs_;
   MemoryBudget decode_memory_;
   BufferPool::Owner buffers_;
   std::atomic<uint64_t> tiles_coded_{0};

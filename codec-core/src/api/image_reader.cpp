@@ -94,10 +94,9 @@ PooledVector<uint8_t> ImageReader::tile_pixels(size_t level, uint32_t tx, uint32
   if (tx >= shape.tiles_across() || ty >= shape.tiles_down())
     throw Error(MSIC_ERR_ARGUMENT,
                 "tile (" + std::to_string(tx) + ", " + std::to_string(ty) + ") is outside the image");
-  if (!exact_) context_.check_model(hd.model_hash);
+  const TileCodec *codec = exact_ ? nullptr : &model_codec();
   w = std::min(hd.tile_size, shape.width - tx * hd.tile_size);
   h = std::min(hd.tile_size, shape.height - ty * hd.tile_size);
-  const TileCodec *codec = exact_ ? nullptr : &context_.codec();
   const uint64_t per_pixel = exact_ ? exact_->decode_bytes_per_pixel() : codec->decode_bytes_per_pixel();
   // Reserved before the payload is read: a tile too large for the limit
   // costs nothing.
@@ -169,9 +168,28 @@ void ImageReader::decode_region(size_t level, uint32_t x, uint32_t y, uint32_t w
   }, &share);
 }
 
+const TileCodec &ImageReader::model_codec() {
+  std::call_once(model_codec_once_, [this] {
+    try {
+      model_codec_ = &context_.codec_for(header().model_hash);
+    } catch (const Error &e) {
+      if (e.status() != MSIC_ERR_MODEL) throw;  // (asked again next time)
+      model_codec_error_ = e.what();
+    }
+  });
+  if (!model_codec_) throw Error(MSIC_ERR_MODEL, model_codec_error_);
+  return *model_codec_;
+}
+
+void ImageReader::check_model() {
+  // The context's own model needs no search, and its network is made on
+  // the first decode, not at open.
+  if (exact_ || header().model_hash == context_.model().hash) return;
+  model_codec();
+}
+
 void ImageReader::verify(msic_progress_fn progress, void *user) {
-  const format::Header &hd = header();
-  if (!exact_) context_.check_model(hd.model_hash);
+  check_model();
   // Every tile row of every level; progress counts rows of tiles.
   uint64_t rows = 0, done = 0;
   for (size_t l = 0; l < container_->level_count(); ++l) rows += container_->level(l).tiles_down();

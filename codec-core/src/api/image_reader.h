@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "api/context.h"
@@ -40,10 +41,16 @@ class ImageReader {
                     size_t stride, int threads);
   void decode_region(size_t level, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint8_t *out, size_t stride);
   void verify(msic_progress_fn progress, void *user);
+  // Throws Error(MSIC_ERR_MODEL) unless the tiles have a model to decode
+  // with (Context::codec_for); an exactly coded file needs none.
+  void check_model();
 
  private:
   ImageReader(Context &context, int fd) : context_(context), fd_(fd) {}
   void open(format::ContainerReader::ReadAt read_at, uint64_t size);
+  // The codec of the model the file names, asked of the context once per
+  // reader (a missing model is not searched for again by every tile).
+  const TileCodec &model_codec();
   // Pixels of tile (tx, ty), tightly packed; sets its width and height.
   PooledVector<uint8_t> tile_pixels(size_t level, uint32_t tx, uint32_t ty, uint32_t &w, uint32_t &h,
                                     const ThreadShare *share = nullptr);
@@ -53,6 +60,9 @@ class ImageReader {
   std::mutex io_mutex_;  // callback mode: calls are serialised
   std::unique_ptr<format::ContainerReader> container_;
   std::unique_ptr<predictive::PredictiveCodec> exact_;  // tile codec 2
+  std::once_flag model_codec_once_;                     // tile codec 1: model_codec()
+  const TileCodec *model_codec_ = nullptr;              // (the context's)
+  std::string model_codec_error_;                       // why there is none
   size_t pixel_bytes_ = 0;                            // bands x bytes per sample
   std::unique_ptr<std::atomic<uint64_t>[]> tiles_decoded_;  // per level
 };
