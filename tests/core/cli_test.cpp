@@ -41,6 +41,7 @@ TEST(Cli, EncodeDecodeAtQuality100Above40dB) {
   EXPECT_EQ(i.status, 0);
   EXPECT_NE(i.output.find("\"width\": 768"), std::string::npos) << i.output;
   EXPECT_NE(i.output.find("\"quality\": 100.00"), std::string::npos) << i.output;
+  EXPECT_NE(i.output.find("\"model_found\": true"), std::string::npos) << i.output;
   Result t = run(cli + " info " + dir + "/a.msic");
   EXPECT_NE(t.output.find("768 x 512, 3 bands"), std::string::npos) << t.output;
 }
@@ -190,9 +191,15 @@ TEST(Cli, BadInputsFailCleanly) {
   EXPECT_NE(r.output.find("coded with model"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("MSIC_MODEL_PATH"), std::string::npos) << r.output;
   EXPECT_EQ(size_of(dir + "/r.png"), -1);
+  r = run(cli + " info " + dir + "/r.msic");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("not found here"), std::string::npos) << r.output;
+  EXPECT_NE(run(cli + " info --json " + dir + "/r.msic").output.find("\"model_found\": false"), std::string::npos);
   const std::string model_dir = std::filesystem::path(test::random_model_path()).parent_path().string();
   r = run("MSIC_MODEL_PATH=" + model_dir + " " + cli + " decode " + dir + "/r.msic " + dir + "/r.png");
   EXPECT_EQ(r.status, 0) << r.output;
+  r = run("MSIC_MODEL_PATH=" + model_dir + " " + cli + " info " + dir + "/r.msic");
+  EXPECT_EQ(r.output.find("not found here"), std::string::npos) << r.output;
 
   // Unsupported input: refused, and the existing output is untouched.
   ASSERT_EQ(run("vips cast " + src + " " + dir + "/deep.v ushort").status, 0);

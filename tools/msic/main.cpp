@@ -444,10 +444,12 @@ std::string json_escape(const std::string &s) {
 int cmd_info(const Args &a) {
   if (a.help) return fputs(kInfoHelp, stdout), 0;
   if (a.positional.size() != 1) die(std::string("info needs one file\n") + kInfoHelp, 2);
-  // Info needs no model: open against the default context but decode nothing.
+  // Info needs no model: open against the default context but decode nothing;
+  // it says whether the file's model is here (found by its hash).
   Reader r(nullptr, a.positional[0]);
   msic_file_info fi;
   msic_reader_get_info(r.r, &fi);
+  const bool model_found = msic_reader_check_model(r.r) == MSIC_OK;
   size_t nbox = msic_reader_box_count(r.r);
   const char *sample = fi.image.sample_format == MSIC_SAMPLE_FLOAT    ? "float"
                        : fi.image.sample_format == MSIC_SAMPLE_SIGNED ? "signed"
@@ -460,13 +462,14 @@ int cmd_info(const Args &a) {
     printf("{\"file\": \"%s\", \"format_version\": \"%u.%u\", \"width\": %u, \"height\": %u, "
            "\"bands\": %u, \"bit_depth\": %u, \"sample_format\": \"%s\", \"valid_bits\": %u, "
            "\"coding\": \"%s\", \"max_error\": %.17g, \"tile_size\": %u, \"tiles_across\": %u, "
-           "\"tiles_down\": %u, \"quality\": %.4f, \"model_quality\": %.2f, \"model_hash\": \"%s\", \"file_size\": %llu, "
+           "\"tiles_down\": %u, \"quality\": %.4f, \"model_quality\": %.2f, \"model_hash\": \"%s\", "
+           "\"model_found\": %s, \"file_size\": %llu, "
            "\"bits_per_pixel\": %.4f, \"levels\": [",
            json_escape(a.positional[0]).c_str(), fi.format_version >> 16, fi.format_version & 0xffff,
            fi.image.width, fi.image.height, fi.image.bands, fi.image.bit_depth, sample,
            fi.image.valid_bits ? fi.image.valid_bits : fi.image.bit_depth, coding, fi.max_error, fi.tile_size,
            fi.tiles_across, fi.tiles_down, fi.quality, fi.model_quality, fi.model_hash,
-           (unsigned long long)fi.file_size, bpp);
+           model_found ? "true" : "false", (unsigned long long)fi.file_size, bpp);
     for (uint32_t l = 1; l <= fi.levels; ++l) {
       msic_level_info li;
       if (msic_reader_get_level(r.r, l, &li) != MSIC_OK) die(a.positional[0] + ": " + msic_last_error());
@@ -499,7 +502,9 @@ int cmd_info(const Args &a) {
   else if (fi.coding == MSIC_CODING_LOSSLESS) printf("  coding:    lossless\n");
   else printf("  coding:    every sample within %g\n", fi.max_error);
   printf("  file:      %llu bytes, %.4f bits per pixel\n", (unsigned long long)fi.file_size, bpp);
-  if (fi.coding == MSIC_CODING_LEARNED) printf("  model:     %s\n", fi.model_hash);
+  if (fi.coding == MSIC_CODING_LEARNED)
+    printf("  model:     %s%s\n", fi.model_hash,
+           model_found ? "" : " (not found here: load it with --model, or see MSIC_MODEL_PATH)");
   for (size_t i = 0; i < nbox; ++i) {
     char type[4];
     uint64_t size = 0;
