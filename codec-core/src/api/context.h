@@ -53,7 +53,7 @@ class Context {
   // (model_library.h) finds, made on first use and kept. Throws
   // Error(MSIC_ERR_MODEL), naming the model and where it was looked for, if
   // none has that hash (looked for again next time: a reader asks once,
-  // ImageReader::codec).
+  // ImageReader::model_codec).
   const TileCodec &codec_for(const std::array<uint8_t, 32> &model_hash);
 
  private:
