@@ -184,6 +184,35 @@ TEST(Engine, EveryInstructionSetGivesTheSameBits) {
   }
 }
 
+// A tile's network on more threads splits its planes into parts of rows,
+// the couplings' parts into bands, with halos: every value as on one thread.
+// The sides make parts and bands of unequal heights (the finest level of
+// 200 rows: 2 parts of 100 rows in 2 bands each; 3 parts of 66-67), and
+// levels too small to split (25 rows) split each convolution instead.
+TEST(Engine, ThreadsGiveTheSameBits) {
+  msic::engine::NetworkEngine engine(random_weights(shipped().config));
+  const Planes x = image(400, 336, 11);
+  std::vector<float> gains(shipped().config.total_latent_channels(), 0.75f);
+  auto run = [&](int threads) {
+    msic::ThreadShare share(1, threads);
+    msic::engine::ThreadsScope scope(threads > 1 ? &share : nullptr);
+    std::vector<Planes> latents = engine.analysis(x);
+    engine.refine_latents(latents, gains);
+    Planes y = engine.synthesis(latents);
+    engine.postfilter(y);
+    std::vector<float> all;
+    for (const Planes &p : latents) all.insert(all.end(), p.values.begin(), p.values.end());
+    all.insert(all.end(), y.values.begin(), y.values.end());
+    return all;
+  };
+  const std::vector<float> one = run(1);
+  for (int threads : {2, 3}) {
+    const std::vector<float> more = run(threads);
+    ASSERT_EQ(one.size(), more.size());
+    EXPECT_EQ(memcmp(one.data(), more.data(), sizeof(float) * one.size()), 0) << threads << " threads";
+  }
+}
+
 // The whole tile codec (engine and the context model's dense layers) at
 // every level: the same payload, the same pixels.
 TEST(Engine, EveryInstructionSetCodesTheSameTile) {

@@ -10,14 +10,17 @@ namespace msic::engine {
 
 namespace sse2 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
+void convolve_pixels(const Conv &conv, const Planes &in, Planes &out, size_t first, size_t count);
 void residual_relu(const Conv &conv, Planes &x);
 }
 namespace avx2 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
+void convolve_pixels(const Conv &conv, const Planes &in, Planes &out, size_t first, size_t count);
 void residual_relu(const Conv &conv, Planes &x);
 }
 namespace avx512 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
+void convolve_pixels(const Conv &conv, const Planes &in, Planes &out, size_t first, size_t count);
 void residual_relu(const Conv &conv, Planes &x);
 }
 
@@ -28,6 +31,17 @@ void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel
     case CpuLevel::kAvx512: return avx512::convolve(conv, in, out, first_channel, relu_out);
     case CpuLevel::kAvx2: return avx2::convolve(conv, in, out, first_channel, relu_out);
     default: return sse2::convolve(conv, in, out, first_channel, relu_out);
+  }
+}
+
+void convolve_pixels(const Conv &conv, const Planes &in, Planes &out, size_t first, size_t count) {
+  if (conv.k != 1 || conv.in != in.channels || out.channels != conv.out || out.height != in.height ||
+      out.width != in.width || first + count > in.plane_size())
+    throw Error(MSIC_ERR_INTERNAL, "engine: a pixel range's convolution is 1x1 into planes of the input's size");
+  switch (cpu_level()) {
+    case CpuLevel::kAvx512: return avx512::convolve_pixels(conv, in, out, first, count);
+    case CpuLevel::kAvx2: return avx2::convolve_pixels(conv, in, out, first, count);
+    default: return sse2::convolve_pixels(conv, in, out, first, count);
   }
 }
 

@@ -21,6 +21,10 @@ struct Conv {
 // out = conv(in), then ReLU if relu_out; the convolution reads channels
 // [first_channel, first_channel + conv.in) of `in`.
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel = 0, bool relu_out = false);
+// A 1x1 convolution (no ReLU) on pixels [first, first + count) of every
+// plane only, into `out`, already of conv.out planes of in's size: one
+// part of a tile's rows, each value as convolve() computes it.
+void convolve_pixels(const Conv &conv, const Planes &in, Planes &out, size_t first, size_t count);
 // x = x + relu(conv(x)) in place, for a 1x1 convolution from x's channels
 // to as many (the couplings' second layer): no second plane set.
 void residual_relu(const Conv &conv, Planes &x);
@@ -35,10 +39,12 @@ void release_scratch();
 struct ScratchScope {  // releases this thread's buffers however the scope ends
   ~ScratchScope() { release_scratch(); }
 };
-// Threads a convolution called from this thread may use (ThreadShare,
-// parallel.h; none: only this one): a tile coded while cores are idle
-// splits its convolutions by output blocks and pixel ranges. Each output
-// value is computed as before, so the bits do not change.
+// Threads the network and a convolution called from this thread may use
+// (ThreadShare, parallel.h; none: only this one): a tile coded while cores
+// are idle gives each a part of its rows (network_engine.cpp), and where a
+// plane is too small to part, splits a convolution by output blocks and
+// pixel ranges. Each output value is computed as before, so the bits do
+// not change.
 class ThreadsScope {
  public:
   explicit ThreadsScope(const ThreadShare *share);
