@@ -192,7 +192,7 @@ Planes NetworkEngine::Unit::coupling(const Planes &x) const {
   return raw;
 }
 
-void NetworkEngine::Unit::couple(Planes &y, bool inverse) const {
+void NetworkEngine::Unit::couple(Planes &y, bool inverse, int p0, int p1) const {
   // A band of rows at a time: the net's two 3x3 convolutions reach two
   // rows up and down, so each band's net reads two more rows each side,
   // and every value is computed from exactly the inputs that the whole
@@ -206,28 +206,27 @@ void NetworkEngine::Unit::couple(Planes &y, bool inverse) const {
   // for 12% recomputed, about 3% of a 1-thread encode.
   const size_t band_pixels = inverse ? 16384 : 8192;
   const int half = y.channels / 2, H = y.height, W = y.width;
-  // At least kMinRows rows (tiles of 2048 px and more); each part of the
-  // rows (by_row_parts) in bands of equal height.
-  const int band = std::max(kMinRows, int(band_pixels / size_t(std::max(W, 1))));
-  by_row_parts(H, [&](int p0, int p1) {
-    const int bands = (p1 - p0 + band - 1) / band, height = (p1 - p0 + bands - 1) / bands;
-    for (int r0 = p0; r0 < p1; r0 += height) {
-      const int r1 = std::min(p1, r0 + height), a0 = std::max(0, r0 - 2), a1 = std::min(H, r1 + 2);
-      const Planes st = a0 > 0 || a1 < H ? coupling(row_band(y, half, a0, a1)) : coupling(y);
-      const size_t first = size_t(r0 - a0) * W, n = size_t(r1 - r0) * W;
-      for (int c = 0; c < half; ++c) {
-        float *p = y.plane(half + c) + size_t(r0) * W;
-        const float *s = st.plane(c) + first, *t = st.plane(half + c) + first;
-        if (inverse)
-          coupling_inverse(p, s, t, n);
-        else
-          coupling_forward(p, s, t, n);
-      }
+  // At least kMinRows rows (tiles of 2048 px and more), of equal height.
+  const int most = std::max(kMinRows, int(band_pixels / size_t(std::max(W, 1))));
+  const int bands = (p1 - p0 + most - 1) / most, height = (p1 - p0 + bands - 1) / bands;
+  for (int r0 = p0; r0 < p1; r0 += height) {
+    const int r1 = std::min(p1, r0 + height), a0 = std::max(0, r0 - 2), a1 = std::min(H, r1 + 2);
+    const Planes st = a0 > 0 || a1 < H ? coupling(row_band(y, half, a0, a1)) : coupling(y);
+    const size_t first = size_t(r0 - a0) * W, n = size_t(r1 - r0) * W;
+    for (int c = 0; c < half; ++c) {
+      float *p = y.plane(half + c) + size_t(r0) * W;
+      const float *s = st.plane(c) + first, *t = st.plane(half + c) + first;
+      if (inverse)
+        coupling_inverse(p, s, t, n);
+      else
+        coupling_forward(p, s, t, n);
     }
-  });
+  }
 }
 
-// ActNorm and the mix are per pixel: one pass over each part of the rows.
+// ActNorm and the mix are per pixel, the coupling reads two rows past its
+// part of y's first half (which it does not change): forward takes two
+// passes over the parts, inverse one.
 Planes NetworkEngine::Unit::forward(Planes x) const {
   const int C = x.channels;
   Planes y(mix.out, x.height, x.width);
@@ -240,15 +239,15 @@ Planes NetworkEngine::Unit::forward(Planes x) const {
     convolve_pixels(mix, x, y, first, count);
   });
   x = Planes();
-  couple(y, false);
+  by_row_parts(y.height, [&](int r0, int r1) { couple(y, false, r0, r1); });
   return y;
 }
 
 Planes NetworkEngine::Unit::inverse(Planes y) const {
   const int C = y.channels;
-  couple(y, true);
   Planes x(inverse_mix.out, y.height, y.width);
   by_row_parts(y.height, [&](int r0, int r1) {
+    couple(y, true, r0, r1);
     const size_t first = size_t(r0) * y.width, count = size_t(r1 - r0) * y.width;
     convolve_pixels(inverse_mix, y, x, first, count);
     for (int c = 0; c < C; ++c) {

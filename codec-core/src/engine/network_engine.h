@@ -32,8 +32,9 @@ class NetworkEngine {
     Planes forward(Planes x) const;
     Planes inverse(Planes y) const;
     Planes coupling(const Planes &x) const;  // [log_s; t], from x's first half
-    // y's second half += the coupling (forward) or -= it (inverse), in bands.
-    void couple(Planes &y, bool inverse) const;
+    // Rows [r0, r1) of y's second half += the coupling (forward) or -= it
+    // (inverse), in bands.
+    void couple(Planes &y, bool inverse, int r0, int r1) const;
   };
   struct Predictor {
     bool present = false;
