@@ -76,7 +76,7 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
     entropy::RansEncoder coder;
     context_.encode(latents, gains, coder,
                     effort >= 2 ? entropy::Rounding::kRateDistortion : entropy::Rounding::kNearest,
-                    decoded ? &dequantized : nullptr);
+                    decoded ? &dequantized : nullptr, share);
     latents.clear();
     const std::vector<uint8_t> stream = coder.finish();
     TilePayloadHeader header;

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "entropy/coding_schedule.h"
 #include "entropy/rans.h"
 #include "errors.h"
 #include "fixed_point.h"
 #include "model_file.h"
+#include "parallel.h"
 #include "round_even.h"
 
 
@@ -22,6 +24,9 @@ std::vector<int32_t> quantize_all(const NamedTensor &t, int bits, int64_t expect
   return q;
 }
 constexpr int32_t kInt16Limit = 32767, kBiasLimit = 1 << 30;
+// The fewest symbols of a pass worth splitting among threads: waking one
+// costs about as much as coding 4,000 symbols.
+constexpr size_t kSymbolsPerPart = 16384;
 
 inline int16_t clamp16(int32_t v) { return int16_t(std::clamp(v, -kInt16Limit, kInt16Limit)); }
 
@@ -105,40 +110,55 @@ QualityGains ContextModel::gains(uint32_t quality_centi) const {
 }
 
 // The one coding loop of encoder and decoder: they differ only in `step`,
-// which turns (latent, channel, position, whether it lies on the latent's
-// outer ring, mean, table) into a symbol.
-template <class Step>
-void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &g, Step step) const {
+// which turns (its coder, latent, channel, position, whether it lies on the
+// latent's outer ring, mean, table) into a symbol.
+//
+// The encoder's coder only queues symbols, so a pass whose contexts read
+// nothing of the same pass (the second pass always, the first without
+// causal context) may run on the threads of `share` in parts of its rows,
+// each queueing into a coder of its own, appended in order: the same
+// symbols in the same order, the same bytes. (The decoder reads one
+// stream in order; splitting its nets from its symbols was slower, see
+// models/README.md.)
+template <class Coder, class Step>
+void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &g, Coder &coder, Step step,
+                        const ThreadShare *share) const {
   const int L = config_.latent_count();
   if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
   // Dequantized values in Q8, channels last: the integer image of what the
   // decoder knows so far.
   std::vector<PooledVector<int16_t>> known(L);
-  std::vector<int16_t> in, hidden;
-  std::vector<int32_t> out;
+  struct Scratch {
+    std::vector<int16_t> in, hidden;
+    std::vector<int32_t> pre, out;
+  };
+  Scratch mine;
   for (int l = L - 1; l >= 0; --l) {
     const Planes &p = latents[l];
     const Net &n = nets_[l];
     const int C = p.channels, H = p.height, W = p.width;
     const int goff = channel_offset_[l];
     known[l].assign(size_t(C) * H * W, 0);
-    std::vector<int> sources = config_.context_sources(l);
-    in.assign(2 * std::max(n.first[0].pairs, n.first[1].pairs), 0);
-    hidden.assign(2 * n.last.pairs, 0);
-    std::vector<int32_t> pre(n.first[0].lanes);
-    out.resize(n.last.lanes);
-    for (int pass = 0; pass < kCodingPasses; ++pass) {
+    const std::vector<int> sources = config_.context_sources(l);
+    auto ready = [&](Scratch &s) {
+      s.in.assign(2 * std::max(n.first[0].pairs, n.first[1].pairs), 0);
+      s.hidden.assign(2 * n.last.pairs, 0);
+      s.pre.resize(n.first[0].lanes);
+      s.out.resize(n.last.lanes);
+    };
+    // Rows [y0, y1) of one pass.
+    auto rows = [&](int pass, int y0, int y1, Scratch &s, auto &to) {
       const DenseLayer &first = n.first[pass];
-      for (int y = 0; y < H; ++y) {
+      for (int y = y0; y < y1; ++y) {
         for (int x = coding_pass(y, 0) == pass ? 0 : 1; x < W; x += 2) {
           // Channel context: coarser latents at this place.
-          int16_t *dst = in.data();
-          for (int s : sources) {
-            const Planes &sp = latents[s];
-            int sh = config_.latent_shift(s) - config_.latent_shift(l);
+          int16_t *dst = s.in.data();
+          for (int src : sources) {
+            const Planes &sp = latents[src];
+            int sh = config_.latent_shift(src) - config_.latent_shift(l);
             int sy = std::min(y >> sh, sp.height - 1), sx = std::min(x >> sh, sp.width - 1);
-            const int16_t *src = known[s].data() + (size_t(sy) * sp.width + sx) * sp.channels;
-            std::copy(src, src + sp.channels, dst);
+            const int16_t *from = known[src].data() + (size_t(sy) * sp.width + sx) * sp.channels;
+            std::copy(from, from + sp.channels, dst);
             dst += sp.channels;
           }
           // Spatial context (coding_schedule.h).
@@ -146,45 +166,65 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
             for (const NeighbourOffset &d : kSpatialContext[pass]) {
               const int yy = y + d.dy, xx = x + d.dx;
               if (yy >= 0 && yy < H && xx >= 0 && xx < W) {
-                const int16_t *src = known[l].data() + (size_t(yy) * W + xx) * C;
-                std::copy(src, src + C, dst);
+                const int16_t *from = known[l].data() + (size_t(yy) * W + xx) * C;
+                std::copy(from, from + C, dst);
               } else {
                 std::fill(dst, dst + C, int16_t(0));
               }
               dst += C;
             }
           }
-          first.apply(in.data(), pre.data());
-          for (int h = 0; h < n.hidden; ++h) hidden[h] = pre[h] > 0 ? clamp16(pre[h] >> kWeightBits) : 0;
-          n.last.apply(hidden.data(), out.data());
+          first.apply(s.in.data(), s.pre.data());
+          for (int h = 0; h < n.hidden; ++h) s.hidden[h] = s.pre[h] > 0 ? clamp16(s.pre[h] >> kWeightBits) : 0;
+          n.last.apply(s.hidden.data(), s.out.data());
           int16_t *here = known[l].data() + (size_t(y) * W + x) * C;
           const bool ring = y == 0 || x == 0 || y + 1 == H || x + 1 == W;
           for (int c = 0; c < C; ++c) {
-            int64_t mean_q8 = out[c] >> (20 - kActBits);
+            int64_t mean_q8 = s.out[c] >> (20 - kActBits);
             int64_t mean_gained_q8 = fixed::shift_round(mean_q8 * g.gain_q16[goff + c], 16);
-            int64_t log2_scale_q16 = (out[C + c] >> 4) + g.log2_gain_q16[goff + c];
+            int64_t log2_scale_q16 = (s.out[C + c] >> 4) + g.log2_gain_q16[goff + c];
             int table = tables_.table_for_log2_scale(log2_scale_q16);
             size_t at = (size_t(c) * H + y) * W + x;
-            int32_t s = step(l, goff + c, at, ring, mean_gained_q8, table);
-            int64_t gained_q8 = (int64_t(s) << kActBits) + mean_gained_q8;
+            int32_t sym = step(to, l, goff + c, at, ring, mean_gained_q8, table);
+            int64_t gained_q8 = (int64_t(sym) << kActBits) + mean_gained_q8;
             here[c] = int16_t(std::clamp<int64_t>(fixed::shift_round(gained_q8 * g.inv_gain_q24[goff + c], 24),
                                                   -kInt16Limit, kInt16Limit));
           }
         }
       }
+    };
+    ready(mine);
+    for (int pass = 0; pass < kCodingPasses; ++pass) {
+      int parts = 1;
+      if constexpr (std::is_same_v<Coder, RansEncoder>) {
+        const size_t symbols = size_t(H) * size_t((W + 1) / 2) * C;
+        if (share && !(pass == 0 && config_.causal_context))
+          parts = int(std::min<size_t>({size_t(share->for_one_item()), size_t(H), symbols / kSymbolsPerPart}));
+        if (parts > 1) {
+          std::vector<RansEncoder> queues(static_cast<size_t>(parts));
+          parallel_for(size_t(parts), parts, [&](size_t part) {
+            Scratch s;
+            ready(s);
+            rows(pass, int(part * size_t(H) / size_t(parts)), int((part + 1) * size_t(H) / size_t(parts)), s,
+                 queues[part]);
+          });
+          for (RansEncoder &q : queues) coder.append(q);
+        }
+      }
+      if (parts <= 1) rows(pass, 0, H, mine, coder);
     }
   }
 }
 
 void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, RansEncoder &coder,
-                          Rounding rounding, std::vector<Planes> *dequantized) const {
+                          Rounding rounding, std::vector<Planes> *dequantized, const ThreadShare *share) const {
   const bool rd = rounding == Rounding::kRateDistortion;
   const CodingCost coding_cost;
   if (dequantized) {
     dequantized->clear();
     for (const Planes &p : latents) dequantized->emplace_back(p.channels, p.height, p.width);
   }
-  code(latents, g, [&](int l, int gc, size_t at, bool ring, int64_t mean_q8, int table) {
+  auto step = [&](RansEncoder &to, int l, int gc, size_t at, bool ring, int64_t mean_q8, int table) {
     double v = double(latents[l].values[at]) * g.gain[gc] - double(mean_q8) / 256.0;
     v = std::clamp(v, -2.0e9, 2.0e9);  // (NaN stays NaN and becomes 0 below)
     const double nearest = round_even(v);
@@ -210,20 +250,22 @@ void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains
         if (j < best) best = j, s = c;
       }
     }
-    coder.put(tables_, table, s);
+    to.put(tables_, table, s);
     if (dequantized) (*dequantized)[l].values[at] = dequantize(s, mean_q8, g.gain[gc]);
     return s;
-  });
+  };
+  code(latents, g, coder, step, share);
 }
 
 void ContextModel::decode(std::vector<Planes> &latents, const QualityGains &g,
                           RansDecoder &coder) const {
   for (auto &p : latents) p.values.assign(size_t(p.channels) * p.height * p.width, 0.f);
-  code(latents, g, [&](int l, int gc, size_t at, bool, int64_t mean_q8, int table) {
-    int32_t s = coder.get(tables_, table);
+  auto step = [&](RansDecoder &from, int l, int gc, size_t at, bool, int64_t mean_q8, int table) {
+    int32_t s = from.get(tables_, table);
     latents[l].values[at] = dequantize(s, mean_q8, g.gain[gc]);
     return s;
-  });
+  };
+  code(latents, g, coder, step, nullptr);
 }
 
 }  // namespace msic::entropy

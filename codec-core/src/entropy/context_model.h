@@ -24,6 +24,7 @@
 
 namespace msic {
 struct ModelFile;
+class ThreadShare;
 }
 
 namespace msic::entropy {
@@ -64,9 +65,10 @@ class ContextModel {
   // step whose squared error plus kRateDistortionLambda times its bits is
   // least, but on the tile's border (the decoder is the same). If given,
   // `dequantized` receives what decode() will fill in, bit for bit.
+  // share: threads it may use (parallel.h; none: this one alone).
   void encode(const std::vector<Planes> &latents, const QualityGains &g,
               RansEncoder &coder, Rounding rounding = Rounding::kNearest,
-              std::vector<Planes> *dequantized = nullptr) const;
+              std::vector<Planes> *dequantized = nullptr, const ThreadShare *share = nullptr) const;
   // Decodes latents of the given shapes; fills their values with the
   // dequantized latents, (s + mean) / gain.
   void decode(std::vector<Planes> &latents, const QualityGains &g,
@@ -82,8 +84,9 @@ class ContextModel {
     // anchors), pass 1 also the spatial context.
     DenseLayer first[2], last;
   };
-  template <class Step>
-  void code(const std::vector<Planes> &latents, const QualityGains &g, Step step) const;
+  template <class Coder, class Step>
+  void code(const std::vector<Planes> &latents, const QualityGains &g, Coder &coder, Step step,
+            const ThreadShare *share) const;
 
   ModelConfig config_;
   CdfTables tables_;

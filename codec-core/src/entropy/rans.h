@@ -56,6 +56,8 @@ class RansEncoder {
     push(op(uint32_t(cdf[k]), uint32_t(cdf[k + 1] - cdf[k])));
     if (k == tables.size[t] - 1) put_escaped(value);
   }
+  // Queues every symbol `part` queued, after this one's; empties `part`.
+  void append(RansEncoder &part);
   std::vector<uint8_t> finish();
   uint32_t escapes() const { return escapes_; }
 
