@@ -9,8 +9,10 @@
 //   msic-bench-ab [--threads N] [--quality Q] [--effort E] [--rounds R] LIB_A LIB_B IMAGE...
 //
 // LIB_A and LIB_B are paths to libmsic.so.1 files of two builds (another
-// commit: bench/README.md). This program does not link libmsic itself: each
-// copy is loaded with RTLD_LOCAL and binds to its own symbols.
+// commit: bench/README.md); the same file twice is one library (to compare
+// a build with itself, copy it). This program does not link libmsic: each
+// copy is loaded with RTLD_LOCAL | RTLD_DEEPBIND and binds to its own
+// symbols.
 #include <dlfcn.h>
 #include <msic/msic.h>
 #include <vips/vips.h>
@@ -56,7 +58,7 @@ double now() {
 struct Build {
   std::string path;
   msic_context *(*context_create)(const char *);
-  msic_status (*set_threads)(msic_context *, int);
+  void (*set_threads)(msic_context *, int);
   const char *(*last_error)(void);
   msic_status (*settings_new)(msic_encoder_settings **);
   msic_status (*settings_set)(msic_encoder_settings *, msic_encoder_option, double);
@@ -79,7 +81,10 @@ struct Build {
     }
   }
   Build(const char *p, int threads, double quality, int effort) : path(p) {
-    void *lib = dlopen(p, RTLD_NOW | RTLD_LOCAL);
+    // DEEPBIND: the library's calls among its own exported functions bind
+    // to itself even if another libmsic is global (vips loads its modules
+    // with global symbols, and vips-msic brings a libmsic).
+    void *lib = dlopen(p, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
     if (!lib) {
       fprintf(stderr, "%s\n", dlerror());
       exit(1);
@@ -95,7 +100,9 @@ struct Build {
     bind(lib, close, "msic_reader_close");
     bind(lib, free_, "msic_free");
     ctx = context_create(nullptr);
-    if (!ctx || set_threads(ctx, threads) || settings_new(&settings) ||
+    if (!ctx) fail("making a context");
+    set_threads(ctx, threads);
+    if (settings_new(&settings) ||
         settings_set(settings, MSIC_ENCODER_QUALITY, quality) || settings_set(settings, MSIC_ENCODER_EFFORT, effort))
       fail("setting up");
   }
@@ -108,11 +115,11 @@ struct Build {
     msic_image_info info{uint32_t(im.width), uint32_t(im.height), 3, 8};
     uint8_t *buf;
     size_t size;
+    pixels.resize(im.rgb.size());
     const double t0 = now();
     if (encode(ctx, &info, im.rgb.data(), size_t(im.width) * 3, settings, nullptr, 0, &buf, &size) != MSIC_OK)
       fail(im.path);
     const double t1 = now();
-    pixels.resize(im.rgb.size());
     msic_reader *r = open(ctx, buf, size);
     if (!r || decode(r, 0, 0, im.width, im.height, pixels.data(), size_t(im.width) * 3) != MSIC_OK) fail(im.path);
     const double t2 = now();
@@ -126,10 +133,10 @@ struct Build {
   }
 };
 
-// Median and quartiles of v.
+// Lower quartile, median and upper quartile of v (nearest rank).
 void quartiles(std::vector<double> v, double q[3]) {
   std::sort(v.begin(), v.end());
-  for (int i = 0; i < 3; ++i) q[i] = v[std::min(v.size() - 1, v.size() * (i + 1) / 4)];
+  for (int i = 0; i < 3; ++i) q[i] = v[size_t(double(v.size() - 1) * (i + 1) / 4 + 0.5)];
 }
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include "entropy/rans.h"
 #include "model_file.h"
 #include "parallel.h"
+#include "test_support.h"
 
 namespace {
 using msic::Planes;
@@ -65,29 +66,33 @@ TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
 // Threads to spare split the encoder's independent passes into parts of
 // rows, each queueing its symbols apart: the stream, the escapes and the
 // decoder's latents must be those of one thread. At 384 x 256 the two
-// finest latents' passes have 73 K and 37 K symbols: 3 and 2 parts.
+// finest latents' passes have 73 K and 37 K symbols: 3 and 2 parts. The
+// shipped model has causal context (its second passes split), the random
+// test model none (both passes split).
 TEST(ContextModel, ThreadsQueueTheSameSymbols) {
-  const msic::ModelFile model = msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE);
-  const msic::entropy::ContextModel context(model);
-  const std::vector<Planes> latents = some_latents(model, 256, 384, 40.0f);
-  const msic::entropy::QualityGains gains = context.gains(9000u);
-  for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion}) {
-    auto encode = [&](const msic::ThreadShare *share, std::vector<Planes> *dequantized, uint32_t *escapes) {
-      msic::entropy::RansEncoder coder;
-      context.encode(latents, gains, coder, rounding, dequantized, share);
-      *escapes = coder.escapes();
-      return coder.finish();
-    };
-    std::vector<Planes> one, three;
-    uint32_t escapes_one = 0, escapes_three = 0;
-    const std::vector<uint8_t> alone = encode(nullptr, &one, &escapes_one);
-    msic::ThreadShare share(1, 3);
-    const std::vector<uint8_t> split = encode(&share, &three, &escapes_three);
-    EXPECT_EQ(alone, split) << "rounding " << int(rounding);
-    EXPECT_EQ(escapes_one, escapes_three);
-    EXPECT_GT(escapes_one, 0u);
-    for (size_t l = 0; l < one.size(); ++l)
-      EXPECT_EQ(0, memcmp(one[l].values.data(), three[l].values.data(), one[l].values.size() * sizeof(float)))
-          << "latent " << l;
+  for (const std::string &path : {std::string(MSIC_DEFAULT_MODEL_FILE), test::random_model_path()}) {
+    const msic::ModelFile model = msic::ModelFile::load(path);
+    const msic::entropy::ContextModel context(model);
+    const std::vector<Planes> latents = some_latents(model, 256, 384, 40.0f);
+    const msic::entropy::QualityGains gains = context.gains(9000u);
+    for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion}) {
+      auto encode = [&](const msic::ThreadShare *share, std::vector<Planes> *dequantized, uint32_t *escapes) {
+        msic::entropy::RansEncoder coder;
+        context.encode(latents, gains, coder, rounding, dequantized, share);
+        *escapes = coder.escapes();
+        return coder.finish();
+      };
+      std::vector<Planes> one, three;
+      uint32_t escapes_one = 0, escapes_three = 0;
+      const std::vector<uint8_t> alone = encode(nullptr, &one, &escapes_one);
+      msic::ThreadShare share(1, 3);
+      const std::vector<uint8_t> split = encode(&share, &three, &escapes_three);
+      EXPECT_EQ(alone, split) << path << ", rounding " << int(rounding);
+      EXPECT_EQ(escapes_one, escapes_three);
+      EXPECT_GT(escapes_one, 0u);
+      for (size_t l = 0; l < one.size(); ++l)
+        EXPECT_EQ(0, memcmp(one[l].values.data(), three[l].values.data(), one[l].values.size() * sizeof(float)))
+            << path << ", latent " << l;
+    }
   }
 }

@@ -187,8 +187,9 @@ TEST(Engine, EveryInstructionSetGivesTheSameBits) {
 // A tile's network on more threads splits its planes into parts of rows,
 // the couplings' parts into bands, with halos: every value as on one thread.
 // The sides make parts and bands of unequal heights (the finest level of
-// 200 rows: 2 parts of 100 rows in 2 bands each; 3 parts of 66-67), and
-// levels too small to split (25 rows) split each convolution instead.
+// 200 rows: 2 parts of 100 rows, in bands of 34, 34 and 32 rows forward
+// and 50 inverse; 3 parts of 66-67), and levels too small to part (25
+// rows) split each convolution instead.
 TEST(Engine, ThreadsGiveTheSameBits) {
   msic::engine::NetworkEngine engine(random_weights(shipped().config));
   const Planes x = image(400, 336, 11);

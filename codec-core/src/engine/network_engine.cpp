@@ -29,9 +29,11 @@ constexpr int kMinRows = 32;
 // parts keep most of each operation's data on one core, and start a
 // thread once per operation, not once per convolution. Every value is
 // computed as on one thread: the bits do not change.
+int row_parts(int rows) { return std::min(ThreadsScope::threads(), rows / kMinRows); }
+
 template <class Part>
 void by_row_parts(int rows, Part part) {
-  const int parts = std::min(ThreadsScope::threads(), rows / kMinRows);
+  const int parts = row_parts(rows);
   if (parts <= 1) return part(0, rows);
   parallel_for(size_t(parts), parts, [&](size_t p) {
     ThreadsScope alone(nullptr);
@@ -208,6 +210,7 @@ void NetworkEngine::Unit::couple(Planes &y, bool inverse, int p0, int p1) const 
   const int half = y.channels / 2, H = y.height, W = y.width;
   // At least kMinRows rows (tiles of 2048 px and more), of equal height.
   const int most = std::max(kMinRows, int(band_pixels / size_t(std::max(W, 1))));
+  if (p1 <= p0) return;
   const int bands = (p1 - p0 + most - 1) / most, height = (p1 - p0 + bands - 1) / bands;
   for (int r0 = p0; r0 < p1; r0 += height) {
     const int r1 = std::min(p1, r0 + height), a0 = std::max(0, r0 - 2), a1 = std::min(H, r1 + 2);
@@ -324,7 +327,9 @@ void NetworkEngine::refine_latents(std::vector<Planes> &latents, const std::vect
 
 void NetworkEngine::postfilter(Planes &image) const {
   if (!has_post_) return;
-  const Planes x = image;
+  // Parts read rows of the image that others change: from a copy.
+  const Planes copy = row_parts(image.height) > 1 ? image : Planes();
+  const Planes &x = copy.channels ? copy : image;
   by_row_parts(x.height, [&](int r0, int r1) {
     int a0 = 0;
     const Planes r = two_convolutions(post1_, post2_, x, r0, r1, a0);
