@@ -34,5 +34,9 @@ constexpr int kSpatialReach = 2;
 constexpr int coding_pass(int y, int x) { return (y + x) & 1; }
 // Whether pass `pass` has spatial context.
 constexpr bool pass_has_spatial_context(int pass, bool causal) { return pass == 1 || causal; }
+// Whether its context reads positions of the same pass (the causal
+// anchors), so that its positions must be coded one after another; the
+// encoder splits the others among threads (context_model.cpp).
+constexpr bool pass_reads_itself(int pass, bool causal) { return pass == 0 && causal; }
 
 }  // namespace msic::entropy

@@ -198,7 +198,7 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
       int parts = 1;
       if constexpr (std::is_same_v<Coder, RansEncoder>) {
         const size_t symbols = size_t(H) * size_t((W + 1) / 2) * C;
-        if (share && !(pass == 0 && config_.causal_context))
+        if (share && !pass_reads_itself(pass, config_.causal_context))
           parts = int(std::min<size_t>({size_t(share->for_one_item()), size_t(H), symbols / kSymbolsPerPart}));
         if (parts > 1) {
           std::vector<RansEncoder> queues(static_cast<size_t>(parts));
