@@ -1,12 +1,19 @@
 // msic-bench-ab: two builds of libmsic in one process, taking turns image by
 // image, so that the machine's drift (20-25% from minute to minute on the
 // project's shared machines) falls on both alike. For each image it times
-// an encode and a decode with each build (which goes first alternates) and
-// prints each build's MP/s over the set and the median of the per-image
-// time ratios B / A with their quartiles; and whether the two builds wrote
-// the same bytes and decoded the same pixels.
+// an encode and a decode with each build (which goes first alternates;
+// one image before, untimed) and prints each build's MP/s over the set
+// and the median of the per-image time ratios B / A with their quartiles;
+// and whether the two builds wrote the same bytes and decoded the same
+// pixels.
 //
-//   msic-bench-ab [--threads N] [--quality Q] [--effort E] [--rounds R] LIB_A LIB_B IMAGE...
+//   msic-bench-ab [--threads N] [--quality Q] [--effort E] [--quality-b Q] [--effort-b E] [--rounds R]
+//                 LIB_A LIB_B IMAGE...
+//
+// --quality-b and --effort-b set B's where they differ from A's (the
+// LibTorch release's quality 75 is Q 92.405 now, and it has no effort
+// option: bench/README.md). Without an effort a build codes at its own
+// default.
 //
 // LIB_A and LIB_B are paths to libmsic.so.1 files of two builds (another
 // commit: bench/README.md); the same file twice is one library (to compare
@@ -102,8 +109,8 @@ struct Build {
     ctx = context_create(nullptr);
     if (!ctx) fail("making a context");
     set_threads(ctx, threads);
-    if (settings_new(&settings) ||
-        settings_set(settings, MSIC_ENCODER_QUALITY, quality) || settings_set(settings, MSIC_ENCODER_EFFORT, effort))
+    if (settings_new(&settings) || settings_set(settings, MSIC_ENCODER_QUALITY, quality) ||
+        (effort > 0 && settings_set(settings, MSIC_ENCODER_EFFORT, effort)))
       fail("setting up");
   }
   [[noreturn]] void fail(const std::string &what) const {
@@ -142,22 +149,35 @@ void quartiles(std::vector<double> v, double q[3]) {
 
 int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
-  int threads = 2, effort = MSIC_EFFORT_DEFAULT, rounds = 2, i = 1;
-  double quality = 75;
+  int threads = 2, effort = 0, effort_b = -1, rounds = 2, i = 1;
+  double quality = 75, quality_b = -1;
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
     if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--quality")) quality = atof(argv[i + 1]);
+    else if (!strcmp(argv[i], "--quality-b")) quality_b = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--effort")) effort = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--effort-b")) effort_b = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--rounds")) rounds = atoi(argv[i + 1]);
     else break;
   }
   if (argc - i < 3 || rounds < 1) {
-    fprintf(stderr, "usage: msic-bench-ab [--threads N] [--quality Q] [--effort E] [--rounds R] LIB_A LIB_B IMAGE...\n");
+    fprintf(stderr, "usage: msic-bench-ab [--threads N] [--quality Q] [--effort E] [--quality-b Q] [--effort-b E] "
+                    "[--rounds R] LIB_A LIB_B IMAGE...\n");
     return 2;
   }
-  Build builds[2] = {Build(argv[i], threads, quality, effort), Build(argv[i + 1], threads, quality, effort)};
+  if (quality_b < 0) quality_b = quality;
+  if (effort_b < 0) effort_b = effort;
+  Build builds[2] = {Build(argv[i], threads, quality, effort), Build(argv[i + 1], threads, quality_b, effort_b)};
   std::vector<Image> images;
   for (int k = i + 2; k < argc; ++k) images.push_back(load(argv[k]));
+  // Untimed first: a build's first image pays its lazy set-up (the
+  // network, the pools; LibTorch's first call is several times slower).
+  for (Build &b : builds) {
+    double enc, dec;
+    std::vector<uint8_t> file, pixels;
+    b.run(images[0], enc, dec, file, pixels);
+    b.encode_s = b.decode_s = 0;
+  }
   std::vector<double> encode_ratio, decode_ratio;
   double megapixels = 0;
   bool same_files = true, same_pixels = true;
@@ -175,7 +195,9 @@ int main(int argc, char **argv) {
       same_pixels = same_pixels && pixels[0] == pixels[1];
       megapixels += images[k].width * double(images[k].height) / 1e6;
     }
-  printf("images: %zu x %d rounds, quality %g, effort %d, threads %d\n", images.size(), rounds, quality, effort, threads);
+  auto effort_name = [](int e) { return e > 0 ? std::to_string(e) : std::string("default"); };
+  printf("images: %zu x %d rounds, threads %d; A: quality %g, effort %s; B: quality %g, effort %s\n", images.size(),
+         rounds, threads, quality, effort_name(effort).c_str(), quality_b, effort_name(effort_b).c_str());
   for (int b = 0; b < 2; ++b)
     printf("%c %s: encode %.3f MP/s, decode %.3f MP/s\n", 'A' + b, builds[b].path.c_str(),
            megapixels / builds[b].encode_s, megapixels / builds[b].decode_s);
