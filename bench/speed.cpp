@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 #include <vips/vips.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,35 +14,11 @@
 #include <string>
 #include <vector>
 
-namespace {
-struct Image {
-  std::string path;
-  int width, height;
-  std::vector<uint8_t> rgb;
-};
+#include "bench_images.h"
 
-Image load(const char *path) {
-  VipsImage *im = vips_image_new_from_file(path, NULL);
-  if (!im) {
-    fprintf(stderr, "%s: %s", path, vips_error_buffer());
-    exit(1);
-  }
-  size_t n;
-  void *px = vips_image_write_to_memory(im, &n);
-  Image out{path, im->Xsize, im->Ysize, std::vector<uint8_t>((uint8_t *)px, (uint8_t *)px + n)};
-  if (vips_image_get_bands(im) != 3 || im->BandFmt != VIPS_FORMAT_UCHAR) {
-    fprintf(stderr, "%s: need 8-bit RGB\n", path);
-    exit(1);
-  }
-  g_free(px);
-  g_object_unref(im);
-  return out;
-}
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
+using bench::Image;
+using bench::load;
+using bench::now;
 
 int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
