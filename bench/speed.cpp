@@ -2,7 +2,7 @@
 // memory on a set of images (the Kodak set in bench/README.md), in-process
 // through the C API, with a given number of threads.
 //
-//   msic-bench-speed [--threads N] [--quality Q] [--effort E] [--repeat R] [--model PATH] IMAGE...
+//   msic-bench-speed [--threads N] [--quality Q] [--effort E] [--tile-size N] [--repeat R] [--model PATH] IMAGE...
 #include <msic/msic.h>
 #include <sys/resource.h>
 #include <vips/vips.h>
@@ -22,7 +22,7 @@ using bench::now;
 
 int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
-  int threads = 2, repeat = 1, effort = MSIC_EFFORT_DEFAULT;
+  int threads = 2, repeat = 1, effort = MSIC_EFFORT_DEFAULT, tile_size = MSIC_TILE_SIZE_DEFAULT;
   float quality = 75;
   const char *model = nullptr;  // the embedded default
   std::vector<Image> images;
@@ -30,13 +30,14 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--quality") && i + 1 < argc) quality = float(atof(argv[++i]));
     else if (!strcmp(argv[i], "--effort") && i + 1 < argc) effort = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--tile-size") && i + 1 < argc) tile_size = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
     else images.push_back(load(argv[i]));
   }
   if (images.empty()) {
-    fprintf(stderr, "usage: msic-bench-speed [--threads N] [--quality Q] [--effort E] [--repeat R] [--model PATH] "
-                    "IMAGE...\n");
+    fprintf(stderr, "usage: msic-bench-speed [--threads N] [--quality Q] [--effort E] [--tile-size N] [--repeat R] "
+                    "[--model PATH] IMAGE...\n");
     return 2;
   }
   msic_context *ctx = msic_context_create(model);
@@ -51,7 +52,8 @@ int main(int argc, char **argv) {
 
   msic_encoder_settings *settings;
   if (msic_encoder_settings_new(&settings) || msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, quality) ||
-      msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, effort))
+      msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, effort) ||
+      msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, tile_size))
     return fprintf(stderr, "%s\n", msic_last_error()), 2;
   double megapixels = 0, enc_s = 0, dec_s = 0, bits = 0, psnr_sum = 0;
   int coded = 0;
@@ -83,7 +85,8 @@ int main(int argc, char **argv) {
     }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  printf("images: %zu x %d, quality %.6g, effort %d, threads %d\n", images.size(), repeat, quality, effort, threads);
+  printf("images: %zu x %d, quality %.6g, effort %d, tile size %d, threads %d\n", images.size(), repeat, quality, effort,
+         tile_size, threads);
   printf("bits per pixel: %.4f\n", bits / (megapixels * 1e6));
   printf("PSNR-RGB (mean of per-image): %.3f dB\n", psnr_sum / coded);
   printf("encode: %.3f MP/s\n", megapixels / enc_s);
