@@ -1,5 +1,6 @@
-// The 12-byte header of a tile payload of tile_codec 1 (MSIC.md, "Tile
-// payload"): what a decoder checks before it trusts the entropy stream.
+// The header of a tile payload of tile_codec 1 (MSIC.md, "Tile payload"):
+// what a decoder checks before it trusts the entropy streams, and where
+// each part's stream lies.
 #pragma once
 
 #include <cstddef>
@@ -10,24 +11,32 @@ namespace msic::format {
 
 struct TilePayloadHeader {
   // Version 2 records the padding, which binds a payload to its tile's
-  // real size; version 1 (written before) has zeros there.
-  static constexpr uint8_t kVersion = 2;
-  static constexpr size_t kSize = 12;
+  // real size; version 1 (written before) has zeros there. Version 3 holds
+  // the symbols in 2 .. kMaxParts parts, each its own stream after a table
+  // of their sizes; a payload of one part is written as version 2.
+  static constexpr uint8_t kVersion = 3;
+  static constexpr size_t kOnePartSize = 12;  // the header of versions 1 and 2
+  static constexpr size_t kMaxParts = 16;
   uint8_t version = kVersion;
   bool grey = false;             // coded as R = G = B
   uint32_t coded_width = 0;      // the tile padded to the model's multiple
   uint32_t coded_height = 0;
   uint32_t pad_right = 0;        // coded_width - the tile's width (version 2)
   uint32_t pad_bottom = 0;
-  uint32_t escapes = 0;          // escaped symbols in the stream
+  uint32_t escapes = 0;          // escaped symbols in all parts
+  std::vector<uint32_t> part_sizes;  // bytes of each part's stream, in order
 
   // Throws Error(MSIC_ERR_FORMAT) unless the header fits a tile of
   // width x height coded with padding to `multiple`.
   void check_tile(uint32_t width, uint32_t height, uint32_t bands, uint32_t multiple) const;
 
-  // Appends the header to `out` (coded sizes must fit 16 bits).
+  // Bytes before the first part's stream.
+  size_t size() const;
+  // Appends the header to `out`: version 2 for one part, 3 for more (coded
+  // sizes must fit 16 bits).
   void append_to(std::vector<uint8_t> &out) const;
-  // Parses and checks the header of `payload`; throws Error(MSIC_ERR_FORMAT).
+  // Parses and checks the header of `payload`, and that its parts' streams
+  // fill the rest; throws Error(MSIC_ERR_FORMAT).
   static TilePayloadHeader parse(const uint8_t *payload, size_t size);
 };
 

@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <cmath>
 
+#include "entropy/coding_schedule.h"
 #include "entropy/rans.h"
 #include "errors.h"
+#include "parallel.h"
 #include "round_even.h"
 #include "tile_payload.h"
 
 namespace msic {
 namespace {
 using format::TilePayloadHeader;
+static_assert(TilePayloadHeader::kMaxParts == size_t(entropy::kMaxCodingParts), "the format's limit is the schedule's");
 
 uint32_t padded(uint32_t v, uint32_t multiple) { return (v + multiple - 1) / multiple * multiple; }
 
@@ -73,22 +76,26 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
   std::vector<Planes> dequantized;
   std::vector<uint8_t> out;
   {
-    entropy::RansEncoder coder;
-    context_.encode(latents, gains, coder,
+    // One rANS stream per part (coding_schedule.h), finished side by side.
+    std::vector<entropy::RansEncoder> parts(size_t(entropy::coding_parts(int(H))));
+    context_.encode(latents, gains, parts,
                     effort >= 2 ? entropy::Rounding::kRateDistortion : entropy::Rounding::kNearest,
                     decoded ? &dequantized : nullptr, share);
     latents.clear();
-    const std::vector<uint8_t> stream = coder.finish();
+    std::vector<std::vector<uint8_t>> streams(parts.size());
     TilePayloadHeader header;
+    for (const entropy::RansEncoder &p : parts) header.escapes += p.escapes();
+    parallel_for(parts.size(), share ? share->for_one_item() : 1, [&](size_t j) { streams[j] = parts[j].finish(); });
     header.grey = tile.bands == 1;
     header.coded_width = W;
     header.coded_height = H;
     header.pad_right = W - tile.width;
     header.pad_bottom = H - tile.height;
-    header.escapes = coder.escapes();
-    out.reserve(TilePayloadHeader::kSize + stream.size());
+    size_t total = 0;
+    for (const std::vector<uint8_t> &s : streams) header.part_sizes.push_back(uint32_t(s.size())), total += s.size();
+    out.reserve(header.size() + total);
     header.append_to(out);
-    out.insert(out.end(), stream.begin(), stream.end());
+    for (const std::vector<uint8_t> &s : streams) out.insert(out.end(), s.begin(), s.end());
   }
   // What the decoder will make of it, without decoding the stream: the
   // coder handed back the latents the decoder will read.
@@ -131,12 +138,21 @@ void TileCodec::correct_edges(Planes &x, const Planes &decoded, const TileImage 
 
 Planes TileCodec::reconstruct(const TilePayloadHeader &header, const std::vector<uint8_t> &payload,
                               uint32_t quality_centi, const ThreadShare *share) const {
-  entropy::RansDecoder coder(payload.data() + TilePayloadHeader::kSize, payload.size() - TilePayloadHeader::kSize);
+  std::vector<entropy::RansDecoder> parts;
+  size_t at = header.size();
+  for (const uint32_t size : header.part_sizes) {
+    parts.emplace_back(payload.data() + at, size);
+    at += size;
+  }
   std::vector<Planes> latents = latent_shapes(header.coded_width, header.coded_height);
   const entropy::QualityGains gains = context_.gains(quality_centi);
-  context_.decode(latents, gains, coder);
-  if (!coder.finished_cleanly() || coder.escapes() != header.escapes)
-    throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
+  context_.decode(latents, gains, parts, share);
+  uint64_t escapes = 0;
+  for (const entropy::RansDecoder &p : parts) {
+    if (!p.finished_cleanly()) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
+    escapes += p.escapes();
+  }
+  if (escapes != header.escapes) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
   return synthesize(std::move(latents), gains, share);
 }
 

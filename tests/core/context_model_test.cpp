@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
 
 #include "engine/network_engine.h"
+#include "entropy/coding_schedule.h"
 #include "entropy/context_model.h"
 #include "entropy/rans.h"
 #include "model_file.h"
@@ -31,68 +33,114 @@ std::vector<Planes> some_latents(const msic::ModelFile &model, int h, int w, flo
     for (float &v : p.values) v *= scale;
   return latents;
 }
+
+// The tile's parts' streams, finished, and their escapes.
+struct Coded {
+  std::vector<std::vector<uint8_t>> streams;
+  uint32_t escapes = 0;
+};
+
+Coded encode(const msic::entropy::ContextModel &context, const std::vector<Planes> &latents,
+             const msic::entropy::QualityGains &gains, size_t parts, msic::entropy::Rounding rounding,
+             std::vector<Planes> *dequantized, const msic::ThreadShare *share = nullptr) {
+  std::vector<msic::entropy::RansEncoder> coders(parts);
+  context.encode(latents, gains, coders, rounding, dequantized, share);
+  Coded out;
+  for (msic::entropy::RansEncoder &c : coders) {
+    out.escapes += c.escapes();
+    out.streams.push_back(c.finish());
+  }
+  return out;
+}
+
+// Decodes every part; each must end where its encoder began.
+std::vector<Planes> decode(const msic::entropy::ContextModel &context, const std::vector<Planes> &shapes,
+                           const msic::entropy::QualityGains &gains, const Coded &coded,
+                           const msic::ThreadShare *share = nullptr) {
+  std::vector<Planes> decoded;
+  for (const Planes &p : shapes) decoded.emplace_back(p.channels, p.height, p.width);
+  std::vector<msic::entropy::RansDecoder> readers;
+  for (const std::vector<uint8_t> &s : coded.streams) readers.emplace_back(s.data(), s.size());
+  context.decode(decoded, gains, readers, share);
+  uint32_t escapes = 0;
+  for (const msic::entropy::RansDecoder &r : readers) {
+    EXPECT_TRUE(r.finished_cleanly());
+    escapes += r.escapes();
+  }
+  EXPECT_EQ(escapes, coded.escapes);
+  return decoded;
+}
+
+void expect_same(const std::vector<Planes> &a, const std::vector<Planes> &b, const std::string &what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t l = 0; l < a.size(); ++l) {
+    ASSERT_EQ(a[l].values.size(), b[l].values.size());
+    EXPECT_EQ(0, memcmp(a[l].values.data(), b[l].values.data(), a[l].values.size() * sizeof(float)))
+        << what << ", latent " << l;
+  }
+}
 }  // namespace
 
+// In one part and in two (the finest latent of 64 rows in two halves).
 TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
   const msic::ModelFile model = msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE);
   const msic::entropy::ContextModel context(model);
   for (float scale : {1.0f, 40.0f}) {
-    const std::vector<Planes> latents = some_latents(model, 64, 96, scale);
+    const std::vector<Planes> latents = some_latents(model, 128, 96, scale);
     for (uint32_t quality : {0u, 5800u, 10000u})
-      for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion}) {
-        const msic::entropy::QualityGains gains = context.gains(quality);
-        msic::entropy::RansEncoder coder;
-        std::vector<Planes> expected;
-        context.encode(latents, gains, coder, rounding, &expected);
-        const std::vector<uint8_t> stream = coder.finish();
-
-        std::vector<Planes> decoded;
-        for (const Planes &p : latents) decoded.emplace_back(p.channels, p.height, p.width);
-        msic::entropy::RansDecoder reader(stream.data(), stream.size());
-        context.decode(decoded, gains, reader);
-        EXPECT_TRUE(reader.finished_cleanly());
-        EXPECT_EQ(coder.escapes(), reader.escapes());
-        if (scale > 1 && quality == 10000u) EXPECT_GT(coder.escapes(), 0u) << "no escaped symbol was tested";
-        ASSERT_EQ(expected.size(), decoded.size());
-        for (size_t l = 0; l < decoded.size(); ++l) {
-          ASSERT_EQ(expected[l].values.size(), decoded[l].values.size());
-          EXPECT_EQ(0, memcmp(expected[l].values.data(), decoded[l].values.data(), decoded[l].values.size() * sizeof(float)))
-              << "latent " << l << ", scale " << scale << ", quality " << quality << ", rounding " << int(rounding);
+      for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion})
+        for (size_t parts : {1, 2}) {
+          const msic::entropy::QualityGains gains = context.gains(quality);
+          std::vector<Planes> expected;
+          const Coded coded = encode(context, latents, gains, parts, rounding, &expected);
+          if (scale > 1 && quality == 10000u) EXPECT_GT(coded.escapes, 0u) << "no escaped symbol was tested";
+          expect_same(expected, decode(context, latents, gains, coded),
+                      "scale " + std::to_string(scale) + ", quality " + std::to_string(quality) + ", rounding " +
+                          std::to_string(int(rounding)) + ", parts " + std::to_string(parts));
         }
-      }
   }
 }
 
-// Threads to spare split the encoder's independent passes into parts of
-// rows, each queueing its symbols apart: the stream, the escapes and the
-// decoder's latents must be those of one thread. At 384 x 256 the two
-// finest latents' passes have 73 K and 37 K symbols: 3 and 2 parts. The
-// shipped model has causal context (its second passes split), the random
-// test model none (both passes split).
-TEST(ContextModel, ThreadsQueueTheSameSymbols) {
+// A tile's parts run on the threads it is lent: the streams, the escapes
+// and the latents must be those of one thread, with more parts than
+// threads (the finest latent, 128 rows, in 4 parts; the next, 64 rows, in
+// 2) and fewer. The shipped model has causal context (each part's first
+// pass sees only its own rows), the random test model none.
+TEST(ContextModel, ThreadsCodeTheSameParts) {
   for (const std::string &path : {std::string(MSIC_DEFAULT_MODEL_FILE), test::random_model_path()}) {
     const msic::ModelFile model = msic::ModelFile::load(path);
     const msic::entropy::ContextModel context(model);
     const std::vector<Planes> latents = some_latents(model, 256, 384, 40.0f);
     const msic::entropy::QualityGains gains = context.gains(9000u);
     for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion}) {
-      auto encode = [&](const msic::ThreadShare *share, std::vector<Planes> *dequantized, uint32_t *escapes) {
-        msic::entropy::RansEncoder coder;
-        context.encode(latents, gains, coder, rounding, dequantized, share);
-        *escapes = coder.escapes();
-        return coder.finish();
-      };
       std::vector<Planes> one, three;
-      uint32_t escapes_one = 0, escapes_three = 0;
-      const std::vector<uint8_t> alone = encode(nullptr, &one, &escapes_one);
+      const Coded alone = encode(context, latents, gains, 4, rounding, &one);
       msic::ThreadShare share(1, 3);
-      const std::vector<uint8_t> split = encode(&share, &three, &escapes_three);
-      EXPECT_EQ(alone, split) << path << ", rounding " << int(rounding);
-      EXPECT_EQ(escapes_one, escapes_three);
-      EXPECT_GT(escapes_one, 0u);
-      for (size_t l = 0; l < one.size(); ++l)
-        EXPECT_EQ(0, memcmp(one[l].values.data(), three[l].values.data(), one[l].values.size() * sizeof(float)))
-            << path << ", latent " << l;
+      const Coded split = encode(context, latents, gains, 4, rounding, &three, &share);
+      EXPECT_EQ(alone.streams, split.streams) << path << ", rounding " << int(rounding);
+      EXPECT_EQ(alone.escapes, split.escapes);
+      EXPECT_GT(alone.escapes, 0u);
+      expect_same(one, three, path);
+      msic::ThreadShare decoders(1, 3);
+      expect_same(one, decode(context, latents, gains, alone, &decoders), path + ", decoded on 3 threads");
     }
   }
+}
+
+TEST(CodingSchedule, PartsCoverEveryLatentRowOnce) {
+  using namespace msic::entropy;
+  EXPECT_EQ(coding_parts(64), 1);
+  EXPECT_EQ(coding_parts(256), 1);
+  EXPECT_EQ(coding_parts(272), 2);
+  EXPECT_EQ(coding_parts(512), 2);
+  EXPECT_EQ(coding_parts(4096), kMaxCodingParts);
+  for (int parts = 1; parts <= kMaxCodingParts; ++parts)
+    for (int rows : {1, 31, 32, 63, 64, 100, 256, 2048}) {
+      const int n = latent_parts(parts, rows);
+      EXPECT_TRUE(n >= 1 && n <= parts);
+      EXPECT_EQ(part_row(0, n, rows), 0);
+      EXPECT_EQ(part_row(n, n, rows), rows);
+      for (int j = 0; j < n; ++j)
+        EXPECT_TRUE(n == 1 || part_row(j + 1, n, rows) - part_row(j, n, rows) >= kMinPartRows) << parts << " " << rows;
+    }
 }

@@ -210,24 +210,3 @@ TEST(Rans, AStreamThatRunsDryStopsAtOnce) {
   }
   EXPECT_LT(decoded, 200);
 }
-
-// Parts queued apart and appended in order make the stream of one queue,
-// across the queue's blocks (64 K symbols) and with escapes.
-TEST(Rans, AppendedPartsAreOneQueue) {
-  std::mt19937 rng(5);
-  std::uniform_int_distribution<int> table(0, tables().count() - 1), value(-40, 40), rare(0, 999);
-  std::vector<std::pair<int, int32_t>> symbols(150000);
-  for (auto &[t, v] : symbols) t = table(rng), v = rare(rng) == 0 ? 1 << 20 : value(rng);
-  RansEncoder whole, first, second, third;
-  for (size_t i = 0; i < symbols.size(); ++i) {
-    whole.put(tables(), symbols[i].first, symbols[i].second);
-    RansEncoder &part = i < 1000 ? first : i < 71000 ? second : third;  // the second spans two blocks
-    part.put(tables(), symbols[i].first, symbols[i].second);
-  }
-  first.append(second);
-  first.append(third);
-  EXPECT_EQ(first.escapes(), whole.escapes());
-  EXPECT_GT(whole.escapes(), 0u);
-  EXPECT_EQ(first.finish(), whole.finish());
-  EXPECT_TRUE(second.finish().size() == 8 && third.escapes() == 0) << "appended parts are left empty";
-}

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "byte_order.h"
+#include "entropy/coding_schedule.h"
 #include "errors.h"
 #include "parallel.h"
 
@@ -39,7 +40,9 @@ ImageWriter::ImageWriter(Context &context, const msic_image_info &info, const En
     header_.tile_codec = format::kTileCodecMsinn;
     header_.quality_centi = settings_.model_quality_centi();
     header_.model_hash = context_.model().hash;
-    header_.version_minor = 1;  // learned files stay readable by 1.1 readers, byte for byte
+    // 1.4 codes tiles of more than 256 rows in parts (payload version 3);
+    // files of smaller tiles stay readable by 1.1 readers, byte for byte.
+    header_.version_minor = entropy::coding_parts(int(std::min(header_.tile_size, header_.height))) > 1 ? 4 : 1;
   }
   format::validate_header(header_);
   pixel_bytes_ = size_t(header_.bands) * (header_.bit_depth / 8);
@@ -75,7 +78,7 @@ void ImageWriter::start() {
     // The learned coding is lossy in every band: it cannot keep alpha or a mask.
     throw Error(MSIC_ERR_ARGUMENT, "alpha and mask bands need the lossless or max error coding");
   const std::vector<uint32_t> scales = reduced_level_scales(header_, settings_.overviews);
-  if (!scales.empty()) header_.version_minor = 3;  // 1.3 added reduced levels
+  if (!scales.empty()) header_.version_minor = std::max<uint16_t>(header_.version_minor, 3);  // 1.3 added reduced levels
   levels_ = {format::Level::of(header_, 0)};
   for (uint32_t k : scales) levels_.push_back(format::Level::of(header_, k));
   tile_rows_done_.assign(levels_.size(), 0);

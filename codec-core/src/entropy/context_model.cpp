@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 
 #include "entropy/coding_schedule.h"
 #include "entropy/rans.h"
@@ -109,114 +108,141 @@ QualityGains ContextModel::gains(uint32_t quality_centi) const {
   return g;
 }
 
-// The one coding loop of encoder and decoder: they differ only in `step`,
-// which turns (its coder, latent, channel, position, whether it lies on the
-// latent's outer ring, mean, table) into a symbol.
-//
-// The encoder's coder only queues symbols, so a pass whose contexts read
-// nothing of the same pass (the second pass always, the first without
-// causal context) may run on the threads of `share` in parts of its rows,
-// each queueing into a coder of its own, appended in order: the same
-// symbols in the same order, the same bytes. (The decoder reads one
-// stream in order; splitting its nets from its symbols was slower, see
-// models/README.md.)
+ContextModel::Scratch::Scratch(const std::vector<Net> &nets) {
+  constexpr size_t kLine = 64 / sizeof(int32_t);
+  auto lines = [](size_t words) { return (words + kLine - 1) / kLine * kLine; };
+  size_t in_words = 0, hidden_words = 0, pre_words = 0, out_words = 0;
+  for (const Net &n : nets) {
+    in_words = std::max(in_words, lines(size_t(std::max(n.first[0].pairs, n.first[1].pairs))));
+    hidden_words = std::max(hidden_words, lines(size_t(n.last.pairs)));
+    pre_words = std::max(pre_words, lines(size_t(n.first[0].lanes)));
+    out_words = std::max(out_words, lines(size_t(n.last.lanes)));
+  }
+  buffer.assign(kLine + in_words + hidden_words + pre_words + out_words + kLine, 0);
+  int32_t *at = buffer.data() + kLine;
+  in = reinterpret_cast<int16_t *>(at);
+  hidden = reinterpret_cast<int16_t *>(at += in_words);
+  pre = (at += hidden_words);
+  out = at + pre_words;
+}
+
+// Rows [y0, y1) of one pass of a latent, whose spatial context sees rows
+// [top, bottom). A function of its own, whose inputs are copied into
+// locals first: as a lambda inside code() it reread what it captured after
+// every call out (the nets' layers), and the context model took up to a
+// fifth longer, depending on where the compiler inlined it.
 template <class Coder, class Step>
-void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &g, Coder &coder, Step step,
-                        const ThreadShare *share) const {
-  const int L = config_.latent_count();
-  if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
-  // Dequantized values in Q8, channels last: the integer image of what the
-  // decoder knows so far.
-  std::vector<PooledVector<int16_t>> known(L);
-  struct Scratch {
-    std::vector<int16_t> in, hidden;
-    std::vector<int32_t> pre, out;
-  };
-  Scratch mine;
-  for (int l = L - 1; l >= 0; --l) {
-    const Planes &p = latents[l];
-    const Net &n = nets_[l];
-    const int C = p.channels, H = p.height, W = p.width;
-    const int goff = channel_offset_[l];
-    known[l].assign(size_t(C) * H * W, 0);
-    const std::vector<int> sources = config_.context_sources(l);
-    auto ready = [&](Scratch &s) {
-      s.in.assign(2 * std::max(n.first[0].pairs, n.first[1].pairs), 0);
-      s.hidden.assign(2 * n.last.pairs, 0);
-      s.pre.resize(n.first[0].lanes);
-      s.out.resize(n.last.lanes);
-    };
-    // Rows [y0, y1) of one pass.
-    auto rows = [&](int pass, int y0, int y1, Scratch &s, auto &to) {
-      const DenseLayer &first = n.first[pass];
-      for (int y = y0; y < y1; ++y) {
-        for (int x = coding_pass(y, 0) == pass ? 0 : 1; x < W; x += 2) {
-          // Channel context: coarser latents at this place.
-          int16_t *dst = s.in.data();
-          for (int src : sources) {
-            const Planes &sp = latents[src];
-            int sh = config_.latent_shift(src) - config_.latent_shift(l);
-            int sy = std::min(y >> sh, sp.height - 1), sx = std::min(x >> sh, sp.width - 1);
-            const int16_t *from = known[src].data() + (size_t(sy) * sp.width + sx) * sp.channels;
-            std::copy(from, from + sp.channels, dst);
-            dst += sp.channels;
+void ContextModel::code_rows(const LatentRows &a, int pass, int y0, int y1, int top, int bottom, Coder &to,
+                             Step &step) const {
+  const Net &n = *a.net;
+  const DenseLayer &first = n.first[pass];
+  const int C = a.channels, H = a.height, W = a.width, latent = a.latent, goff = a.gain_offset, sources = a.sources;
+  int16_t *const known = a.known, *const in = a.in, *const hidden = a.hidden;
+  int32_t *const pre = a.pre, *const out = a.out;
+  const bool spatial = pass_has_spatial_context(pass, config_.causal_context);
+  const int64_t *const gain_q16 = a.gains->gain_q16.data() + goff, *const inv_gain_q24 = a.gains->inv_gain_q24.data() + goff;
+  const int32_t *const log2_gain_q16 = a.gains->log2_gain_q16.data() + goff;
+  for (int y = y0; y < y1; ++y) {
+    for (int x = coding_pass(y, 0) == pass ? 0 : 1; x < W; x += 2) {
+      // Channel context: coarser latents at this place.
+      int16_t *dst = in;
+      for (int k = 0; k < sources; ++k) {
+        const ContextSource &src = a.source[k];
+        const int sy = std::min(y >> src.shift, src.height - 1), sx = std::min(x >> src.shift, src.width - 1);
+        const int16_t *from = src.known + (size_t(sy) * src.width + sx) * src.channels;
+        std::copy(from, from + src.channels, dst);
+        dst += src.channels;
+      }
+      // Spatial context (coding_schedule.h).
+      if (spatial) {
+        for (const NeighbourOffset &d : kSpatialContext[pass]) {
+          const int yy = y + d.dy, xx = x + d.dx;
+          if (yy >= top && yy < bottom && xx >= 0 && xx < W) {
+            const int16_t *from = known + (size_t(yy) * W + xx) * C;
+            std::copy(from, from + C, dst);
+          } else {
+            std::fill(dst, dst + C, int16_t(0));
           }
-          // Spatial context (coding_schedule.h).
-          if (pass_has_spatial_context(pass, config_.causal_context)) {
-            for (const NeighbourOffset &d : kSpatialContext[pass]) {
-              const int yy = y + d.dy, xx = x + d.dx;
-              if (yy >= 0 && yy < H && xx >= 0 && xx < W) {
-                const int16_t *from = known[l].data() + (size_t(yy) * W + xx) * C;
-                std::copy(from, from + C, dst);
-              } else {
-                std::fill(dst, dst + C, int16_t(0));
-              }
-              dst += C;
-            }
-          }
-          first.apply(s.in.data(), s.pre.data());
-          for (int h = 0; h < n.hidden; ++h) s.hidden[h] = s.pre[h] > 0 ? clamp16(s.pre[h] >> kWeightBits) : 0;
-          n.last.apply(s.hidden.data(), s.out.data());
-          int16_t *here = known[l].data() + (size_t(y) * W + x) * C;
-          const bool ring = y == 0 || x == 0 || y + 1 == H || x + 1 == W;
-          for (int c = 0; c < C; ++c) {
-            int64_t mean_q8 = s.out[c] >> (20 - kActBits);
-            int64_t mean_gained_q8 = fixed::shift_round(mean_q8 * g.gain_q16[goff + c], 16);
-            int64_t log2_scale_q16 = (s.out[C + c] >> 4) + g.log2_gain_q16[goff + c];
-            int table = tables_.table_for_log2_scale(log2_scale_q16);
-            size_t at = (size_t(c) * H + y) * W + x;
-            int32_t sym = step(to, l, goff + c, at, ring, mean_gained_q8, table);
-            int64_t gained_q8 = (int64_t(sym) << kActBits) + mean_gained_q8;
-            here[c] = int16_t(std::clamp<int64_t>(fixed::shift_round(gained_q8 * g.inv_gain_q24[goff + c], 24),
-                                                  -kInt16Limit, kInt16Limit));
-          }
+          dst += C;
         }
       }
-    };
-    ready(mine);
-    for (int pass = 0; pass < kCodingPasses; ++pass) {
-      int parts = 1;
-      if constexpr (std::is_same_v<Coder, RansEncoder>) {
-        const size_t symbols = size_t(H) * size_t((W + 1) / 2) * C;
-        if (share && !pass_reads_itself(pass, config_.causal_context))
-          parts = int(std::min<size_t>({size_t(share->for_one_item()), size_t(H), symbols / kSymbolsPerPart}));
-        if (parts > 1) {
-          std::vector<RansEncoder> queues(static_cast<size_t>(parts));
-          parallel_for(size_t(parts), parts, [&](size_t part) {
-            Scratch s;
-            ready(s);
-            rows(pass, int(part * size_t(H) / size_t(parts)), int((part + 1) * size_t(H) / size_t(parts)), s,
-                 queues[part]);
-          });
-          for (RansEncoder &q : queues) coder.append(q);
-        }
+      first.apply(in, pre);
+      for (int h = 0; h < n.hidden; ++h) hidden[h] = pre[h] > 0 ? clamp16(pre[h] >> kWeightBits) : 0;
+      n.last.apply(hidden, out);
+      int16_t *here = known + (size_t(y) * W + x) * C;
+      const bool ring = y == 0 || x == 0 || y + 1 == H || x + 1 == W;
+      for (int c = 0; c < C; ++c) {
+        int64_t mean_q8 = out[c] >> (20 - kActBits);
+        int64_t mean_gained_q8 = fixed::shift_round(mean_q8 * gain_q16[c], 16);
+        int64_t log2_scale_q16 = (out[C + c] >> 4) + log2_gain_q16[c];
+        int table = tables_.table_for_log2_scale(log2_scale_q16);
+        size_t at = (size_t(c) * H + y) * W + x;
+        int32_t sym = step(to, latent, goff + c, at, ring, mean_gained_q8, table);
+        int64_t gained_q8 = (int64_t(sym) << kActBits) + mean_gained_q8;
+        here[c] = int16_t(
+            std::clamp<int64_t>(fixed::shift_round(gained_q8 * inv_gain_q24[c], 24), -kInt16Limit, kInt16Limit));
       }
-      if (parts <= 1) rows(pass, 0, H, mine, coder);
     }
   }
 }
 
-void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, RansEncoder &coder,
+// The one coding loop of encoder and decoder: they differ only in `step`,
+// which turns (its coder, latent, channel, position, whether it lies on the
+// latent's outer ring, mean, table) into a symbol. coders[j] codes part j
+// (coding_schedule.h); the parts of a pass run on the threads of `share`
+// (parallel.h; none: this one alone), each reading only values that are
+// final: rows of its own, of the passes and latents before and, for a
+// pass that reads itself, none of another part's.
+template <class Coder, class Step>
+void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &g, std::vector<Coder> &coders,
+                        Step step, const ThreadShare *share) const {
+  const int L = config_.latent_count();
+  if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
+  if (coders.empty() || coders.size() > size_t(kMaxCodingParts)) throw Error(MSIC_ERR_INTERNAL, "wrong number of parts");
+  // Dequantized values in Q8, channels last: the integer image of what the
+  // decoder knows so far.
+  std::vector<PooledVector<int16_t>> known(L);
+  const Scratch mine(nets_);
+  for (int l = L - 1; l >= 0; --l) {
+    const Planes &p = latents[l];
+    LatentRows a;
+    a.net = &nets_[l];
+    a.gains = &g;
+    a.latent = l;
+    a.channels = p.channels, a.height = p.height, a.width = p.width;
+    a.gain_offset = channel_offset_[l];
+    known[l].assign(size_t(p.channels) * p.height * p.width, 0);
+    a.known = known[l].data();
+    const std::vector<int> sources = config_.context_sources(l);
+    if (sources.size() > 2) throw Error(MSIC_ERR_INTERNAL, "a latent has at most two context sources");
+    a.sources = int(sources.size());
+    for (size_t k = 0; k < sources.size(); ++k) {
+      const Planes &sp = latents[sources[k]];
+      a.source[k] = {known[sources[k]].data(), config_.latent_shift(sources[k]) - config_.latent_shift(l), sp.height,
+                     sp.width, sp.channels};
+    }
+    const int H = p.height, parts = latent_parts(int(coders.size()), H);
+    const size_t symbols = size_t(H) * size_t((p.width + 1) / 2) * p.channels;  // of one pass
+    const int threads =
+        share ? int(std::min<size_t>({size_t(parts), size_t(share->for_one_item()), symbols / kSymbolsPerPart})) : 1;
+    for (int pass = 0; pass < kCodingPasses; ++pass) {
+      const bool own_rows = pass_reads_itself(pass, config_.causal_context);
+      auto part = [&](int j, const Scratch &s) {
+        LatentRows mine_rows = a;
+        mine_rows.in = s.in, mine_rows.hidden = s.hidden, mine_rows.pre = s.pre, mine_rows.out = s.out;
+        const int r0 = part_row(j, parts, H), r1 = part_row(j + 1, parts, H);
+        code_rows(mine_rows, pass, r0, r1, own_rows ? r0 : 0, own_rows ? r1 : H, coders[size_t(j)], step);
+      };
+      if (threads > 1) {
+        parallel_for(size_t(parts), threads, [&](size_t j) { part(int(j), Scratch(nets_)); });
+      } else {
+        for (int j = 0; j < parts; ++j) part(j, mine);
+      }
+    }
+  }
+}
+
+void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, std::vector<RansEncoder> &parts,
                           Rounding rounding, std::vector<Planes> *dequantized, const ThreadShare *share) const {
   const bool rd = rounding == Rounding::kRateDistortion;
   const CodingCost coding_cost;
@@ -254,18 +280,18 @@ void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains
     if (dequantized) (*dequantized)[l].values[at] = dequantize(s, mean_q8, g.gain[gc]);
     return s;
   };
-  code(latents, g, coder, step, share);
+  code(latents, g, parts, step, share);
 }
 
-void ContextModel::decode(std::vector<Planes> &latents, const QualityGains &g,
-                          RansDecoder &coder) const {
+void ContextModel::decode(std::vector<Planes> &latents, const QualityGains &g, std::vector<RansDecoder> &parts,
+                          const ThreadShare *share) const {
   for (auto &p : latents) p.values.assign(size_t(p.channels) * p.height * p.width, 0.f);
   auto step = [&](RansDecoder &from, int l, int gc, size_t at, bool, int64_t mean_q8, int table) {
     int32_t s = from.get(tables_, table);
     latents[l].values[at] = dequantize(s, mean_q8, g.gain[gc]);
     return s;
   };
-  code(latents, g, coder, step, nullptr);
+  code(latents, g, parts, step, share);
 }
 
 }  // namespace msic::entropy

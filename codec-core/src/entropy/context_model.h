@@ -61,18 +61,20 @@ class ContextModel {
   const CdfTables &tables() const { return tables_; }
 
   // Quantizes and codes the latents (fine to coarse in `latents`: the
-  // analysis output), each to the nearest step or, in coding order, to the
+  // analysis output) into parts.size() parts (coding_schedule.h; at most
+  // kMaxCodingParts), each to the nearest step or, in coding order, to the
   // step whose squared error plus kRateDistortionLambda times its bits is
   // least, but on the tile's border (the decoder is the same). If given,
   // `dequantized` receives what decode() will fill in, bit for bit.
-  // share: threads it may use (parallel.h; none: this one alone).
+  // share: threads it may use (parallel.h; none: this one alone); the
+  // symbols do not depend on them.
   void encode(const std::vector<Planes> &latents, const QualityGains &g,
-              RansEncoder &coder, Rounding rounding = Rounding::kNearest,
+              std::vector<RansEncoder> &parts, Rounding rounding = Rounding::kNearest,
               std::vector<Planes> *dequantized = nullptr, const ThreadShare *share = nullptr) const;
-  // Decodes latents of the given shapes; fills their values with the
-  // dequantized latents, (s + mean) / gain.
+  // Decodes latents of the given shapes from parts.size() parts; fills
+  // their values with the dequantized latents, (s + mean) / gain.
   void decode(std::vector<Planes> &latents, const QualityGains &g,
-              RansDecoder &coder) const;
+              std::vector<RansDecoder> &parts, const ThreadShare *share = nullptr) const;
 
   // Name of tensor `part` of latent l's context net in the model file.
   static std::string tensor_name(int latent, const char *part);
@@ -84,8 +86,38 @@ class ContextModel {
     // anchors), pass 1 also the spatial context.
     DenseLayer first[2], last;
   };
+  // A part's working vectors (the nets' inputs, hidden layer and outputs),
+  // zeroed, for the largest net, in one buffer with a cache line to spare
+  // at each end: what one thread writes at every position shares no line
+  // with what another reads. (With one heap arena, as the msic command
+  // has, two parts' small buffers lay side by side, and a tile's context
+  // model ran slower on two cores than on one.)
+  struct Scratch {
+    explicit Scratch(const std::vector<Net> &nets);
+    std::vector<int32_t> buffer;
+    int16_t *in, *hidden;
+    int32_t *pre, *out;
+  };
+  // What code_rows() reads of one latent: its net, gains, shape, the
+  // decoded values of it and of the coarser latents its context sees
+  // (ModelConfig::context_sources: two at most), and a part's Scratch.
+  struct ContextSource {
+    const int16_t *known;
+    int shift, height, width, channels;
+  };
+  struct LatentRows {
+    const Net *net;
+    const QualityGains *gains;
+    int latent, channels, height, width, gain_offset, sources;
+    int16_t *known;
+    ContextSource source[2];
+    int16_t *in, *hidden;
+    int32_t *pre, *out;
+  };
   template <class Coder, class Step>
-  void code(const std::vector<Planes> &latents, const QualityGains &g, Coder &coder, Step step,
+  void code_rows(const LatentRows &a, int pass, int y0, int y1, int top, int bottom, Coder &to, Step &step) const;
+  template <class Coder, class Step>
+  void code(const std::vector<Planes> &latents, const QualityGains &g, std::vector<Coder> &coders, Step step,
             const ThreadShare *share) const;
 
   ModelConfig config_;

@@ -73,18 +73,6 @@ CodingCost::CodingCost() : neg_log2_q16_(neg_log2_table().data()) {}
 
 double CodingCost::escaped_bits(int32_t value) { return 16.0 * (1 + (bit_length(zigzag(value)) + 15) / 16); }
 
-void RansEncoder::append(RansEncoder &part) {
-  for (size_t b = 0; b < part.ops_.size(); ++b) {
-    const uint32_t *first = part.ops_[b].data();
-    const uint32_t *last = b + 1 == part.ops_.size() ? part.next_ : first + kBlockOps;
-    for (const uint32_t *it = first; it != last; ++it) push(*it);
-  }
-  escapes_ += part.escapes_;
-  part.ops_.clear();
-  part.next_ = part.block_end_ = nullptr;
-  part.escapes_ = 0;
-}
-
 std::vector<uint8_t> RansEncoder::finish() {
   RansQuotients quotients;
   PooledVector<uint32_t> words;  // emitted in reverse
