@@ -5,6 +5,8 @@
 #include <random>
 
 #include "container.h"
+#include "errors.h"
+#include "tile_payload.h"
 
 using namespace msic;
 using namespace msic::format;
@@ -345,4 +347,68 @@ TEST(Container, RecoveringNeverAsksToReadNothing) {
   EXPECT_TRUE(r.tile_present(0));
   EXPECT_TRUE(r.tile_present(1));
   EXPECT_EQ(r.read_tile(1), std::vector<uint8_t>({4, 5, 6}));
+}
+
+// The tile payload header (tile_codec 1): one part as version 2, more as
+// version 3 with their sizes; a header whose parts do not fill the
+// payload exactly, or that is cut short, is refused before any stream is read.
+TEST(TilePayload, PartsRoundTripAndBadTablesAreRefused) {
+  TilePayloadHeader h;
+  h.coded_width = 512, h.coded_height = 512, h.escapes = 3;
+  h.part_sizes = {8 + 4 * 10};
+  std::vector<uint8_t> one;
+  h.append_to(one);
+  ASSERT_EQ(one.size(), TilePayloadHeader::kOnePartSize);
+  EXPECT_EQ(one[0], 2);
+  one.resize(one.size() + h.part_sizes[0]);
+  const TilePayloadHeader back1 = TilePayloadHeader::parse(one.data(), one.size());
+  EXPECT_EQ(back1.part_sizes, h.part_sizes);
+  EXPECT_EQ(back1.size(), TilePayloadHeader::kOnePartSize);
+
+  h.part_sizes = {8 + 4 * 10, 8, 8 + 4 * 3};
+  std::vector<uint8_t> three;
+  h.append_to(three);
+  ASSERT_EQ(three.size(), 16u + 4 * 3);
+  EXPECT_EQ(three[0], 3);
+  EXPECT_EQ(three[12], 3);
+  const size_t header = three.size();
+  three.resize(header + 8 + 40 + 8 + 8 + 12);
+  const TilePayloadHeader back3 = TilePayloadHeader::parse(three.data(), three.size());
+  EXPECT_EQ(back3.part_sizes, h.part_sizes);
+  EXPECT_EQ(back3.escapes, 3u);
+  EXPECT_EQ(back3.size(), header);
+
+  auto refused = [](std::vector<uint8_t> p, msic_status expect = MSIC_ERR_FORMAT) {
+    try {
+      TilePayloadHeader::parse(p.data(), p.size());
+    } catch (const Error &e) {
+      return e.status() == expect;
+    }
+    return false;
+  };
+  EXPECT_TRUE(refused(std::vector<uint8_t>(three.begin(), three.end() - 4))) << "parts longer than the payload";
+  std::vector<uint8_t> longer = three;
+  longer.resize(longer.size() + 4);
+  EXPECT_TRUE(refused(longer)) << "bytes past the last part";
+  std::vector<uint8_t> bad = three;
+  bad[12] = 1;  // one part is version 2's layout
+  EXPECT_TRUE(refused(bad));
+  bad[12] = 17;
+  EXPECT_TRUE(refused(bad));
+  bad = three;
+  bad[13] = 1;
+  EXPECT_TRUE(refused(bad)) << "reserved bytes";
+  bad = three;
+  bad[16 + 4] = 4;  // the second part: 4 bytes, shorter than a coder's state
+  EXPECT_TRUE(refused(bad));
+  bad = three;
+  bad[16] = 8 + 40 + 2;  // not whole words
+  EXPECT_TRUE(refused(bad));
+  bad = three;
+  bad[16 + 3] = 0xff;  // a size near 4 GB: the sum must not wrap
+  EXPECT_TRUE(refused(bad));
+  EXPECT_TRUE(refused(std::vector<uint8_t>(three.begin(), three.begin() + 20))) << "part table cut short";
+  bad = three;
+  bad[0] = 4;
+  EXPECT_TRUE(refused(bad, MSIC_ERR_VERSION)) << "a newer payload version is named as such";
 }
