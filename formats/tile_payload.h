@@ -17,11 +17,11 @@ struct TilePayloadHeader {
   static constexpr uint8_t kVersion = 3;
   static constexpr size_t kOnePartSize = 12;  // the header of versions 1 and 2
   static constexpr size_t kMaxParts = 16;
-  uint8_t version = kVersion;
+  uint8_t version = kVersion;    // as parsed; append_to() writes 2 or 3 by the parts
   bool grey = false;             // coded as R = G = B
   uint32_t coded_width = 0;      // the tile padded to the model's multiple
   uint32_t coded_height = 0;
-  uint32_t pad_right = 0;        // coded_width - the tile's width (version 2)
+  uint32_t pad_right = 0;        // coded_width - the tile's width (versions 2, 3)
   uint32_t pad_bottom = 0;
   uint32_t escapes = 0;          // escaped symbols in all parts
   std::vector<uint32_t> part_sizes;  // bytes of each part's stream, in order

@@ -494,7 +494,7 @@ TEST(Metadata, BoxesRoundTrip) {
   EXPECT_NE(msic_reader_find_box(r, MSIC_BOX_ICC, &b), MSIC_OK);
   msic_file_info fi;
   ASSERT_EQ(msic_reader_get_info(r, &fi), MSIC_OK);
-  // Learned files of tiles up to 256 px stay 1.1 (1.2 added only the exact
+  // Learned files whose tiles have at most 256 rows stay 1.1 (1.2 added only the exact
   // coding, 1.4 tiles in parts), so that 1.1 readers keep reading them.
   EXPECT_EQ(fi.format_version, uint32_t(MSIC_FORMAT_VERSION_MAJOR << 16 | 1));
   // The library's major version is the format's major version (CHANGELOG.md).

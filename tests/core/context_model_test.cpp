@@ -134,6 +134,13 @@ TEST(CodingSchedule, PartsCoverEveryLatentRowOnce) {
   EXPECT_EQ(coding_parts(272), 2);
   EXPECT_EQ(coding_parts(512), 2);
   EXPECT_EQ(coding_parts(4096), kMaxCodingParts);
+  // The format's numbers (MSIC.md): a file's parts depend on them.
+  EXPECT_EQ(latent_parts(2, 256), 2);
+  EXPECT_EQ(latent_parts(2, 63), 1);
+  EXPECT_EQ(latent_parts(16, 256), 8);
+  EXPECT_EQ(latent_parts(4, 100), 3);
+  EXPECT_EQ(part_row(1, 3, 100), 33);
+  EXPECT_EQ(part_row(2, 3, 100), 66);
   for (int parts = 1; parts <= kMaxCodingParts; ++parts)
     for (int rows : {1, 31, 32, 63, 64, 100, 256, 2048}) {
       const int n = latent_parts(parts, rows);

@@ -11,6 +11,7 @@
 #include "byte_order.h"
 #include "container.h"
 #include "test_support.h"
+#include "tile_payload.h"
 
 using test::Image;
 
@@ -156,6 +157,36 @@ TEST(Corruption, GeometryGrownInsideThePaddingIsRefused) {
   ASSERT_EQ(t.status.size(), 1u);
   EXPECT_EQ(t.status[0], MSIC_ERR_FORMAT);
   EXPECT_NE(std::string(msic_last_error()).find("tile size"), std::string::npos) << msic_last_error();
+}
+
+TEST(Corruption, PartsSwappedOrResizedAreErrors) {
+  // One tile of 288 coded rows: two parts (payload version 3). Swapping
+  // their streams, or moving a word from one to the other in the table
+  // (the sizes still fill the payload), must be caught by the decoder.
+  const std::vector<uint8_t> file = test::encode(nullptr, pattern(300, 280), 50, 512);
+  auto [off, len] = payload_of(file, 0);
+  const msic::format::TilePayloadHeader h = msic::format::TilePayloadHeader::parse(file.data() + off, len);
+  ASSERT_EQ(h.version, 3);
+  ASSERT_EQ(h.part_sizes.size(), 2u);
+  const size_t at = off + h.size(), a = h.part_sizes[0], b = h.part_sizes[1];
+  msic_status s;
+  ASSERT_FALSE(test::decode(nullptr, file, &s).empty());
+
+  std::vector<uint8_t> swapped = file;
+  std::copy(file.begin() + long(at + a), file.begin() + long(at + a + b), swapped.begin() + long(at));
+  std::copy(file.begin() + long(at), file.begin() + long(at + a), swapped.begin() + long(at + b));
+  msic::format::store_le32(swapped.data() + off + 16, uint32_t(b));
+  msic::format::store_le32(swapped.data() + off + 20, uint32_t(a));
+  fix_crcs(swapped, 0);
+  EXPECT_TRUE(test::decode(nullptr, swapped, &s).empty());
+  EXPECT_EQ(s, MSIC_ERR_FORMAT) << msic_last_error();
+
+  std::vector<uint8_t> moved = file;
+  msic::format::store_le32(moved.data() + off + 16, uint32_t(a + 4));
+  msic::format::store_le32(moved.data() + off + 20, uint32_t(b - 4));
+  fix_crcs(moved, 0);
+  EXPECT_TRUE(test::decode(nullptr, moved, &s).empty());
+  EXPECT_EQ(s, MSIC_ERR_FORMAT) << msic_last_error();
 }
 
 TEST(Corruption, VersionOnePayloadsStillDecode) {

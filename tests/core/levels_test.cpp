@@ -141,6 +141,9 @@ TEST(Levels, WhichLevelsAFileStores) {
   Reader without(encode(info, px, {{MSIC_ENCODER_TILE_SIZE, 64}, {MSIC_ENCODER_OVERVIEWS, 0}}));
   EXPECT_EQ(without.info().levels, 0u);
   EXPECT_EQ(without.info().format_version, (1u << 16) | 1u) << "learned files without levels stay 1.1";
+  Reader parted(encode(info, px, {{MSIC_ENCODER_TILE_SIZE, 512}, {MSIC_ENCODER_OVERVIEWS, 1}}));
+  EXPECT_EQ(parted.info().levels, 1u);  // 1/2: one tile
+  EXPECT_EQ(parted.info().format_version, (1u << 16) | 4u) << "tiles in parts, with levels: 1.4";
   // One tile: nothing to reduce.
   msic_image_info small = info;
   small.width = 60, small.height = 50;

@@ -41,7 +41,8 @@ ImageWriter::ImageWriter(Context &context, const msic_image_info &info, const En
     header_.quality_centi = settings_.model_quality_centi();
     header_.model_hash = context_.model().hash;
     // 1.4 codes tiles of more than 256 rows in parts (payload version 3);
-    // files of smaller tiles stay readable by 1.1 readers, byte for byte.
+    // files whose tiles have at most 256 rows stay readable by 1.1 readers,
+    // byte for byte.
     header_.version_minor = entropy::coding_parts(int(std::min(header_.tile_size, header_.height))) > 1 ? 4 : 1;
   }
   format::validate_header(header_);

@@ -5,7 +5,8 @@
 // context) and (b), in the second pass of a checkerboard, the four decoded
 // anchor neighbours (spatial context) to a mean and a log2 scale per channel.
 // Models with causal_context also give the first pass (the anchors) the four
-// anchors decoded before it in raster order.
+// anchors decoded before it in raster order, within its part of the rows
+// (coding_schedule.h).
 // Gain vectors, interpolated between quality anchors, scale the latent before
 // rounding, so one model covers every quality.
 //
