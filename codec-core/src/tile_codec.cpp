@@ -77,7 +77,7 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
   std::vector<uint8_t> out;
   {
     // One rANS stream per part (coding_schedule.h), finished side by side.
-    std::vector<entropy::RansEncoder> parts(size_t(entropy::coding_parts(int(H))));
+    std::vector<entropy::RansEncoder> parts(static_cast<size_t>(entropy::coding_parts(int(H))));
     context_.encode(latents, gains, parts,
                     effort >= 2 ? entropy::Rounding::kRateDistortion : entropy::Rounding::kNearest,
                     decoded ? &dequantized : nullptr, share);
