@@ -173,7 +173,7 @@ tsan() {
   # interfaces, the whole GDAL C++ suite (parallel prefetch, encoding,
   # cancelling), and the vips module in this process and in the vips
   # program at concurrency 8.
-  local threaded='^(Parallel\.|Concurrency\.|Determinism\.ThreadCount|Codec\.WindowDecode|Api\.TileBatch|gdal\.GdalMsicTest\.|vips\.VipsModule\.(ThreadsSharingALoadedImage|ProgramsDecodeTheSameAtConcurrency|BufferAndSourceInProcess))'
+  local threaded='^(Parallel\.|Concurrency\.|Determinism\.(ThreadCount|TilesInParts)|ContextModel\.ThreadsCode|Engine\.ThreadsGiveTheSameBits|Codec\.WindowDecode|Api\.TileBatch|gdal\.GdalMsicTest\.|vips\.VipsModule\.(ThreadsSharingALoadedImage|ProgramsDecodeTheSameAtConcurrency|BufferAndSourceInProcess))'
   TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$supp/tsan.supp" \
     phase "tsan: threaded tests" ctest_in "$dir" "" -R "$threaded" || true
 }
