@@ -5,9 +5,12 @@
 # benchmarks run in turn on the same images, so that issue #13's "4x
 # today's" is a ratio measured on one machine at one time.
 #
-# Both code the same files: the release's quality 75 is model quality 75,
+# Both code the same symbols: the release's quality 75 is model quality 75,
 # which this build's quality scale reaches at Q 92.405, and the release had
-# effort 1 only. The script checks that both report the same bits per pixel.
+# effort 1 only. The script checks that both report the same bits per
+# pixel, but for what format 1.4 adds to a tile of more than 256 rows (its
+# parts' table and coder states, 12-17 bytes a part: +0.03% on Kodak at
+# this quality), so at most 0.1% more; a different quality moves it far more.
 #   bench/against_libtorch.sh [--rounds N] [--threads "2 1"] IMAGE...
 #   (default: 2 rounds, 2 threads then 1, ../shared/datasets/kodak/*.png)
 # The cache folder is $MSIC_BENCH_CACHE (default ~/.cache/msic-bench);
@@ -75,8 +78,8 @@ for t in $threads; do
   done
 done
 echo
-awk '$2 != $6 {bad = 1} END {exit bad}' "$tmp/runs" ||
-  { echo "FAIL: the two builds coded different files (bits per pixel differ)"; exit 1; }
+awk '$6 < $2 || $6 > $2 * 1.001 {bad = 1} END {exit bad}' "$tmp/runs" ||
+  { echo "FAIL: the two builds coded different symbols (bits per pixel differ by more than the parts' bytes)"; exit 1; }
 for t in $threads; do
   awk -v t="$t" '$1 == t {enc = enc sprintf(" %.2fx", $7 / $3); dec = dec sprintf(" %.2fx", $8 / $4)}
        END {printf "this build / LibTorch release, %s thread(s): encode%s; decode%s\n", t, enc, dec}' "$tmp/runs"
