@@ -8,7 +8,9 @@
 #include <random>
 #include <string>
 
+#include "cpu_level.h"
 #include "engine/network_engine.h"
+#include "entropy/dense_layer.h"
 #include "entropy/coding_schedule.h"
 #include "entropy/context_model.h"
 #include "entropy/rans.h"
@@ -150,4 +152,46 @@ TEST(CodingSchedule, PartsCoverEveryLatentRowOnce) {
       for (int j = 0; j < n; ++j)
         EXPECT_TRUE(n == 1 || part_row(j + 1, n, rows) - part_row(j, n, rows) >= kMinPartRows) << parts << " " << rows;
     }
+}
+
+// The context nets' layer, a batch of positions at a time: every
+// instruction set and batch size gives the wrapping int32 sums of the
+// scalar definition (dense_layer.h), on layers of the shipped nets' sizes
+// and odd ones, with weights and inputs up to the int16 limits.
+TEST(DenseLayer, EveryInstructionSetAndBatchGivesTheSums) {
+  using msic::CpuLevel;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> value(-32767, 32767), small(-300, 300);
+  for (const auto [in, out] : {std::pair{36, 16}, {16, 12}, {41, 24}, {240, 48}, {48, 96}, {7, 3}, {3, 33}}) {
+    std::vector<int16_t> w(size_t(in) * out);
+    std::vector<int32_t> b(out);
+    for (auto &v : w) v = int16_t(value(rng) % 4 == 0 ? value(rng) : small(rng));
+    for (auto &v : b) v = value(rng) * 1000;
+    const msic::entropy::DenseLayer layer(
+        in, out, [&](int o, int i) { return w[size_t(o) * in + i]; }, [&](int o) { return b[o]; });
+    ASSERT_EQ(layer.lanes % msic::entropy::DenseLayer::kLaneMultiple, 0);
+    constexpr int kCount = 9;
+    const size_t x_stride = size_t(2 * layer.pairs) + 6, y_stride = size_t(layer.lanes) + 16;
+    std::vector<int16_t> x(kCount * x_stride);
+    for (auto &v : x) v = int16_t(value(rng));
+    for (int level = 0; level <= int(msic::best_cpu_level()); ++level)
+      for (int count = 1; count <= kCount; ++count) {
+        std::vector<int32_t> y(kCount * y_stride, 12345);
+        msic::force_cpu_level(level);
+        layer.apply(x.data(), x_stride, count, y.data(), y_stride);
+        msic::force_cpu_level(-1);
+        for (int k = 0; k < kCount; ++k)
+          for (int o = 0; o < int(y_stride); ++o) {
+            if (k >= count || o >= layer.lanes) {
+              ASSERT_EQ(y[k * y_stride + o], 12345) << "written past the outputs";
+              continue;
+            }
+            uint32_t sum = o < out ? uint32_t(b[o]) : 0;  // wrapping, as the layer's int32 lanes
+            for (int i = 0; i < in && o < out; ++i) sum += uint32_t(int32_t(w[size_t(o) * in + i]) * x[k * x_stride + i]);
+            ASSERT_EQ(y[k * y_stride + o], int32_t(sum))
+                << cpu_level_name(CpuLevel(level)) << ", " << in << " x " << out << ", count " << count << ", position "
+                << k << ", output " << o;
+          }
+      }
+  }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "entropy/coding_schedule.h"
 #include "entropy/rans.h"
@@ -109,21 +110,40 @@ QualityGains ContextModel::gains(uint32_t quality_centi) const {
 }
 
 ContextModel::Scratch::Scratch(const std::vector<Net> &nets) {
-  constexpr size_t kLine = 64 / sizeof(int32_t);
-  auto lines = [](size_t words) { return (words + kLine - 1) / kLine * kLine; };
-  size_t in_words = 0, hidden_words = 0, pre_words = 0, out_words = 0;
+  // Per position, in bytes rounded up to a cache line.
+  auto line = [](size_t bytes) { return (bytes + 63) / 64 * 64; };
+  size_t in_bytes = 0, hidden_bytes = 0, pre_bytes = 0, out_bytes = 0, channels = 0;
   for (const Net &n : nets) {
-    in_words = std::max(in_words, lines(size_t(std::max(n.first[0].pairs, n.first[1].pairs))));
-    hidden_words = std::max(hidden_words, lines(size_t(n.last.pairs)));
-    pre_words = std::max(pre_words, lines(size_t(n.first[0].lanes)));
-    out_words = std::max(out_words, lines(size_t(n.last.lanes)));
+    in_bytes = std::max(in_bytes, line(sizeof(int16_t) * 2 * size_t(std::max(n.first[0].pairs, n.first[1].pairs))));
+    hidden_bytes = std::max(hidden_bytes, line(sizeof(int16_t) * 2 * size_t(n.last.pairs)));
+    pre_bytes = std::max(pre_bytes, line(sizeof(int32_t) * size_t(n.first[0].lanes)));
+    out_bytes = std::max(out_bytes, line(sizeof(int32_t) * size_t(n.last.lanes)));
+    channels = std::max(channels, size_t(n.out / 2));
   }
-  buffer.assign(kLine + in_words + hidden_words + pre_words + out_words + kLine, 0);
-  int32_t *at = buffer.data() + kLine;
-  in = reinterpret_cast<int16_t *>(at);
-  hidden = reinterpret_cast<int16_t *>(at += in_words);
-  pre = (at += hidden_words);
-  out = at + pre_words;
+  const size_t symbols = size_t(kBatch) * channels;
+  const size_t sizes[] = {kBatch * in_bytes, kBatch * hidden_bytes, kBatch * pre_bytes, kBatch * out_bytes,
+                          line(sizeof(int32_t) * symbols), line(sizeof(int32_t) * symbols),
+                          line(sizeof(int64_t) * symbols)};
+  size_t total = 64;
+  for (size_t v : sizes) total += v;
+  buffer.assign((total + 64) / sizeof(int64_t), 0);
+  char *at = reinterpret_cast<char *>(buffer.data()) + 64;
+  // (The vector's storage is 16-byte aligned; the strides keep every
+  // position's row at the same offset within its line.)
+  auto take = [&](size_t bytes) {
+    char *p = at;
+    at += bytes;
+    return p;
+  };
+  in = reinterpret_cast<int16_t *>(take(sizes[0]));
+  hidden = reinterpret_cast<int16_t *>(take(sizes[1]));
+  pre = reinterpret_cast<int32_t *>(take(sizes[2]));
+  out = reinterpret_cast<int32_t *>(take(sizes[3]));
+  table = reinterpret_cast<int32_t *>(take(sizes[4]));
+  symbol = reinterpret_cast<int32_t *>(take(sizes[5]));
+  mean = reinterpret_cast<int64_t *>(take(sizes[6]));
+  in_stride = in_bytes / sizeof(int16_t), hidden_stride = hidden_bytes / sizeof(int16_t);
+  pre_stride = pre_bytes / sizeof(int32_t), out_stride = out_bytes / sizeof(int32_t);
 }
 
 // Rows [y0, y1) of one pass of a latent, whose spatial context sees rows
@@ -131,56 +151,97 @@ ContextModel::Scratch::Scratch(const std::vector<Net> &nets) {
 // locals first: as a lambda inside code() it reread what it captured after
 // every call out (the nets' layers), and the context model took up to a
 // fifth longer, depending on where the compiler inlined it.
+//
+// Positions go in batches: their nets' inputs, both layers for all of them
+// at once, every symbol's mean and table, then the symbols in coding order
+// (the only serial step: the coder), then what the decoder now knows. A
+// pass whose context reads itself (the causal anchors) goes one position
+// at a time, since each reads the one before.
 template <class Coder, class Step>
 void ContextModel::code_rows(const LatentRows &a, int pass, int y0, int y1, int top, int bottom, Coder &to,
                              Step &step) const {
   const Net &n = *a.net;
   const DenseLayer &first = n.first[pass];
   const int C = a.channels, H = a.height, W = a.width, latent = a.latent, goff = a.gain_offset, sources = a.sources;
-  int16_t *const known = a.known, *const in = a.in, *const hidden = a.hidden;
-  int32_t *const pre = a.pre, *const out = a.out;
+  int16_t *const known = a.known;
+  float *const values = a.values;
+  const Scratch &sc = *a.scratch;
+  int16_t *const in = sc.in, *const hidden = sc.hidden;
+  int32_t *const pre = sc.pre, *const out = sc.out, *const table = sc.table, *const symbol = sc.symbol;
+  int64_t *const mean = sc.mean;
+  const size_t in_stride = sc.in_stride, hidden_stride = sc.hidden_stride, pre_stride = sc.pre_stride,
+               out_stride = sc.out_stride;
   const bool spatial = pass_has_spatial_context(pass, config_.causal_context);
+  const int batch = pass_reads_itself(pass, config_.causal_context) ? 1 : kBatch;
   const int64_t *const gain_q16 = a.gains->gain_q16.data() + goff, *const inv_gain_q24 = a.gains->inv_gain_q24.data() + goff;
   const int32_t *const log2_gain_q16 = a.gains->log2_gain_q16.data() + goff;
+  const float *const gain = a.gains->gain.data() + goff;
   for (int y = y0; y < y1; ++y) {
-    for (int x = coding_pass(y, 0) == pass ? 0 : 1; x < W; x += 2) {
-      // Channel context: coarser latents at this place.
-      int16_t *dst = in;
-      for (int k = 0; k < sources; ++k) {
-        const ContextSource &src = a.source[k];
-        const int sy = std::min(y >> src.shift, src.height - 1), sx = std::min(x >> src.shift, src.width - 1);
-        const int16_t *from = src.known + (size_t(sy) * src.width + sx) * src.channels;
-        std::copy(from, from + src.channels, dst);
-        dst += src.channels;
-      }
-      // Spatial context (coding_schedule.h).
-      if (spatial) {
-        for (const NeighbourOffset &d : kSpatialContext[pass]) {
-          const int yy = y + d.dy, xx = x + d.dx;
-          if (yy >= top && yy < bottom && xx >= 0 && xx < W) {
-            const int16_t *from = known + (size_t(yy) * W + xx) * C;
-            std::copy(from, from + C, dst);
-          } else {
-            std::fill(dst, dst + C, int16_t(0));
+    const int x_first = coding_pass(y, 0) == pass ? 0 : 1;
+    for (int x0 = x_first; x0 < W; x0 += 2 * batch) {
+      const int count = std::min(batch, (W - x0 + 1) / 2);
+      // The nets' inputs: channel context (coarser latents at this place),
+      // then spatial context (coding_schedule.h).
+      for (int k = 0; k < count; ++k) {
+        const int x = x0 + 2 * k;
+        int16_t *dst = in + k * in_stride;
+        for (int s = 0; s < sources; ++s) {
+          const ContextSource &src = a.source[s];
+          const int sy = std::min(y >> src.shift, src.height - 1), sx = std::min(x >> src.shift, src.width - 1);
+          const int16_t *from = src.known + (size_t(sy) * src.width + sx) * src.channels;
+          std::copy(from, from + src.channels, dst);
+          dst += src.channels;
+        }
+        if (spatial) {
+          for (const NeighbourOffset &d : kSpatialContext[pass]) {
+            const int yy = y + d.dy, xx = x + d.dx;
+            if (yy >= top && yy < bottom && xx >= 0 && xx < W) {
+              const int16_t *from = known + (size_t(yy) * W + xx) * C;
+              std::copy(from, from + C, dst);
+            } else {
+              std::fill(dst, dst + C, int16_t(0));
+            }
+            dst += C;
           }
-          dst += C;
         }
       }
-      first.apply(in, pre);
-      for (int h = 0; h < n.hidden; ++h) hidden[h] = pre[h] > 0 ? clamp16(pre[h] >> kWeightBits) : 0;
-      n.last.apply(hidden, out);
-      int16_t *here = known + (size_t(y) * W + x) * C;
-      const bool ring = y == 0 || x == 0 || y + 1 == H || x + 1 == W;
-      for (int c = 0; c < C; ++c) {
-        int64_t mean_q8 = out[c] >> (20 - kActBits);
-        int64_t mean_gained_q8 = fixed::shift_round(mean_q8 * gain_q16[c], 16);
-        int64_t log2_scale_q16 = (out[C + c] >> 4) + log2_gain_q16[c];
-        int table = tables_.table_for_log2_scale(log2_scale_q16);
-        size_t at = (size_t(c) * H + y) * W + x;
-        int32_t sym = step(to, latent, goff + c, at, ring, mean_gained_q8, table);
-        int64_t gained_q8 = (int64_t(sym) << kActBits) + mean_gained_q8;
-        here[c] = int16_t(
-            std::clamp<int64_t>(fixed::shift_round(gained_q8 * inv_gain_q24[c], 24), -kInt16Limit, kInt16Limit));
+      first.apply(in, in_stride, count, pre, pre_stride);
+      for (int k = 0; k < count; ++k)
+        for (int h = 0; h < n.hidden; ++h) {
+          const int32_t v = pre[k * pre_stride + h];
+          hidden[k * hidden_stride + h] = v > 0 ? clamp16(v >> kWeightBits) : 0;
+        }
+      n.last.apply(hidden, hidden_stride, count, out, out_stride);
+      // Each symbol's mean (gained, Q8) and table.
+      for (int k = 0; k < count; ++k) {
+        const int32_t *o = out + k * out_stride;
+        for (int c = 0; c < C; ++c) {
+          const int64_t mean_q8 = o[c] >> (20 - kActBits);
+          mean[k * C + c] = fixed::shift_round(mean_q8 * gain_q16[c], 16);
+          table[k * C + c] = tables_.table_for_log2_scale((o[C + c] >> 4) + log2_gain_q16[c]);
+        }
+      }
+      // The symbols, in coding order.
+      for (int k = 0; k < count; ++k) {
+        const int x = x0 + 2 * k;
+        const bool ring = y == 0 || x == 0 || y + 1 == H || x + 1 == W;
+        for (int c = 0; c < C; ++c)
+          symbol[k * C + c] =
+              step(to, latent, goff + c, (size_t(c) * H + y) * W + x, ring, mean[k * C + c], table[k * C + c]);
+      }
+      // What the decoder knows now: the dequantized values in Q8, and in
+      // float if asked.
+      for (int k = 0; k < count; ++k) {
+        const int x = x0 + 2 * k;
+        int16_t *here = known + (size_t(y) * W + x) * C;
+        for (int c = 0; c < C; ++c) {
+          const int64_t gained_q8 = (int64_t(symbol[k * C + c]) << kActBits) + mean[k * C + c];
+          here[c] = int16_t(
+              std::clamp<int64_t>(fixed::shift_round(gained_q8 * inv_gain_q24[c], 24), -kInt16Limit, kInt16Limit));
+        }
+        if (values)
+          for (int c = 0; c < C; ++c)
+            values[(size_t(c) * H + y) * W + x] = dequantize(symbol[k * C + c], mean[k * C + c], gain[c]);
       }
     }
   }
@@ -188,14 +249,15 @@ void ContextModel::code_rows(const LatentRows &a, int pass, int y0, int y1, int 
 
 // The one coding loop of encoder and decoder: they differ only in `step`,
 // which turns (its coder, latent, channel, position, whether it lies on the
-// latent's outer ring, mean, table) into a symbol. coders[j] codes part j
+// latent's outer ring, mean, table) into a symbol; `values` (if given, of
+// the latents' shapes) receives the dequantized latents. coders[j] codes part j
 // (coding_schedule.h); the parts of a pass run on the threads of `share`
 // (parallel.h; none: this one alone), each reading only values that are
 // final: rows of its own, of the passes and latents before and, for a
 // pass that reads itself, none of another part's.
 template <class Coder, class Step>
 void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &g, std::vector<Coder> &coders,
-                        Step step, const ThreadShare *share) const {
+                        Step step, std::vector<Planes> *values, const ThreadShare *share) const {
   const int L = config_.latent_count();
   if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
   if (coders.empty() || coders.size() > size_t(kMaxCodingParts)) throw Error(MSIC_ERR_INTERNAL, "wrong number of parts");
@@ -213,6 +275,7 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
     a.gain_offset = channel_offset_[l];
     known[l].assign(size_t(p.channels) * p.height * p.width, 0);
     a.known = known[l].data();
+    a.values = values ? (*values)[l].values.data() : nullptr;
     const std::vector<int> sources = config_.context_sources(l);
     if (sources.size() > 2) throw Error(MSIC_ERR_INTERNAL, "a latent has at most two context sources");
     a.sources = int(sources.size());
@@ -229,7 +292,7 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
       const bool own_rows = pass_reads_itself(pass, config_.causal_context);
       auto part = [&](int j, const Scratch &s) {
         LatentRows mine_rows = a;
-        mine_rows.in = s.in, mine_rows.hidden = s.hidden, mine_rows.pre = s.pre, mine_rows.out = s.out;
+        mine_rows.scratch = &s;
         const int r0 = part_row(j, parts, H), r1 = part_row(j + 1, parts, H);
         code_rows(mine_rows, pass, r0, r1, own_rows ? r0 : 0, own_rows ? r1 : H, coders[size_t(j)], step);
       };
@@ -245,7 +308,8 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
 void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, std::vector<RansEncoder> &parts,
                           Rounding rounding, std::vector<Planes> *dequantized, const ThreadShare *share) const {
   const bool rd = rounding == Rounding::kRateDistortion;
-  const CodingCost coding_cost;
+  std::optional<CodingCost> coding_cost;  // its table costs a process about 1 ms: only for rate rounding
+  if (rd) coding_cost.emplace();
   if (dequantized) {
     dequantized->clear();
     for (const Planes &p : latents) dequantized->emplace_back(p.channels, p.height, p.width);
@@ -267,7 +331,7 @@ void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains
       // contexts of what follows, which it does not look at.
       const int32_t other = v >= double(s) ? s + 1 : s - 1;
       auto cost = [&](int32_t c) {
-        return (v - c) * (v - c) + kRateDistortionLambda * coding_cost.bits(tables_, table, c);
+        return (v - c) * (v - c) + kRateDistortionLambda * coding_cost->bits(tables_, table, c);
       };
       double best = cost(s);
       for (int32_t c : {other, int32_t(0)}) {
@@ -277,21 +341,16 @@ void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains
       }
     }
     to.put(tables_, table, s);
-    if (dequantized) (*dequantized)[l].values[at] = dequantize(s, mean_q8, g.gain[gc]);
     return s;
   };
-  code(latents, g, parts, step, share);
+  code(latents, g, parts, step, dequantized, share);
 }
 
 void ContextModel::decode(std::vector<Planes> &latents, const QualityGains &g, std::vector<RansDecoder> &parts,
                           const ThreadShare *share) const {
   for (auto &p : latents) p.values.assign(size_t(p.channels) * p.height * p.width, 0.f);
-  auto step = [&](RansDecoder &from, int l, int gc, size_t at, bool, int64_t mean_q8, int table) {
-    int32_t s = from.get(tables_, table);
-    latents[l].values[at] = dequantize(s, mean_q8, g.gain[gc]);
-    return s;
-  };
-  code(latents, g, parts, step, share);
+  auto step = [&](RansDecoder &from, int, int, size_t, bool, int64_t, int table) { return from.get(tables_, table); };
+  code(latents, g, parts, step, &latents, share);
 }
 
 }  // namespace msic::entropy

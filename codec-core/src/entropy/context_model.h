@@ -87,21 +87,26 @@ class ContextModel {
     // anchors), pass 1 also the spatial context.
     DenseLayer first[2], last;
   };
-  // A part's working vectors (the nets' inputs, hidden layer and outputs),
-  // zeroed, for the largest net, in one buffer with a cache line to spare
+  // A part's working arrays for a batch of up to kBatch positions (the
+  // nets' inputs, hidden layer and outputs; each symbol's mean, table and
+  // value), for the largest net, in one buffer with a cache line to spare
   // at each end: what one thread writes at every position shares no line
   // with what another reads. (With one heap arena, as the msic command
   // has, two parts' small buffers lay side by side, and a tile's context
   // model ran slower on two cores than on one.)
+  static constexpr int kBatch = 16;
   struct Scratch {
     explicit Scratch(const std::vector<Net> &nets);
-    std::vector<int32_t> buffer;
+    std::vector<int64_t> buffer;
+    size_t in_stride, hidden_stride, pre_stride, out_stride;  // per position, in elements
     int16_t *in, *hidden;
-    int32_t *pre, *out;
+    int32_t *pre, *out, *table, *symbol;
+    int64_t *mean;  // gained, Q8
   };
   // What code_rows() reads of one latent: its net, gains, shape, the
   // decoded values of it and of the coarser latents its context sees
-  // (ModelConfig::context_sources: two at most), and a part's Scratch.
+  // (ModelConfig::context_sources: two at most), where the dequantized
+  // latent goes (none: nowhere), and a part's Scratch.
   struct ContextSource {
     const int16_t *known;
     int shift, height, width, channels;
@@ -111,15 +116,15 @@ class ContextModel {
     const QualityGains *gains;
     int latent, channels, height, width, gain_offset, sources;
     int16_t *known;
+    float *values;
     ContextSource source[2];
-    int16_t *in, *hidden;
-    int32_t *pre, *out;
+    const Scratch *scratch;
   };
   template <class Coder, class Step>
   void code_rows(const LatentRows &a, int pass, int y0, int y1, int top, int bottom, Coder &to, Step &step) const;
   template <class Coder, class Step>
   void code(const std::vector<Planes> &latents, const QualityGains &g, std::vector<Coder> &coders, Step step,
-            const ThreadShare *share) const;
+            std::vector<Planes> *values, const ThreadShare *share) const;
 
   ModelConfig config_;
   CdfTables tables_;
