@@ -29,6 +29,9 @@ std::string ModelConfig::to_text() const {
     << "\nanchors=" << anchors
     << "\nscale_min=" << scale_min << "\nscale_steps_per_octave=" << scale_steps_per_octave
     << "\nscale_count=" << scale_count << "\ntable_tail=" << table_tail << "\n";
+  // Only when set: a float model's text (hence its hash) stays what it was,
+  // and a library that predates the key refuses an integer model.
+  if (integer_convolutions) o << "integer_convolutions=" << integer_convolutions << "\n";
   return o.str();
 }
 
@@ -56,6 +59,7 @@ ModelConfig ModelConfig::from_text(const std::string &text) {
       else if (k == "scale_steps_per_octave") c.scale_steps_per_octave = std::stoi(v);
       else if (k == "scale_count") c.scale_count = std::stoi(v);
       else if (k == "table_tail") c.table_tail = std::stof(v);
+      else if (k == "integer_convolutions") c.integer_convolutions = std::stoi(v);
       else throw Error(MSIC_ERR_MODEL, "unknown model config key '" + k + "'");
     }
   } catch (const std::logic_error &e) {
@@ -78,6 +82,7 @@ void ModelConfig::validate() const {
   for (int w : lrp_width) if (w < 0 || w > 1024) bad("lrp width out of range");
   if (postfilter_width < 0 || postfilter_width > 256) bad("postfilter width out of range");
   if (causal_context != 0 && causal_context != 1) bad("causal_context must be 0 or 1");
+  if (integer_convolutions != 0 && integer_convolutions != 1) bad("integer_convolutions must be 0 or 1");
   if (anchors < 2 || anchors > 64) bad("anchors must be 2..64");
   if (!(scale_min > 0) || scale_steps_per_octave < 1 || scale_count < 2 || scale_count > 512)
     bad("scale table grid");

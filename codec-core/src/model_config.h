@@ -21,6 +21,10 @@ struct ModelConfig {
   // latent decoded before it in raster order, (y-2,x) (y-1,x-1) (y-1,x+1)
   // (y,x-2); without it the coarsest latent's anchors have no context at all.
   int causal_context = 0;
+  // 1: the 3x3 convolutions whose model file gives an input step
+  // ("<weights>.input_shift") run in integers (engine/kernels.h, MSIC.md),
+  // the same arithmetic on every machine; the others in float.
+  int integer_convolutions = 0;
   int anchors = 8;                         // quality anchors, spread over [0, 100]
   // CDF table grid: scale_i = scale_min * 2^(i / steps_per_octave)
   float scale_min = 0.11f;

@@ -1,5 +1,6 @@
 #include "network.h"
 
+#include "engine/kernels.h"
 #include "entropy/coding_schedule.h"
 #include "errors.h"
 
@@ -207,7 +208,17 @@ void MsicModelImpl::load(const ModelFile &file) {
 }
 
 void MsicModelImpl::store(ModelFile &file) {
+  // The twin computes in float: integer convolutions' input steps, measured
+  // on other weights, would be stale for these. A trained model is made
+  // integer again by msic-model-init --integer.
   file.config = config;
+  file.config.integer_convolutions = 0;
+  for (auto it = file.tensors.begin(); it != file.tensors.end();) {
+    const std::string &name = it->first;
+    const std::string suffix = engine::kInputShiftSuffix;
+    const bool shift = name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    it = shift ? file.tensors.erase(it) : std::next(it);
+  }
   for (auto &p : named_parameters()) {
     auto v = p.value().detach().to(torch::kCPU).contiguous();
     NamedTensor t;

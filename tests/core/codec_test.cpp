@@ -62,15 +62,22 @@ size_t files_in(const std::string &dir) {
 }
 }  // namespace
 
+// On the 0..255 scale. Float models invert to within float rounding. The
+// default model's integer convolutions (MSIC.md) make the inverse's
+// coupling nets see their input after the later units' rounding, which
+// now and then moves an activation across a step boundary: measured 0.048
+// here, a tenth of a pixel's rounding step.
 TEST(Transform, InvertibleWithoutQuantization) {
   Image im = test::crop(test::kodim23(), 100, 50, 256, 192);
-  for (const std::string &path : {std::string(MSIC_DEFAULT_MODEL_FILE), test::random_model_path()}) {
+  for (const auto &[path, tolerance] : {std::pair{std::string(MSIC_DEFAULT_MODEL_FILE), 0.1},
+                                        {std::string(MSIC_RETIRED_MODEL_DIR) + "/msinn-small-v3.msicw", 1e-3},
+                                        {test::random_model_path(), 1e-3}}) {
     msic::TileCodec codec(msic::ModelFile::load(path));
     std::vector<float> back = codec.round_trip_unquantized({im.pixels.data(), im.stride(), im.width, im.height, 3});
     ASSERT_EQ(back.size(), im.pixels.size());
     double worst = 0;
     for (size_t i = 0; i < back.size(); ++i) worst = std::max(worst, double(std::fabs(back[i] - im.pixels[i])));
-    EXPECT_LT(worst, 1e-3) << path;
+    EXPECT_LT(worst, tolerance) << path;
   }
 }
 

@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <array>
 #include <random>
 
 #include "cpu_level.h"
 #include "engine/exact_math.h"
+#include "engine/kernels.h"
+#include "errors.h"
 #include "engine/network_engine.h"
 #include "network.h"
 #include "planes_torch.h"
@@ -46,8 +49,10 @@ float max_diff(const Planes &a, const torch::Tensor &b) {
 }
 
 msic::ModelFile shipped() { return msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE); }
+// The default before integer convolutions: float throughout.
+msic::ModelFile retired_v3() { return msic::ModelFile::load(MSIC_RETIRED_MODEL_DIR "/msinn-small-v3.msicw"); }
 
-// The shipped model's layout with every weight random (the last layers too,
+// The float model's layout (config's) with every weight random (the last layers too,
 // which a new model has at zero) and mixes near the identity.
 msic::ModelFile random_weights(msic::ModelConfig config) {
   config.postfilter_width = 8;  // the shipped model has none
@@ -64,8 +69,27 @@ msic::ModelFile random_weights(msic::ModelConfig config) {
         v.copy_(0.03 * torch::randn_like(v));
     }
   }
-  msic::ModelFile file = shipped();
+  msic::ModelFile file = retired_v3();
   model->store(file);
+  return file;
+}
+
+// The model with integer convolutions (ModelConfig::integer_convolutions):
+// every 3x3 convolution whose sums fit gets inputs in steps of 2^-shift.
+msic::ModelFile integer(msic::ModelFile file, int shift = 10) {
+  file.config.integer_convolutions = 1;
+  std::vector<std::string> convs;
+  for (const auto &[name, t] : file.tensors)
+    if (t.shape.size() == 4 && t.shape[2] == 3 && t.shape[3] == 3 &&
+        msic::engine::integer_sums_fit(double(t.shape[1]) * 9))
+      convs.push_back(name);
+  for (const std::string &name : convs) {
+    msic::NamedTensor t;
+    t.type = msic::NamedTensor::Type::I32;
+    t.shape = {1};
+    t.i32 = {shift};
+    file.tensors[name + msic::engine::kInputShiftSuffix] = t;
+  }
   return file;
 }
 
@@ -116,9 +140,19 @@ TEST(Engine, ExpAndTanhAreWithinAFewUlp) {
   EXPECT_TRUE(std::isinf(msic::engine::exact_exp(100.0f)));
 }
 
-TEST(Engine, MatchesLibTorchOnTheShippedModel) { compare(shipped(), 2e-5f); }
+// LibTorch's twin computes every convolution in float: float models match
+// it within float rounding. The shipped model's integer convolutions round
+// each activation to a 13-bit step, which the trainer does not model (it
+// costs +0.06% BD-rate on Kodak); where a value lies near a rounding
+// boundary the step taken differs, and the difference travels on: on this
+// test's image, at most 0.0086 (residual prediction, latent 3), 0.0047 in
+// the analysis and 0.0027 in the synthesis (relative to the largest value,
+// at least 1). The engine is the reference; the tolerance leaves 2x.
+TEST(Engine, MatchesLibTorchOnTheShippedModel) { compare(shipped(), 0.02f); }
 
-TEST(Engine, MatchesLibTorchOnRandomWeights) { compare(random_weights(shipped().config), 2e-4f); }
+TEST(Engine, MatchesLibTorchOnAFloatModel) { compare(retired_v3(), 2e-5f); }
+
+TEST(Engine, MatchesLibTorchOnRandomWeights) { compare(random_weights(retired_v3().config), 2e-4f); }
 
 // The element-wise passes run exp and tanh four lanes at a time: each lane
 // must give the scalar function's bits, special values included.
@@ -144,13 +178,19 @@ TEST(Engine, VectorMathIsTheScalarMath) {
   EXPECT_EQ(differ, 0u);
 }
 
+// Within float rounding in float; with integer convolutions, the
+// inverse's coupling nets see their input after the later units' float
+// rounding, which now and then moves an activation across a step boundary
+// (measured: 2.2e-5 of the image's range of 1).
 TEST(Engine, SynthesisInvertsAnalysis) {
-  msic::engine::NetworkEngine engine(shipped());
-  const Planes x = image(64, 64, 5);
-  Planes y = engine.synthesis(engine.analysis(x));
-  float m = 0;
-  for (size_t i = 0; i < x.values.size(); ++i) m = std::max(m, std::fabs(x.values[i] - y.values[i]));
-  EXPECT_LT(m, 1e-5f);
+  for (const auto &[model, tolerance] : {std::pair{retired_v3(), 1e-5f}, {shipped(), 1e-4f}}) {
+    msic::engine::NetworkEngine engine(model);
+    const Planes x = image(64, 64, 5);
+    Planes y = engine.synthesis(engine.analysis(x));
+    float m = 0;
+    for (size_t i = 0; i < x.values.size(); ++i) m = std::max(m, std::fabs(x.values[i] - y.values[i]));
+    EXPECT_LT(m, tolerance) << model.config.name;
+  }
 }
 
 TEST(Engine, EveryInstructionSetGivesTheSameBits) {
@@ -159,7 +199,9 @@ TEST(Engine, EveryInstructionSetGivesTheSameBits) {
   using msic::CpuLevel;
   using msic::force_cpu_level;
   if (best_cpu_level() == CpuLevel::kSse2) GTEST_SKIP() << "this CPU has no AVX2: only the SSE2 path runs";
-  msic::engine::NetworkEngine engine(random_weights(shipped().config));
+  for (const msic::ModelFile &model : {random_weights(retired_v3().config), integer(random_weights(retired_v3().config))}) {
+  SCOPED_TRACE(model.config.integer_convolutions ? "integer convolutions" : "float convolutions");
+  msic::engine::NetworkEngine engine(model);
   const Planes x = image(48, 80, 9);  // widths that leave partial pixel blocks
   std::vector<float> gains(shipped().config.total_latent_channels(), 0.75f);
   auto run = [&](int level) {
@@ -182,6 +224,7 @@ TEST(Engine, EveryInstructionSetGivesTheSameBits) {
         << "SSE2 and " << cpu_level_name(CpuLevel(level)) << " differ";
     EXPECT_EQ(run(level), other) << "the same input gave other bits";
   }
+  }
 }
 
 // A tile's network on more threads splits its planes into parts of rows,
@@ -191,7 +234,9 @@ TEST(Engine, EveryInstructionSetGivesTheSameBits) {
 // and 50 inverse; 3 parts of 66-67), and levels too small to part (25
 // rows) split each convolution instead.
 TEST(Engine, ThreadsGiveTheSameBits) {
-  msic::engine::NetworkEngine engine(random_weights(shipped().config));
+  for (const msic::ModelFile &model : {random_weights(retired_v3().config), integer(random_weights(retired_v3().config))}) {
+  SCOPED_TRACE(model.config.integer_convolutions ? "integer convolutions" : "float convolutions");
+  msic::engine::NetworkEngine engine(model);
   const Planes x = image(400, 336, 11);
   std::vector<float> gains(shipped().config.total_latent_channels(), 0.75f);
   auto run = [&](int threads) {
@@ -212,6 +257,7 @@ TEST(Engine, ThreadsGiveTheSameBits) {
     ASSERT_EQ(one.size(), more.size());
     EXPECT_EQ(memcmp(one.data(), more.data(), sizeof(float) * one.size()), 0) << threads << " threads";
   }
+  }
 }
 
 // The whole tile codec (engine and the context model's dense layers) at
@@ -221,7 +267,8 @@ TEST(Engine, EveryInstructionSetCodesTheSameTile) {
   using msic::force_cpu_level;
   if (best_cpu_level() == msic::CpuLevel::kSse2) GTEST_SKIP() << "this CPU has no AVX2: only the SSE2 path runs";
   const std::string model_path = test::random_model_path();
-  for (const msic::ModelFile &model : {shipped(), msic::ModelFile::load(model_path)}) {
+  for (const msic::ModelFile &model :
+       {shipped(), msic::ModelFile::load(model_path), integer(msic::ModelFile::load(model_path))}) {
     msic::TileCodec codec(model);
     const Planes x = image(80, 96, 4);
     std::vector<uint8_t> pixels(size_t(96) * 80 * 3);
@@ -244,4 +291,88 @@ TEST(Engine, EveryInstructionSetCodesTheSameTile) {
     for (int level = 1; level <= int(best_cpu_level()); ++level)
       EXPECT_EQ(run(level), sse2) << msic::cpu_level_name(msic::CpuLevel(level)) << " " << model.config.name;
   }
+}
+
+// An integer convolution is its definition (kernels.h): the inputs'
+// steps, the weights' steps, the exact sums, float(sum) * scale + bias,
+// on every instruction set, for widths with and without partial pixel
+// blocks, odd channel counts, values past the limits, and NaN.
+TEST(Engine, IntegerConvolutionIsItsDefinition) {
+  using msic::engine::Conv;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> weight(0.0f, 0.1f), value(0.0f, 1.5f);
+  for (const auto [in, out, h, w] : {std::array{7, 11, 13, 37}, {16, 6, 5, 64}, {3, 16, 9, 128}, {1, 1, 1, 1}}) {
+    Conv conv;
+    conv.in = in, conv.out = out, conv.k = 3;
+    for (int i = 0; i < out * in * 9; ++i) conv.weights.push_back(weight(rng));
+    for (int o = 0; o < out; ++o) conv.bias.push_back(weight(rng));
+    constexpr int kShift = 11;  // steps of 2^-11: inputs past +-2 clamp
+    msic::engine::make_integer(conv, kShift);
+    Planes x(in, h, w);
+    for (float &v : x.values) v = value(rng);
+    x.values[0] = NAN;
+    x.values[x.values.size() / 2] = -INFINITY;
+    // The definition, in scalars.
+    auto step = [&](float v) {
+      const double s = std::ldexp(double(v), kShift);
+      return s != s ? -4095 : int(std::nearbyint(std::clamp(s, -4095.0, 4095.0)));
+    };
+    for (int o = 0; o < out; ++o) {
+      float largest = 0;
+      for (int i = 0; i < in * 9; ++i) largest = std::max(largest, std::fabs(conv.weights[size_t(o) * in * 9 + i]));
+      for (int i = 0; i < in * 9; ++i)
+        ASSERT_EQ(conv.qweights[size_t(o) * in * 9 + i],
+                  int(std::nearbyint(conv.weights[size_t(o) * in * 9 + i] / (largest / 511.0f))));
+      ASSERT_EQ(conv.out_scale[o], std::ldexp(largest / 511.0f, -kShift));
+    }
+    std::vector<float> expected(size_t(out) * h * w);
+    for (int o = 0; o < out; ++o)
+      for (int y = 0; y < h; ++y)
+        for (int xx = 0; xx < w; ++xx) {
+          int64_t sum = 0;
+          for (int i = 0; i < in; ++i)
+            for (int t = 0; t < 9; ++t) {
+              const int yy = y + t / 3 - 1, xs = xx + t % 3 - 1;
+              if (yy < 0 || yy >= h || xs < 0 || xs >= w) continue;
+              sum += int64_t(conv.qweights[(size_t(o) * in + i) * 9 + t]) * step(x.plane(i)[size_t(yy) * w + xs]);
+            }
+          ASSERT_LT(std::abs(sum), int64_t(1) << 31);
+          const float scaled = float(int32_t(sum)) * conv.out_scale[o];
+          expected[(size_t(o) * h + y) * w + xx] = scaled + conv.bias[o];
+        }
+    for (int level = 0; level <= int(msic::best_cpu_level()); ++level) {
+      msic::force_cpu_level(level);
+      Planes y;
+      msic::engine::convolve(conv, x, y);
+      msic::force_cpu_level(-1);
+      ASSERT_EQ(y.values.size(), expected.size());
+      EXPECT_EQ(memcmp(y.values.data(), expected.data(), sizeof(float) * expected.size()), 0)
+          << msic::cpu_level_name(msic::CpuLevel(level)) << ", " << in << " -> " << out << ", " << h << " x " << w;
+    }
+  }
+}
+
+TEST(Engine, IntegerConvolutionsRefuseWhatCannotBeExact) {
+  msic::engine::Conv wide, pointwise;
+  wide.in = 120, wide.out = 2, wide.k = 3, wide.weights.assign(size_t(2) * 120 * 9, 0.5f);
+  pointwise.in = 4, pointwise.out = 2, pointwise.k = 1, pointwise.weights.assign(8, 0.5f);
+  EXPECT_THROW(msic::engine::make_integer(wide, 8), msic::Error);       // 1080 products: could overflow
+  EXPECT_THROW(msic::engine::make_integer(pointwise, 8), msic::Error);  // 1x1
+  wide.in = 114, wide.weights.resize(size_t(2) * 114 * 9);
+  EXPECT_NO_THROW(msic::engine::make_integer(wide, 8));
+  EXPECT_THROW(msic::engine::make_integer(wide, 31), msic::Error);
+}
+
+// The trainer's twin computes in float: what it stores is a float model,
+// whatever it started from (its weights would make the steps stale).
+TEST(Engine, TheTwinStoresFloatModels) {
+  msic::ModelFile file = shipped();
+  ASSERT_EQ(file.config.integer_convolutions, 1);
+  msic::net::MsicModel model(file.config);
+  model->load(file);
+  model->store(file);
+  EXPECT_EQ(file.config.integer_convolutions, 0);
+  for (const auto &entry : file.tensors)
+    EXPECT_EQ(entry.first.find(msic::engine::kInputShiftSuffix), std::string::npos) << entry.first;
+  EXPECT_FALSE(msic::engine::NetworkEngine(file).analysis(image(32, 32, 1)).empty());
 }

@@ -6,6 +6,7 @@
 //
 //   msic-model-init OUT.msicw [--config FILE] IMAGE...
 //   msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]
+//   msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...
 //
 // --grow adds a predict unit in front of each listed level of a (trained)
 // model (none with --predict-levels ""), gives context nets whose weights
@@ -13,19 +14,30 @@
 // anchors see the anchors decoded before them (ModelConfig::causal_context;
 // new weights start small), all but unchanging what the model computes, so
 // training goes on from there.
+//
+// --integer makes FROM's 3x3 convolutions integer ones (ModelConfig::
+// integer_convolutions, engine/kernels.h): each one's input step is the
+// smallest power of two that keeps the largest input it saw, coding and
+// decoding the images at model qualities 0, 50 and 100 in float, within
+// 13 bits; a convolution with too many inputs for exact int32 sums stays
+// float. The weights are unchanged (the engine rounds them at load).
 #include <vips/vips.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <sstream>
 
+#include "engine/kernels.h"
 #include "entropy/cdf_tables.h"
 #include "model_surgery.h"
 #include "network.h"
 #include "sha256.h"
+#include "tile_codec.h"
 
 using namespace msic;
 
@@ -102,6 +114,62 @@ void save_and_report(const ModelFile &file, const char *path) {
          to_hex(again.hash.data(), 32).c_str());
 }
 
+// The largest input magnitude of every 3x3 convolution, by weights' name.
+struct InputRanges {
+  std::mutex lock;
+  std::map<std::string, float> largest;
+  static void observe(const engine::Conv &conv, float value, void *self) {
+    auto *r = static_cast<InputRanges *>(self);
+    std::lock_guard<std::mutex> hold(r->lock);
+    float &m = r->largest[conv.name];
+    m = std::max(m, value);
+  }
+};
+
+ModelFile integer_model(const ModelFile &from, const std::vector<const char *> &images, const std::string &name) {
+  if (from.config.integer_convolutions) throw std::runtime_error("the model's convolutions are integer already");
+  if (images.empty()) throw std::runtime_error("--integer needs images to measure the convolutions' inputs on");
+  InputRanges ranges;
+  {
+    const TileCodec codec(from);
+    engine::observe_input_ranges(&InputRanges::observe, &ranges);
+    for (const char *path : images) {
+      const std::vector<float> planar = load_image(path);
+      const uint32_t w = uint32_t(planar[0]), h = uint32_t(planar[1]);
+      std::vector<uint8_t> rgb(size_t(w) * h * 3), decoded(rgb.size());
+      for (int c = 0; c < 3; ++c)
+        for (size_t i = 0; i < size_t(w) * h; ++i)
+          rgb[i * 3 + c] = uint8_t(std::lround((planar[2 + size_t(c) * w * h + i] + 0.5f) * 255.0f));
+      for (uint32_t quality : {0u, 5000u, 10000u}) {
+        const std::vector<uint8_t> payload = codec.encode({rgb.data(), size_t(w) * 3, w, h, 3}, quality);
+        codec.decode(payload, w, h, 3, quality, decoded.data(), size_t(w) * 3);
+      }
+    }
+    engine::observe_input_ranges(nullptr, nullptr);
+  }
+  ModelFile out = from;
+  out.config.integer_convolutions = 1;
+  out.config.name = name.empty() ? from.config.name + "-int" : name;
+  for (const auto &[conv, largest] : ranges.largest) {
+    const NamedTensor &weights = from.get(conv);
+    const double products = double(weights.numel()) / double(weights.shape[0]);
+    if (!engine::integer_sums_fit(products)) {
+      printf("%s: %.0f products per output, stays float\n", conv.c_str(), products);
+      continue;
+    }
+    int shift = 12;  // (an input never seen but zeros)
+    if (largest > 0) shift = int(std::floor(std::log2(double(engine::kActivationLimit) / double(largest))));
+    shift = std::clamp(shift, 0, 30);
+    NamedTensor t;
+    t.type = NamedTensor::Type::I32;
+    t.shape = {1};
+    t.i32 = {shift};
+    out.tensors[conv + engine::kInputShiftSuffix] = t;
+    printf("%s: largest input %.4g, steps of 2^-%d\n", conv.c_str(), double(largest), shift);
+  }
+  return out;
+}
+
 std::vector<int> parse_levels(const std::string &list) {
   std::vector<int> out;
   std::stringstream ss(list);
@@ -117,7 +185,8 @@ int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
   if (argc < 2) {
     fprintf(stderr, "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n"
-                    "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]\n");
+                    "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]\n"
+                    "       msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...\n");
     return 2;
   }
   try {
@@ -125,11 +194,15 @@ int main(int argc, char **argv) {
     torch::NoGradGuard no_grad;
     ModelConfig config;
     std::vector<const char *> images;
-    std::string grow_from, predict_levels = "0,1";
+    std::string grow_from, integer_from, name, predict_levels = "0,1";
     bool causal = false;
     for (int i = 2; i < argc; ++i) {
       if (std::string(argv[i]) == "--grow" && i + 1 < argc) {
         grow_from = argv[++i];
+      } else if (std::string(argv[i]) == "--integer" && i + 1 < argc) {
+        integer_from = argv[++i];
+      } else if (std::string(argv[i]) == "--name" && i + 1 < argc) {
+        name = argv[++i];
       } else if (std::string(argv[i]) == "--causal-context") {
         causal = true;
       } else if (std::string(argv[i]) == "--predict-levels" && i + 1 < argc) {
@@ -142,6 +215,10 @@ int main(int argc, char **argv) {
       } else {
         images.push_back(argv[i]);
       }
+    }
+    if (!integer_from.empty()) {
+      save_and_report(integer_model(ModelFile::load(integer_from), images, name), argv[1]);
+      return 0;
     }
     if (!grow_from.empty()) {
       save_and_report(net::grow(ModelFile::load(grow_from), parse_levels(predict_levels), causal), argv[1]);

@@ -1,4 +1,4 @@
-// The element-wise passes for AVX-512 (see elementwise_kernel.inc; built with -mavx512f, no FMA).
+// The element-wise passes for AVX-512 (see elementwise_kernel.inc; built with -mavx512f, no contraction into FMA).
 #include <cstring>
 
 #include "engine/elementwise.h"

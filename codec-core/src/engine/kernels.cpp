@@ -1,32 +1,64 @@
 #include "engine/kernels.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstring>
 #include <string>
 
 #include "cpu_level.h"
 #include "errors.h"
+#include "round_even.h"
 
 namespace msic::engine {
 
 namespace sse2 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
+void convolve_int(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
 void convolve_pixels(const Conv &conv, const Planes &in, Planes &out, size_t first, size_t count);
 void residual_relu(const Conv &conv, Planes &x);
 }
 namespace avx2 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
+void convolve_int(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
 void convolve_pixels(const Conv &conv, const Planes &in, Planes &out, size_t first, size_t count);
 void residual_relu(const Conv &conv, Planes &x);
 }
 namespace avx512 {
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
+void convolve_int(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out);
 void convolve_pixels(const Conv &conv, const Planes &in, Planes &out, size_t first, size_t count);
 void residual_relu(const Conv &conv, Planes &x);
+}
+
+namespace {
+std::atomic<InputRangeObserver> range_observer{nullptr};
+std::atomic<void *> range_context{nullptr};
+}  // namespace
+
+void observe_input_ranges(InputRangeObserver observer, void *context) {
+  range_context.store(context);
+  range_observer.store(observer);
 }
 
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out) {
   if (conv.k != 1 && conv.k != 3) throw Error(MSIC_ERR_INTERNAL, "engine: kernel size must be 1 or 3");
   if (first_channel + conv.in > in.channels) throw Error(MSIC_ERR_INTERNAL, "engine: convolution input too small");
+  if (const InputRangeObserver observer = range_observer.load(std::memory_order_relaxed); observer && conv.k == 3) {
+    float largest = 0.0f;
+    const float *v = in.plane(first_channel);
+    for (size_t i = 0; i < size_t(conv.in) * in.plane_size(); ++i) largest = std::max(largest, std::fabs(v[i]));
+    observer(conv, largest, range_context.load());
+  }
+  if (conv.input_shift >= 0) {
+    if (conv.k != 3 || conv.qweights.size() != conv.weights.size() || int(conv.out_scale.size()) != conv.out)
+      throw Error(MSIC_ERR_INTERNAL, "engine: integer convolutions are 3x3, made by make_integer");
+    switch (cpu_level()) {
+      case CpuLevel::kAvx512: return avx512::convolve_int(conv, in, out, first_channel, relu_out);
+      case CpuLevel::kAvx2: return avx2::convolve_int(conv, in, out, first_channel, relu_out);
+      default: return sse2::convolve_int(conv, in, out, first_channel, relu_out);
+    }
+  }
   switch (cpu_level()) {
     case CpuLevel::kAvx512: return avx512::convolve(conv, in, out, first_channel, relu_out);
     case CpuLevel::kAvx2: return avx2::convolve(conv, in, out, first_channel, relu_out);
@@ -45,6 +77,27 @@ void convolve_pixels(const Conv &conv, const Planes &in, Planes &out, size_t fir
   }
 }
 
+void make_integer(Conv &conv, int input_shift) {
+  const size_t per_out = size_t(conv.in) * conv.k * conv.k;
+  if (conv.k != 3 || input_shift < 0 || input_shift > 30 || conv.weights.size() != per_out * size_t(conv.out))
+    throw Error(MSIC_ERR_MODEL, "integer convolutions are 3x3, with input steps of 2^-30 to 1");
+  if (!integer_sums_fit(double(per_out)))
+    throw Error(MSIC_ERR_MODEL, "an integer convolution has too many inputs for exact int32 sums");
+  conv.qweights.assign(conv.weights.size(), 0);
+  conv.out_scale.assign(size_t(conv.out), 0.0f);
+  for (int o = 0; o < conv.out; ++o) {
+    const float *w = conv.weights.data() + size_t(o) * per_out;
+    float largest = 0.0f;
+    for (size_t i = 0; i < per_out; ++i) largest = std::max(largest, std::fabs(w[i]));
+    if (!std::isfinite(largest)) throw Error(MSIC_ERR_MODEL, "a convolution's weights are not finite");
+    const float step = largest > 0.0f ? largest / float(kWeightLimit) : 1.0f;
+    for (size_t i = 0; i < per_out; ++i)
+      conv.qweights[size_t(o) * per_out + i] = int16_t(std::clamp(round_even(w[i] / step), -float(kWeightLimit), float(kWeightLimit)));
+    conv.out_scale[size_t(o)] = std::ldexp(step, -input_shift);
+  }
+  conv.input_shift = input_shift;
+}
+
 void residual_relu(const Conv &conv, Planes &x) {
   if (conv.k != 1 || conv.in != x.channels || conv.out != x.channels)
     throw Error(MSIC_ERR_INTERNAL, "engine: a residual convolution maps the planes to as many, 1x1");
@@ -59,6 +112,7 @@ namespace {
 // Uninitialized: callers write what they read (zeroing was 4% of a decode).
 using Scratch = PooledVector<float>;
 thread_local Scratch scratch[2];
+thread_local PooledVector<int32_t> int_scratch;
 thread_local const ThreadShare *convolution_threads = nullptr;
 }  // namespace
 
@@ -76,8 +130,18 @@ float *scratch_buffer(int slot, size_t floats) {
   return b.data();
 }
 
+int32_t *int_scratch_buffer(size_t count) {
+  if (int_scratch.size() < count) {
+    int_scratch.clear();
+    int_scratch.shrink_to_fit();
+    int_scratch.resize(count);
+  }
+  return int_scratch.data();
+}
+
 void release_scratch() {
   for (auto &b : scratch) Scratch().swap(b);
+  PooledVector<int32_t>().swap(int_scratch);
 }
 
 Planes space_to_depth(const Planes &x) {

@@ -4,6 +4,8 @@
 // never across a sum. With -ffp-contract=off that makes the results
 // bit-identical on every machine.
 #pragma once
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "parallel.h"
@@ -13,10 +15,46 @@ namespace msic::engine {
 
 // A convolution's weights, [out][in][k][k] (LibTorch's layout), k 1 or 3,
 // zero padding k / 2, stride 1.
+//
+// Integer convolutions (3x3, in a model that asks for them: MSIC.md,
+// "Integer convolutions"): with input_shift >= 0, each input value v
+// becomes the step q = v * 2^input_shift clamped to +-kActivationLimit (NaN
+// to the lower limit) and rounded half to even; each output channel's
+// weights become steps of their largest magnitude / kWeightLimit
+// (make_integer); the sum over inputs and taps is exact in int32 (the
+// limits keep it below 2^31 for up to 1026 products: 114 input channels of
+// 3x3); the output is float(sum) * out_scale[o] + bias[o], two roundings.
+// So every machine and instruction set gives the same bits, and a SIMD
+// multiply-add of int16 pairs does two products per 32-bit lane.
+constexpr int kActivationLimit = 4095;  // 13-bit steps
+constexpr int kWeightLimit = 511;       // 10-bit steps
 struct Conv {
+  std::string name;  // its weights' tensor in the model file
   int in = 0, out = 0, k = 0;
   std::vector<float> weights, bias;  // bias empty: none
+  int input_shift = -1;              // >= 0: integer arithmetic
+  std::vector<int16_t> qweights;     // the weights' steps, [out][in][k][k]
+  std::vector<float> out_scale;      // per output: 2^-input_shift x its weights' step
 };
+// Whether a convolution's int32 sums of `products` products per output
+// (inputs x taps) stay exact at the limits above.
+constexpr bool integer_sums_fit(double products) {
+  return products * kActivationLimit * kWeightLimit < 2147483648.0;
+}
+// The model file's tensor with a convolution's input step: its weights'
+// name and this.
+constexpr const char *kInputShiftSuffix = ".input_shift";
+// Sets conv's integer arithmetic (above) for inputs in steps of
+// 2^-input_shift (0..30): the weights' steps from its float weights.
+// Throws MSIC_ERR_MODEL for a convolution that is not 3x3 or whose sums
+// could overflow.
+void make_integer(Conv &conv, int input_shift);
+
+// Calibration of integer convolutions (msic-model-init --integer): while
+// an observer is set, every 3x3 convolution reports the largest magnitude
+// of its input to it (from whichever thread runs it). nullptr: none.
+using InputRangeObserver = void (*)(const Conv &conv, float largest, void *context);
+void observe_input_ranges(InputRangeObserver observer, void *context);
 
 // out = conv(in), then ReLU if relu_out; the convolution reads channels
 // [first_channel, first_channel + conv.in) of `in`.
@@ -35,6 +73,7 @@ void residual_relu(const Conv &conv, Planes &x);
 // (contents undefined); release_scratch() frees this thread's, as each
 // tile's network ends (ScratchScope).
 float *scratch_buffer(int slot, size_t floats);
+int32_t *int_scratch_buffer(size_t count);  // the integer convolutions' input, likewise
 void release_scratch();
 struct ScratchScope {  // releases this thread's buffers however the scope ends
   ~ScratchScope() { release_scratch(); }

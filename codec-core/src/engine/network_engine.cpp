@@ -71,11 +71,21 @@ const NamedTensor &tensor(const ModelFile &m, const std::string &name, std::vect
   return t;
 }
 
+// Integer arithmetic where the model asks for it (ModelConfig::
+// integer_convolutions) and gives the input step of this convolution.
 Conv load_conv(const ModelFile &m, const std::string &prefix, const char *w, const char *b, int out, int in, int k) {
   Conv c;
   c.in = in, c.out = out, c.k = k;
-  c.weights = tensor(m, prefix + w, {out, in, k, k}).f32;
+  c.name = prefix + w;
+  c.weights = tensor(m, c.name, {out, in, k, k}).f32;
   c.bias = tensor(m, prefix + b, {out}).f32;
+  const std::string shift = c.name + kInputShiftSuffix;
+  if (m.config.integer_convolutions && m.has(shift)) {
+    const NamedTensor &t = m.get(shift);
+    if (t.type != NamedTensor::Type::I32 || t.i32.size() != 1)
+      throw Error(MSIC_ERR_MODEL, "model tensor '" + shift + "' is not one integer");
+    make_integer(c, t.i32[0]);
+  }
   return c;
 }
 
