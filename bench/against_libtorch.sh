@@ -5,12 +5,14 @@
 # benchmarks run in turn on the same images, so that issue #13's "4x
 # today's" is a ratio measured on one machine at one time.
 #
-# Both code the same symbols: the release's quality 75 is model quality 75,
-# which this build's quality scale reaches at Q 92.405, and the release had
-# effort 1 only. The script checks that both report the same bits per
-# pixel, but for what format 1.4 adds to a tile of more than 256 rows (its
-# parts' table and coder states, 12-17 bytes a part: +0.03% on Kodak at
-# this quality), so at most 0.1% more; a different quality moves it far more.
+# Both code the same model's weights at the same quality: the release's
+# quality 75 is model quality 75, which this build's quality scale reaches
+# at Q 92.405, the release had effort 1 only, and this build's default
+# model (msinn-small-v3-int) is the release's v3 with integer convolutions.
+# The script checks that the bits per pixel agree within 0.2%: format 1.4's
+# parts (their table and coder states, 12-17 bytes a part) add +0.03% on
+# Kodak at this quality, the integer convolutions' rounding +0.03% (either
+# sign on other images); a different quality moves it by several percent.
 #   bench/against_libtorch.sh [--rounds N] [--threads "2 1"] IMAGE...
 #   (default: 2 rounds, 2 threads then 1, ../shared/datasets/kodak/*.png)
 # The cache folder is $MSIC_BENCH_CACHE (default ~/.cache/msic-bench);
@@ -78,8 +80,8 @@ for t in $threads; do
   done
 done
 echo
-awk '$6 < $2 || $6 > $2 * 1.001 {bad = 1} END {exit bad}' "$tmp/runs" ||
-  { echo "FAIL: the two builds coded different symbols (bits per pixel differ by more than the parts' bytes)"; exit 1; }
+awk '$6 < $2 * 0.998 || $6 > $2 * 1.002 {bad = 1} END {exit bad}' "$tmp/runs" ||
+  { echo "FAIL: the two builds coded at different qualities (bits per pixel differ by more than 0.2%)"; exit 1; }
 for t in $threads; do
   awk -v t="$t" '$1 == t {enc = enc sprintf(" %.2fx", $7 / $3); dec = dec sprintf(" %.2fx", $8 / $4)}
        END {printf "this build / LibTorch release, %s thread(s): encode%s; decode%s\n", t, enc, dec}' "$tmp/runs"

@@ -437,6 +437,52 @@ TEST(ModelInit, GrowKeepsWhatTheModelComputes) {
   EXPECT_NE(bad.output.find("no level 9"), std::string::npos) << bad.output;
 }
 
+// msic-model-init --integer: a float model's 3x3 convolutions get input
+// steps measured on the images, but one whose sums could overflow; the
+// weights stay; what it codes stays close to the float model's; an integer
+// model or no image is refused.
+TEST(Trainer, IntegerModelsAreMeasuredOnImages) {
+  const std::string dir = test::temp_dir(), v3 = std::string(MSIC_RETIRED_MODEL_DIR) + "/msinn-small-v3.msicw";
+  const std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  Result made = run(std::string(MSIC_MODEL_INIT) + " " + dir + "/int.msicw --integer " + v3 + " --name t-int " + src);
+  ASSERT_EQ(made.status, 0) << made.output;
+  EXPECT_NE(made.output.find("lrp.2.w1: 1080 products per output, stays float"), std::string::npos) << made.output;
+  const msic::ModelFile from = msic::ModelFile::load(v3), to = msic::ModelFile::load(dir + "/int.msicw");
+  EXPECT_EQ(to.config.integer_convolutions, 1);
+  EXPECT_EQ(to.config.name, "t-int");
+  int steps = 0;
+  for (const auto &[name, t] : to.tensors) {
+    if (name.size() > 12 && name.compare(name.size() - 12, 12, ".input_shift") == 0) {
+      ASSERT_EQ(t.i32.size(), 1u) << name;
+      EXPECT_TRUE(t.i32[0] >= 7 && t.i32[0] <= 14) << name << ": " << t.i32[0];
+      ++steps;
+      continue;
+    }
+    EXPECT_TRUE(from.get(name).f32 == t.f32) << name << " changed";
+  }
+  EXPECT_EQ(steps, 23);  // every 3x3 convolution of v3 but lrp.2.w1
+  EXPECT_FALSE(to.has("lrp.2.w1.input_shift"));
+  // Coded with both: within a fraction of the coding error.
+  const std::string crop = std::string(MSIC_TEST_DATA_DIR) + "/v3-int/rgb.png";
+  const std::vector<uint8_t> original = test::load(crop).pixels;
+  double psnr[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string model = i ? dir + "/int.msicw" : v3, out = dir + "/coded" + std::to_string(i);
+    Result e = run(std::string(MSIC_CLI) + " encode --model " + model + " --quality 90 " + crop + " " + out + ".msic");
+    ASSERT_EQ(e.status, 0) << e.output;
+    Result d = run(std::string(MSIC_CLI) + " decode --model " + model + " " + out + ".msic " + out + ".png");
+    ASSERT_EQ(d.status, 0) << d.output;
+    psnr[i] = test::psnr(original, test::load(out + ".png").pixels);
+  }
+  EXPECT_NEAR(psnr[1], psnr[0], 0.3) << "float " << psnr[0] << " dB, integer " << psnr[1] << " dB";
+  Result again = run(std::string(MSIC_MODEL_INIT) + " " + dir + "/x.msicw --integer " + dir + "/int.msicw " + src);
+  EXPECT_NE(again.status, 0);
+  EXPECT_NE(again.output.find("integer already"), std::string::npos) << again.output;
+  Result none = run(std::string(MSIC_MODEL_INIT) + " " + dir + "/x.msicw --integer " + v3);
+  EXPECT_NE(none.status, 0);
+  EXPECT_NE(none.output.find("needs images"), std::string::npos) << none.output;
+}
+
 // A new model's context nets must learn: with every layer at zero they get
 // no gradients and stay a fixed prior (what msinn-small-v1 shipped with).
 TEST(Trainer, ContextNetsOfANewModelLearn) {

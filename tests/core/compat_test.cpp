@@ -32,7 +32,42 @@ struct ModelPath {
 
 test::Image rgb_source() { return test::crop(test::kodim23(), 300, 200, 200, 96); }
 test::Image grey_source() { return test::load(kDir + "grey.png"); }
+
+// `file` encoded again from `image` with `ctx`'s model, the settings it
+// records (its quality, 128-px tiles) and the same boxes (the command wrote
+// a resolution box), at `effort` (0: the default); empty on failure.
+std::vector<uint8_t> encode_again(msic_context *ctx, const std::vector<uint8_t> &file, const test::Image &image,
+                                  int effort, double *model_quality = nullptr) {
+  msic_reader *r = msic_reader_open_memory(ctx, file.data(), file.size());
+  if (!r) {
+    ADD_FAILURE() << msic_last_error();
+    return {};
+  }
+  std::vector<msic_box> boxes(msic_reader_box_count(r));
+  for (size_t i = 0; i < boxes.size(); ++i) EXPECT_EQ(msic_reader_get_box(r, i, &boxes[i]), MSIC_OK);
+  msic_file_info file_info;
+  EXPECT_EQ(msic_reader_get_info(r, &file_info), MSIC_OK);
+  if (model_quality) *model_quality = file_info.model_quality;
+  msic_encoder_settings *settings = nullptr;
+  EXPECT_EQ(msic_encoder_settings_new(&settings), MSIC_OK);
+  EXPECT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, file_info.quality), MSIC_OK);
+  EXPECT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, 128), MSIC_OK);
+  if (effort) EXPECT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, effort), MSIC_OK);
+  const msic_image_info info = image.info();
+  uint8_t *buf = nullptr;
+  size_t size = 0;
+  const msic_status status = msic_encode_image(ctx, &info, image.pixels.data(), image.stride(), settings,
+                                               boxes.data(), boxes.size(), &buf, &size);
+  EXPECT_EQ(status, MSIC_OK) << msic_last_error();
+  std::vector<uint8_t> out;
+  if (status == MSIC_OK) out.assign(buf, buf + size);
+  msic_free(buf);
+  msic_encoder_settings_destroy(settings);
+  msic_reader_close(r);
+  return out;
+}
 }  // namespace
+
 
 TEST(Compatibility, FilesOfTheLibTorchReleaseDecodeWithinOneStep) {
   const ModelPath retired(kRetiredModels);
@@ -64,7 +99,8 @@ TEST(Compatibility, TheEngineWritesTheBytesTheLibTorchReleaseWrote) {
   // whether old files still decode, and the note should say what moved.
   // That release wrote the model's quality as asked (40, 85); the quality
   // scale now maps the asked one to it, so the file's reported quality is
-  // the one to ask for.
+  // the one to ask for. Effort 1 is that release's rounding (effort 2
+  // chooses other steps).
   struct Case {
     const char *name;
     test::Image image;
@@ -74,32 +110,25 @@ TEST(Compatibility, TheEngineWritesTheBytesTheLibTorchReleaseWrote) {
   ASSERT_NE(v3, nullptr) << msic_last_error();
   for (const Case &c : cases) {
     const std::vector<uint8_t> theirs = read_file(kDir + c.name + ".msic");
-    // The same boxes (the command wrote a resolution box), so that whole
-    // files compare.
-    msic_reader *r = msic_reader_open_memory(v3, theirs.data(), theirs.size());
-    ASSERT_NE(r, nullptr) << msic_last_error();
-    std::vector<msic_box> boxes(msic_reader_box_count(r));
-    for (size_t i = 0; i < boxes.size(); ++i) ASSERT_EQ(msic_reader_get_box(r, i, &boxes[i]), MSIC_OK);
-    msic_file_info file_info;
-    ASSERT_EQ(msic_reader_get_info(r, &file_info), MSIC_OK);
-    ASSERT_EQ(file_info.model_quality, c.model_quality) << c.name;
-    msic_encoder_settings *settings = nullptr;
-    ASSERT_EQ(msic_encoder_settings_new(&settings), MSIC_OK);
-    ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, file_info.quality), MSIC_OK);
-    ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, 128), MSIC_OK);
-    // Effort 1 is that release's rounding (effort 2 chooses other steps).
-    ASSERT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, 1), MSIC_OK);
-    const msic_image_info info = c.image.info();
-    uint8_t *buf = nullptr;
-    size_t size = 0;
-    ASSERT_EQ(msic_encode_image(v3, &info, c.image.pixels.data(), c.image.stride(), settings, boxes.data(),
-                                boxes.size(), &buf, &size),
-              MSIC_OK)
-        << msic_last_error();
-    EXPECT_EQ(std::vector<uint8_t>(buf, buf + size), theirs) << c.name;
-    msic_free(buf);
-    msic_encoder_settings_destroy(settings);
-    msic_reader_close(r);
+    double model_quality = -1;
+    EXPECT_EQ(encode_again(v3, theirs, c.image, 1, &model_quality), theirs) << c.name;
+    EXPECT_EQ(model_quality, c.model_quality) << c.name;
   }
   msic_context_destroy(v3);
+}
+
+// The default model's integer arithmetic (MSIC.md), pinned: a file it
+// wrote (tests/data/v3-int/) decodes to the pixels it decoded then, and
+// its source encodes to the same bytes. (That every instruction set gives
+// the same bits, Engine.EveryInstructionSet* check.) A change here changes
+// what every file of the default decodes to.
+TEST(Compatibility, TheDefaultModelsFilesDecodeAndEncodeAsWhenWritten) {
+  const std::string dir = std::string(MSIC_TEST_DATA_DIR) + "/v3-int/";
+  const std::vector<uint8_t> file = read_file(dir + "rgb-q60-t128.msic");
+  ASSERT_FALSE(file.empty());
+  msic_status status;
+  const std::vector<uint8_t> decoded = test::decode(nullptr, file, &status);
+  ASSERT_EQ(status, MSIC_OK) << msic_last_error();
+  EXPECT_TRUE(decoded == test::load(dir + "rgb-q60-t128.png").pixels);
+  EXPECT_TRUE(encode_again(nullptr, file, test::load(dir + "rgb.png"), 0) == file);
 }

@@ -157,9 +157,10 @@ ModelFile integer_model(const ModelFile &from, const std::vector<const char *> &
       printf("%s: %.0f products per output, stays float\n", conv.c_str(), products);
       continue;
     }
+    if (!std::isfinite(largest)) throw std::runtime_error(conv + ": an input overflowed on the images");
     int shift = 12;  // (an input never seen but zeros)
-    if (largest > 0) shift = int(std::floor(std::log2(double(engine::kActivationLimit) / double(largest))));
-    shift = std::clamp(shift, 0, 30);
+    if (largest > 0)
+      shift = int(std::clamp(std::floor(std::log2(double(engine::kActivationLimit) / double(largest))), 0.0, 30.0));
     NamedTensor t;
     t.type = NamedTensor::Type::I32;
     t.shape = {1};

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "cpu_level.h"
@@ -37,14 +38,17 @@ std::atomic<void *> range_context{nullptr};
 }  // namespace
 
 void observe_input_ranges(InputRangeObserver observer, void *context) {
-  range_context.store(context);
+  // A convolution that sees the observer sees its context: set the context
+  // first, clear it last.
+  if (observer) range_context.store(context);
   range_observer.store(observer);
+  if (!observer) range_context.store(nullptr);
 }
 
 void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel, bool relu_out) {
   if (conv.k != 1 && conv.k != 3) throw Error(MSIC_ERR_INTERNAL, "engine: kernel size must be 1 or 3");
   if (first_channel + conv.in > in.channels) throw Error(MSIC_ERR_INTERNAL, "engine: convolution input too small");
-  if (const InputRangeObserver observer = range_observer.load(std::memory_order_relaxed); observer && conv.k == 3) {
+  if (const InputRangeObserver observer = range_observer.load(); observer && conv.k == 3) {
     float largest = 0.0f;
     const float *v = in.plane(first_channel);
     for (size_t i = 0; i < size_t(conv.in) * in.plane_size(); ++i) largest = std::max(largest, std::fabs(v[i]));
@@ -90,7 +94,10 @@ void make_integer(Conv &conv, int input_shift) {
     float largest = 0.0f;
     for (size_t i = 0; i < per_out; ++i) largest = std::max(largest, std::fabs(w[i]));
     if (!std::isfinite(largest)) throw Error(MSIC_ERR_MODEL, "a convolution's weights are not finite");
-    const float step = largest > 0.0f ? largest / float(kWeightLimit) : 1.0f;
+    // (A step below binary32's normal range, zero included, would divide
+    // weights by zero: such weights are all zero steps, with step 1.)
+    float step = largest / float(kWeightLimit);
+    if (!(step >= std::numeric_limits<float>::min())) step = 1.0f;
     for (size_t i = 0; i < per_out; ++i)
       conv.qweights[size_t(o) * per_out + i] = int16_t(std::clamp(round_even(w[i] / step), -float(kWeightLimit), float(kWeightLimit)));
     conv.out_scale[size_t(o)] = std::ldexp(step, -input_shift);
