@@ -106,7 +106,8 @@ TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
 // A tile's parts run on the threads it is lent: the streams, the escapes
 // and the latents must be those of one thread, with more parts than
 // threads (the finest latent, 128 rows, in 4 parts; the next, 64 rows, in
-// 2) and fewer. The shipped model has causal context (each part's first
+// 2) and fewer; a decoder reads two parts at once on one thread where it
+// has two or more a thread (ContextModel::decode_row_pairs). The shipped model has causal context (each part's first
 // pass sees only its own rows), the random test model none.
 TEST(ContextModel, ThreadsCodeTheSameParts) {
   for (const std::string &path : {std::string(MSIC_DEFAULT_MODEL_FILE), test::random_model_path()}) {
@@ -123,8 +124,14 @@ TEST(ContextModel, ThreadsCodeTheSameParts) {
       EXPECT_EQ(alone.escapes, split.escapes);
       EXPECT_GT(alone.escapes, 0u);
       expect_same(one, three, path);
-      msic::ThreadShare decoders(1, 3);
+      msic::ThreadShare decoders(1, 3), two(1, 2);
       expect_same(one, decode(context, latents, gains, alone, &decoders), path + ", decoded on 3 threads");
+      // Two parts a thread or more: read in pairs (4 parts: 2 pairs on 2
+      // threads; on 1 thread, a pair and, of 3 parts, one alone).
+      expect_same(one, decode(context, latents, gains, alone, &two), path + ", decoded on 2 threads");
+      std::vector<Planes> three_parts;
+      const Coded odd = encode(context, latents, gains, 3, rounding, &three_parts);
+      expect_same(three_parts, decode(context, latents, gains, odd), path + ", 3 parts on 1 thread");
     }
   }
 }

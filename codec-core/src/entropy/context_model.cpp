@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <type_traits>
 
 #include "entropy/coding_schedule.h"
 #include "entropy/rans.h"
@@ -146,82 +147,112 @@ ContextModel::Scratch::Scratch(const std::vector<Net> &nets) {
   pre_stride = pre_bytes / sizeof(int32_t), out_stride = out_bytes / sizeof(int32_t);
 }
 
-// Rows [y0, y1) of one pass of a latent, whose spatial context sees rows
-// [top, bottom). A function of its own, whose inputs are copied into
-// locals first: as a lambda inside code() it reread what it captured after
-// every call out (the nets' layers), and the context model took up to a
-// fifth longer, depending on where the compiler inlined it.
-//
-// Positions go in batches: their nets' inputs, both layers for all of them
-// at once, every symbol's mean and table, then the symbols in coding order
-// (the only serial step: the coder), then what the decoder now knows. A
-// pass whose context reads itself (the causal anchors) goes one position
-// at a time, since each reads the one before.
-template <class Coder, class Step>
-void ContextModel::code_rows(const LatentRows &a, int pass, int y0, int y1, int top, int bottom, Coder &to,
-                             Step &step) const {
+// A batch of positions (y, x0 + 2k), k < count, of one pass of a latent,
+// none reading another's symbols, whose spatial context sees rows [top,
+// bottom): their nets' inputs, both layers for all of them at once, then
+// every symbol's mean and table (into the scratch's `mean` and `table`, k
+// * C + c). Functions of their own, whose inputs are copied into locals
+// first: as a lambda the loop reread what it captured after every call
+// out (the nets' layers), and the context model took up to a fifth longer.
+__attribute__((always_inline)) inline void ContextModel::prepare_batch(const LatentRows &a, int pass, int y, int x0, int count, int top,
+                                 int bottom) const {
   const Net &n = *a.net;
   const DenseLayer &first = n.first[pass];
-  const int C = a.channels, H = a.height, W = a.width, latent = a.latent, goff = a.gain_offset, sources = a.sources;
-  int16_t *const known = a.known;
-  float *const values = a.values;
+  const int C = a.channels, W = a.width, goff = a.gain_offset, sources = a.sources;
+  const int16_t *const known = a.known;
   const Scratch &sc = *a.scratch;
   int16_t *const in = sc.in, *const hidden = sc.hidden;
-  int32_t *const pre = sc.pre, *const out = sc.out, *const table = sc.table, *const symbol = sc.symbol;
+  int32_t *const pre = sc.pre, *const out = sc.out, *const table = sc.table;
   int64_t *const mean = sc.mean;
   const size_t in_stride = sc.in_stride, hidden_stride = sc.hidden_stride, pre_stride = sc.pre_stride,
                out_stride = sc.out_stride;
   const bool spatial = pass_has_spatial_context(pass, config_.causal_context);
-  const int batch = pass_reads_itself(pass, config_.causal_context) ? 1 : kBatch;
-  const int64_t *const gain_q16 = a.gains->gain_q16.data() + goff, *const inv_gain_q24 = a.gains->inv_gain_q24.data() + goff;
+  const int64_t *const gain_q16 = a.gains->gain_q16.data() + goff;
   const int32_t *const log2_gain_q16 = a.gains->log2_gain_q16.data() + goff;
+  // The nets' inputs: channel context (coarser latents at this place), then
+  // spatial context (coding_schedule.h).
+  for (int k = 0; k < count; ++k) {
+    const int x = x0 + 2 * k;
+    int16_t *dst = in + k * in_stride;
+    for (int s = 0; s < sources; ++s) {
+      const ContextSource &src = a.source[s];
+      const int sy = std::min(y >> src.shift, src.height - 1), sx = std::min(x >> src.shift, src.width - 1);
+      const int16_t *from = src.known + (size_t(sy) * src.width + sx) * src.channels;
+      std::copy(from, from + src.channels, dst);
+      dst += src.channels;
+    }
+    if (spatial) {
+      for (const NeighbourOffset &d : kSpatialContext[pass]) {
+        const int yy = y + d.dy, xx = x + d.dx;
+        if (yy >= top && yy < bottom && xx >= 0 && xx < W) {
+          const int16_t *from = known + (size_t(yy) * W + xx) * C;
+          std::copy(from, from + C, dst);
+        } else {
+          std::fill(dst, dst + C, int16_t(0));
+        }
+        dst += C;
+      }
+    }
+  }
+  first.apply(in, in_stride, count, pre, pre_stride);
+  for (int k = 0; k < count; ++k)
+    for (int h = 0; h < n.hidden; ++h) {
+      const int32_t v = pre[k * pre_stride + h];
+      hidden[k * hidden_stride + h] = v > 0 ? clamp16(v >> kWeightBits) : 0;
+    }
+  n.last.apply(hidden, hidden_stride, count, out, out_stride);
+  for (int k = 0; k < count; ++k) {
+    const int32_t *o = out + k * out_stride;
+    for (int c = 0; c < C; ++c) {
+      const int64_t mean_q8 = o[c] >> (20 - kActBits);
+      mean[k * C + c] = fixed::shift_round(mean_q8 * gain_q16[c], 16);
+      table[k * C + c] = tables_.table_for_log2_scale((o[C + c] >> 4) + log2_gain_q16[c]);
+    }
+  }
+}
+
+// After the batch's symbols (the scratch's `symbol`): what the decoder
+// knows now, the dequantized values in Q8, and in float if asked.
+__attribute__((always_inline)) inline void ContextModel::settle_batch(const LatentRows &a, int y, int x0, int count) const {
+  const int C = a.channels, H = a.height, W = a.width, goff = a.gain_offset;
+  int16_t *const known = a.known;
+  float *const values = a.values;
+  const int32_t *const symbol = a.scratch->symbol;
+  const int64_t *const mean = a.scratch->mean;
+  const int64_t *const inv_gain_q24 = a.gains->inv_gain_q24.data() + goff;
   const float *const gain = a.gains->gain.data() + goff;
+  for (int k = 0; k < count; ++k) {
+    const int x = x0 + 2 * k;
+    int16_t *here = known + (size_t(y) * W + x) * C;
+    for (int c = 0; c < C; ++c) {
+      const int64_t gained_q8 = (int64_t(symbol[k * C + c]) << kActBits) + mean[k * C + c];
+      here[c] = int16_t(
+          std::clamp<int64_t>(fixed::shift_round(gained_q8 * inv_gain_q24[c], 24), -kInt16Limit, kInt16Limit));
+    }
+    if (values)
+      for (int c = 0; c < C; ++c)
+        values[(size_t(c) * H + y) * W + x] = dequantize(symbol[k * C + c], mean[k * C + c], gain[c]);
+  }
+}
+
+// Rows [y0, y1) of one pass of a latent, whose spatial context sees rows
+// [top, bottom), in coding order: batches of kBatch positions of a row
+// (the symbols, the only serial step, between preparing and settling
+// them), or, where the pass reads itself (the causal anchors), one
+// position at a time, since each reads the one before.
+template <class Coder, class Step>
+void ContextModel::code_rows(const LatentRows &a, int pass, int y0, int y1, int top, int bottom, Coder &to,
+                             Step &step) const {
+  const int C = a.channels, H = a.height, W = a.width, latent = a.latent, goff = a.gain_offset;
+  const int batch = pass_reads_itself(pass, config_.causal_context) ? 1 : kBatch;
+  int32_t *const symbol = a.scratch->symbol;
+  const int32_t *const table = a.scratch->table;
+  const int64_t *const mean = a.scratch->mean;
   for (int y = y0; y < y1; ++y) {
     const int x_first = coding_pass(y, 0) == pass ? 0 : 1;
     for (int x0 = x_first; x0 < W; x0 += 2 * batch) {
       const int count = std::min(batch, (W - x0 + 1) / 2);
-      // The nets' inputs: channel context (coarser latents at this place),
-      // then spatial context (coding_schedule.h).
-      for (int k = 0; k < count; ++k) {
-        const int x = x0 + 2 * k;
-        int16_t *dst = in + k * in_stride;
-        for (int s = 0; s < sources; ++s) {
-          const ContextSource &src = a.source[s];
-          const int sy = std::min(y >> src.shift, src.height - 1), sx = std::min(x >> src.shift, src.width - 1);
-          const int16_t *from = src.known + (size_t(sy) * src.width + sx) * src.channels;
-          std::copy(from, from + src.channels, dst);
-          dst += src.channels;
-        }
-        if (spatial) {
-          for (const NeighbourOffset &d : kSpatialContext[pass]) {
-            const int yy = y + d.dy, xx = x + d.dx;
-            if (yy >= top && yy < bottom && xx >= 0 && xx < W) {
-              const int16_t *from = known + (size_t(yy) * W + xx) * C;
-              std::copy(from, from + C, dst);
-            } else {
-              std::fill(dst, dst + C, int16_t(0));
-            }
-            dst += C;
-          }
-        }
-      }
-      first.apply(in, in_stride, count, pre, pre_stride);
-      for (int k = 0; k < count; ++k)
-        for (int h = 0; h < n.hidden; ++h) {
-          const int32_t v = pre[k * pre_stride + h];
-          hidden[k * hidden_stride + h] = v > 0 ? clamp16(v >> kWeightBits) : 0;
-        }
-      n.last.apply(hidden, hidden_stride, count, out, out_stride);
-      // Each symbol's mean (gained, Q8) and table.
-      for (int k = 0; k < count; ++k) {
-        const int32_t *o = out + k * out_stride;
-        for (int c = 0; c < C; ++c) {
-          const int64_t mean_q8 = o[c] >> (20 - kActBits);
-          mean[k * C + c] = fixed::shift_round(mean_q8 * gain_q16[c], 16);
-          table[k * C + c] = tables_.table_for_log2_scale((o[C + c] >> 4) + log2_gain_q16[c]);
-        }
-      }
-      // The symbols, in coding order.
+      prepare_batch(a, pass, y, x0, count, top, bottom);
       for (int k = 0; k < count; ++k) {
         const int x = x0 + 2 * k;
         const bool ring = y == 0 || x == 0 || y + 1 == H || x + 1 == W;
@@ -229,20 +260,43 @@ void ContextModel::code_rows(const LatentRows &a, int pass, int y0, int y1, int 
           symbol[k * C + c] =
               step(to, latent, goff + c, (size_t(c) * H + y) * W + x, ring, mean[k * C + c], table[k * C + c]);
       }
-      // What the decoder knows now: the dequantized values in Q8, and in
-      // float if asked.
-      for (int k = 0; k < count; ++k) {
-        const int x = x0 + 2 * k;
-        int16_t *here = known + (size_t(y) * W + x) * C;
-        for (int c = 0; c < C; ++c) {
-          const int64_t gained_q8 = (int64_t(symbol[k * C + c]) << kActBits) + mean[k * C + c];
-          here[c] = int16_t(
-              std::clamp<int64_t>(fixed::shift_round(gained_q8 * inv_gain_q24[c], 24), -kInt16Limit, kInt16Limit));
-        }
-        if (values)
-          for (int c = 0; c < C; ++c)
-            values[(size_t(c) * H + y) * W + x] = dequantize(symbol[k * C + c], mean[k * C + c], gain[c]);
+      settle_batch(a, y, x0, count);
+    }
+  }
+}
+
+// The decoder's two parts a and b of one pass on one thread, in lockstep:
+// row r of each, batch by batch, their symbols read alternately from
+// their two streams. Each symbol waits on its own stream's state (a load
+// and a multiply that the one before it feeds); two streams give the core
+// a second chain to run while the first waits. The same symbols, in each
+// part, as code_rows reads.
+void ContextModel::decode_row_pairs(const LatentRows &a, const LatentRows &b, int pass, const int (&rows_a)[2],
+                                    const int (&rows_b)[2], bool own_rows, RansDecoder &from_a,
+                                    RansDecoder &from_b) const {
+  const int C = a.channels, W = a.width;
+  const int batch = pass_reads_itself(pass, config_.causal_context) ? 1 : kBatch;
+  const int top_a = own_rows ? rows_a[0] : 0, bottom_a = own_rows ? rows_a[1] : a.height;
+  const int top_b = own_rows ? rows_b[0] : 0, bottom_b = own_rows ? rows_b[1] : b.height;
+  int32_t *const symbol_a = a.scratch->symbol, *const symbol_b = b.scratch->symbol;
+  const int32_t *const table_a = a.scratch->table, *const table_b = b.scratch->table;
+  const int rows = std::max(rows_a[1] - rows_a[0], rows_b[1] - rows_b[0]);
+  for (int r = 0; r < rows; ++r) {
+    const int ya = rows_a[0] + r, yb = rows_b[0] + r;
+    const bool in_a = ya < rows_a[1], in_b = yb < rows_b[1];
+    const int first_a = coding_pass(ya, 0) == pass ? 0 : 1, first_b = coding_pass(yb, 0) == pass ? 0 : 1;
+    const int n_a = in_a ? (W - first_a + 1) / 2 : 0, n_b = in_b ? (W - first_b + 1) / 2 : 0;
+    for (int k = 0; k < std::max(n_a, n_b); k += batch) {
+      const int count_a = std::clamp(n_a - k, 0, batch), count_b = std::clamp(n_b - k, 0, batch);
+      if (count_a) prepare_batch(a, pass, ya, first_a + 2 * k, count_a, top_a, bottom_a);
+      if (count_b) prepare_batch(b, pass, yb, first_b + 2 * k, count_b, top_b, bottom_b);
+      const int symbols_a = count_a * C, symbols_b = count_b * C;
+      for (int i = 0; i < std::max(symbols_a, symbols_b); ++i) {
+        if (i < symbols_a) symbol_a[i] = from_a.get(tables_, table_a[i]);
+        if (i < symbols_b) symbol_b[i] = from_b.get(tables_, table_b[i]);
       }
+      if (count_a) settle_batch(a, ya, first_a + 2 * k, count_a);
+      if (count_b) settle_batch(b, yb, first_b + 2 * k, count_b);
     }
   }
 }
@@ -264,7 +318,7 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
   // Dequantized values in Q8, channels last: the integer image of what the
   // decoder knows so far.
   std::vector<PooledVector<int16_t>> known(L);
-  const Scratch mine(nets_);
+  const Scratch mine(nets_), second(nets_);
   for (int l = L - 1; l >= 0; --l) {
     const Planes &p = latents[l];
     LatentRows a;
@@ -296,6 +350,27 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
         const int r0 = part_row(j, parts, H), r1 = part_row(j + 1, parts, H);
         code_rows(mine_rows, pass, r0, r1, own_rows ? r0 : 0, own_rows ? r1 : H, coders[size_t(j)], step);
       };
+      // A decoder with at least two parts per thread reads them in pairs
+      // (decode_row_pairs).
+      if constexpr (std::is_same_v<Coder, RansDecoder>) {
+        if (parts >= 2 * threads) {
+          auto pair = [&](int j, const Scratch &s0, const Scratch &s1) {
+            if (j + 1 == parts) return part(j, s0);
+            LatentRows rows0 = a, rows1 = a;
+            rows0.scratch = &s0, rows1.scratch = &s1;
+            const int r0[2] = {part_row(j, parts, H), part_row(j + 1, parts, H)};
+            const int r1[2] = {r0[1], part_row(j + 2, parts, H)};
+            decode_row_pairs(rows0, rows1, pass, r0, r1, own_rows, coders[size_t(j)], coders[size_t(j) + 1]);
+          };
+          const int pairs = (parts + 1) / 2;
+          if (threads > 1) {
+            parallel_for(size_t(pairs), threads, [&](size_t i) { pair(int(2 * i), Scratch(nets_), Scratch(nets_)); });
+          } else {
+            for (int i = 0; i < pairs; ++i) pair(2 * i, mine, second);
+          }
+          continue;
+        }
+      }
       if (threads > 1) {
         parallel_for(size_t(parts), threads, [&](size_t j) { part(int(j), Scratch(nets_)); });
       } else {

@@ -120,8 +120,12 @@ class ContextModel {
     ContextSource source[2];
     const Scratch *scratch;
   };
+  void prepare_batch(const LatentRows &a, int pass, int y, int x0, int count, int top, int bottom) const;
+  void settle_batch(const LatentRows &a, int y, int x0, int count) const;
   template <class Coder, class Step>
   void code_rows(const LatentRows &a, int pass, int y0, int y1, int top, int bottom, Coder &to, Step &step) const;
+  void decode_row_pairs(const LatentRows &a, const LatentRows &b, int pass, const int (&rows_a)[2],
+                        const int (&rows_b)[2], bool own_rows, RansDecoder &from_a, RansDecoder &from_b) const;
   template <class Coder, class Step>
   void code(const std::vector<Planes> &latents, const QualityGains &g, std::vector<Coder> &coders, Step step,
             std::vector<Planes> *values, const ThreadShare *share) const;
