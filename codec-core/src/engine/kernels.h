@@ -17,7 +17,7 @@ namespace msic::engine {
 // zero padding k / 2, stride 1.
 //
 // Integer convolutions (3x3, in a model that asks for them: MSIC.md,
-// "Integer convolutions"): with input_shift >= 0, each input value v
+// "Integer convolution"): with input_shift >= 0, each input value v
 // becomes the step q = v * 2^input_shift clamped to +-kActivationLimit (NaN
 // to the lower limit) and rounded half to even; each output channel's
 // weights become steps of their largest magnitude / kWeightLimit
