@@ -154,8 +154,8 @@ ContextModel::Scratch::Scratch(const std::vector<Net> &nets) {
 // * C + c). Functions of their own, whose inputs are copied into locals
 // first: as a lambda the loop reread what it captured after every call
 // out (the nets' layers), and the context model took up to a fifth longer.
-__attribute__((always_inline)) inline void ContextModel::prepare_batch(const LatentRows &a, int pass, int y, int x0, int count, int top,
-                                 int bottom) const {
+__attribute__((always_inline)) inline void ContextModel::prepare_batch(const LatentRows &a, int pass, int y,
+                                                                       int x0, int count, int top, int bottom) const {
   const Net &n = *a.net;
   const DenseLayer &first = n.first[pass];
   const int C = a.channels, W = a.width, goff = a.gain_offset, sources = a.sources;
@@ -213,7 +213,8 @@ __attribute__((always_inline)) inline void ContextModel::prepare_batch(const Lat
 
 // After the batch's symbols (the scratch's `symbol`): what the decoder
 // knows now, the dequantized values in Q8, and in float if asked.
-__attribute__((always_inline)) inline void ContextModel::settle_batch(const LatentRows &a, int y, int x0, int count) const {
+__attribute__((always_inline)) inline void ContextModel::settle_batch(const LatentRows &a, int y, int x0,
+                                                                      int count) const {
   const int C = a.channels, H = a.height, W = a.width, goff = a.gain_offset;
   int16_t *const known = a.known;
   float *const values = a.values;
@@ -318,7 +319,9 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
   // Dequantized values in Q8, channels last: the integer image of what the
   // decoder knows so far.
   std::vector<PooledVector<int16_t>> known(L);
-  const Scratch mine(nets_), second(nets_);
+  const Scratch mine(nets_);
+  std::optional<Scratch> second;  // a decoder's second part of a pair (decode_row_pairs)
+  if constexpr (std::is_same_v<Coder, RansDecoder>) second.emplace(nets_);
   for (int l = L - 1; l >= 0; --l) {
     const Planes &p = latents[l];
     LatentRows a;
@@ -366,7 +369,7 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
           if (threads > 1) {
             parallel_for(size_t(pairs), threads, [&](size_t i) { pair(int(2 * i), Scratch(nets_), Scratch(nets_)); });
           } else {
-            for (int i = 0; i < pairs; ++i) pair(2 * i, mine, second);
+            for (int i = 0; i < pairs; ++i) pair(2 * i, mine, *second);
           }
           continue;
         }
