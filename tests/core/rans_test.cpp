@@ -96,7 +96,7 @@ TEST(Rans, CompressesCloseToTheEntropy) {
 }
 
 TEST(CodingCost, IsWhatTheCoderSpends) {
-  const CodingCost cost;
+  const CodingCost cost(tables());
   std::mt19937 rng(5);
   for (int t : {0, 17, 40, tables().count() - 1}) {
     const int32_t *cdf = tables().cdf.data() + tables().offset[t];

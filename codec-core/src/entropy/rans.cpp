@@ -38,38 +38,28 @@ namespace {
 // only: libm's log2 may differ in its last bit between machines (its FMA
 // and plain variants), and the encoder's choices, hence its bytes, must
 // not. log2(m) for m in [1, 2) one bit at a time: m^2 >= 2 sets the bit.
-// kLanes frequencies at once: each bit waits on a multiply, and one at a
-// time the table took 3 ms of every encoding process's start.
-const std::vector<uint32_t> &neg_log2_table() {
-  static const std::vector<uint32_t> table = [] {
-    constexpr uint32_t kCount = (1u << kProbBits) + 1, kLanes = 8;
-    std::vector<uint32_t> t(kCount, 0);
-    for (uint32_t f0 = 1; f0 < kCount; f0 += kLanes) {
-      uint64_t m[kLanes];
-      uint32_t frac[kLanes] = {};
-      int e[kLanes];
-      for (uint32_t j = 0; j < kLanes; ++j) {
-        const uint32_t f = std::min(f0 + j, kCount - 1);
-        e[j] = 31 - __builtin_clz(f);
-        m[j] = (uint64_t(f) << 30) >> e[j];  // Q30, in [1, 2)
-      }
-      for (int b = 15; b >= 0; --b)
-        for (uint32_t j = 0; j < kLanes; ++j) {
-          m[j] = (m[j] * m[j]) >> 30;
-          const bool bit = m[j] >= (uint64_t(2) << 30);
-          m[j] >>= int(bit);
-          frac[j] |= uint32_t(bit) << b;
-        }
-      for (uint32_t j = 0; j < kLanes && f0 + j < kCount; ++j)
-        t[f0 + j] = (uint32_t(kProbBits - e[j]) << 16) - frac[j];
-    }
-    return t;
-  }();
-  return table;
+uint32_t neg_log2_q16(uint32_t freq) {
+  const int e = 31 - __builtin_clz(freq);
+  uint64_t m = (uint64_t(freq) << 30) >> e;  // Q30, in [1, 2)
+  uint32_t frac = 0;
+  for (int b = 15; b >= 0; --b) {
+    m = (m * m) >> 30;
+    const bool bit = m >= (uint64_t(2) << 30);
+    m >>= int(bit);
+    frac |= uint32_t(bit) << b;
+  }
+  return (uint32_t(kProbBits - e) << 16) - frac;
 }
 }  // namespace
 
-CodingCost::CodingCost() : neg_log2_q16_(neg_log2_table().data()) {}
+CodingCost::CodingCost(const CdfTables &tables) : symbol_q16_(tables.cdf.size(), 0) {
+  for (int t = 0; t < tables.count(); ++t) {
+    const int32_t *cdf = tables.cdf.data() + tables.offset[t];
+    for (int32_t k = 0; k < tables.size[t]; ++k)
+      symbol_q16_[size_t(tables.offset[t]) + size_t(k)] = neg_log2_q16(uint32_t(cdf[k + 1] - cdf[k]));
+  }
+}
+
 
 double CodingCost::escaped_bits(int32_t value) { return 16.0 * (1 + (bit_length(zigzag(value)) + 15) / 16); }
 
