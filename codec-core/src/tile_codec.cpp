@@ -26,8 +26,10 @@ float to_byte_scale(float v) {
 }
 }  // namespace
 
-TileCodec::TileCodec(const ModelFile &model)
-    : network_(model), context_(model), tile_multiple_(uint32_t(model.config.tile_multiple())) {}
+TileCodec::TileCodec(const ModelFile &model) : TileCodec(model, entropy::ContextModel(model)) {}
+
+TileCodec::TileCodec(const ModelFile &model, entropy::ContextModel context)
+    : network_(model), context_(std::move(context)), tile_multiple_(uint32_t(model.config.tile_multiple())) {}
 
 Planes TileCodec::to_planes(const TileImage &t) const {
   const uint32_t W = padded(t.width, tile_multiple_), H = padded(t.height, tile_multiple_);

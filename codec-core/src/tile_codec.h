@@ -24,6 +24,8 @@ struct TileImage {
 class TileCodec {
  public:
   explicit TileCodec(const ModelFile &model);  // throws Error
+  // With the model's context model, already made from it.
+  TileCodec(const ModelFile &model, entropy::ContextModel context);
 
   // effort: MSIC_ENCODER_EFFORT's (1 .. MSIC_EFFORT_MAX). share: the
   // threads the network's convolutions may use (parallel.h; none: the

@@ -14,7 +14,7 @@ extern "C" const char msic_default_model_sha256[64];
 namespace msic {
 
 Context::Context(ModelFile model) {
-  entropy::ContextModel check(model);  // tables and context nets; the network later
+  checked_.emplace(model);  // tables and context nets; the network later
   hash_hex_ = to_hex(model.hash.data(), 32);
   model_ = std::move(model);
   set_memory_limit(decode_memory_.limit());  // (the environment's, if set)
@@ -63,7 +63,12 @@ int Context::threads(int requested) const {
 }
 
 const TileCodec &Context::codec() {
-  std::call_once(codec_once_, [this] { codec_ = std::make_unique<TileCodec>(model_); });  // retried if it threw
+  std::call_once(codec_once_, [this] {  // retried if it threw
+    // (A try that threw used up the checked context model: made again.)
+    entropy::ContextModel context = checked_ ? std::move(*checked_) : entropy::ContextModel(model_);
+    checked_.reset();
+    codec_ = std::make_unique<TileCodec>(model_, std::move(context));
+  });
   return *codec_;
 }
 
