@@ -386,8 +386,11 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
 void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, std::vector<RansEncoder> &parts,
                           Rounding rounding, std::vector<Planes> *dequantized, const ThreadShare *share) const {
   const bool rd = rounding == Rounding::kRateDistortion;
-  std::optional<CodingCost> coding_cost;  // only for rate rounding
-  if (rd) coding_cost.emplace(tables_);
+  const CodingCost *coding_cost = nullptr;  // only for rate rounding
+  if (rd) {
+    std::call_once(rate_costs_->once, [&] { rate_costs_->cost.emplace(tables_); });
+    coding_cost = &*rate_costs_->cost;
+  }
   if (dequantized) {
     dequantized->clear();
     for (const Planes &p : latents) dequantized->emplace_back(p.channels, p.height, p.width);

@@ -16,10 +16,14 @@
 // symbol is the same on every machine and with every build.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 #include "entropy/cdf_tables.h"
 #include "entropy/dense_layer.h"
+#include "entropy/rans.h"
 #include "model_config.h"
 #include "planes.h"
 
@@ -132,6 +136,14 @@ class ContextModel {
 
   ModelConfig config_;
   CdfTables tables_;
+  // The bits of each table symbol for rate rounding, made by the first
+  // encode that rounds for rate (0.5 ms: once per model, not per tile);
+  // shared by copies, whose tables are the same.
+  struct RateCosts {
+    std::once_flag once;
+    std::optional<CodingCost> cost;
+  };
+  std::shared_ptr<RateCosts> rate_costs_ = std::make_shared<RateCosts>();
   std::vector<Net> nets_;
   std::vector<int32_t> log2_gain_q16_;        // anchors x total channels
   std::vector<int32_t> log2_scale_gain_q16_;  // anchors x total channels
