@@ -27,7 +27,7 @@ struct Cursor {
   }
   void raw(void *out, size_t n) {
     need(n);
-    if (n) memcpy(out, p, n);  // out may be NULL for an empty tensor
+    memcpy(out, p, n);
     p += n;
   }
 };
@@ -59,15 +59,25 @@ std::vector<uint8_t> ModelFile::serialize() const {
     put32(b, uint32_t(t.type));
     put32(b, uint32_t(t.shape.size()));
     for (int64_t d : t.shape) put32(b, uint32_t(d));
-    const uint8_t *data = t.type == NamedTensor::Type::F32
-                              ? reinterpret_cast<const uint8_t *>(t.f32.data())
-                              : reinterpret_cast<const uint8_t *>(t.i32.data());
+    const uint8_t *data = t.type == NamedTensor::Type::F32 ? t.f32.bytes() : t.i32.bytes();
     b.insert(b.end(), data, data + 4 * t.numel());  // host is little-endian (x86-64, arm64)
   }
   return b;
 }
 
-ModelFile ModelFile::parse(const uint8_t *data, size_t size, const std::array<uint8_t, 32> *known_hash) {
+ModelFile ModelFile::parse(std::shared_ptr<const std::vector<uint8_t>> bytes,
+                           const std::array<uint8_t, 32> *known_hash) {
+  const uint8_t *data = bytes->data();
+  const size_t size = bytes->size();
+  return parse_bytes(std::move(bytes), data, size, known_hash);
+}
+
+ModelFile ModelFile::parse_static(const uint8_t *data, size_t size, const std::array<uint8_t, 32> *known_hash) {
+  return parse_bytes(nullptr, data, size, known_hash);
+}
+
+ModelFile ModelFile::parse_bytes(std::shared_ptr<const void> keep, const uint8_t *data, size_t size,
+                                 const std::array<uint8_t, 32> *known_hash) {
   ModelFile m;
   Cursor c{data, data + size};
   char magic[8];
@@ -100,13 +110,11 @@ ModelFile ModelFile::parse(const uint8_t *data, size_t size, const std::array<ui
       if (n > (int64_t(1) << 30)) throw Error(MSIC_ERR_MODEL, "model tensor '" + name + "' is too large");
     }
     c.need(size_t(4 * n));
-    if (t.type == NamedTensor::Type::F32) {
-      t.f32.resize(n);
-      c.raw(t.f32.data(), 4 * n);
-    } else {
-      t.i32.resize(n);
-      c.raw(t.i32.data(), 4 * n);
-    }
+    if (t.type == NamedTensor::Type::F32)
+      t.f32 = TensorValues<float>::borrow(keep, c.p, size_t(n));
+    else
+      t.i32 = TensorValues<int32_t>::borrow(keep, c.p, size_t(n));
+    c.p += 4 * n;
     m.tensors[name] = std::move(t);
   }
   if (c.p != c.end) throw Error(MSIC_ERR_MODEL, "model file has trailing bytes");
@@ -117,8 +125,9 @@ ModelFile ModelFile::parse(const uint8_t *data, size_t size, const std::array<ui
 ModelFile ModelFile::load(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(MSIC_ERR_MODEL, "cannot open model file '" + path + "'");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parse(bytes.data(), bytes.size());
+  auto bytes = std::make_shared<const std::vector<uint8_t>>((std::istreambuf_iterator<char>(in)),
+                                                           std::istreambuf_iterator<char>());
+  return parse(std::move(bytes));
 }
 
 void ModelFile::save(const std::string &path) const {

@@ -203,7 +203,8 @@ void MsicModelImpl::load(const ModelFile &file) {
     const NamedTensor &t = file.get(p.key());
     if (t.type != NamedTensor::Type::F32 || t.shape != p.value().sizes().vec())
       throw Error(MSIC_ERR_MODEL, "model tensor '" + p.key() + "' does not fit the model config");
-    p.value().copy_(torch::from_blob(const_cast<float *>(t.f32.data()), t.shape, torch::kFloat));
+    std::vector<float> values = t.f32.vector();
+    p.value().copy_(torch::from_blob(values.data(), t.shape, torch::kFloat));
   }
 }
 
@@ -223,7 +224,7 @@ void MsicModelImpl::store(ModelFile &file) {
     auto v = p.value().detach().to(torch::kCPU).contiguous();
     NamedTensor t;
     t.shape = v.sizes().vec();
-    t.f32.assign(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+    t.f32 = std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
     file.tensors[p.key()] = std::move(t);
   }
 }

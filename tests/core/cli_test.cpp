@@ -318,7 +318,7 @@ TEST(Trainer, EstimatedRateMatchesTheCodecWithCausalContext) {
     ASSERT_EQ(g.status, 0) << g.output;
     msic::ModelFile m = msic::ModelFile::load(dir + "/grown.msicw");
     for (int l = 0; l < m.config.latent_count(); ++l)
-      for (float &w : m.tensors.at("context." + std::to_string(l) + ".wa").f32) w *= 20;
+      for (float &w : m.tensors.at("context." + std::to_string(l) + ".wa").f32.owned()) w *= 20;
     m.config.name = "msinn-test-causal";
     causal = dir + "/causal.msicw";
     m.save(causal);
@@ -326,7 +326,7 @@ TEST(Trainer, EstimatedRateMatchesTheCodecWithCausalContext) {
   msic::ModelFile m = msic::ModelFile::load(causal);
   ASSERT_EQ(m.config.causal_context, 1);
   for (int l = 0; l < m.config.latent_count(); ++l)
-    for (float &w : m.tensors.at("context." + std::to_string(l) + ".wa").f32) w = 0;
+    for (float &w : m.tensors.at("context." + std::to_string(l) + ".wa").f32.owned()) w = 0;
   m.config.name = "msinn-test-causal-off";
   m.save(plain);
   auto with = estimated_and_actual(causal, {1, 4}), without = estimated_and_actual(plain, {1, 4});
@@ -396,7 +396,7 @@ TEST(ModelInit, GrowKeepsWhatTheModelComputes) {
   std::string small = dir + "/small.msicw", grown = dir + "/grown.msicw";
   msic::ModelFile dead = msic::ModelFile::load(test::random_model_path());
   for (const char *part : {"wc", "ws", "wo"})
-    for (float &w : dead.tensors["context.1." + std::string(part)].f32) w = 0;
+    for (float &w : dead.tensors["context.1." + std::string(part)].f32.owned()) w = 0;
   dead.config.name = "msinn-test-dead-context";
   dead.save(small);
   Result g = run(std::string(MSIC_MODEL_INIT) + " " + grown + " --grow " + small + " --predict-levels 0,2");
@@ -429,9 +429,9 @@ TEST(ModelInit, GrowKeepsWhatTheModelComputes) {
   EXPECT_EQ(g_file.config.units, (std::vector<int>{2, 1, 3, 2}));
   EXPECT_NE(g.output.find("brought back to life: 1 of 5"), std::string::npos) << g.output;
   double sum = 0;
-  for (float w : g_file.get("context.1.wc").f32) sum += std::abs(w);
+  for (float w : g_file.get("context.1.wc").f32.vector()) sum += std::abs(w);
   EXPECT_GT(sum, 0);
-  for (float w : g_file.get("context.1.wo").f32) EXPECT_EQ(w, 0);
+  for (float w : g_file.get("context.1.wo").f32.vector()) EXPECT_EQ(w, 0);
   Result bad = run(std::string(MSIC_MODEL_INIT) + " " + dir + "/x.msicw --grow " + small + " --predict-levels 9");
   EXPECT_EQ(bad.status, 1) << bad.output;
   EXPECT_NE(bad.output.find("no level 9"), std::string::npos) << bad.output;
@@ -496,7 +496,7 @@ TEST(Trainer, ContextNetsOfANewModelLearn) {
   msic::ModelFile trained = msic::ModelFile::load(dir + "/ckpt/model.msicw");
   for (int l = 0; l < trained.config.latent_count(); ++l) {
     double sum = 0;
-    for (float w : trained.get("context." + std::to_string(l) + ".wo").f32) sum += std::abs(w);
+    for (float w : trained.get("context." + std::to_string(l) + ".wo").f32.vector()) sum += std::abs(w);
     EXPECT_GT(sum, 0) << "context net " << l << " did not learn";
   }
 }

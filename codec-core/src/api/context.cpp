@@ -37,7 +37,7 @@ std::array<uint8_t, 32> Context::embedded_model_hash() {
 
 ModelFile Context::embedded_model() {
   const std::array<uint8_t, 32> hash = embedded_model_hash();
-  return ModelFile::parse(msic_default_model_data, size_t(msic_default_model_end - msic_default_model_data), &hash);
+  return ModelFile::parse_static(msic_default_model_data, size_t(msic_default_model_end - msic_default_model_data), &hash);
 }
 
 Context &Context::embedded() {

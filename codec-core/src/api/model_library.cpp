@@ -66,7 +66,7 @@ std::optional<ModelFile> find_model(const std::array<uint8_t, 32> &hash) {
     for (const std::filesystem::path &file : model_files(folder)) {
       try {
         if (std::optional<std::vector<uint8_t>> bytes = bytes_with_hash(file, hash))
-          return ModelFile::parse(bytes->data(), bytes->size(), &hash);
+          return ModelFile::parse(std::make_shared<const std::vector<uint8_t>>(std::move(*bytes)), &hash);
       } catch (const std::exception &) {
         // Unreadable, or a damaged model: not the one sought.
       }

@@ -55,7 +55,7 @@ void convolve(const Conv &conv, const Planes &in, Planes &out, int first_channel
     observer(conv, largest, range_context.load());
   }
   if (conv.input_shift >= 0) {
-    if (conv.k != 3 || conv.qweights.size() != conv.weights.size() || int(conv.out_scale.size()) != conv.out)
+    if (conv.k != 3 || conv.qweights.size() != size_t(conv.out) * conv.in * 9 || int(conv.out_scale.size()) != conv.out)
       throw Error(MSIC_ERR_INTERNAL, "engine: integer convolutions are 3x3, made by make_integer");
     switch (cpu_level()) {
       case CpuLevel::kAvx512: return avx512::convolve_int(conv, in, out, first_channel, relu_out);
@@ -103,6 +103,8 @@ void make_integer(Conv &conv, int input_shift) {
     conv.out_scale[size_t(o)] = std::ldexp(step, -input_shift);
   }
   conv.input_shift = input_shift;
+  conv.weights.clear();
+  conv.weights.shrink_to_fit();
 }
 
 void residual_relu(const Conv &conv, Planes &x) {

@@ -31,7 +31,7 @@ constexpr int kWeightLimit = 511;       // 10-bit steps
 struct Conv {
   std::string name;  // its weights' tensor in the model file
   int in = 0, out = 0, k = 0;
-  std::vector<float> weights, bias;  // bias empty: none
+  std::vector<float> weights, bias;  // weights: none once integer; bias empty: none
   int input_shift = -1;              // >= 0: integer arithmetic
   std::vector<int16_t> qweights;     // the weights' steps, [out][in][k][k]
   std::vector<float> out_scale;      // per output: 2^-input_shift x its weights' step
@@ -45,9 +45,9 @@ constexpr bool integer_sums_fit(double products) {
 // name and this.
 constexpr const char *kInputShiftSuffix = ".input_shift";
 // Sets conv's integer arithmetic (above) for inputs in steps of
-// 2^-input_shift (0..30): the weights' steps from its float weights.
-// Throws MSIC_ERR_MODEL for a convolution that is not 3x3 or whose sums
-// could overflow.
+// 2^-input_shift (0..30): the weights' steps from its float weights, which
+// it then frees (the kernels read only the steps). Throws MSIC_ERR_MODEL for
+// a convolution that is not 3x3 or whose sums could overflow.
 void make_integer(Conv &conv, int input_shift);
 
 // Calibration of integer convolutions (msic-model-init --integer): while

@@ -77,8 +77,8 @@ Conv load_conv(const ModelFile &m, const std::string &prefix, const char *w, con
   Conv c;
   c.in = in, c.out = out, c.k = k;
   c.name = prefix + w;
-  c.weights = tensor(m, c.name, {out, in, k, k}).f32;
-  c.bias = tensor(m, prefix + b, {out}).f32;
+  c.weights = tensor(m, c.name, {out, in, k, k}).f32.vector();
+  c.bias = tensor(m, prefix + b, {out}).f32.vector();
   const std::string shift = c.name + kInputShiftSuffix;
   if (m.config.integer_convolutions && m.has(shift)) {
     const NamedTensor &t = m.get(shift);
@@ -122,10 +122,10 @@ std::vector<float> invert(const std::vector<float> &m, int n, const std::string 
   return inv;
 }
 
-Conv mix_conv(const std::vector<float> &m, int n) {
+Conv mix_conv(std::vector<float> m, int n) {
   Conv c;
   c.in = c.out = n, c.k = 1;
-  c.weights = m;
+  c.weights = std::move(m);
   return c;
 }
 
@@ -152,15 +152,15 @@ NetworkEngine::NetworkEngine(const ModelFile &model) : config_(model.config) {
     for (int u = 0; u < config_.units[k]; ++u) {
       const std::string p = "transform.level" + std::to_string(k) + "." + std::to_string(u) + ".";
       Unit unit;
-      const std::vector<float> &log_scale = tensor(model, p + "actnorm_log_scale", {C}).f32;
+      const std::vector<float> log_scale = tensor(model, p + "actnorm_log_scale", {C}).f32.vector();
       for (float v : log_scale) {
         unit.scale.push_back(exact_exp(v));
         unit.inv_scale.push_back(exact_exp(-v));
       }
-      unit.bias = tensor(model, p + "actnorm_bias", {C}).f32;
-      const std::vector<float> &mix = tensor(model, p + "mix", {C, C}).f32;
-      unit.mix = mix_conv(mix, C);
+      unit.bias = tensor(model, p + "actnorm_bias", {C}).f32.vector();
+      std::vector<float> mix = tensor(model, p + "mix", {C, C}).f32.vector();
       unit.inverse_mix = mix_conv(invert(mix, C, p + "mix"), C);
+      unit.mix = mix_conv(std::move(mix), C);
       unit.c1 = load_conv(model, p, "w1", "b1", width, half, 3);
       unit.c2 = load_conv(model, p, "w2", "b2", width, width, 1);
       unit.c3 = load_conv(model, p, "w3", "b3", C, width, 3);

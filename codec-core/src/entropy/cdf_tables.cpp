@@ -66,11 +66,11 @@ void CdfTables::validate() const {
 
 CdfTables CdfTables::from_model(const ModelFile &model) {
   CdfTables t;
-  t.cdf = model.get("entropy.cdf").i32;
-  t.offset = model.get("entropy.offset").i32;
-  t.size = model.get("entropy.size").i32;
-  t.min = model.get("entropy.min").i32;
-  const auto &grid = model.get("entropy.grid").i32;
+  t.cdf = model.get("entropy.cdf").i32.vector();
+  t.offset = model.get("entropy.offset").i32.vector();
+  t.size = model.get("entropy.size").i32.vector();
+  t.min = model.get("entropy.min").i32.vector();
+  const TensorValues<int32_t> &grid = model.get("entropy.grid").i32;
   if (grid.size() != 2) throw Error(MSIC_ERR_MODEL, "model file has a malformed table grid");
   t.log2_scale_min_q16 = grid[0];
   t.steps_per_octave = grid[1];
