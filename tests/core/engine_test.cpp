@@ -378,3 +378,22 @@ TEST(Engine, TheTwinStoresFloatModels) {
     EXPECT_EQ(entry.first.find(msic::engine::kInputShiftSuffix), std::string::npos) << entry.first;
   EXPECT_FALSE(msic::engine::NetworkEngine(file).analysis(image(32, 32, 1)).empty());
 }
+
+// The mixes' inverses are made on the first synthesis, but a model whose
+// mix has none is refused when it loads: an encoder must not write files
+// that nothing decodes.
+TEST(Engine, AMixWithoutAnInverseIsRefusedAtLoad) {
+  msic::ModelFile file = shipped();
+  const std::string name = "transform.level2.1.mix";
+  std::vector<float> &mix = file.tensors.at(name).f32.owned();
+  const int n = file.config.level_channels(2);
+  ASSERT_EQ(mix.size(), size_t(n) * n);
+  for (int c = 0; c < n; ++c) mix[size_t(5) * n + c] = 2.0f * mix[size_t(3) * n + c];  // row 5 = 2 x row 3
+  try {
+    msic::engine::NetworkEngine engine(file);
+    ADD_FAILURE() << "a singular mix loaded";
+  } catch (const msic::Error &e) {
+    EXPECT_EQ(e.status(), MSIC_ERR_MODEL);
+    EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+  }
+}

@@ -89,6 +89,29 @@ Conv load_conv(const ModelFile &m, const std::string &prefix, const char *w, con
   return c;
 }
 
+// Whether the C x C matrix m has an inverse by the rule of invert() below:
+// every pivot (the largest magnitude left in its column) above 1e-12, in
+// Gaussian elimination in double. The pivots are those of invert()'s in
+// exact arithmetic, for a fifth of its work.
+void check_invertible(const std::vector<float> &m, int n, const std::string &name) {
+  std::vector<double> a(m.begin(), m.end());
+  for (int col = 0; col < n; ++col) {
+    int pivot = col;
+    for (int r = col + 1; r < n; ++r)
+      if (std::fabs(a[size_t(r) * n + col]) > std::fabs(a[size_t(pivot) * n + col])) pivot = r;
+    if (!(std::fabs(a[size_t(pivot) * n + col]) > 1e-12))
+      throw Error(MSIC_ERR_MODEL, "model tensor '" + name + "' is not invertible");
+    if (pivot != col)
+      for (int c = col; c < n; ++c) std::swap(a[size_t(pivot) * n + c], a[size_t(col) * n + c]);
+    const double d = a[size_t(col) * n + col];
+    for (int r = col + 1; r < n; ++r) {
+      const double f = a[size_t(r) * n + col] / d;
+      if (f == 0.0) continue;
+      for (int c = col; c < n; ++c) a[size_t(r) * n + c] -= f * a[size_t(col) * n + c];
+    }
+  }
+}
+
 // Gauss-Jordan with partial pivoting, in double (as the LibTorch decoder
 // inverts the mix in double), rounded to float once. The left half's
 // columns before `col` are done (never read again), so the row operations
@@ -122,8 +145,9 @@ std::vector<float> invert(const std::vector<float> &m, int n, const std::string 
   return inv;
 }
 
-Conv mix_conv(std::vector<float> m, int n) {
+Conv mix_conv(std::vector<float> m, int n, const std::string &name) {
   Conv c;
+  c.name = name;
   c.in = c.out = n, c.k = 1;
   c.weights = std::move(m);
   return c;
@@ -159,8 +183,8 @@ NetworkEngine::NetworkEngine(const ModelFile &model) : config_(model.config) {
       }
       unit.bias = tensor(model, p + "actnorm_bias", {C}).f32.vector();
       std::vector<float> mix = tensor(model, p + "mix", {C, C}).f32.vector();
-      unit.inverse_mix = mix_conv(invert(mix, C, p + "mix"), C);
-      unit.mix = mix_conv(std::move(mix), C);
+      check_invertible(mix, C, p + "mix");
+      unit.mix = mix_conv(std::move(mix), C, p + "mix");
       unit.c1 = load_conv(model, p, "w1", "b1", width, half, 3);
       unit.c2 = load_conv(model, p, "w2", "b2", width, width, 1);
       unit.c3 = load_conv(model, p, "w3", "b3", C, width, 3);
@@ -256,7 +280,7 @@ Planes NetworkEngine::Unit::forward(Planes x) const {
   return y;
 }
 
-Planes NetworkEngine::Unit::inverse(Planes y) const {
+Planes NetworkEngine::Unit::inverse(Planes y, const Conv &inverse_mix) const {
   const int C = y.channels;
   Planes x(inverse_mix.out, y.height, y.width);
   by_row_parts(y.height, [&](int r0, int r1) {
@@ -285,11 +309,25 @@ std::vector<Planes> NetworkEngine::analysis(Planes x) const {
   return latents;
 }
 
+const std::vector<std::vector<Conv>> &NetworkEngine::inverse_mixes() const {
+  std::call_once(inverse_mixes_->made, [this] {
+    std::vector<std::vector<Conv>> mixes(levels_.size());
+    for (size_t k = 0; k < levels_.size(); ++k)
+      for (size_t u = 0; u < levels_[k].size(); ++u) {
+        const Conv &mix = levels_[k][u].mix;
+        mixes[k].push_back(mix_conv(invert(mix.weights, mix.in, mix.name), mix.in, mix.name));
+      }
+    inverse_mixes_->mixes = std::move(mixes);
+  });
+  return inverse_mixes_->mixes;
+}
+
 Planes NetworkEngine::synthesis(std::vector<Planes> latents) const {
+  const std::vector<std::vector<Conv>> &inverse = inverse_mixes();
   Planes x = std::move(latents.back());
   for (int k = int(levels_.size()) - 1; k >= 0; --k) {
     x = concat(latents[k], x);
-    for (auto it = levels_[k].rbegin(); it != levels_[k].rend(); ++it) x = it->inverse(std::move(x));
+    for (int u = int(levels_[k].size()) - 1; u >= 0; --u) x = levels_[k][u].inverse(std::move(x), inverse[k][u]);
     x = depth_to_space(x);
   }
   return x;

@@ -3,6 +3,8 @@
 // same model file; tests/core/engine_test.cpp holds it to the LibTorch
 // modules.
 #pragma once
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "engine/kernels.h"
@@ -26,11 +28,11 @@ class NetworkEngine {
   struct Unit {
     std::vector<float> scale, bias;            // ActNorm: exp(log_scale), bias
     std::vector<float> inv_scale;              // exp(-log_scale)
-    Conv mix, inverse_mix;                     // 1x1, [C][C], no bias
+    Conv mix;                                  // 1x1, [C][C], no bias
     Conv c1, c2, c3;                           // coupling net
     float clamp = 0;
     Planes forward(Planes x) const;
-    Planes inverse(Planes y) const;
+    Planes inverse(Planes y, const Conv &inverse_mix) const;
     Planes coupling(const Planes &x) const;  // [log_s; t], from x's first half
     // Rows [r0, r1) of y's second half += the coupling (forward) or -= it
     // (inverse), in bands.
@@ -44,8 +46,18 @@ class NetworkEngine {
   // (coarser latents, nearest-neighbour upsampled), in one set of planes.
   Planes predictor_input(const std::vector<Planes> &latents, int latent) const;
 
+  // The mixes' inverses, [level][unit], which only synthesis reads: made
+  // on its first call, so that an encoder does not invert them (a tenth of
+  // an encoding process's start). The model's load checks that they exist.
+  const std::vector<std::vector<Conv>> &inverse_mixes() const;
+
   ModelConfig config_;
   std::vector<std::vector<Unit>> levels_;
+  struct InverseMixes {
+    std::once_flag made;
+    std::vector<std::vector<Conv>> mixes;
+  };
+  std::unique_ptr<InverseMixes> inverse_mixes_ = std::make_unique<InverseMixes>();
   std::vector<Predictor> lrp_;
   bool has_post_ = false;
   Conv post1_, post2_;
