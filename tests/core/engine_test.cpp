@@ -362,6 +362,13 @@ TEST(Engine, IntegerConvolutionsRefuseWhatCannotBeExact) {
   EXPECT_THROW(msic::engine::make_integer(pointwise, 8), msic::Error);  // 1x1
   wide.in = 114, wide.weights.resize(size_t(2) * 114 * 9);
   EXPECT_THROW(msic::engine::make_integer(wide, 31), msic::Error);
+  for (const float bad : {NAN, INFINITY, -INFINITY}) {  // last, first, or past the 8-lane blocks
+    for (const size_t at : {size_t(0), size_t(114 * 9 - 1), size_t(2 * 114 * 9 - 1)}) {
+      msic::engine::Conv c = wide;
+      c.weights[at] = bad;
+      EXPECT_THROW(msic::engine::make_integer(c, 8), msic::Error) << bad << " at " << at;
+    }
+  }
   EXPECT_NO_THROW(msic::engine::make_integer(wide, 8));
 }
 

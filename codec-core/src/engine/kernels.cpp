@@ -92,8 +92,13 @@ void make_integer(Conv &conv, int input_shift) {
   for (int o = 0; o < conv.out; ++o) {
     const float *w = conv.weights.data() + size_t(o) * per_out;
     float largest = 0.0f;
-    for (size_t i = 0; i < per_out; ++i) largest = std::max(largest, std::fabs(w[i]));
-    if (!std::isfinite(largest)) throw Error(MSIC_ERR_MODEL, "a convolution's weights are not finite");
+    bool nan = false;  // (a maximum skips NaNs)
+    for (size_t i = 0; i < per_out; ++i) {
+      const float a = std::fabs(w[i]);
+      nan |= a != a;
+      largest = std::max(largest, a);
+    }
+    if (nan || !std::isfinite(largest)) throw Error(MSIC_ERR_MODEL, "a convolution's weights are not finite");
     // (A step below binary32's normal range, zero included, would divide
     // weights by zero: such weights are all zero steps, with step 1.)
     float step = largest / float(kWeightLimit);
