@@ -26,6 +26,7 @@ ROOT = os.path.dirname(HERE)
 
 
 RSS_FILE = os.path.join(tempfile.gettempdir(), "msic-bench-rss-%d" % os.getpid())
+STARTUP_RUNS = 30
 
 
 def run(argv, env=None):
@@ -155,15 +156,23 @@ def main():
                 print("msic / %-20s encode %.2fx, decode %.2fx" % (name, m["enc_mps"] / r["enc_mps"],
                                                                   m["dec_mps"] / r["dec_mps"]))
 
-        # Start-up: a 16x16 encode, median of 10.
+        # Start-up: a 16x16 encode. The tools take turns, so that the
+        # machine's drift (a quarter between minutes here) falls on all of
+        # them alike; the time is the bare process's (GNU time's own start
+        # added 1-3 ms), the peak RSS that of one more run under GNU time.
         tiny = os.path.join(work, "tiny.png")
         subprocess.run(["vips", "crop", images[0][0], tiny, "0", "0", "16", "16"], check=True)
-        print("\nstart-up (16x16 encode, median of 10 runs, wall-clock / peak RSS):")
-        for name, spec in specs.items():
-            setting = results[name][0]
-            runs = [run(spec["enc"](tiny, os.path.join(work, "tiny." + spec["ext"]), setting)) for _ in range(10)]
-            print("  %-22s %7.1f ms %7.1f MB" % (name, 1000 * statistics.median(s for s, _ in runs),
-                                                  max(r for _, r in runs)))
+        tiny_argv = {name: spec["enc"](tiny, os.path.join(work, "tiny." + spec["ext"]), results[name][0])
+                     for name, spec in specs.items()}
+        times = {name: [] for name in specs}
+        for _ in range(STARTUP_RUNS):
+            for name, argv in tiny_argv.items():
+                t0 = time.perf_counter()
+                subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                times[name].append(time.perf_counter() - t0)
+        print("\nstart-up (16x16 encode, median of %d runs in turns, wall-clock / peak RSS):" % STARTUP_RUNS)
+        for name, argv in tiny_argv.items():
+            print("  %-22s %7.1f ms %7.1f MB" % (name, 1000 * statistics.median(times[name]), run(argv)[1]))
 
         # vips copy of one image into each format: the build's msic module
         # beside copies of the installed heif and jxl ones, or all installed.
