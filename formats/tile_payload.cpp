@@ -9,11 +9,15 @@ namespace msic::format {
 
 namespace {
 constexpr uint8_t kFlagGrey = 1;
-constexpr size_t kPartTableAt = 16;  // version 3: the part sizes (after the count and 3 zero bytes)
+// Versions 3 and 4: the part sizes, after the count and three bytes (zero
+// in version 3; version 4: the boosted sides, the boost, zero).
+constexpr size_t kPartTableAt = 16;
+constexpr uint8_t kAllSides = TilePayloadHeader::kSideLeft | TilePayloadHeader::kSideTop |
+                              TilePayloadHeader::kSideRight | TilePayloadHeader::kSideBottom;
 }
 
 size_t TilePayloadHeader::size() const {
-  return part_sizes.size() > 1 ? kPartTableAt + 4 * part_sizes.size() : kOnePartSize;
+  return boosted_sides || part_sizes.size() > 1 ? kPartTableAt + 4 * part_sizes.size() : kOnePartSize;
 }
 
 void TilePayloadHeader::append_to(std::vector<uint8_t> &out) const {
@@ -21,17 +25,21 @@ void TilePayloadHeader::append_to(std::vector<uint8_t> &out) const {
     throw Error(MSIC_ERR_INTERNAL, "tile too large for its payload header");
   if (part_sizes.empty() || part_sizes.size() > kMaxParts)
     throw Error(MSIC_ERR_INTERNAL, "a tile payload holds 1 .. 16 parts");
-  const bool parted = part_sizes.size() > 1;
+  if ((boosted_sides & ~kAllSides) || (boosted_sides && (boost_eighths < 1 || boost_eighths > kMaxBoost)))
+    throw Error(MSIC_ERR_INTERNAL, "bad border boost");
+  const bool table = boosted_sides || part_sizes.size() > 1;
   std::vector<uint8_t> h(size(), 0);
-  h[0] = parted ? 3 : 2;
+  h[0] = boosted_sides ? 4 : table ? 3 : 2;
   h[1] = uint8_t(grey ? kFlagGrey : 0);
   store_le16(&h[2], uint16_t(coded_width));
   store_le16(&h[4], uint16_t(coded_height));
   h[6] = uint8_t(pad_right);
   h[7] = uint8_t(pad_bottom);
   store_le32(&h[8], escapes);
-  if (parted) {
+  if (table) {
     h[12] = uint8_t(part_sizes.size());
+    h[13] = boosted_sides;
+    h[14] = boosted_sides ? boost_eighths : 0;
     for (size_t j = 0; j < part_sizes.size(); ++j) store_le32(&h[kPartTableAt + 4 * j], part_sizes[j]);
   }
   out.insert(out.end(), h.begin(), h.end());
@@ -58,7 +66,14 @@ TilePayloadHeader TilePayloadHeader::parse(const uint8_t *p, size_t size) {
     h.part_sizes = {uint32_t(size - kOnePartSize)};  // a payload's size fits its index entry's 32 bits
     return h;
   }
-  if (size < kPartTableAt || p[12] < 2 || p[12] > kMaxParts || p[13] || p[14] || p[15]) throw bad("bad part count");
+  if (size < kPartTableAt || p[12] < (h.version == 3 ? 2 : 1) || p[12] > kMaxParts || p[15])
+    throw bad("bad part count");
+  if (h.version == 3 && (p[13] || p[14])) throw bad("bad part count");
+  if (h.version == 4) {
+    if (!p[13] || (p[13] & ~kAllSides) || p[14] < 1 || p[14] > kMaxBoost) throw bad("bad border boost");
+    h.boosted_sides = p[13];
+    h.boost_eighths = p[14];
+  }
   const size_t parts = p[12];
   if (size < kPartTableAt + 4 * parts) throw bad("part table cut short");
   uint64_t total = kPartTableAt + 4 * parts;

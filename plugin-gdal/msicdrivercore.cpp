@@ -189,8 +189,8 @@ std::string CreationOptionList()
     osList += CPLSPrintf(
         "   <Option name='EFFORT' type='int' min='1' max='%d' default='%d' "
         "description='Encoder effort of the learned coding: 1 fastest, 2 "
-        "each latent step chosen for rate and distortion, 3 also a lower "
-        "error at tile borders'/>",
+        "each latent step chosen for rate and distortion and finer steps "
+        "where tiles meet, 3 a lower error still at tile borders'/>",
         MSIC_EFFORT_MAX, MSIC_EFFORT_DEFAULT);
     osList += CPLSPrintf(
         "   <Option name='OVERVIEWS' type='int' min='0' max='20' "

@@ -408,7 +408,8 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 	VIPS_ARG_INT(class, "effort", 16,
 		"Effort",
 		"Encoder effort: 1 fastest, 2 each latent's step chosen for "
-		"rate and distortion, 3 also a lower error at tile borders",
+		"rate and distortion and finer steps where tiles meet, "
+		"3 a lower error still at tile borders",
 		VIPS_ARGUMENT_OPTIONAL_INPUT,
 		G_STRUCT_OFFSET(VipsForeignSaveMsic, effort),
 		1, MSIC_EFFORT_MAX, MSIC_EFFORT_DEFAULT);

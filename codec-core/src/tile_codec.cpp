@@ -17,6 +17,26 @@ static_assert(TilePayloadHeader::kMaxParts == size_t(entropy::kMaxCodingParts), 
 
 uint32_t padded(uint32_t v, uint32_t multiple) { return (v + multiple - 1) / multiple * multiple; }
 
+// The border boost of effort 2 and up (MSIC.md, payload version 4), in
+// eighths of a doubling of the gains, on the latents' outer ring where a
+// tile meets another: the pixels next to a tile border see half the
+// context and decoded worse than the rest; the boost buys them back with
+// bits there. Measured (bench/seams.py, 6 Kodak images, border / other MSE
+// and the step across a border; Kodak BD-rate in PSNR at 512-px tiles):
+// 3 eighths (1.30x) at Q20-75: 0.92-1.03 and 1.10-1.22 (none: 1.28-1.39
+// and 1.56-1.80), +0.27%; 2 eighths leaves 1.00-1.14; 5 eighths (1.54x)
+// overshoots there (0.74-0.85, +0.67%) but is what Q0 needs (0.92-0.98,
+// the step 1.34-1.48; 8 eighths 0.75-0.80 and 1.09-1.31, +1.70%). So 6 at
+// the model's quality 0, falling to 3 at its third anchor (28.57, about Q18).
+uint8_t border_boost_eighths(uint32_t quality_centi) {
+  constexpr uint32_t kFrom = 2857;
+  if (quality_centi >= kFrom) return 3;
+  return uint8_t(3 + (3 * (kFrom - quality_centi) + kFrom / 2) / kFrom);
+}
+
+// Effort 1 (the first encoder's choices) boosts nothing.
+uint8_t boosted_sides(const TileImage &tile, int effort) { return effort >= 2 ? tile.inner_sides : 0; }
+
 // A reconstructed sample (0..1 scale minus 0.5) as a byte: round half to
 // even, then clamp (clamping first to [0, 255] gives the same byte); NaN
 // (a crafted tile) becomes 0 rather than an undefined cast.
@@ -75,6 +95,8 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
     latents = network_.analysis(std::move(x));
   }
   const entropy::QualityGains gains = context_.gains(quality_centi);
+  const uint8_t sides = boosted_sides(tile, effort), boost = sides ? border_boost_eighths(quality_centi) : 0;
+  const entropy::QualityGains boosted = sides ? boost_gains(quality_centi, boost) : entropy::QualityGains{};
   std::vector<Planes> dequantized;
   std::vector<uint8_t> out;
   {
@@ -82,13 +104,15 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
     std::vector<entropy::RansEncoder> parts(static_cast<size_t>(entropy::coding_parts(int(H))));
     context_.encode(latents, gains, parts,
                     effort >= 2 ? entropy::Rounding::kRateDistortion : entropy::Rounding::kNearest,
-                    decoded ? &dequantized : nullptr, share);
+                    decoded ? &dequantized : nullptr, share, entropy::BorderBoost{&boosted, sides});
     latents.clear();
     std::vector<std::vector<uint8_t>> streams(parts.size());
     TilePayloadHeader header;
     for (const entropy::RansEncoder &p : parts) header.escapes += p.escapes();
     parallel_for(parts.size(), share ? share->for_one_item() : 1, [&](size_t j) { streams[j] = parts[j].finish(); });
     header.grey = tile.bands == 1;
+    header.boosted_sides = sides;
+    header.boost_eighths = boost;
     header.coded_width = W;
     header.coded_height = H;
     header.pad_right = W - tile.width;
@@ -105,19 +129,23 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
   return out;
 }
 
+entropy::QualityGains TileCodec::boost_gains(uint32_t quality_centi, uint8_t eighths) const {
+  return context_.gains(quality_centi, int32_t(eighths) << 13);  // eighths of 1 << 16
+}
+
 // The coded area's outermost pixels decode worse than the rest (the nets
-// see zeros beyond them), which shows as a seam where tiles meet: 1.10-1.17x
-// the mean squared error the same pixels have away from a border at effort
-// 2 (bench/seams.py, 24 Kodak images, Q20-75). Moving those input pixels by
-// half their error after a first pass brings that to 0.84-0.94 (+0.2-0.4%
-// BD-rate at 512-px tiles), and at Q50-75 moves some of it one pixel in
-// (1.02-1.08 there). Measured on Kodak (models/README.md): 0.3 leaves more
-// of it at low qualities, 0.7 overshoots at high ones, and a wider ring or
-// a second pass pushes more of the error inward. None of it makes the two
-// tiles' errors agree: the step across a border stays 1.22-1.36x what it
-// is elsewhere at Q20-75 (1.50-1.64 at effort 2). Only edges that are real
-// pixels: behind edge padding the tile's last row or column is not at the
-// coded edge.
+// see zeros beyond them), which shows as a seam where tiles meet. Moving
+// those input pixels by half their error after a first pass lowers it
+// further than the border boost alone (bench/seams.py, 6 Kodak images,
+// 512- and 256-px tiles, Q0-75, with the boost: border / other MSE
+// 0.69-0.78 against effort 2's 0.87-0.98 on all 24, the step across a
+// border 0.83-1.08 against 1.05-1.27), for +0.26% BD-rate on Kodak and 2x
+// the encoding time. Before the boost it was the only remedy: 1.10-1.17
+// -> 0.84-0.94 for the border pixels. 0.3 left more of it at low
+// qualities, 0.7 overshot at high ones, and a wider ring or a second pass
+// pushed more of the error inward. Only edges that are real pixels:
+// behind edge padding the tile's last row or column is not at the coded
+// edge.
 void TileCodec::correct_edges(Planes &x, const Planes &decoded, const TileImage &tile) const {
   constexpr float kPart = 0.5f;
   const int W = x.width, w = int(tile.width), h = int(tile.height);  // coded, real
@@ -148,7 +176,9 @@ Planes TileCodec::reconstruct(const TilePayloadHeader &header, const std::vector
   }
   std::vector<Planes> latents = latent_shapes(header.coded_width, header.coded_height);
   const entropy::QualityGains gains = context_.gains(quality_centi);
-  context_.decode(latents, gains, parts, share);
+  const entropy::QualityGains boosted =
+      header.boosted_sides ? boost_gains(quality_centi, header.boost_eighths) : entropy::QualityGains{};
+  context_.decode(latents, gains, parts, share, entropy::BorderBoost{&boosted, header.boosted_sides});
   uint64_t escapes = 0;
   for (const entropy::RansDecoder &p : parts) {
     if (!p.finished_cleanly()) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");

@@ -19,6 +19,10 @@ struct TileImage {
   const uint8_t *pixels;  // interleaved, `bands` bytes per pixel
   size_t stride;
   uint32_t width, height, bands;
+  // The sides where the tile meets another tile of its image
+  // (format::TilePayloadHeader::kSide* bits): effort 2 and up code the
+  // latents there with the border boost.
+  uint8_t inner_sides = 0;
 };
 
 class TileCodec {
@@ -47,6 +51,8 @@ class TileCodec {
   // [-0.5, 0.5] (grey as R = G = B).
   Planes to_planes(const TileImage &tile) const;
   std::vector<Planes> latent_shapes(uint32_t coded_width, uint32_t coded_height) const;
+  // The gains of a border boost of `eighths` (a payload's boost_eighths).
+  entropy::QualityGains boost_gains(uint32_t quality_centi, uint8_t eighths) const;
   // decoded: if given, receives reconstruct()'s image of the payload.
   std::vector<uint8_t> encode_planes(Planes x, const TileImage &tile, uint32_t quality_centi, int effort,
                                      const ThreadShare *share, Planes *decoded = nullptr) const;

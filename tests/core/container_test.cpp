@@ -349,6 +349,18 @@ TEST(Container, RecoveringNeverAsksToReadNothing) {
   EXPECT_EQ(r.read_tile(1), std::vector<uint8_t>({4, 5, 6}));
 }
 
+namespace {
+// Whether parsing `p` as a tile payload header fails with `expect`.
+bool refused(const std::vector<uint8_t> &p, msic_status expect = MSIC_ERR_FORMAT) {
+  try {
+    TilePayloadHeader::parse(p.data(), p.size());
+  } catch (const Error &e) {
+    return e.status() == expect;
+  }
+  return false;
+}
+}  // namespace
+
 // The tile payload header (tile_codec 1): one part as version 2, more as
 // version 3 with their sizes; a header whose parts do not fill the
 // payload exactly, or that is cut short, is refused before any stream is read.
@@ -378,14 +390,6 @@ TEST(TilePayload, PartsRoundTripAndBadTablesAreRefused) {
   EXPECT_EQ(back3.escapes, 3u);
   EXPECT_EQ(back3.size(), header);
 
-  auto refused = [](std::vector<uint8_t> p, msic_status expect = MSIC_ERR_FORMAT) {
-    try {
-      TilePayloadHeader::parse(p.data(), p.size());
-    } catch (const Error &e) {
-      return e.status() == expect;
-    }
-    return false;
-  };
   EXPECT_TRUE(refused(std::vector<uint8_t>(three.begin(), three.end() - 4))) << "parts longer than the payload";
   std::vector<uint8_t> longer = three;
   longer.resize(longer.size() + 4);
@@ -409,6 +413,50 @@ TEST(TilePayload, PartsRoundTripAndBadTablesAreRefused) {
   EXPECT_TRUE(refused(bad));
   EXPECT_TRUE(refused(std::vector<uint8_t>(three.begin(), three.begin() + 20))) << "part table cut short";
   bad = three;
-  bad[0] = 4;
+  bad[0] = 5;
   EXPECT_TRUE(refused(bad, MSIC_ERR_VERSION)) << "a newer payload version is named as such";
+}
+
+// Version 4 (format 1.5): the border boost's sides and size, with one part
+// or more; a boost without sides, sides without a boost, unknown side bits
+// or a boost past the limit are refused.
+TEST(TilePayload, BorderBoostRoundTripsAndBadBoostsAreRefused) {
+  for (const std::vector<uint32_t> &sizes : {std::vector<uint32_t>{8 + 4 * 10}, std::vector<uint32_t>{8, 8 + 4 * 3}}) {
+    TilePayloadHeader h;
+    h.coded_width = 256, h.coded_height = 512, h.escapes = 1;
+    h.part_sizes = sizes;
+    h.boosted_sides = TilePayloadHeader::kSideLeft | TilePayloadHeader::kSideBottom;
+    h.boost_eighths = 5;
+    std::vector<uint8_t> p;
+    h.append_to(p);
+    ASSERT_EQ(p.size(), 16u + 4 * sizes.size());
+    EXPECT_EQ(p[0], 4);
+    EXPECT_EQ(p[12], sizes.size());
+    for (uint32_t n : sizes) p.resize(p.size() + n);
+    const TilePayloadHeader back = TilePayloadHeader::parse(p.data(), p.size());
+    EXPECT_EQ(back.version, 4);
+    EXPECT_EQ(back.boosted_sides, h.boosted_sides);
+    EXPECT_EQ(back.boost_eighths, 5);
+    EXPECT_EQ(back.part_sizes, sizes);
+    EXPECT_EQ(back.size(), 16u + 4 * sizes.size());
+
+    const struct {
+      size_t at;
+      uint8_t value;
+      const char *what;
+    } bad_bytes[] = {{13, 0, "version 4 without boosted sides"}, {13, 16, "an unknown side"},
+                     {14, 0, "no boost"},  {14, TilePayloadHeader::kMaxBoost + 1, "a boost past the limit"},
+                     {15, 1, "the reserved byte"}, {12, 0, "no parts"}};
+    for (const auto &b : bad_bytes) {
+      std::vector<uint8_t> bad = p;
+      bad[b.at] = b.value;
+      EXPECT_TRUE(refused(bad)) << b.what;
+    }
+  }
+  TilePayloadHeader none;
+  none.coded_width = none.coded_height = 64;
+  none.part_sizes = {8};
+  std::vector<uint8_t> p;
+  none.append_to(p);
+  EXPECT_EQ(p[0], 2) << "no boost: the earlier versions, byte for byte";
 }

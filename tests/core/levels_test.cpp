@@ -123,7 +123,7 @@ TEST(Levels, WhichLevelsAFileStores) {
       encode(info, px, {{MSIC_ENCODER_TILE_SIZE, 64}, {MSIC_ENCODER_QUALITY, 50}, {MSIC_ENCODER_OVERVIEWS, 3}}));
   const Reader &r = eighth;
   ASSERT_EQ(r.info().levels, 2u);
-  EXPECT_EQ(r.info().format_version, (1u << 16) | 3u);
+  EXPECT_EQ(r.info().format_version, (1u << 16) | 5u) << "tiles with a border boost: 1.5";
   const msic_level_info l1 = r.level(1), l2 = r.level(2);
   EXPECT_EQ(l1.scale_log2, 3u);
   EXPECT_EQ(l1.width, 125u);
@@ -140,8 +140,11 @@ TEST(Levels, WhichLevelsAFileStores) {
   EXPECT_EQ(from_half.info().levels, 4u);  // 1/2, 1/4, 1/8, 1/16
   Reader without(encode(info, px, {{MSIC_ENCODER_TILE_SIZE, 64}, {MSIC_ENCODER_OVERVIEWS, 0}}));
   EXPECT_EQ(without.info().levels, 0u);
-  EXPECT_EQ(without.info().format_version, (1u << 16) | 1u) << "learned files without levels stay 1.1";
-  Reader parted(encode(info, px, {{MSIC_ENCODER_TILE_SIZE, 512}, {MSIC_ENCODER_OVERVIEWS, 1}}));
+  EXPECT_EQ(without.info().format_version, (1u << 16) | 5u);
+  // Effort 1 boosts no border: the versions before 1.5.
+  Reader plain(encode(info, px, {{MSIC_ENCODER_TILE_SIZE, 64}, {MSIC_ENCODER_OVERVIEWS, 0}, {MSIC_ENCODER_EFFORT, 1}}));
+  EXPECT_EQ(plain.info().format_version, (1u << 16) | 1u) << "learned files without levels stay 1.1";
+  Reader parted(encode(info, px, {{MSIC_ENCODER_TILE_SIZE, 512}, {MSIC_ENCODER_OVERVIEWS, 1}, {MSIC_ENCODER_EFFORT, 1}}));
   EXPECT_EQ(parted.info().levels, 1u);  // 1/2: one tile
   EXPECT_EQ(parted.info().format_version, (1u << 16) | 4u) << "tiles in parts, with levels: 1.4";
   // One tile: nothing to reduce.

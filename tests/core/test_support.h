@@ -1,6 +1,7 @@
 // Shared helpers for the core tests: images, temporary folders; PSNR
 // (test::psnr) comes from tests/common.
 #pragma once
+#include <gtest/gtest.h>
 #include <msic/msic.h>
 #include <vips/vips.h>
 
@@ -80,6 +81,28 @@ inline std::vector<uint8_t> encode(msic_context *ctx, const Image &im, float qua
   std::vector<uint8_t> out(buf, buf + size);
   msic_free(buf);
   return out;
+}
+
+// The image encoded (the default model) at an encoder effort: effort 1's
+// files are those of the encoders before the border boost (payload
+// versions 1 .. 3).
+inline std::vector<uint8_t> encode_at_effort(const Image &im, int effort, float quality,
+                                             uint32_t tile = MSIC_TILE_SIZE_DEFAULT) {
+  const msic_image_info info = im.info();
+  msic_encoder_settings *settings = nullptr;
+  EXPECT_EQ(msic_encoder_settings_new(&settings), MSIC_OK);
+  EXPECT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_QUALITY, quality), MSIC_OK);
+  EXPECT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_TILE_SIZE, tile), MSIC_OK);
+  EXPECT_EQ(msic_encoder_settings_set(settings, MSIC_ENCODER_EFFORT, effort), MSIC_OK);
+  uint8_t *buf = nullptr;
+  size_t size = 0;
+  EXPECT_EQ(msic_encode_image(nullptr, &info, im.pixels.data(), im.stride(), settings, nullptr, 0, &buf, &size),
+            MSIC_OK)
+      << msic_last_error();
+  msic_encoder_settings_destroy(settings);
+  std::vector<uint8_t> file(buf, buf + size);
+  msic_free(buf);
+  return file;
 }
 
 inline std::vector<uint8_t> decode(msic_context *ctx, const std::vector<uint8_t> &file, msic_status *status = nullptr) {

@@ -8,6 +8,7 @@
 #include "entropy/coding_schedule.h"
 #include "errors.h"
 #include "parallel.h"
+#include "tile_payload.h"
 
 namespace msic {
 
@@ -44,6 +45,12 @@ ImageWriter::ImageWriter(Context &context, const msic_image_info &info, const En
     // files whose tiles have at most 256 rows stay readable by 1.1 readers,
     // byte for byte.
     header_.version_minor = entropy::coding_parts(int(std::min(header_.tile_size, header_.height))) > 1 ? 4 : 1;
+    // 1.5: where tiles meet, effort 2 and up boost the border (payload
+    // version 4, which older readers refuse tile by tile). An image of one
+    // tile, whose reduced levels have one tile each, has no border.
+    const uint64_t tiles = uint64_t((header_.width + header_.tile_size - 1) / header_.tile_size) *
+                           ((header_.height + header_.tile_size - 1) / header_.tile_size);
+    if (settings_.effort >= 2 && tiles > 1) header_.version_minor = 5;
   }
   format::validate_header(header_);
   pixel_bytes_ = size_t(header_.bands) * (header_.bit_depth / 8);
@@ -119,10 +126,16 @@ void ImageWriter::encode_rows(size_t level, const uint8_t *rows, size_t stride, 
     });
   } else {
     const TileCodec &codec = context_.codec();
+    using Payload = format::TilePayloadHeader;
+    const uint32_t ty = tile_rows_done_[level];
+    const uint8_t rows_sides = uint8_t((ty > 0 ? Payload::kSideTop : 0) |
+                                       (ty + 1 < shape.tiles_down() ? Payload::kSideBottom : 0));
     ThreadShare share(across, all);
     parallel_for(across, all, [&](size_t tx) {
       uint32_t x0 = uint32_t(tx) * ts;
       TileImage t{rows + size_t(x0) * bands, stride, std::min(ts, shape.width - x0), count, bands};
+      t.inner_sides = uint8_t(rows_sides | (tx > 0 ? Payload::kSideLeft : 0) |
+                              (tx + 1 < across ? Payload::kSideRight : 0));
       payloads[tx] = codec.encode(t, header_.quality_centi, settings_.effort, &share);
     }, &share);
   }

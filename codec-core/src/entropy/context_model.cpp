@@ -12,6 +12,7 @@
 #include "model_file.h"
 #include "parallel.h"
 #include "round_even.h"
+#include "tile_payload.h"
 
 
 namespace msic::entropy {
@@ -86,7 +87,7 @@ ContextModel::ContextModel(const ModelFile &model)
   log2_scale_gain_q16_ = quantize_all(model.get("gain.log2_scale"), 16, gsize, 20 << 16);
 }
 
-QualityGains ContextModel::gains(uint32_t quality_centi) const {
+QualityGains ContextModel::gains(uint32_t quality_centi, int32_t extra_log2_q16) const {
   // Anchor a sits at quality a * 10000 / (anchors - 1); interpolate log2
   // gains linearly between the two around the quality (Q16 fraction).
   int total = config_.total_latent_channels();
@@ -100,7 +101,7 @@ QualityGains ContextModel::gains(uint32_t quality_centi) const {
       int64_t lo = v[size_t(a) * total + c], hi = v[size_t(a + 1) * total + c];
       return int32_t(lo + fixed::shift_round((hi - lo) * t_q16, 16));
     };
-    int32_t lg = std::clamp(lerp(log2_gain_q16_), -20 << 16, 20 << 16);
+    int32_t lg = std::clamp(lerp(log2_gain_q16_) + extra_log2_q16, -20 << 16, 20 << 16);
     int32_t ls = std::clamp(lerp(log2_scale_gain_q16_), -20 << 16, 20 << 16);
     g.gain_q16.push_back(fixed::exp2_q16(lg, 16));
     g.inv_gain_q24.push_back(fixed::exp2_q16(-lg, 24));
@@ -167,8 +168,6 @@ __attribute__((always_inline)) inline void ContextModel::prepare_batch(const Lat
   const size_t in_stride = sc.in_stride, hidden_stride = sc.hidden_stride, pre_stride = sc.pre_stride,
                out_stride = sc.out_stride;
   const bool spatial = pass_has_spatial_context(pass, config_.causal_context);
-  const int64_t *const gain_q16 = a.gains->gain_q16.data() + goff;
-  const int32_t *const log2_gain_q16 = a.gains->log2_gain_q16.data() + goff;
   // The nets' inputs: channel context (coarser latents at this place), then
   // spatial context (coding_schedule.h).
   for (int k = 0; k < count; ++k) {
@@ -203,6 +202,9 @@ __attribute__((always_inline)) inline void ContextModel::prepare_batch(const Lat
   n.last.apply(hidden, hidden_stride, count, out, out_stride);
   for (int k = 0; k < count; ++k) {
     const int32_t *o = out + k * out_stride;
+    const QualityGains &g = gains_at(a, y, x0 + 2 * k);
+    const int64_t *const gain_q16 = g.gain_q16.data() + goff;
+    const int32_t *const log2_gain_q16 = g.log2_gain_q16.data() + goff;
     for (int c = 0; c < C; ++c) {
       const int64_t mean_q8 = o[c] >> (20 - kActBits);
       mean[k * C + c] = fixed::shift_round(mean_q8 * gain_q16[c], 16);
@@ -220,10 +222,11 @@ __attribute__((always_inline)) inline void ContextModel::settle_batch(const Late
   float *const values = a.values;
   const int32_t *const symbol = a.scratch->symbol;
   const int64_t *const mean = a.scratch->mean;
-  const int64_t *const inv_gain_q24 = a.gains->inv_gain_q24.data() + goff;
-  const float *const gain = a.gains->gain.data() + goff;
   for (int k = 0; k < count; ++k) {
     const int x = x0 + 2 * k;
+    const QualityGains &g = gains_at(a, y, x);
+    const int64_t *const inv_gain_q24 = g.inv_gain_q24.data() + goff;
+    const float *const gain = g.gain.data() + goff;
     int16_t *here = known + (size_t(y) * W + x) * C;
     for (int c = 0; c < C; ++c) {
       const int64_t gained_q8 = (int64_t(symbol[k * C + c]) << kActBits) + mean[k * C + c];
@@ -257,9 +260,10 @@ void ContextModel::code_rows(const LatentRows &a, int pass, int y0, int y1, int 
       for (int k = 0; k < count; ++k) {
         const int x = x0 + 2 * k;
         const bool ring = y == 0 || x == 0 || y + 1 == H || x + 1 == W;
+        const float *const gain = gains_at(a, y, x).gain.data() + goff;
         for (int c = 0; c < C; ++c)
-          symbol[k * C + c] =
-              step(to, latent, goff + c, (size_t(c) * H + y) * W + x, ring, mean[k * C + c], table[k * C + c]);
+          symbol[k * C + c] = step(to, latent, (size_t(c) * H + y) * W + x, ring, gain[c], mean[k * C + c],
+                                   table[k * C + c]);
       }
       settle_batch(a, y, x0, count);
     }
@@ -302,17 +306,28 @@ void ContextModel::decode_row_pairs(const LatentRows &a, const LatentRows &b, in
   }
 }
 
+const QualityGains &ContextModel::gains_at(const LatentRows &a, int y, int x) {
+  using Payload = format::TilePayloadHeader;
+  const uint8_t s = a.boost.sides;
+  const bool boosted = s && (((s & Payload::kSideLeft) && x == 0) || ((s & Payload::kSideTop) && y == 0) ||
+                             ((s & Payload::kSideRight) && x + 1 == a.width) ||
+                             ((s & Payload::kSideBottom) && y + 1 == a.height));
+  return boosted ? *a.boost.gains : *a.gains;
+}
+
 // The one coding loop of encoder and decoder: they differ only in `step`,
-// which turns (its coder, latent, channel, position, whether it lies on the
-// latent's outer ring, mean, table) into a symbol; `values` (if given, of
+// which turns (its coder, latent, position, whether it lies on the latent's
+// outer ring, the channel's gain there, mean, table) into a symbol; `values` (if given, of
 // the latents' shapes) receives the dequantized latents. coders[j] codes part j
 // (coding_schedule.h); the parts of a pass run on the threads of `share`
 // (parallel.h; none: this one alone), each reading only values that are
 // final: rows of its own, of the passes and latents before and, for a
 // pass that reads itself, none of another part's.
 template <class Coder, class Step>
-void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &g, std::vector<Coder> &coders,
-                        Step step, std::vector<Planes> *values, const ThreadShare *share) const {
+void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &g, const BorderBoost &boost,
+                        std::vector<Coder> &coders, Step step, std::vector<Planes> *values,
+                        const ThreadShare *share) const {
+  if (boost.sides && !boost.gains) throw Error(MSIC_ERR_INTERNAL, "a border boost without its gains");
   const int L = config_.latent_count();
   if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
   if (coders.empty() || coders.size() > size_t(kMaxCodingParts)) throw Error(MSIC_ERR_INTERNAL, "wrong number of parts");
@@ -327,6 +342,7 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
     LatentRows a;
     a.net = &nets_[l];
     a.gains = &g;
+    a.boost = boost;
     a.latent = l;
     a.channels = p.channels, a.height = p.height, a.width = p.width;
     a.gain_offset = channel_offset_[l];
@@ -384,7 +400,8 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
 }
 
 void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, std::vector<RansEncoder> &parts,
-                          Rounding rounding, std::vector<Planes> *dequantized, const ThreadShare *share) const {
+                          Rounding rounding, std::vector<Planes> *dequantized, const ThreadShare *share,
+                          const BorderBoost &boost) const {
   const bool rd = rounding == Rounding::kRateDistortion;
   const CodingCost *coding_cost = nullptr;  // only for rate rounding
   if (rd) {
@@ -395,8 +412,8 @@ void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains
     dequantized->clear();
     for (const Planes &p : latents) dequantized->emplace_back(p.channels, p.height, p.width);
   }
-  auto step = [&](RansEncoder &to, int l, int gc, size_t at, bool ring, int64_t mean_q8, int table) {
-    double v = double(latents[l].values[at]) * g.gain[gc] - double(mean_q8) / 256.0;
+  auto step = [&](RansEncoder &to, int l, size_t at, bool ring, float gain, int64_t mean_q8, int table) {
+    double v = double(latents[l].values[at]) * gain - double(mean_q8) / 256.0;
     v = std::clamp(v, -2.0e9, 2.0e9);  // (NaN stays NaN and becomes 0 below)
     const double nearest = round_even(v);
     int32_t s = nearest == nearest ? int32_t(nearest) : 0;
@@ -424,14 +441,14 @@ void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains
     to.put(tables_, table, s);
     return s;
   };
-  code(latents, g, parts, step, dequantized, share);
+  code(latents, g, boost, parts, step, dequantized, share);
 }
 
 void ContextModel::decode(std::vector<Planes> &latents, const QualityGains &g, std::vector<RansDecoder> &parts,
-                          const ThreadShare *share) const {
+                          const ThreadShare *share, const BorderBoost &boost) const {
   for (auto &p : latents) p.values.assign(size_t(p.channels) * p.height * p.width, 0.f);
-  auto step = [&](RansDecoder &from, int, int, size_t, bool, int64_t, int table) { return from.get(tables_, table); };
-  code(latents, g, parts, step, &latents, share);
+  auto step = [&](RansDecoder &from, int, size_t, bool, float, int64_t, int table) { return from.get(tables_, table); };
+  code(latents, g, boost, parts, step, &latents, share);
 }
 
 }  // namespace msic::entropy

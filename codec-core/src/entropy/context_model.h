@@ -48,6 +48,16 @@ struct QualityGains {
   std::vector<float> gain;              // gain_q16 / 65536, for the float side
 };
 
+// A tile's border boost (MSIC.md, "Tile payload", version 4): on the
+// sides where the tile meets another, each latent's outer ring is coded
+// with `gains`, the tile's gains raised by the payload's boost (finer
+// steps), so that the pixels next to a tile border, which see half the
+// context, are not coded worse than the rest.
+struct BorderBoost {
+  const QualityGains *gains = nullptr;
+  uint8_t sides = 0;  // format::TilePayloadHeader::kSide* bits; 0: none
+};
+
 enum class Rounding { kNearest, kRateDistortion };
 
 // Bits are worth this many squared quantization steps. The quality gains
@@ -61,7 +71,8 @@ class ContextModel {
  public:
   explicit ContextModel(const ModelFile &model);  // throws Error
 
-  QualityGains gains(uint32_t quality_centi) const;
+  // extra_log2_q16 raises every log2 gain (a border boost: eighths << 13).
+  QualityGains gains(uint32_t quality_centi, int32_t extra_log2_q16 = 0) const;
   const ModelConfig &config() const { return config_; }
   const CdfTables &tables() const { return tables_; }
 
@@ -75,11 +86,13 @@ class ContextModel {
   // symbols do not depend on them.
   void encode(const std::vector<Planes> &latents, const QualityGains &g,
               std::vector<RansEncoder> &parts, Rounding rounding = Rounding::kNearest,
-              std::vector<Planes> *dequantized = nullptr, const ThreadShare *share = nullptr) const;
+              std::vector<Planes> *dequantized = nullptr, const ThreadShare *share = nullptr,
+              const BorderBoost &boost = {}) const;
   // Decodes latents of the given shapes from parts.size() parts; fills
   // their values with the dequantized latents, (s + mean) / gain.
   void decode(std::vector<Planes> &latents, const QualityGains &g,
-              std::vector<RansDecoder> &parts, const ThreadShare *share = nullptr) const;
+              std::vector<RansDecoder> &parts, const ThreadShare *share = nullptr,
+              const BorderBoost &boost = {}) const;
 
   // Name of tensor `part` of latent l's context net in the model file.
   static std::string tensor_name(int latent, const char *part);
@@ -118,6 +131,7 @@ class ContextModel {
   struct LatentRows {
     const Net *net;
     const QualityGains *gains;
+    BorderBoost boost;
     int latent, channels, height, width, gain_offset, sources;
     int16_t *known;
     float *values;
@@ -130,9 +144,11 @@ class ContextModel {
   void code_rows(const LatentRows &a, int pass, int y0, int y1, int top, int bottom, Coder &to, Step &step) const;
   void decode_row_pairs(const LatentRows &a, const LatentRows &b, int pass, const int (&rows_a)[2],
                         const int (&rows_b)[2], bool own_rows, RansDecoder &from_a, RansDecoder &from_b) const;
+  // The gains at (y, x) of a latent: the boost's on its ring's boosted sides.
+  static const QualityGains &gains_at(const LatentRows &a, int y, int x);
   template <class Coder, class Step>
-  void code(const std::vector<Planes> &latents, const QualityGains &g, std::vector<Coder> &coders, Step step,
-            std::vector<Planes> *values, const ThreadShare *share) const;
+  void code(const std::vector<Planes> &latents, const QualityGains &g, const BorderBoost &boost,
+            std::vector<Coder> &coders, Step step, std::vector<Planes> *values, const ThreadShare *share) const;
 
   ModelConfig config_;
   CdfTables tables_;
