@@ -483,6 +483,30 @@ TEST(Trainer, IntegerModelsAreMeasuredOnImages) {
   EXPECT_NE(none.output.find("needs images"), std::string::npos) << none.output;
 }
 
+// msic-model-init's command line: --help prints the usage and writes
+// nothing (it once wrote a model named "--help"); an unknown option, an
+// option without its value or an unreadable config is refused, not taken
+// for an image or the defaults.
+TEST(Trainer, ModelInitRefusesWhatItDoesNotKnow) {
+  const std::string dir = test::temp_dir(), tool = MSIC_MODEL_INIT;
+  Result help = run("cd " + dir + " && " + tool + " --help");
+  EXPECT_EQ(help.status, 0) << help.output;
+  EXPECT_NE(help.output.find("usage: msic-model-init OUT.msicw"), std::string::npos) << help.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/--help"));
+  Result unknown = run(tool + " " + dir + "/a.msicw --causal-contxt");
+  EXPECT_EQ(unknown.status, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("unknown option '--causal-contxt'"), std::string::npos) << unknown.output;
+  Result no_value = run(tool + " " + dir + "/a.msicw --grow");
+  EXPECT_EQ(no_value.status, 1) << no_value.output;
+  EXPECT_NE(no_value.output.find("--grow needs a value"), std::string::npos) << no_value.output;
+  Result no_config = run(tool + " " + dir + "/a.msicw --config " + dir + "/missing.cfg");
+  EXPECT_EQ(no_config.status, 1) << no_config.output;
+  EXPECT_NE(no_config.output.find("cannot read config"), std::string::npos) << no_config.output;
+  Result option_first = run(tool + " --grow " + dir + "/a.msicw");
+  EXPECT_EQ(option_first.status, 2) << option_first.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/a.msicw"));
+}
+
 // A new model's context nets must learn: with every layer at zero they get
 // no gradients and stay a fixed prior (what msinn-small-v1 shipped with).
 TEST(Trainer, ContextNetsOfANewModelLearn) {

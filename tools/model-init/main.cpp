@@ -182,12 +182,21 @@ std::vector<int> parse_levels(const std::string &list) {
 
 }  // namespace
 
+const char kUsage[] =
+    "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n"
+    "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]\n"
+    "       msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...\n";
+
 int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
-  if (argc < 2) {
-    fprintf(stderr, "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n"
-                    "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]\n"
-                    "       msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...\n");
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (first == "--help" || first == "-h") {
+    printf("%s", kUsage);
+    return 0;
+  }
+  // OUT comes first: an option there would become a model file's name.
+  if (argc < 2 || first.empty() || first[0] == '-') {
+    fprintf(stderr, "%s", kUsage);
     return 2;
   }
   try {
@@ -198,21 +207,31 @@ int main(int argc, char **argv) {
     std::string grow_from, integer_from, name, predict_levels = "0,1";
     bool causal = false;
     for (int i = 2; i < argc; ++i) {
-      if (std::string(argv[i]) == "--grow" && i + 1 < argc) {
-        grow_from = argv[++i];
-      } else if (std::string(argv[i]) == "--integer" && i + 1 < argc) {
-        integer_from = argv[++i];
-      } else if (std::string(argv[i]) == "--name" && i + 1 < argc) {
-        name = argv[++i];
-      } else if (std::string(argv[i]) == "--causal-context") {
+      const std::string arg = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::runtime_error(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--grow") {
+        grow_from = value();
+      } else if (arg == "--integer") {
+        integer_from = value();
+      } else if (arg == "--name") {
+        name = value();
+      } else if (arg == "--causal-context") {
         causal = true;
-      } else if (std::string(argv[i]) == "--predict-levels" && i + 1 < argc) {
-        predict_levels = argv[++i];
-      } else if (std::string(argv[i]) == "--config" && i + 1 < argc) {
-        std::ifstream f(argv[++i]);
+      } else if (arg == "--predict-levels") {
+        predict_levels = value();
+      } else if (arg == "--config") {
+        const std::string path = value();
+        std::ifstream f(path);
+        if (!f) throw std::runtime_error("cannot read config '" + path + "'");
         std::stringstream ss;
         ss << f.rdbuf();
         config = ModelConfig::from_text(ss.str());
+      } else if (arg.size() > 1 && arg[0] == '-') {
+        fprintf(stderr, "msic-model-init: unknown option '%s'\n%s", arg.c_str(), kUsage);
+        return 2;
       } else {
         images.push_back(argv[i]);
       }
