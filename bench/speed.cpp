@@ -22,7 +22,7 @@ using bench::now;
 
 int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
-  int threads = 2, repeat = 1, effort = MSIC_EFFORT_DEFAULT, tile_size = MSIC_TILE_SIZE_DEFAULT;
+  int threads = 2, repeat = 1, effort = MSIC_EFFORT_DEFAULT, tile_size = MSIC_TILE_SIZE_AUTO;
   float quality = 75;
   const char *model = nullptr;  // the embedded default
   std::vector<Image> images;

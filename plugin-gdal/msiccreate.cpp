@@ -379,9 +379,6 @@ bool MSICWriteDataset::Start(const char *pszFilename, int nXSize, int nYSize,
         !MSICLoadModel(CSLFetchNameValue(papszOptions, "MODEL"),
                        &m_oGuard.poContext))
         return false;
-    double dfTileSize = MSIC_TILE_SIZE_DEFAULT;
-    msic_encoder_settings_get(m_poSettings.get(), MSIC_ENCODER_TILE_SIZE,
-                              &dfTileSize);
     m_sImage = MSICImageInfo(nXSize, nYSize, nBandsIn, sCoding, papszOptions,
                              nullptr);
     /* The writer now: libmsic checks the dimensions and options before any
@@ -391,7 +388,7 @@ bool MSICWriteDataset::Start(const char *pszFilename, int nXSize, int nYSize,
 
     nRasterXSize = nXSize;
     nRasterYSize = nYSize;
-    m_nTileSize = static_cast<int>(dfTileSize);
+    m_nTileSize = static_cast<int>(msic_writer_tile_size(m_oGuard.poWriter));
     m_nTilesAcross = (nXSize + m_nTileSize - 1) / m_nTileSize;
     m_nTilesDown = (nYSize + m_nTileSize - 1) / m_nTileSize;
     m_nSampleBytes = static_cast<size_t>(GDALGetDataTypeSizeBytes(sCoding.eType));

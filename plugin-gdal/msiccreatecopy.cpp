@@ -324,10 +324,9 @@ GDALDataset *MSICDataset::CreateCopy(const char *pszFilename,
          !MSICAddBandRoles(oGuard.poWriter, poSrcDS, nMaskBands > 0)))
         return nullptr;
 
-    double dfTileSize = MSIC_TILE_SIZE_DEFAULT;
-    msic_encoder_settings_get(poSettings.get(), MSIC_ENCODER_TILE_SIZE,
-                              &dfTileSize);
-    if (!WritePixels(poSrcDS, nMaskBands, oGuard, static_cast<int>(dfTileSize),
+    const int nTileSize =
+        static_cast<int>(msic_writer_tile_size(oGuard.poWriter));
+    if (!WritePixels(poSrcDS, nMaskBands, oGuard, nTileSize,
                      sCoding.eType, sProgress) ||
         !oGuard.Commit())
         return nullptr;

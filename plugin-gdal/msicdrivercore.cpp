@@ -182,10 +182,12 @@ std::string CreationOptionList()
               "   </Option>";
     osList += CPLSPrintf(
         "   <Option name='TILE_SIZE' type='int' min='%d' max='%d' "
-        "default='%d' description='Width and height of the tiles, a "
-        "multiple of %d; they are also the block size when reading'/>",
-        MSIC_TILE_SIZE_MIN, MSIC_TILE_SIZE_MAX, MSIC_TILE_SIZE_DEFAULT,
-        MSIC_TILE_SIZE_STEP);
+        "description='Width and height of the tiles, a multiple of %d; they "
+        "are also the block size when reading. Default: %d, or one %d-px "
+        "tile for an image of %d to %d px on its longer side'/>",
+        MSIC_TILE_SIZE_MIN, MSIC_TILE_SIZE_MAX, MSIC_TILE_SIZE_STEP,
+        MSIC_TILE_SIZE_DEFAULT, MSIC_TILE_SIZE_SINGLE_MAX,
+        MSIC_TILE_SIZE_DEFAULT + 1, MSIC_TILE_SIZE_SINGLE_MAX);
     osList += CPLSPrintf(
         "   <Option name='EFFORT' type='int' min='1' max='%d' default='%d' "
         "description='Encoder effort of the learned coding: 1 fastest, 2 "

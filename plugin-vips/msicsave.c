@@ -369,10 +369,11 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 
 	VIPS_ARG_INT(class, "tile_size", 11,
 		"Tile size",
-		"Tile width and height in pixels (multiple of 16)",
+		"Tile width and height in pixels (multiple of 16); 0: 512, "
+		"or one 1024-px tile for an image of 513 to 1024 px",
 		VIPS_ARGUMENT_OPTIONAL_INPUT,
 		G_STRUCT_OFFSET(VipsForeignSaveMsic, tile_size),
-		MSIC_TILE_SIZE_MIN, MSIC_TILE_SIZE_MAX, MSIC_TILE_SIZE_DEFAULT);
+		MSIC_TILE_SIZE_AUTO, MSIC_TILE_SIZE_MAX, MSIC_TILE_SIZE_AUTO);
 
 	VIPS_ARG_INT(class, "threads", 12,
 		"Threads",
@@ -419,7 +420,7 @@ static void
 vips_foreign_save_msic_init(VipsForeignSaveMsic *msic)
 {
 	msic->Q = 75;
-	msic->tile_size = MSIC_TILE_SIZE_DEFAULT;
+	msic->tile_size = MSIC_TILE_SIZE_AUTO;
 	msic->threads = 0;
 	msic->overviews = MSIC_OVERVIEWS_DEFAULT;
 	msic->effort = MSIC_EFFORT_DEFAULT;

@@ -280,7 +280,7 @@ void msic_encode_options_init(msic_encode_options *o) {
   if (!o) return;
   memset(o, 0, sizeof *o);
   o->quality = float(MSIC_QUALITY_DEFAULT);
-  o->tile_size = MSIC_TILE_SIZE_DEFAULT;
+  o->tile_size = MSIC_TILE_SIZE_AUTO;
 }
 
 // ------------------------------------------------------------- writing
@@ -336,6 +336,8 @@ msic_status msic_writer_add_f64_box(msic_writer *w, const char type[4], const do
 msic_status msic_writer_write_rows(msic_writer *w, const uint8_t *pixels, size_t stride, uint32_t rows) {
   return guarded_write(w, [&](msic::ImageWriter &iw) { iw.write_rows(pixels, stride, rows); });
 }
+
+uint32_t msic_writer_tile_size(const msic_writer *w) { return w ? w->tile_size() : 0; }
 
 msic_status msic_writer_finish(msic_writer *w) {
   return guarded_write(w, [&](msic::ImageWriter &iw) { iw.finish(); });

@@ -121,6 +121,13 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
 #define MSIC_TILE_SIZE_MAX 4096
 #define MSIC_TILE_SIZE_STEP 16
 #define MSIC_TILE_SIZE_DEFAULT 512
+/* MSIC_ENCODER_TILE_SIZE's default: 512-px tiles (MSIC_TILE_SIZE_DEFAULT),
+ * except that an image of 513 to MSIC_TILE_SIZE_SINGLE_MAX px on its longer
+ * side is one tile (tile_size MSIC_TILE_SIZE_SINGLE_MAX). Tiles are coded
+ * independently: fewer borders, fewer bits; larger tiles, more memory for
+ * each tile decoding, and a window reads whole tiles. */
+#define MSIC_TILE_SIZE_AUTO 0
+#define MSIC_TILE_SIZE_SINGLE_MAX 1024
 /* Quality: any real value in [MIN, MAX]. */
 #define MSIC_QUALITY_MIN 0.0
 #define MSIC_QUALITY_MAX 100.0
@@ -202,7 +209,7 @@ typedef enum msic_encoder_option {
    * file at Q is smaller than a JPEG at Q and looks about as good (README.md
    * has the measured table). */
   MSIC_ENCODER_QUALITY = 1,
-  MSIC_ENCODER_TILE_SIZE = 2, /* see MSIC_TILE_SIZE_*; default 512 */
+  MSIC_ENCODER_TILE_SIZE = 2, /* see MSIC_TILE_SIZE_*; default MSIC_TILE_SIZE_AUTO */
   MSIC_ENCODER_THREADS = 3,   /* integer >= 0; 0 = the context's setting */
   /* 1: every sample decodes exactly (no model involved; quality unused).
    * Default 0. */
@@ -279,6 +286,9 @@ MSIC_API msic_status msic_writer_add_f64_box(msic_writer *w, const char type[4],
  * tile row is complete, so memory stays bounded by one tile row. */
 MSIC_API msic_status msic_writer_write_rows(msic_writer *w, const uint8_t *pixels,
                                             size_t stride, uint32_t rows);
+/* The file's tile size: the setting, or what MSIC_TILE_SIZE_AUTO chose for
+ * the image's dimensions. Rows are best fed a tile row at a time. */
+MSIC_API uint32_t msic_writer_tile_size(const msic_writer *w);
 /* Writes the tile index and, for files, renames into place. */
 MSIC_API msic_status msic_writer_finish(msic_writer *w);
 /* Frees the writer; if not finished, removes the temporary file. */
@@ -424,7 +434,7 @@ MSIC_API int msic_identify(const void *head, size_t size);
 
 typedef struct msic_encode_options {
   float quality;       /* any real value in [0, 100]; default 75 */
-  uint32_t tile_size;  /* see MSIC_TILE_SIZE_*; default 512 */
+  uint32_t tile_size;  /* see MSIC_TILE_SIZE_*; default MSIC_TILE_SIZE_AUTO */
   int threads;         /* 0 = the context's setting */
   msic_progress_fn progress; /* may be NULL */
   void *progress_user;

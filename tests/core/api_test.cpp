@@ -58,7 +58,7 @@ TEST(Api, SettingsCheckEveryOptionWhereItIsSet) {
   ASSERT_EQ(msic_encoder_settings_get(st.s, MSIC_ENCODER_QUALITY, &v), MSIC_OK);
   EXPECT_EQ(v, MSIC_QUALITY_DEFAULT);
   ASSERT_EQ(msic_encoder_settings_get(st.s, MSIC_ENCODER_TILE_SIZE, &v), MSIC_OK);
-  EXPECT_EQ(v, MSIC_TILE_SIZE_DEFAULT);
+  EXPECT_EQ(v, MSIC_TILE_SIZE_AUTO);
 
   EXPECT_EQ(msic_encoder_settings_set(st.s, MSIC_ENCODER_QUALITY, 100.5), MSIC_ERR_ARGUMENT);
   EXPECT_NE(std::string(msic_last_error()).find("quality"), std::string::npos);
@@ -71,7 +71,54 @@ TEST(Api, SettingsCheckEveryOptionWhereItIsSet) {
   EXPECT_EQ(msic_last_status(), MSIC_ERR_UNSUPPORTED);
   // A refused value leaves the option as it was.
   ASSERT_EQ(msic_encoder_settings_get(st.s, MSIC_ENCODER_TILE_SIZE, &v), MSIC_OK);
-  EXPECT_EQ(v, MSIC_TILE_SIZE_DEFAULT);
+  EXPECT_EQ(v, MSIC_TILE_SIZE_AUTO);
+}
+
+// The default tile size (MSIC_TILE_SIZE_AUTO): an image of 513 to 1024 px
+// on its longer side is one 1024-px tile, any other gets 512-px tiles; a
+// size set is kept. The writer says which before the first row.
+TEST(Api, TheAutomaticTileSizeMakesAnImageOfUpTo1024PxOneTile) {
+  auto tile_size = [](uint32_t w, uint32_t h, double setting) {
+    Settings st;
+    EXPECT_EQ(msic_encoder_settings_set(st.s, MSIC_ENCODER_TILE_SIZE, setting), MSIC_OK) << msic_last_error();
+    msic_image_info info = stripes(1, 1).info();
+    info.width = w, info.height = h;
+    msic_writer *writer = nullptr;
+    auto sink = [](void *, const void *, size_t) { return 0; };
+    EXPECT_EQ(msic_writer_new_stream(nullptr, sink, nullptr, &info, st.s, &writer), MSIC_OK) << msic_last_error();
+    const uint32_t size = msic_writer_tile_size(writer);
+    msic_writer_destroy(writer);
+    return size;
+  };
+  EXPECT_EQ(tile_size(100, 60, MSIC_TILE_SIZE_AUTO), 512u);
+  EXPECT_EQ(tile_size(512, 512, MSIC_TILE_SIZE_AUTO), 512u);
+  EXPECT_EQ(tile_size(513, 16, MSIC_TILE_SIZE_AUTO), 1024u);
+  EXPECT_EQ(tile_size(768, 512, MSIC_TILE_SIZE_AUTO), 1024u);
+  EXPECT_EQ(tile_size(200, 1024, MSIC_TILE_SIZE_AUTO), 1024u);
+  EXPECT_EQ(tile_size(1025, 300, MSIC_TILE_SIZE_AUTO), 512u);
+  EXPECT_EQ(tile_size(768, 512, 512), 512u);
+  EXPECT_EQ(tile_size(100, 60, 2048), 2048u);
+  EXPECT_EQ(msic_writer_tile_size(nullptr), 0u);
+
+  msic_encode_options opts;
+  msic_encode_options_init(&opts);
+  EXPECT_EQ(opts.tile_size, uint32_t(MSIC_TILE_SIZE_AUTO));
+
+  // Through the whole path: one tile.
+  const test::Image im = stripes(600, 96);
+  const msic_image_info info = im.info();
+  uint8_t *buf = nullptr;
+  size_t size = 0;
+  ASSERT_EQ(msic_encode_image(nullptr, &info, im.pixels.data(), im.stride(), nullptr, nullptr, 0, &buf, &size), MSIC_OK)
+      << msic_last_error();
+  msic_reader *r = msic_reader_open_memory(nullptr, buf, size);
+  ASSERT_NE(r, nullptr) << msic_last_error();
+  msic_file_info fi;
+  ASSERT_EQ(msic_reader_get_info(r, &fi), MSIC_OK);
+  EXPECT_EQ(fi.tile_size, 1024u);
+  EXPECT_EQ(fi.tiles_across * fi.tiles_down, 1u);
+  msic_reader_close(r);
+  msic_free(buf);
 }
 
 TEST(Api, SettingsAndTheShorthandStructWriteTheSameFile) {

@@ -68,7 +68,8 @@ def case_translate_roundtrip():
               "nodata %s vs %s" % (band_b.get("noDataValue"),
                                    band_a.get("noDataValue")))
         check(band_b["type"] == "Byte", "type %s" % band_b["type"])
-        check(band_b["block"] == [512, 512], "block %s" % band_b["block"])
+        # 768 x 512 is one tile by default (MSIC_TILE_SIZE_AUTO).
+        check(band_b["block"] == [768, 512], "block %s" % band_b["block"])
     check([bd["colorInterpretation"] for bd in b["bands"]] ==
           ["Red", "Green", "Blue"], "colour interpretation")
     md = b["metadata"]

@@ -54,7 +54,8 @@ const char *kEncodeHelp =
     "                  finer steps where tiles meet; 3: a lower error still at tile borders (2x the time)\n"
     "  --lossless      every sample exact; any band count, 8/16/32-bit integers and floats\n"
     "  --max-error E   every sample within E of the original (a whole number for integers)\n"
-    "  --tile-size N   tile width/height, multiple of 16 in [64, 4096] (default 512)\n"
+    "  --tile-size N   tile width/height, multiple of 16 in [64, 4096] (default: 512, or one\n"
+    "                  1024-px tile for an image of 513 to 1024 px on its longer side)\n"
     "  --strip         drop ICC, EXIF, XMP and IPTC metadata\n"
     "  --overviews K   store the image reduced, at 1/2^K and each half of that down to one tile,\n"
     "                  for fast previews (default 4; 0: none)\n"
@@ -75,7 +76,7 @@ struct Args {
   const char *argv0 = "msic";
   std::vector<std::string> positional;
   float quality = float(MSIC_QUALITY_DEFAULT);
-  unsigned tile_size = MSIC_TILE_SIZE_DEFAULT;
+  unsigned tile_size = MSIC_TILE_SIZE_AUTO;
   int threads = 0;
   std::optional<double> memory_limit_mb;  // none: the library's default (or $MSIC_MEMORY_LIMIT)
   bool strip = false, json = false, help = false, recover = false, lossless = false;
@@ -256,8 +257,9 @@ int cmd_encode(const Args &a) {
   // Stream the input a tile row at a time: memory stays bounded.
   const size_t stride = size_t(info.width) * info.bands * (info.bit_depth / 8);
   std::vector<uint8_t> rows;
-  for (uint32_t y = 0; y < info.height; y += a.tile_size) {
-    const uint32_t n = std::min(a.tile_size, info.height - y);
+  const uint32_t tile_size = msic_writer_tile_size(w);
+  for (uint32_t y = 0; y < info.height; y += tile_size) {
+    const uint32_t n = std::min(tile_size, info.height - y);
     rows.resize(stride * n);
     if (!input->read_rows(n, rows.data(), stride, &error)) die(in + ": " + error);
     if (msic_writer_write_rows(w, rows.data(), stride, n) != MSIC_OK) die(out + ": " + msic_last_error());

@@ -9,7 +9,7 @@ namespace msic {
 
 struct EncoderSettings {
   double quality = MSIC_QUALITY_DEFAULT;  // the user's scale (quality_scale.h)
-  uint32_t tile_size = MSIC_TILE_SIZE_DEFAULT;
+  uint32_t tile_size = MSIC_TILE_SIZE_AUTO;  // or a size by format::tile_size_valid
   int threads = 0;  // 0: the context's
   bool lossless = false;
   double max_error = 0;  // > 0: bounded-error coding
@@ -28,6 +28,9 @@ struct EncoderSettings {
   // What the header records and the tile codec uses: the model's quality
   // for `quality`, in hundredths.
   uint32_t model_quality_centi() const;
+  // The tile size of an image of width x height: tile_size, or what
+  // MSIC_TILE_SIZE_AUTO means for it (msic.h).
+  uint32_t tile_size_for(uint32_t width, uint32_t height) const;
   // The exact or bounded-error coding (tile codec 2) rather than the model's.
   bool exact_coding() const { return lossless || max_error > 0; }
 };

@@ -27,7 +27,7 @@ ImageWriter::ImageWriter(Context &context, const msic_image_info &info, const En
   header_.bit_depth = info.bit_depth;
   header_.sample_format = info.sample_format;
   header_.valid_bits = info.valid_bits;
-  header_.tile_size = settings_.tile_size;
+  header_.tile_size = settings_.tile_size_for(info.width, info.height);
   if (settings_.exact_coding()) {
     if (settings_.lossless && settings_.max_error > 0)
       throw Error(MSIC_ERR_ARGUMENT, "lossless and max error exclude each other: set one");

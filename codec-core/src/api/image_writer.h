@@ -29,6 +29,7 @@ class ImageWriter {
   void finish();
   // After any failure the writer refuses further calls.
   bool failed() const { return failed_; }
+  uint32_t tile_size() const { return header_.tile_size; }
   void mark_failed() { failed_ = true; }
 
  private:

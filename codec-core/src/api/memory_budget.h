@@ -15,8 +15,9 @@ namespace msic {
 
 class MemoryBudget {
  public:
-  // Decodes of 512-px tiles (the default) run many at a time under it;
-  // 2048-px tiles (about 0.34 GB each) three at a time; a 4096-px tile
+  // Decodes of 512-px tiles (the default above 1024 px) run many at a time
+  // under it; 1024-px tiles (61 MB; an image of 513 to 1024 px by default)
+  // 16 at a time; 2048-px tiles (about 0.34 GB each) three at a time; a 4096-px tile
   // (1.3 GB) needs a larger limit.
   static constexpr uint64_t kDefaultLimit = MSIC_DEFAULT_MEMORY_LIMIT;
 
