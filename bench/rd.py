@@ -120,6 +120,7 @@ def ms_ssim_db(value):
 def codecs(args):
     msic = [args.msic] + (["--model", args.model] if args.model else [])
     effort = ["--effort", str(args.effort)] if args.effort else []
+    effort += ["--tile-size", str(args.tile_size)] if args.tile_size else []
     return {
         "msic": dict(ext="msic", settings=args.msic_qualities,
                      cmd=lambda png, ppm, f, out, q: (
@@ -230,6 +231,8 @@ def main():
     ap.add_argument("--msic", default=os.path.join(ROOT, "build", "tools", "msic", "msic"))
     ap.add_argument("--model", default=None, help="model file (default: the embedded one)")
     ap.add_argument("--effort", type=int, default=None, help="msic's encoder effort (default: its default)")
+    ap.add_argument("--tile-size", type=int, default=None,
+                    help="msic's tile size (default: its default, one tile for an image of 513 to 1024 px)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     ap.add_argument("--images", type=int, default=24, help="first N images of the set")
     ap.add_argument("--jobs", type=int, default=2)
