@@ -180,12 +180,12 @@ std::vector<int> parse_levels(const std::string &list) {
   return out;
 }
 
-}  // namespace
-
 const char kUsage[] =
     "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n"
     "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]\n"
     "       msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...\n";
+
+}  // namespace
 
 int main(int argc, char **argv) {
   if (VIPS_INIT(argv[0])) return 1;
