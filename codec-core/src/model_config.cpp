@@ -29,9 +29,10 @@ std::string ModelConfig::to_text() const {
     << "\nanchors=" << anchors
     << "\nscale_min=" << scale_min << "\nscale_steps_per_octave=" << scale_steps_per_octave
     << "\nscale_count=" << scale_count << "\ntable_tail=" << table_tail << "\n";
-  // Only when set: a float model's text (hence its hash) stays what it was,
-  // and a library that predates the key refuses an integer model.
+  // Only when set: an older model's text (hence its hash) stays what it
+  // was, and a library that predates a key refuses a model that uses it.
   if (integer_convolutions) o << "integer_convolutions=" << integer_convolutions << "\n";
+  if (context_depth != 1) o << "context_depth=" << context_depth << "\n";
   return o.str();
 }
 
@@ -60,6 +61,7 @@ ModelConfig ModelConfig::from_text(const std::string &text) {
       else if (k == "scale_count") c.scale_count = std::stoi(v);
       else if (k == "table_tail") c.table_tail = std::stof(v);
       else if (k == "integer_convolutions") c.integer_convolutions = std::stoi(v);
+      else if (k == "context_depth") c.context_depth = std::stoi(v);
       else throw Error(MSIC_ERR_MODEL, "unknown model config key '" + k + "'");
     }
   } catch (const std::logic_error &e) {
@@ -83,6 +85,7 @@ void ModelConfig::validate() const {
   if (postfilter_width < 0 || postfilter_width > 256) bad("postfilter width out of range");
   if (causal_context != 0 && causal_context != 1) bad("causal_context must be 0 or 1");
   if (integer_convolutions != 0 && integer_convolutions != 1) bad("integer_convolutions must be 0 or 1");
+  if (context_depth < 1 || context_depth > 4) bad("context_depth must be 1..4");
   if (anchors < 2 || anchors > 64) bad("anchors must be 2..64");
   if (!(scale_min > 0) || scale_steps_per_octave < 1 || scale_count < 2 || scale_count > 512)
     bad("scale table grid");
@@ -135,7 +138,8 @@ double ModelConfig::context_macs_per_pixel() const {
     double c = latent_channels(l), h = context_width[l];
     // Spatial inputs in the second pass (and causal ones in the first), each
     // for half the positions.
-    double per_position = h * context_channels(l) + (causal_context ? 1.0 : 0.5) * h * 4 * c + 2 * c * h;
+    double per_position =
+        h * context_channels(l) + (causal_context ? 1.0 : 0.5) * h * 4 * c + (context_depth - 1) * h * h + 2 * c * h;
     total += per_position / double(1 << (2 * latent_shift(l)));
   }
   return total;

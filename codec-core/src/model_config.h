@@ -15,6 +15,9 @@ struct ModelConfig {
   float coupling_clamp = 2.0f;             // |log scale| bound of the couplings
   // Per latent, fine to coarse (levels + 1 latents):
   std::vector<int> context_width = {16, 24, 32, 48, 48};
+  // Hidden layers of each context net: the first, then context_depth - 1
+  // residual ones (h = h + ReLU(W h + b)), all context_width wide.
+  int context_depth = 1;
   std::vector<int> lrp_width = {0, 16, 24, 32, 32};  // 0: no residual prediction
   int postfilter_width = 0;                // 0: no post-filter
   // 1: an anchor (first checkerboard pass) also sees the four anchors of its

@@ -24,13 +24,34 @@ bool is_dead(const ContextNet &n) {
 // ActNorm and its mix with the halves swapped, and its coupling starts at
 // zero; the old unit keeps an identity ActNorm and a swap as its mix. So
 // new(x) == old(x) at first, and training can learn the prediction.
-ModelFile grow(const ModelFile &from, const std::vector<int> &levels, bool causal) {
+//
+// Wider context nets keep the old hidden units first; the new ones get a
+// random first layer and a zero column in the output layer, so they change
+// nothing until trained. Deeper ones add residual hidden layers (h = h +
+// ReLU(W h + b)) with small random weights (ContextNet).
+ModelFile grow(const ModelFile &from, const Growth &growth) {
   torch::NoGradGuard no_grad;
   MsicModel old(from.config);
   old->load(from);
   ModelConfig config = from.config;
+  const std::vector<int> &levels = growth.predict_levels;
+  const bool causal = growth.causal_context;
   if (causal && config.causal_context) throw std::runtime_error("--causal-context: the model has it already");
   if (causal) config.causal_context = 1;
+  if (!growth.context_width.empty()) {
+    if (growth.context_width.size() != config.context_width.size())
+      throw std::runtime_error("--context-width: the model has " + std::to_string(config.context_width.size()) +
+                               " latents");
+    for (size_t l = 0; l < growth.context_width.size(); ++l)
+      if (growth.context_width[l] < config.context_width[l])
+        throw std::runtime_error("--context-width: a net can only grow wider");
+    config.context_width = growth.context_width;
+  }
+  if (growth.context_depth) {
+    if (growth.context_depth < config.context_depth) throw std::runtime_error("--context-depth: a net can only grow deeper");
+    config.context_depth = growth.context_depth;
+  }
+  config.validate();
   for (int k : levels) {
     if (k < 0 || k >= config.levels) throw std::runtime_error("--predict-levels: no level " + std::to_string(k));
     config.units[k] += 1;
@@ -62,7 +83,12 @@ ModelFile grow(const ModelFile &from, const std::vector<int> &levels, bool causa
       p.value().mul_(0.05);
       continue;
     }
-    p.value().copy_(old_params[name]);
+    const torch::Tensor *was = old_params.find(name);
+    if (!was) continue;  // a new hidden layer: as made
+    // A wider net: the old weights in the leading rows and columns.
+    torch::Tensor into = p.value();
+    for (int64_t d = 0; d < was->dim(); ++d) into = into.narrow(d, 0, was->size(d));
+    into.copy_(*was);
   }
   for (int k : levels) {
     auto &fresh = grown->transform->levels[k][0], &first = grown->transform->levels[k][1];
@@ -79,7 +105,8 @@ ModelFile grow(const ModelFile &from, const std::vector<int> &levels, bool causa
   if (revived) printf("context nets brought back to life: %d of %d\n", revived, config.latent_count());
   ModelFile file;
   grown->store(file);
-  file.config.name = from.config.name + (causal ? "-causal" : levels.empty() ? "-live" : "-predict");
+  const bool context = !growth.context_width.empty() || growth.context_depth;
+  file.config.name = from.config.name + (causal ? "-causal" : context ? "-context" : levels.empty() ? "-live" : "-predict");
   entropy::CdfTables::build(config).store(file);
   return file;
 }

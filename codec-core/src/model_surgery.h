@@ -7,10 +7,17 @@
 
 namespace msic::net {
 
-// Returns `from` with a new predict unit in front of each of `levels`, dead
-// context nets revived, and with `causal` the anchors' causal context
-// (ModelConfig::causal_context, new weights small): all but unchanging what
-// the model computes. Throws std::runtime_error for a bad request.
-ModelFile grow(const ModelFile &from, const std::vector<int> &levels, bool causal);
+struct Growth {
+  std::vector<int> predict_levels;  // a new predict unit in front of each
+  bool causal_context = false;      // the anchors' causal context (ModelConfig::causal_context)
+  std::vector<int> context_width;   // wider context nets, one width per latent (empty: as they are)
+  int context_depth = 0;            // more hidden layers in the context nets (0: as they are)
+};
+
+// Returns `from` grown as asked, and with dead context nets revived, all but
+// unchanging what the model computes: new units and hidden units start with
+// a zero output, new inputs and layers small. Throws std::runtime_error for
+// a bad request.
+ModelFile grow(const ModelFile &from, const Growth &growth);
 
 }  // namespace msic::net

@@ -121,7 +121,7 @@ torch::Tensor PostFilterImpl::forward(const torch::Tensor &x) {
   return x + conv(torch::relu(conv(x, w1, b1)), w2, b2);
 }
 
-ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width, bool causal) {
+ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width, bool causal, int depth) {
   // Random first layer, zero output layer: a new net predicts the constant
   // bo, yet its hidden units are live, so wo gets gradients. (With the first
   // layer at zero too, every gradient but bo's is zero and the net never
@@ -133,6 +133,12 @@ ContextNetImpl::ContextNetImpl(int channels, int context_channels, int width, bo
   if (causal) wa = register_parameter("wa", torch::randn({width, spatial_in}) * in_std);
   b1 = register_parameter("b1", torch::zeros({width}));
   b2 = register_parameter("b2", torch::zeros({width}));
+  // Residual hidden layers start small: a net grown deeper computes almost
+  // what it did (model_surgery.cpp), yet every unit gets gradients.
+  for (int k = 1; k < depth; ++k) {
+    wm.push_back(register_parameter("wm" + std::to_string(k), torch::randn({width, width}) * (0.02 * std::sqrt(2.0 / width))));
+    bm.push_back(register_parameter("bm" + std::to_string(k), torch::zeros({width})));
+  }
   wo = register_parameter("wo", torch::zeros({2 * channels, width}));
   bo = register_parameter("bo", torch::zeros({2 * channels}));
 }
@@ -171,6 +177,7 @@ std::pair<torch::Tensor, torch::Tensor> ContextNetImpl::forward(const torch::Ten
   if (wa.defined() && causal.defined())
     h = h + (1 - second) * torch::conv2d(spatial_context(causal * (1 - second), 0), wa.view({width, spatial_in, 1, 1}));
   h = torch::relu(h);
+  for (size_t k = 0; k < wm.size(); ++k) h = h + torch::relu(torch::conv2d(h, wm[k].view({width, width, 1, 1}), bm[k]));
   auto out = torch::conv2d(h, wo.view({2 * C, width, 1, 1}), bo);
   return {out.narrow(1, 0, C), out.narrow(1, C, C)};
 }
@@ -187,7 +194,7 @@ MsicModelImpl::MsicModelImpl(const ModelConfig &config_) : config(config_) {
       lrp.back() = ResidualPredictor(c, cc, config.lrp_width[l]);
       lrp_holder->register_module(std::to_string(l), lrp.back());
     }
-    context.emplace_back(c, cc, config.context_width[l], config.causal_context != 0);
+    context.emplace_back(c, cc, config.context_width[l], config.causal_context != 0, config.context_depth);
     ctx_holder->register_module(std::to_string(l), context.back());
   }
   if (config.postfilter_width > 0) post = register_module("post", PostFilter(config.postfilter_width));

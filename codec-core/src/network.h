@@ -61,13 +61,16 @@ TORCH_MODULE(PostFilter);
 // training; the codec runs the integer one on the same weights. Both follow
 // entropy/coding_schedule.h.
 struct ContextNetImpl : torch::nn::Module {
-  ContextNetImpl(int channels, int context_channels, int width, bool causal);
+  // depth: hidden layers (ModelConfig::context_depth).
+  ContextNetImpl(int channels, int context_channels, int width, bool causal, int depth = 1);
   // Mean and log2 scale (ungained) for every position: anchors (pass 0)
   // see `context`, and with a causal net also their pass-0 neighbours in
   // `causal`; the others also see their pass-1 neighbours in `latent`.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor &latent, const torch::Tensor &context,
                                                   const torch::Tensor &causal = {});
   torch::Tensor wc, ws, wa, b1, b2, wo, bo;  // wa: causal inputs (undefined without)
+  // The residual hidden layers after the first ("wm1", "bm1", ...).
+  std::vector<torch::Tensor> wm, bm;
 };
 TORCH_MODULE(ContextNet);
 

@@ -67,9 +67,11 @@ RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int a, 
 void clamp_context_weights_to_codec_range(MsicModel &model) {
   torch::NoGradGuard no_grad;
   const double limit = 32767.0 / (1 << entropy::kWeightBits);
-  for (auto &n : model->context)
+  for (auto &n : model->context) {
     for (auto *w : {&n->wc, &n->ws, &n->wa, &n->wo})
       if (w->defined()) w->clamp_(-limit, limit);
+    for (auto &w : n->wm) w.clamp_(-limit, limit);
+  }
 }
 
 }  // namespace msic::net

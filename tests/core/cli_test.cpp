@@ -348,6 +348,62 @@ TEST(Trainer, EstimatedRateMatchesTheCodecWithCausalContext) {
   EXPECT_NE(again.output.find("has it already"), std::string::npos) << again.output;
 }
 
+// Wider and deeper context nets (msic-model-init --context-width,
+// --context-depth; ModelConfig::context_depth): growing keeps what the model
+// codes, and the codec's integer nets follow the trainer's float twin
+// through the new hidden layers: with those layers' weights made large,
+// what they change in the codec's files is what the trainer estimates.
+// Growing narrower, shallower or with the wrong number of widths is refused.
+TEST(Trainer, WiderDeeperContextNetsMatchTheCodec) {
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  const std::string from = MSIC_DEFAULT_MODEL_FILE, tool = MSIC_MODEL_INIT;
+  const msic::ModelConfig was = msic::ModelFile::load(from).config;
+  std::string widths;
+  for (int w : was.context_width) widths += (widths.empty() ? "" : ",") + std::to_string(2 * w);
+  const int depth = was.context_depth + 1;
+  Result g = run(tool + " " + dir + "/grown.msicw --grow " + from + " --predict-levels '' --context-width " + widths +
+                 " --context-depth " + std::to_string(depth));
+  ASSERT_EQ(g.status, 0) << g.output;
+  msic::ModelFile m = msic::ModelFile::load(dir + "/grown.msicw");
+  ASSERT_EQ(m.config.context_depth, depth);
+  ASSERT_EQ(m.config.context_width[0], 2 * was.context_width[0]);
+  EXPECT_NE(m.config.to_text().find("context_depth=" + std::to_string(depth)), std::string::npos);
+  EXPECT_THROW(msic::ModelConfig::from_text(m.config.to_text() + "context_depth=5\n"), std::exception);
+  // The new layers on, made large; and off.
+  const std::string layer = "wm" + std::to_string(depth - 1);
+  for (int l = 0; l < m.config.latent_count(); ++l)
+    for (float &w : m.tensors.at("context." + std::to_string(l) + "." + layer).f32.owned()) w *= 10;
+  m.config.name = "msinn-test-deeper";
+  m.save(dir + "/on.msicw");
+  for (int l = 0; l < m.config.latent_count(); ++l)
+    for (float &w : m.tensors.at("context." + std::to_string(l) + "." + layer).f32.owned()) w = 0;
+  m.config.name = "msinn-test-deeper-off";
+  m.save(dir + "/off.msicw");
+  auto grown = estimated_and_actual(dir + "/grown.msicw", {1, 4}), before = estimated_and_actual(from, {1, 4});
+  auto on = estimated_and_actual(dir + "/on.msicw", {1, 4}), off = estimated_and_actual(dir + "/off.msicw", {1, 4});
+  ASSERT_EQ(on.size(), 2u);
+  ASSERT_EQ(off.size(), 2u);
+  ASSERT_EQ(grown.size(), 2u);
+  ASSERT_EQ(before.size(), 2u);
+  for (int a = 0; a < 2; ++a) {
+    EXPECT_NEAR(grown[a].second / before[a].second, 1.0, 0.01) << "growing changed the files, anchor index " << a;
+    double changed_estimated = on[a].first / off[a].first - 1, changed_actual = on[a].second / off[a].second - 1;
+    EXPECT_GT(std::abs(changed_actual), 0.01) << "the new layers change nothing";
+    EXPECT_NEAR(changed_actual, changed_estimated, 0.25 * std::abs(changed_estimated)) << "anchor index " << a;
+  }
+  EXPECT_NEAR(on[1].second / on[1].first, 1.0, 0.015) << on[1].second << " vs " << on[1].first;
+  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/c.msic --quality 50 --model " + dir + "/on.msicw").status, 0);
+  Result d = run(cli + " decode " + dir + "/c.msic " + dir + "/c.png --model " + dir + "/on.msicw");
+  ASSERT_EQ(d.status, 0) << d.output;
+  EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/c.png").pixels), 30.0);
+  for (std::string bad : {" --context-width 8,8,8,8,8", " --context-width 64,64", " --context-depth 1"}) {
+    Result r = run(tool + " " + dir + "/x.msicw --grow " + dir + "/grown.msicw --predict-levels ''" + bad);
+    EXPECT_EQ(r.status, 1) << bad << ": " << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/x.msicw")) << bad;
+  }
+}
+
 // A short run, a resume that continues it, and the export: every
 // checkpoint's model file is one the codec uses, and the run's state is kept.
 TEST(Trainer, TrainsResumesAndExports) {

@@ -6,14 +6,17 @@
 //
 //   msic-model-init OUT.msicw [--config FILE] IMAGE...
 //   msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]
+//                   [--context-width W0,W1,...] [--context-depth D]
 //   msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...
 //
 // --grow adds a predict unit in front of each listed level of a (trained)
 // model (none with --predict-levels ""), gives context nets whose weights
 // are all zero a random first layer, and with --causal-context lets the
 // anchors see the anchors decoded before them (ModelConfig::causal_context;
-// new weights start small), all but unchanging what the model computes, so
-// training goes on from there.
+// new weights start small); --context-width and --context-depth make the
+// context nets wider (one width per latent, fine to coarse) and deeper
+// (ModelConfig::context_depth). All but unchanging what the model computes,
+// so training goes on from there.
 //
 // --integer makes FROM's 3x3 convolutions integer ones (ModelConfig::
 // integer_convolutions, engine/kernels.h): each one's input step is the
@@ -171,7 +174,7 @@ ModelFile integer_model(const ModelFile &from, const std::vector<const char *> &
   return out;
 }
 
-std::vector<int> parse_levels(const std::string &list) {
+std::vector<int> parse_ints(const std::string &list) {
   std::vector<int> out;
   std::stringstream ss(list);
   std::string item;
@@ -183,6 +186,7 @@ std::vector<int> parse_levels(const std::string &list) {
 const char kUsage[] =
     "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n"
     "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]\n"
+    "                       [--context-width W0,W1,...] [--context-depth D]\n"
     "       msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...\n";
 
 }  // namespace
@@ -205,7 +209,7 @@ int main(int argc, char **argv) {
     ModelConfig config;
     std::vector<const char *> images;
     std::string grow_from, integer_from, name, predict_levels = "0,1";
-    bool causal = false;
+    net::Growth growth;
     for (int i = 2; i < argc; ++i) {
       const std::string arg = argv[i];
       auto value = [&]() -> std::string {
@@ -219,7 +223,11 @@ int main(int argc, char **argv) {
       } else if (arg == "--name") {
         name = value();
       } else if (arg == "--causal-context") {
-        causal = true;
+        growth.causal_context = true;
+      } else if (arg == "--context-width") {
+        growth.context_width = parse_ints(value());
+      } else if (arg == "--context-depth") {
+        growth.context_depth = std::stoi(value());
       } else if (arg == "--predict-levels") {
         predict_levels = value();
       } else if (arg == "--config") {
@@ -241,7 +249,8 @@ int main(int argc, char **argv) {
       return 0;
     }
     if (!grow_from.empty()) {
-      save_and_report(net::grow(ModelFile::load(grow_from), parse_levels(predict_levels), causal), argv[1]);
+      growth.predict_levels = parse_ints(predict_levels);
+      save_and_report(net::grow(ModelFile::load(grow_from), growth), argv[1]);
       return 0;
     }
     net::MsicModel model(config);

@@ -78,6 +78,14 @@ ContextModel::ContextModel(const ModelFile &model)
             return pass == 1 ? int32_t(std::clamp<int64_t>(int64_t(b1[h]) + b2[h], -kBiasLimit, kBiasLimit)) : b1[h];
           });
     }
+    for (int k = 1; k < config_.context_depth; ++k) {
+      const std::string index = std::to_string(k);
+      auto wm = quantize_all(model.get(tensor_name(l, ("wm" + index).c_str())), kWeightBits, int64_t(n.hidden) * n.hidden,
+                             kInt16Limit);
+      auto bm = quantize_all(model.get(tensor_name(l, ("bm" + index).c_str())), 20, n.hidden, kBiasLimit);
+      n.middle.emplace_back(
+          n.hidden, n.hidden, [&](int o, int i) { return wm[size_t(o) * n.hidden + i]; }, [&](int o) { return bm[o]; });
+    }
     n.last = DenseLayer(
         n.hidden, n.out, [&](int o, int h) { return wo[size_t(o) * n.hidden + h]; }, [&](int o) { return bo[o]; });
     nets_.push_back(std::move(n));
@@ -199,6 +207,16 @@ __attribute__((always_inline)) inline void ContextModel::prepare_batch(const Lat
       const int32_t v = pre[k * pre_stride + h];
       hidden[k * hidden_stride + h] = v > 0 ? clamp16(v >> kWeightBits) : 0;
     }
+  // Residual hidden layers: h = h + ReLU(W h + b), in Q8.
+  for (const DenseLayer &middle : n.middle) {
+    middle.apply(hidden, hidden_stride, count, pre, pre_stride);
+    for (int k = 0; k < count; ++k)
+      for (int h = 0; h < n.hidden; ++h) {
+        const int32_t v = pre[k * pre_stride + h];
+        int16_t &here = hidden[k * hidden_stride + h];
+        if (v > 0) here = clamp16(int32_t(here) + clamp16(v >> kWeightBits));
+      }
+  }
   n.last.apply(hidden, hidden_stride, count, out, out_stride);
   for (int k = 0; k < count; ++k) {
     const int32_t *o = out + k * out_stride;

@@ -3,7 +3,9 @@
 // Latents are coded coarsest first. For each latent, a small network maps
 // (a) the already-decoded coarser latents at the same place (channel
 // context) and (b), in the second pass of a checkerboard, the four decoded
-// anchor neighbours (spatial context) to a mean and a log2 scale per channel.
+// anchor neighbours (spatial context) to a mean and a log2 scale per channel:
+// a first hidden layer, ModelConfig::context_depth - 1 residual ones, and
+// the output layer.
 // Models with causal_context also give the first pass (the anchors) the four
 // anchors decoded before it in raster order, within its part of the rows
 // (coding_schedule.h).
@@ -101,8 +103,10 @@ class ContextModel {
   struct Net {
     int ctx_in = 0, spatial_in = 0, hidden = 0, out = 0;
     // First layer per pass: pass 0 sees the channel context (and the causal
-    // anchors), pass 1 also the spatial context.
+    // anchors), pass 1 also the spatial context; then the residual hidden
+    // layers (ModelConfig::context_depth - 1), then the output layer.
     DenseLayer first[2], last;
+    std::vector<DenseLayer> middle;
   };
   // A part's working arrays for a batch of up to kBatch positions (the
   // nets' inputs, hidden layer and outputs; each symbol's mean, table and
