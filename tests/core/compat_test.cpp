@@ -117,22 +117,37 @@ TEST(Compatibility, TheEngineWritesTheBytesTheLibTorchReleaseWrote) {
   msic_context_destroy(v3);
 }
 
-// The default model's integer arithmetic (MSIC.md), pinned: the files it
-// wrote (tests/data/v3-int/: before and after the border boost of format
-// 1.5) decode to the pixels they decoded to then, and the source encodes
-// to the newer file's bytes. (That every instruction set gives the same
-// bits, Engine.EveryInstructionSet* check.) A change here changes what
-// every file of the default decodes to.
-TEST(Compatibility, TheDefaultModelsFilesDecodeAndEncodeAsWhenWritten) {
-  const std::string dir = std::string(MSIC_TEST_DATA_DIR) + "/v3-int/";
-  for (const char *name : {"rgb-q60-t128", "rgb-q60-t128-boost"}) {
+// A model's integer arithmetic (MSIC.md), pinned: the files it wrote
+// (tests/data/<model>/) decode to the pixels they decoded to then, and the
+// source encodes to the newest file's bytes (`newest`). (That every
+// instruction set gives the same bits, Engine.EveryInstructionSet* check.)
+// A change here changes what every file of that model decodes to.
+static void expect_pinned_files(msic_context *ctx, const std::string &dir, std::vector<std::string> names,
+                                const std::string &newest) {
+  for (const std::string &name : names) {
     const std::vector<uint8_t> file = read_file(dir + name + ".msic");
-    ASSERT_FALSE(file.empty()) << name;
+    ASSERT_FALSE(file.empty()) << dir << name;
     msic_status status;
-    const std::vector<uint8_t> decoded = test::decode(nullptr, file, &status);
-    ASSERT_EQ(status, MSIC_OK) << name << ": " << msic_last_error();
-    EXPECT_TRUE(decoded == test::load(dir + name + ".png").pixels) << name;
+    const std::vector<uint8_t> decoded = test::decode(ctx, file, &status);
+    ASSERT_EQ(status, MSIC_OK) << dir << name << ": " << msic_last_error();
+    EXPECT_TRUE(decoded == test::load(dir + name + ".png").pixels) << dir << name;
   }
-  const std::vector<uint8_t> newest = read_file(dir + "rgb-q60-t128-boost.msic");
-  EXPECT_TRUE(encode_again(nullptr, newest, test::load(dir + "rgb.png"), 0) == newest);
+  const std::vector<uint8_t> file = read_file(dir + newest + ".msic");
+  EXPECT_TRUE(encode_again(ctx, file, test::load(dir + "rgb.png"), 0) == file) << dir << newest;
+}
+
+// msinn-small-v3-int, the default from 2026-12-03 to 2026-12-04 (retired):
+// files before and after the border boost of format 1.5.
+TEST(Compatibility, TheFilesOfV3IntDecodeAndEncodeAsWhenWritten) {
+  const ModelPath retired(kRetiredModels);
+  msic_context *v3int = msic_context_create((kRetiredModels + "/msinn-small-v3-int.msicw").c_str());
+  ASSERT_NE(v3int, nullptr) << msic_last_error();
+  expect_pinned_files(v3int, std::string(MSIC_TEST_DATA_DIR) + "/v3-int/", {"rgb-q60-t128", "rgb-q60-t128-boost"},
+                      "rgb-q60-t128-boost");
+  msic_context_destroy(v3int);
+}
+
+// The default model (the embedded one).
+TEST(Compatibility, TheDefaultModelsFilesDecodeAndEncodeAsWhenWritten) {
+  expect_pinned_files(nullptr, std::string(MSIC_TEST_DATA_DIR) + "/v4-int/", {"rgb-q60-t128"}, "rgb-q60-t128");
 }
