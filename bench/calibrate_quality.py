@@ -53,7 +53,7 @@ def model_quality(msic, path):
 def measure(args, jpeg_rows=None):
     directory = args.set or args.kodak
     images = sorted(os.path.join(directory, f) for f in os.listdir(directory) if f.endswith(".png"))[:args.images]
-    specs = rd.codecs(argparse.Namespace(msic=args.msic, model=args.model, effort=None,
+    specs = rd.codecs(argparse.Namespace(msic=args.msic, model=args.model, effort=None, tile_size=None,
                                          msic_qualities=MSIC_QUALITIES))
     specs = {"msic": specs["msic"], JPEG: dict(specs[JPEG], settings=JPEG_QUALITIES)}
     if jpeg_rows:  # measured before, on the same images
