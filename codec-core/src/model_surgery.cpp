@@ -54,6 +54,8 @@ ModelFile grow(const ModelFile &from, const Growth &growth) {
   config.validate();
   for (int k : levels) {
     if (k < 0 || k >= config.levels) throw std::runtime_error("--predict-levels: no level " + std::to_string(k));
+    if (std::count(levels.begin(), levels.end(), k) > 1)
+      throw std::runtime_error("--predict-levels: level " + std::to_string(k) + " named twice");
     config.units[k] += 1;
   }
   MsicModel grown(config);  // new units: random hidden layers, zero last layer
@@ -83,10 +85,20 @@ ModelFile grow(const ModelFile &from, const Growth &growth) {
       p.value().mul_(0.05);
       continue;
     }
+    // A new hidden layer (context.L.wmK or bmK, K at or past the old
+    // depth) stays as made; any other name must be the old model's.
+    int layer = 0;
+    char kind = 0;
+    if (sscanf(name.c_str(), "context.%d.%cm%d", &k, &kind, &layer) == 3 && (kind == 'w' || kind == 'b') &&
+        layer >= from.config.context_depth)
+      continue;
     const torch::Tensor *was = old_params.find(name);
-    if (!was) continue;  // a new hidden layer: as made
-    // A wider net: the old weights in the leading rows and columns.
+    if (!was) throw std::runtime_error("grow: the model has no tensor '" + name + "'");
+    // A wider net: the old weights in the leading rows and columns; an old
+    // residual layer's old units read none of the new ones.
     torch::Tensor into = p.value();
+    if (kind == 'w' && sscanf(name.c_str(), "context.%d.wm%d", &k, &layer) == 2 && was->size(1) < into.size(1))
+      into.narrow(0, 0, was->size(0)).narrow(1, was->size(1), into.size(1) - was->size(1)).zero_();
     for (int64_t d = 0; d < was->dim(); ++d) into = into.narrow(d, 0, was->size(d));
     into.copy_(*was);
   }

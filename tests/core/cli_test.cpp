@@ -370,14 +370,19 @@ TEST(Trainer, WiderDeeperContextNetsMatchTheCodec) {
   ASSERT_EQ(m.config.context_width[0], 2 * was.context_width[0]);
   EXPECT_NE(m.config.to_text().find("context_depth=" + std::to_string(depth)), std::string::npos);
   EXPECT_THROW(msic::ModelConfig::from_text(m.config.to_text() + "context_depth=5\n"), std::exception);
-  // The new layers on, made large; and off.
-  const std::string layer = "wm" + std::to_string(depth - 1);
-  for (int l = 0; l < m.config.latent_count(); ++l)
-    for (float &w : m.tensors.at("context." + std::to_string(l) + "." + layer).f32.owned()) w *= 10;
+  // The new layers on, made large (weights and biases); and off.
+  const std::string layer = std::to_string(depth - 1);
+  for (int l = 0; l < m.config.latent_count(); ++l) {
+    const std::string net = "context." + std::to_string(l) + ".";
+    for (float &w : m.tensors.at(net + "wm" + layer).f32.owned()) w *= 10;
+    std::vector<float> &b = m.tensors.at(net + "bm" + layer).f32.owned();
+    for (size_t i = 0; i < b.size(); ++i) b[i] = i % 2 ? 0.25f : -0.25f;
+  }
   m.config.name = "msinn-test-deeper";
   m.save(dir + "/on.msicw");
   for (int l = 0; l < m.config.latent_count(); ++l)
-    for (float &w : m.tensors.at("context." + std::to_string(l) + "." + layer).f32.owned()) w = 0;
+    for (const char *part : {"wm", "bm"})
+      for (float &w : m.tensors.at("context." + std::to_string(l) + "." + part + layer).f32.owned()) w = 0;
   m.config.name = "msinn-test-deeper-off";
   m.save(dir + "/off.msicw");
   auto grown = estimated_and_actual(dir + "/grown.msicw", {1, 4}), before = estimated_and_actual(from, {1, 4});
@@ -397,11 +402,25 @@ TEST(Trainer, WiderDeeperContextNetsMatchTheCodec) {
   Result d = run(cli + " decode " + dir + "/c.msic " + dir + "/c.png --model " + dir + "/on.msicw");
   ASSERT_EQ(d.status, 0) << d.output;
   EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/c.png").pixels), 30.0);
-  for (std::string bad : {" --context-width 8,8,8,8,8", " --context-width 64,64", " --context-depth 1"}) {
+  for (std::string bad : {" --context-width 8,8,8,8,8", " --context-width 64,64", " --context-depth 1",
+                          " --context-depth 0", " --context-depth 3x", " --context-width 64,,64,96,96,96",
+                          " --predict-levels 0,0"}) {
     Result r = run(tool + " " + dir + "/x.msicw --grow " + dir + "/grown.msicw --predict-levels ''" + bad);
     EXPECT_EQ(r.status, 1) << bad << ": " << r.output;
     EXPECT_FALSE(std::filesystem::exists(dir + "/x.msicw")) << bad;
   }
+  Result without_grow = run(tool + " " + dir + "/x.msicw --context-depth 3 " + src);
+  EXPECT_EQ(without_grow.status, 1) << without_grow.output;
+  EXPECT_NE(without_grow.output.find("go with --grow"), std::string::npos) << without_grow.output;
+  // Widening a net that has residual layers is exact: its old units read
+  // none of the new ones (the trainer's estimate is the same).
+  std::string wider;
+  for (int w : m.config.context_width) wider += (wider.empty() ? "" : ",") + std::to_string(w + 16);
+  Result w = run(tool + " " + dir + "/wider.msicw --grow " + dir + "/on.msicw --predict-levels '' --context-width " + wider);
+  ASSERT_EQ(w.status, 0) << w.output;
+  auto widened = estimated_and_actual(dir + "/wider.msicw", {1, 4});
+  ASSERT_EQ(widened.size(), 2u);
+  for (int a = 0; a < 2; ++a) EXPECT_NEAR(widened[a].first / on[a].first, 1.0, 1e-4) << "anchor index " << a;
 }
 
 // A short run, a resume that continues it, and the export: every

@@ -27,6 +27,7 @@
 #include <vips/vips.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -174,13 +175,26 @@ ModelFile integer_model(const ModelFile &from, const std::vector<const char *> &
   return out;
 }
 
-std::vector<int> parse_ints(const std::string &list) {
+// A whole number, all of `text`, for `option`'s message.
+int parse_int(const std::string &text, const std::string &option) {
+  int v = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size())
+    throw std::runtime_error(option + ": '" + text + "' is not a whole number");
+  return v;
+}
+
+// A comma-separated list of whole numbers ("" is none; no empty fields).
+std::vector<int> parse_ints(const std::string &list, const std::string &option) {
   std::vector<int> out;
-  std::stringstream ss(list);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(std::stoi(item));
-  return out;
+  if (list.empty()) return out;
+  size_t at = 0;
+  for (;;) {
+    const size_t comma = list.find(',', at);
+    out.push_back(parse_int(list.substr(at, comma == std::string::npos ? std::string::npos : comma - at), option));
+    if (comma == std::string::npos) return out;
+    at = comma + 1;
+  }
 }
 
 const char kUsage[] =
@@ -225,9 +239,10 @@ int main(int argc, char **argv) {
       } else if (arg == "--causal-context") {
         growth.causal_context = true;
       } else if (arg == "--context-width") {
-        growth.context_width = parse_ints(value());
+        growth.context_width = parse_ints(value(), arg);
       } else if (arg == "--context-depth") {
-        growth.context_depth = std::stoi(value());
+        growth.context_depth = parse_int(value(), arg);
+        if (growth.context_depth < 1) throw std::runtime_error("--context-depth must be at least 1");
       } else if (arg == "--predict-levels") {
         predict_levels = value();
       } else if (arg == "--config") {
@@ -248,8 +263,10 @@ int main(int argc, char **argv) {
       save_and_report(integer_model(ModelFile::load(integer_from), images, name), argv[1]);
       return 0;
     }
+    if (grow_from.empty() && (growth.causal_context || !growth.context_width.empty() || growth.context_depth))
+      throw std::runtime_error("--causal-context, --context-width and --context-depth go with --grow");
     if (!grow_from.empty()) {
-      growth.predict_levels = parse_ints(predict_levels);
+      growth.predict_levels = parse_ints(predict_levels, "--predict-levels");
       save_and_report(net::grow(ModelFile::load(grow_from), growth), argv[1]);
       return 0;
     }
