@@ -266,13 +266,14 @@ TEST(Determinism, SecondBuildWithOtherFlagsDecodesIdentically) {
   EXPECT_EQ(run("cmp " + dir + "/main3.msic " + dir + "/alt3.msic").status, 0) << "the encoders differ at effort 3";
 }
 
-// One definition of the network: the trainer's float model must predict the
-// size of the file the codec writes with the integer kernels. Returns, per
-// anchor, the estimated and the actual bits per pixel.
-std::vector<std::pair<double, double>> estimated_and_actual(const std::string &model, std::vector<int> anchors) {
-  std::string dir = test::temp_dir();
+// The trainer's estimate for kodim23 (msic-train --eval) at each of
+// `anchors`: the anchor's model quality and bits per pixel.
+struct AnchorEstimate {
+  double model_quality, bpp;
+};
+std::vector<AnchorEstimate> trainer_estimates(const std::string &model, std::vector<int> anchors) {
   std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
-  std::vector<std::pair<double, double>> out;
+  std::vector<AnchorEstimate> out;
   Result t = run(std::string(MSIC_TRAIN) + " --eval " + src + " --init " + model);
   EXPECT_EQ(t.status, 0) << t.output;
   for (int anchor : anchors) {
@@ -280,17 +281,29 @@ std::vector<std::pair<double, double>> estimated_and_actual(const std::string &m
     size_t at = t.output.find(key);
     if (at == std::string::npos) {
       ADD_FAILURE() << t.output;
-      return out;
+      return {};
     }
+    out.push_back({std::stod(t.output.substr(at + key.size())),
+                   std::stod(t.output.substr(t.output.find("estimated ", at) + 10))});
+  }
+  return out;
+}
+
+// One definition of the network: the trainer's float model must predict the
+// size of the file the codec writes with the integer kernels. Returns, per
+// anchor, the estimated and the actual bits per pixel.
+std::vector<std::pair<double, double>> estimated_and_actual(const std::string &model, std::vector<int> anchors) {
+  std::string dir = test::temp_dir();
+  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  std::vector<std::pair<double, double>> out;
+  for (const AnchorEstimate &e : trainer_estimates(model, anchors)) {
     // The trainer's anchors are model qualities; --quality takes the user's.
-    double quality = msic::user_quality(std::stod(t.output.substr(at + key.size())));
-    double estimated = std::stod(t.output.substr(t.output.find("estimated ", at) + 10));
     char q[32];
-    snprintf(q, sizeof q, "%.6f", quality);
+    snprintf(q, sizeof q, "%.6f", msic::user_quality(e.model_quality));
     // Effort 1: the trainer's rate is that of rounding to the nearest step.
     EXPECT_EQ(run(cli + " encode " + src + " " + dir + "/t.msic --effort 1 --quality " + q + " --model " + model).status,
               0);
-    out.push_back({estimated, 8.0 * double(size_of(dir + "/t.msic")) / (768 * 512)});
+    out.push_back({e.bpp, 8.0 * double(size_of(dir + "/t.msic")) / (768 * 512)});
   }
   return out;
 }
@@ -348,29 +361,22 @@ TEST(Trainer, EstimatedRateMatchesTheCodecWithCausalContext) {
   EXPECT_NE(again.output.find("has it already"), std::string::npos) << again.output;
 }
 
-// Wider and deeper context nets (msic-model-init --context-width,
-// --context-depth; ModelConfig::context_depth): growing keeps what the model
-// codes, and the codec's integer nets follow the trainer's float twin
-// through the new hidden layers: with those layers' weights made large,
-// what they change in the codec's files is what the trainer estimates.
-// Growing narrower, shallower or with the wrong number of widths is refused.
-TEST(Trainer, WiderDeeperContextNetsMatchTheCodec) {
-  std::string dir = test::temp_dir();
-  std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
-  const std::string from = MSIC_DEFAULT_MODEL_FILE, tool = MSIC_MODEL_INIT;
+namespace {
+// The default model grown to twice its context widths and one layer deeper,
+// in `dir`; and with the new layers made large (weights and biases), or
+// those layers off: {grown, on, off}.
+std::array<std::string, 3> grown_context_models(const std::string &dir) {
+  const std::string from = MSIC_DEFAULT_MODEL_FILE;
   const msic::ModelConfig was = msic::ModelFile::load(from).config;
   std::string widths;
   for (int w : was.context_width) widths += (widths.empty() ? "" : ",") + std::to_string(2 * w);
   const int depth = was.context_depth + 1;
-  Result g = run(tool + " " + dir + "/grown.msicw --grow " + from + " --predict-levels '' --context-width " + widths +
-                 " --context-depth " + std::to_string(depth));
-  ASSERT_EQ(g.status, 0) << g.output;
+  Result g = run(std::string(MSIC_MODEL_INIT) + " " + dir + "/grown.msicw --grow " + from +
+                 " --predict-levels '' --context-width " + widths + " --context-depth " + std::to_string(depth));
+  EXPECT_EQ(g.status, 0) << g.output;
   msic::ModelFile m = msic::ModelFile::load(dir + "/grown.msicw");
-  ASSERT_EQ(m.config.context_depth, depth);
-  ASSERT_EQ(m.config.context_width[0], 2 * was.context_width[0]);
-  EXPECT_NE(m.config.to_text().find("context_depth=" + std::to_string(depth)), std::string::npos);
-  EXPECT_THROW(msic::ModelConfig::from_text(m.config.to_text() + "context_depth=5\n"), std::exception);
-  // The new layers on, made large (weights and biases); and off.
+  EXPECT_EQ(m.config.context_depth, depth);
+  EXPECT_EQ(m.config.context_width[0], 2 * was.context_width[0]);
   const std::string layer = std::to_string(depth - 1);
   for (int l = 0; l < m.config.latent_count(); ++l) {
     const std::string net = "context." + std::to_string(l) + ".";
@@ -385,42 +391,70 @@ TEST(Trainer, WiderDeeperContextNetsMatchTheCodec) {
       for (float &w : m.tensors.at("context." + std::to_string(l) + "." + part + layer).f32.owned()) w = 0;
   m.config.name = "msinn-test-deeper-off";
   m.save(dir + "/off.msicw");
-  auto grown = estimated_and_actual(dir + "/grown.msicw", {1, 4}), before = estimated_and_actual(from, {1, 4});
-  auto on = estimated_and_actual(dir + "/on.msicw", {1, 4}), off = estimated_and_actual(dir + "/off.msicw", {1, 4});
-  ASSERT_EQ(on.size(), 2u);
-  ASSERT_EQ(off.size(), 2u);
-  ASSERT_EQ(grown.size(), 2u);
+  return {dir + "/grown.msicw", dir + "/on.msicw", dir + "/off.msicw"};
+}
+}  // namespace
+
+// Wider and deeper context nets (msic-model-init --context-width,
+// --context-depth; ModelConfig::context_depth): growing keeps what the
+// model codes (the trainer's estimate), also when a net that already has
+// residual layers grows wider (its old units read none of the new ones);
+// growing narrower, shallower, with a bad number or without --grow is
+// refused. (The trainer's estimates only: the codec's files are
+// Trainer.DeeperContextNetsMatchTheCodec's, and both fit the sanitizer
+// runs' time limit.)
+TEST(Trainer, GrowingContextNetsKeepsWhatTheModelCodes) {
+  const std::string dir = test::temp_dir(), tool = MSIC_MODEL_INIT;
+  const std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  const auto [grown, on, off] = grown_context_models(dir);
+  const msic::ModelConfig config = msic::ModelFile::load(grown).config;
+  EXPECT_NE(config.to_text().find("context_depth=" + std::to_string(config.context_depth)), std::string::npos);
+  EXPECT_THROW(msic::ModelConfig::from_text(config.to_text() + "context_depth=5\n"), std::exception);
+  auto after = trainer_estimates(grown, {1, 4}), before = trainer_estimates(MSIC_DEFAULT_MODEL_FILE, {1, 4});
+  ASSERT_EQ(after.size(), 2u);
   ASSERT_EQ(before.size(), 2u);
-  for (int a = 0; a < 2; ++a) {
-    EXPECT_NEAR(grown[a].second / before[a].second, 1.0, 0.01) << "growing changed the files, anchor index " << a;
-    double changed_estimated = on[a].first / off[a].first - 1, changed_actual = on[a].second / off[a].second - 1;
-    EXPECT_GT(std::abs(changed_actual), 0.01) << "the new layers change nothing";
-    EXPECT_NEAR(changed_actual, changed_estimated, 0.25 * std::abs(changed_estimated)) << "anchor index " << a;
-  }
-  EXPECT_NEAR(on[1].second / on[1].first, 1.0, 0.015) << on[1].second << " vs " << on[1].first;
-  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/c.msic --quality 50 --model " + dir + "/on.msicw").status, 0);
-  Result d = run(cli + " decode " + dir + "/c.msic " + dir + "/c.png --model " + dir + "/on.msicw");
-  ASSERT_EQ(d.status, 0) << d.output;
-  EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/c.png").pixels), 30.0);
+  for (int a = 0; a < 2; ++a) EXPECT_NEAR(after[a].bpp / before[a].bpp, 1.0, 0.01) << "anchor index " << a;
+  std::string wider;
+  for (int w : config.context_width) wider += (wider.empty() ? "" : ",") + std::to_string(w + 16);
+  Result w = run(tool + " " + dir + "/wider.msicw --grow " + on + " --predict-levels '' --context-width " + wider);
+  ASSERT_EQ(w.status, 0) << w.output;
+  auto widened = trainer_estimates(dir + "/wider.msicw", {1, 4}), was = trainer_estimates(on, {1, 4});
+  ASSERT_EQ(widened.size(), 2u);
+  ASSERT_EQ(was.size(), 2u);
+  for (int a = 0; a < 2; ++a) EXPECT_NEAR(widened[a].bpp / was[a].bpp, 1.0, 1e-4) << "anchor index " << a;
   for (std::string bad : {" --context-width 8,8,8,8,8", " --context-width 64,64", " --context-depth 1",
                           " --context-depth 0", " --context-depth 3x", " --context-width 64,,64,96,96,96",
                           " --predict-levels 0,0"}) {
-    Result r = run(tool + " " + dir + "/x.msicw --grow " + dir + "/grown.msicw --predict-levels ''" + bad);
+    Result r = run(tool + " " + dir + "/x.msicw --grow " + grown + " --predict-levels ''" + bad);
     EXPECT_EQ(r.status, 1) << bad << ": " << r.output;
     EXPECT_FALSE(std::filesystem::exists(dir + "/x.msicw")) << bad;
   }
   Result without_grow = run(tool + " " + dir + "/x.msicw --context-depth 3 " + src);
   EXPECT_EQ(without_grow.status, 1) << without_grow.output;
   EXPECT_NE(without_grow.output.find("go with --grow"), std::string::npos) << without_grow.output;
-  // Widening a net that has residual layers is exact: its old units read
-  // none of the new ones (the trainer's estimate is the same).
-  std::string wider;
-  for (int w : m.config.context_width) wider += (wider.empty() ? "" : ",") + std::to_string(w + 16);
-  Result w = run(tool + " " + dir + "/wider.msicw --grow " + dir + "/on.msicw --predict-levels '' --context-width " + wider);
-  ASSERT_EQ(w.status, 0) << w.output;
-  auto widened = estimated_and_actual(dir + "/wider.msicw", {1, 4});
-  ASSERT_EQ(widened.size(), 2u);
-  for (int a = 0; a < 2; ++a) EXPECT_NEAR(widened[a].first / on[a].first, 1.0, 1e-4) << "anchor index " << a;
+}
+
+// The codec's integer context nets follow the trainer's float twin through
+// the residual hidden layers (ModelConfig::context_depth): with those
+// layers made large, what they change in the codec's files is what the
+// trainer estimates, and the files decode.
+TEST(Trainer, DeeperContextNetsMatchTheCodec) {
+  const std::string dir = test::temp_dir();
+  const std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  const auto [grown, on_model, off_model] = grown_context_models(dir);
+  auto on = estimated_and_actual(on_model, {1, 4}), off = estimated_and_actual(off_model, {1, 4});
+  ASSERT_EQ(on.size(), 2u);
+  ASSERT_EQ(off.size(), 2u);
+  for (int a = 0; a < 2; ++a) {
+    double changed_estimated = on[a].first / off[a].first - 1, changed_actual = on[a].second / off[a].second - 1;
+    EXPECT_GT(std::abs(changed_actual), 0.01) << "the new layers change nothing";
+    EXPECT_NEAR(changed_actual, changed_estimated, 0.25 * std::abs(changed_estimated)) << "anchor index " << a;
+  }
+  EXPECT_NEAR(on[1].second / on[1].first, 1.0, 0.015) << on[1].second << " vs " << on[1].first;
+  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/c.msic --quality 50 --model " + on_model).status, 0);
+  Result d = run(cli + " decode " + dir + "/c.msic " + dir + "/c.png --model " + on_model);
+  ASSERT_EQ(d.status, 0) << d.output;
+  EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/c.png").pixels), 30.0);
 }
 
 // A short run, a resume that continues it, and the export: every
