@@ -1,5 +1,5 @@
 // msic-test-model OUT.msicw: a model with random weights everywhere (couplings,
-// context nets, residual predictors), so that tests exercise every path
+// context nets and their residual hidden layers, residual predictors), so that tests exercise every path
 // with non-trivial numbers rather than the identity-initialised default.
 #include <cstdio>
 
@@ -12,6 +12,7 @@ int main(int argc, char **argv) {
   torch::NoGradGuard no_grad;
   msic::ModelConfig config;
   config.name = "msinn-test-random";
+  config.context_depth = 2;  // so that the residual hidden layers run with random weights too
   msic::net::MsicModel model(config);
   for (auto &p : model->named_parameters()) {
     const std::string &n = p.key();
