@@ -14,6 +14,26 @@ bool is_dead(const ContextNet &n) {
   return n->wc.abs().sum().item<double>() == 0 && n->ws.abs().sum().item<double>() == 0 &&
          n->wo.abs().sum().item<double>() == 0;
 }
+// A layer h = h + ReLU(W h + b) (a context net's wmK, a coupling's w2):
+// when it grows wider, its old units must read none of the new ones.
+bool is_residual_layer(const std::string &name) {
+  int k = 0, u = 0, end = 0;  // %n: the whole name matched
+  sscanf(name.c_str(), "context.%d.wm%d%n", &k, &u, &end);
+  if (end == int(name.size())) return true;
+  end = 0;
+  sscanf(name.c_str(), "transform.level%d.%d.w2%n", &k, &u, &end);
+  return end == int(name.size());
+}
+
+// Checks a list of new widths against the old ones: one per item, none
+// narrower.
+void check_wider(const std::vector<int> &wider, const std::vector<int> &was, const std::string &option,
+                 const char *items) {
+  if (wider.size() != was.size())
+    throw std::runtime_error(option + ": the model has " + std::to_string(was.size()) + " " + items);
+  for (size_t i = 0; i < wider.size(); ++i)
+    if (wider[i] < was[i]) throw std::runtime_error(option + ": a net can only grow wider");
+}
 }  // namespace
 
 // Returns `from` with a new first unit at each of `levels`. The units a
@@ -25,9 +45,9 @@ bool is_dead(const ContextNet &n) {
 // zero; the old unit keeps an identity ActNorm and a swap as its mix. So
 // new(x) == old(x) at first, and training can learn the prediction.
 //
-// Wider context nets keep the old hidden units first; the new ones get a
-// random first layer and a zero column in the output layer, so they change
-// nothing until trained. Deeper ones add residual hidden layers (h = h +
+// Wider context nets and couplings keep the old hidden units first; the new
+// ones get a random first layer and a zero column in the output layer, so
+// they change nothing until trained. Deeper context nets add residual hidden layers (h = h +
 // ReLU(W h + b)) with small random weights (ContextNet).
 ModelFile grow(const ModelFile &from, const Growth &growth) {
   torch::NoGradGuard no_grad;
@@ -39,13 +59,12 @@ ModelFile grow(const ModelFile &from, const Growth &growth) {
   if (causal && config.causal_context) throw std::runtime_error("--causal-context: the model has it already");
   if (causal) config.causal_context = 1;
   if (!growth.context_width.empty()) {
-    if (growth.context_width.size() != config.context_width.size())
-      throw std::runtime_error("--context-width: the model has " + std::to_string(config.context_width.size()) +
-                               " latents");
-    for (size_t l = 0; l < growth.context_width.size(); ++l)
-      if (growth.context_width[l] < config.context_width[l])
-        throw std::runtime_error("--context-width: a net can only grow wider");
+    check_wider(growth.context_width, config.context_width, "--context-width", "latents");
     config.context_width = growth.context_width;
+  }
+  if (!growth.coupling_width.empty()) {
+    check_wider(growth.coupling_width, config.coupling_width, "--coupling-width", "levels");
+    config.coupling_width = growth.coupling_width;
   }
   if (growth.context_depth) {
     if (growth.context_depth < config.context_depth) throw std::runtime_error("--context-depth: a net can only grow deeper");
@@ -94,10 +113,11 @@ ModelFile grow(const ModelFile &from, const Growth &growth) {
       continue;
     const torch::Tensor *was = old_params.find(name);
     if (!was) throw std::runtime_error("grow: the model has no tensor '" + name + "'");
-    // A wider net: the old weights in the leading rows and columns; an old
-    // residual layer's old units read none of the new ones.
+    // A wider net: the old weights in the leading rows and columns (a new
+    // output layer's columns are zero, so new hidden units change nothing);
+    // an old residual layer's old units read none of the new ones.
     torch::Tensor into = p.value();
-    if (kind == 'w' && sscanf(name.c_str(), "context.%d.wm%d", &k, &layer) == 2 && was->size(1) < into.size(1))
+    if (is_residual_layer(name) && was->size(1) < into.size(1))
       into.narrow(0, 0, was->size(0)).narrow(1, was->size(1), into.size(1) - was->size(1)).zero_();
     for (int64_t d = 0; d < was->dim(); ++d) into = into.narrow(d, 0, was->size(d));
     into.copy_(*was);
@@ -118,7 +138,11 @@ ModelFile grow(const ModelFile &from, const Growth &growth) {
   ModelFile file;
   grown->store(file);
   const bool context = !growth.context_width.empty() || growth.context_depth;
-  file.config.name = from.config.name + (causal ? "-causal" : context ? "-context" : levels.empty() ? "-live" : "-predict");
+  file.config.name = from.config.name + (causal                           ? "-causal"
+                                         : context                        ? "-context"
+                                         : !growth.coupling_width.empty() ? "-wider"
+                                         : levels.empty()                 ? "-live"
+                                                                          : "-predict");
   entropy::CdfTables::build(config).store(file);
   return file;
 }

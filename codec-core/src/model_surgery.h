@@ -12,6 +12,7 @@ struct Growth {
   bool causal_context = false;      // the anchors' causal context (ModelConfig::causal_context)
   std::vector<int> context_width;   // wider context nets, one width per latent (empty: as they are)
   int context_depth = 0;            // more hidden layers in the context nets (0: as they are)
+  std::vector<int> coupling_width;  // wider couplings, one width per level (empty: as they are)
 };
 
 // Returns `from` grown as asked, and with dead context nets revived, all but

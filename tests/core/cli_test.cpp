@@ -549,6 +549,45 @@ TEST(ModelInit, GrowKeepsWhatTheModelComputes) {
   EXPECT_NE(bad.output.find("no level 9"), std::string::npos) << bad.output;
 }
 
+// msic-model-init --grow --coupling-width: wider couplings compute what the
+// narrower ones did (the old units read none of the new ones, whose output
+// columns are zero), in the trainer and in the codec, on the random model,
+// whose residual layers and output layers are all non-zero; narrower, a
+// miscount, a bad number or no --grow is refused.
+TEST(ModelInit, WiderCouplingsKeepWhatTheModelComputes) {
+  const std::string dir = test::temp_dir(), tool = MSIC_MODEL_INIT;
+  const std::string from = test::random_model_path(), wider = dir + "/wider.msicw";
+  const msic::ModelConfig was = msic::ModelFile::load(from).config;
+  std::string widths;
+  for (int w : was.coupling_width) widths += (widths.empty() ? "" : ",") + std::to_string(w + 16);
+  Result g = run(tool + " " + wider + " --grow " + from + " --predict-levels '' --coupling-width " + widths);
+  ASSERT_EQ(g.status, 0) << g.output;
+  const msic::ModelFile grown = msic::ModelFile::load(wider);
+  for (int k = 0; k < was.levels; ++k) EXPECT_EQ(grown.config.coupling_width[size_t(k)], was.coupling_width[size_t(k)] + 16);
+  // A 200 x 96 crop keeps the sanitizer runs short.
+  const std::string crop = std::string(MSIC_TEST_DATA_DIR) + "/v4-int/rgb.png";
+  const std::vector<int> anchors = {0, 3, 7};
+  auto before = trainer_estimates(from, anchors, crop), after = trainer_estimates(wider, anchors, crop);
+  ASSERT_EQ(before.size(), anchors.size());
+  ASSERT_EQ(after.size(), anchors.size());
+  for (size_t a = 0; a < anchors.size(); ++a) EXPECT_NEAR(after[a].bpp / before[a].bpp, 1.0, 1e-3) << "anchor " << anchors[a];
+  for (const std::string &model : {from, wider}) {
+    ASSERT_EQ(run(cli + " encode " + crop + " " + dir + "/t.msic --quality 60 --model " + model).status, 0);
+    ASSERT_EQ(run(cli + " decode " + dir + "/t.msic " + dir + "/t.png --model " + model).status, 0);
+    rename((dir + "/t.png").c_str(), (dir + "/" + (model == wider ? "wider" : "was") + ".png").c_str());
+  }
+  EXPECT_GT(test::psnr(test::load(dir + "/was.png").pixels, test::load(dir + "/wider.png").pixels), 45.0);
+  for (std::string bad : {" --coupling-width 8,8,8,8", " --coupling-width 64,64", " --coupling-width 64,x,64,64",
+                          " --coupling-width 64,,64,64,64"}) {
+    Result r = run(tool + " " + dir + "/x.msicw --grow " + from + " --predict-levels ''" + bad);
+    EXPECT_EQ(r.status, 1) << bad << ": " << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/x.msicw")) << bad;
+  }
+  Result without_grow = run(tool + " " + dir + "/x.msicw --coupling-width " + widths + " " + crop);
+  EXPECT_EQ(without_grow.status, 1) << without_grow.output;
+  EXPECT_NE(without_grow.output.find("go with --grow"), std::string::npos) << without_grow.output;
+}
+
 // msic-model-init --integer: a float model's 3x3 convolutions get input
 // steps measured on the images, but one whose sums could overflow; the
 // weights stay; what it codes stays close to the float model's; an integer

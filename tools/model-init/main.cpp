@@ -6,7 +6,7 @@
 //
 //   msic-model-init OUT.msicw [--config FILE] IMAGE...
 //   msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]
-//                   [--context-width W0,W1,...] [--context-depth D]
+//                   [--context-width W0,W1,...] [--context-depth D] [--coupling-width W0,W1,...]
 //   msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...
 //
 // --grow adds a predict unit in front of each listed level of a (trained)
@@ -15,7 +15,8 @@
 // anchors see the anchors decoded before them (ModelConfig::causal_context;
 // new weights start small); --context-width and --context-depth make the
 // context nets wider (one width per latent, fine to coarse) and deeper
-// (ModelConfig::context_depth). All but unchanging what the model computes,
+// (ModelConfig::context_depth), and --coupling-width the transform's
+// couplings (one width per level, fine to coarse). All but unchanging what the model computes,
 // so training goes on from there.
 //
 // --integer makes FROM's 3x3 convolutions integer ones (ModelConfig::
@@ -200,7 +201,7 @@ std::vector<int> parse_ints(const std::string &list, const std::string &option) 
 const char kUsage[] =
     "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n"
     "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]\n"
-    "                       [--context-width W0,W1,...] [--context-depth D]\n"
+    "                       [--context-width W0,W1,...] [--context-depth D] [--coupling-width W0,W1,...]\n"
     "       msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...\n";
 
 }  // namespace
@@ -243,6 +244,8 @@ int main(int argc, char **argv) {
       } else if (arg == "--context-depth") {
         growth.context_depth = parse_int(value(), arg);
         if (growth.context_depth < 1) throw std::runtime_error("--context-depth must be at least 1");
+      } else if (arg == "--coupling-width") {
+        growth.coupling_width = parse_ints(value(), arg);
       } else if (arg == "--predict-levels") {
         predict_levels = value();
       } else if (arg == "--config") {
@@ -263,8 +266,9 @@ int main(int argc, char **argv) {
       save_and_report(integer_model(ModelFile::load(integer_from), images, name), argv[1]);
       return 0;
     }
-    if (grow_from.empty() && (growth.causal_context || !growth.context_width.empty() || growth.context_depth))
-      throw std::runtime_error("--causal-context, --context-width and --context-depth go with --grow");
+    if (grow_from.empty() && (growth.causal_context || !growth.context_width.empty() || growth.context_depth ||
+                              !growth.coupling_width.empty()))
+      throw std::runtime_error("--causal-context, --context-width, --context-depth and --coupling-width go with --grow");
     if (!grow_from.empty()) {
       growth.predict_levels = parse_ints(predict_levels, "--predict-levels");
       save_and_report(net::grow(ModelFile::load(grow_from), growth), argv[1]);
