@@ -17,12 +17,12 @@ bool is_dead(const ContextNet &n) {
 // A layer h = h + ReLU(W h + b) (a context net's wmK, a coupling's w2):
 // when it grows wider, its old units must read none of the new ones.
 bool is_residual_layer(const std::string &name) {
-  int k = 0, u = 0, end = 0;  // %n: the whole name matched
-  sscanf(name.c_str(), "context.%d.wm%d%n", &k, &u, &end);
-  if (end == int(name.size())) return true;
-  end = 0;
-  sscanf(name.c_str(), "transform.level%d.%d.w2%n", &k, &u, &end);
-  return end == int(name.size());
+  for (const char *pattern : {"context.%*d.wm%*d%n", "transform.level%*d.%*d.w2%n"}) {
+    int end = -1;  // %n: how far the whole pattern matched
+    sscanf(name.c_str(), pattern, &end);
+    if (end == int(name.size())) return true;
+  }
+  return false;
 }
 
 // Checks a list of new widths against the old ones: one per item, none
@@ -32,7 +32,9 @@ void check_wider(const std::vector<int> &wider, const std::vector<int> &was, con
   if (wider.size() != was.size())
     throw std::runtime_error(option + ": the model has " + std::to_string(was.size()) + " " + items);
   for (size_t i = 0; i < wider.size(); ++i)
-    if (wider[i] < was[i]) throw std::runtime_error(option + ": a net can only grow wider");
+    if (wider[i] < was[i])
+      throw std::runtime_error(option + ": a net can only grow wider (" + std::to_string(wider[i]) + " < " +
+                               std::to_string(was[i]) + " at " + std::to_string(i) + ")");
 }
 }  // namespace
 
@@ -47,8 +49,9 @@ void check_wider(const std::vector<int> &wider, const std::vector<int> &was, con
 //
 // Wider context nets and couplings keep the old hidden units first; the new
 // ones get a random first layer and a zero column in the output layer, so
-// they change nothing until trained. Deeper context nets add residual hidden layers (h = h +
-// ReLU(W h + b)) with small random weights (ContextNet).
+// they change nothing until trained. Deeper context nets add residual
+// hidden layers (h = h + ReLU(W h + b)) with small random weights
+// (ContextNet).
 ModelFile grow(const ModelFile &from, const Growth &growth) {
   torch::NoGradGuard no_grad;
   MsicModel old(from.config);
@@ -135,6 +138,10 @@ ModelFile grow(const ModelFile &from, const Growth &growth) {
     first->mix.copy_(torch::eye(c).index_select(0, swap));
   }
   if (revived) printf("context nets brought back to life: %d of %d\n", revived, config.latent_count());
+  // The twin stores no input steps: they are measured on the weights, which
+  // training changes.
+  if (from.config.integer_convolutions)
+    printf("the grown model's convolutions are float: msic-model-init --integer makes them integer again\n");
   ModelFile file;
   grown->store(file);
   const bool context = !growth.context_width.empty() || growth.context_depth;

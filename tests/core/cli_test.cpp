@@ -577,10 +577,22 @@ TEST(ModelInit, WiderCouplingsKeepWhatTheModelComputes) {
     rename((dir + "/t.png").c_str(), (dir + "/" + (model == wider ? "wider" : "was") + ".png").c_str());
   }
   EXPECT_GT(test::psnr(test::load(dir + "/was.png").pixels, test::load(dir + "/wider.png").pixels), 45.0);
-  for (std::string bad : {" --coupling-width 8,8,8,8", " --coupling-width 64,64", " --coupling-width 64,x,64,64",
-                          " --coupling-width 64,,64,64,64"}) {
+  EXPECT_EQ(grown.config.name, was.name + "-wider");
+  // With a new predict unit in front of level 0 too (the old units move up).
+  Result p = run(tool + " " + dir + "/p.msicw --grow " + from + " --predict-levels 0 --coupling-width " + widths);
+  ASSERT_EQ(p.status, 0) << p.output;
+  auto predicted = trainer_estimates(dir + "/p.msicw", anchors, crop);
+  ASSERT_EQ(predicted.size(), anchors.size());
+  for (size_t a = 0; a < anchors.size(); ++a)
+    EXPECT_NEAR(predicted[a].bpp / before[a].bpp, 1.0, 1e-3) << "anchor " << anchors[a];
+  for (auto [bad, says] : std::vector<std::pair<std::string, std::string>>{
+           {" --coupling-width 8,8,8,8", "can only grow wider (8 < 16 at 0)"},
+           {" --coupling-width 64,64", "the model has 4 levels"},
+           {" --coupling-width 64,x,64,64", "--coupling-width"},
+           {" --coupling-width 64,,64,64,64", "--coupling-width"}}) {
     Result r = run(tool + " " + dir + "/x.msicw --grow " + from + " --predict-levels ''" + bad);
     EXPECT_EQ(r.status, 1) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << bad << ": " << r.output;
     EXPECT_FALSE(std::filesystem::exists(dir + "/x.msicw")) << bad;
   }
   Result without_grow = run(tool + " " + dir + "/x.msicw --coupling-width " + widths + " " + crop);

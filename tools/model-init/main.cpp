@@ -16,8 +16,9 @@
 // new weights start small); --context-width and --context-depth make the
 // context nets wider (one width per latent, fine to coarse) and deeper
 // (ModelConfig::context_depth), and --coupling-width the transform's
-// couplings (one width per level, fine to coarse). All but unchanging what the model computes,
-// so training goes on from there.
+// couplings (one width per level, fine to coarse). All but unchanging what
+// the model computes, so training goes on from there. A grown model is a
+// float one (--integer after training makes it integer again).
 //
 // --integer makes FROM's 3x3 convolutions integer ones (ModelConfig::
 // integer_convolutions, engine/kernels.h): each one's input step is the
