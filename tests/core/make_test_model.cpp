@@ -1,6 +1,7 @@
 // msic-test-model OUT.msicw: a model with random weights everywhere (couplings,
-// context nets and their residual hidden layers, residual predictors), so that tests exercise every path
-// with non-trivial numbers rather than the identity-initialised default.
+// context nets and their residual hidden layers, residual predictors), so
+// that tests exercise every path with non-trivial numbers rather than the
+// identity-initialised default.
 #include <cstdio>
 
 #include "entropy/cdf_tables.h"
