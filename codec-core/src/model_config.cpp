@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "entropy/coding_schedule.h"
 #include "errors.h"
 
 namespace msic {
@@ -33,6 +34,7 @@ std::string ModelConfig::to_text() const {
   // was, and a library that predates a key refuses a model that uses it.
   if (integer_convolutions) o << "integer_convolutions=" << integer_convolutions << "\n";
   if (context_depth != 1) o << "context_depth=" << context_depth << "\n";
+  if (synthesis_context) o << "synthesis_context=" << synthesis_context << "\n";
   return o.str();
 }
 
@@ -62,6 +64,7 @@ ModelConfig ModelConfig::from_text(const std::string &text) {
       else if (k == "table_tail") c.table_tail = std::stof(v);
       else if (k == "integer_convolutions") c.integer_convolutions = std::stoi(v);
       else if (k == "context_depth") c.context_depth = std::stoi(v);
+      else if (k == "synthesis_context") c.synthesis_context = std::stoi(v);
       else throw Error(MSIC_ERR_MODEL, "unknown model config key '" + k + "'");
     }
   } catch (const std::logic_error &e) {
@@ -84,6 +87,7 @@ void ModelConfig::validate() const {
   for (int w : lrp_width) if (w < 0 || w > 1024) bad("lrp width out of range");
   if (postfilter_width < 0 || postfilter_width > 256) bad("postfilter width out of range");
   if (causal_context != 0 && causal_context != 1) bad("causal_context must be 0 or 1");
+  if (synthesis_context < 0 || synthesis_context > levels - 1) bad("synthesis_context must be 0..levels-1");
   if (integer_convolutions != 0 && integer_convolutions != 1) bad("integer_convolutions must be 0 or 1");
   if (context_depth < 1 || context_depth > 4) bad("context_depth must be 1..4");
   if (anchors < 2 || anchors > 64) bad("anchors must be 2..64");
@@ -116,6 +120,14 @@ std::vector<int> ModelConfig::context_sources(int latent) const {
   return {latent + 1};
 }
 
+int ModelConfig::synthesis_channels(int latent) const {
+  return latent < levels - 1 && latent >= levels - 1 - synthesis_context ? latent_channels(latent) : 0;
+}
+
+int ModelConfig::context_net_inputs(int latent) const {
+  return context_channels(latent) + entropy::kSynthesisTaps * synthesis_channels(latent);
+}
+
 int ModelConfig::context_channels(int latent) const {
   int c = 0;
   for (int s : context_sources(latent)) c += latent_channels(s);
@@ -139,7 +151,7 @@ double ModelConfig::context_macs_per_pixel() const {
     // Spatial inputs in the second pass (and causal ones in the first), each
     // for half the positions.
     double per_position =
-        h * context_channels(l) + (causal_context ? 1.0 : 0.5) * h * 4 * c + (context_depth - 1) * h * h + 2 * c * h;
+        h * context_net_inputs(l) + (causal_context ? 1.0 : 0.5) * h * 4 * c + (context_depth - 1) * h * h + 2 * c * h;
     total += per_position / double(1 << (2 * latent_shift(l)));
   }
   return total;

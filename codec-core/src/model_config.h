@@ -24,6 +24,13 @@ struct ModelConfig {
   // latent decoded before it in raster order, (y-2,x) (y-1,x-1) (y-1,x+1)
   // (y,x-2); without it the coarsest latent's anchors have no context at all.
   int causal_context = 0;
+  // N > 0: the N coarsest latents that have a continued half (latents
+  // levels-1-N .. levels-2) also see that half around their position as the
+  // decoder reconstructs it from the coarser latents (the synthesis one
+  // level down, at the latent's own resolution, where the coarser latents
+  // alone are 2x2 blocks; the neighbourhood: entropy/coding_schedule.h).
+  // The encoder then runs those levels' synthesis too.
+  int synthesis_context = 0;
   // 1: the 3x3 convolutions whose model file gives an input step
   // ("<weights>.input_shift") run in integers (engine/kernels.h, MSIC.md),
   // the same arithmetic on every machine; the others in float.
@@ -49,6 +56,12 @@ struct ModelConfig {
   // Latents whose decoded values form the channel context of `latent`.
   std::vector<int> context_sources(int latent) const;
   int context_channels(int latent) const;
+  // Channels of the continued half the context net of `latent` also sees
+  // (synthesis_context; 0 without): as many as the latent's.
+  int synthesis_channels(int latent) const;
+  // The context net's channel inputs: the context latents', then the
+  // synthesis's at each position of its neighbourhood.
+  int context_net_inputs(int latent) const;
 
   // Multiply-accumulates per image pixel (convolutions and 1x1 mixes).
   double transform_macs_per_pixel() const;

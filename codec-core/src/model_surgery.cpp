@@ -61,6 +61,14 @@ ModelFile grow(const ModelFile &from, const Growth &growth) {
   const bool causal = growth.causal_context;
   if (causal && config.causal_context) throw std::runtime_error("--causal-context: the model has it already");
   if (causal) config.causal_context = 1;
+  const bool synthesis = growth.synthesis_context != 0;
+  if (synthesis && growth.synthesis_context <= config.synthesis_context)
+    throw std::runtime_error("--synthesis-context: the model has it already for " +
+                             std::to_string(config.synthesis_context) + " latents");
+  if (synthesis && growth.synthesis_context > config.levels - 1)
+    throw std::runtime_error("--synthesis-context: the model has " + std::to_string(config.levels - 1) +
+                             " latents with a continued half");
+  if (synthesis) config.synthesis_context = growth.synthesis_context;
   if (!growth.context_width.empty()) {
     check_wider(growth.context_width, config.context_width, "--context-width", "latents");
     config.context_width = growth.context_width;
@@ -120,6 +128,12 @@ ModelFile grow(const ModelFile &from, const Growth &growth) {
     // output layer's columns are zero, so new hidden units change nothing);
     // an old residual layer's old units read none of the new ones.
     torch::Tensor into = p.value();
+    // The synthesis's channels, the context's last, start at zero: the
+    // model computes what it did, and the weights still get gradients,
+    // since the hidden units they feed are live.
+    if (synthesis && sscanf(name.c_str(), "context.%d.%63s", &k, rest) == 2 && std::string(rest) == "wc" &&
+        was->size(1) < into.size(1))
+      into.narrow(1, was->size(1), into.size(1) - was->size(1)).zero_();
     if (is_residual_layer(name) && was->size(1) < into.size(1))
       into.narrow(0, 0, was->size(0)).narrow(1, was->size(1), into.size(1) - was->size(1)).zero_();
     for (int64_t d = 0; d < was->dim(); ++d) into = into.narrow(d, 0, was->size(d));
@@ -146,6 +160,7 @@ ModelFile grow(const ModelFile &from, const Growth &growth) {
   grown->store(file);
   const bool context = !growth.context_width.empty() || growth.context_depth;
   file.config.name = from.config.name + (causal                           ? "-causal"
+                                         : synthesis                      ? "-synthesis"
                                          : context                        ? "-context"
                                          : !growth.coupling_width.empty() ? "-wider"
                                          : levels.empty()                 ? "-live"

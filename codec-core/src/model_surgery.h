@@ -10,6 +10,7 @@ namespace msic::net {
 struct Growth {
   std::vector<int> predict_levels;  // a new predict unit in front of each
   bool causal_context = false;      // the anchors' causal context (ModelConfig::causal_context)
+  int synthesis_context = 0;        // that many latents see the synthesis (ModelConfig::synthesis_context)
   std::vector<int> context_width;   // wider context nets, one width per latent (empty: as they are)
   int context_depth = 0;            // more hidden layers in the context nets (0: as they are)
   std::vector<int> coupling_width;  // wider couplings, one width per level (empty: as they are)

@@ -87,12 +87,15 @@ std::vector<torch::Tensor> MultiScaleTransformImpl::analysis(torch::Tensor x) {
 
 torch::Tensor MultiScaleTransformImpl::synthesis(const std::vector<torch::Tensor> &latents) {
   auto x = latents.back();
-  for (int k = int(levels.size()) - 1; k >= 0; --k) {
-    x = torch::cat({latents[k], x}, 1);
-    for (auto it = levels[k].rbegin(); it != levels[k].rend(); ++it) x = (*it)->inverse(x);
-    x = torch::pixel_shuffle(x, 2);
-  }
+  for (int k = int(levels.size()) - 1; k >= 0; --k) x = synthesis_level(k, latents[k], x);
   return x;
+}
+
+torch::Tensor MultiScaleTransformImpl::synthesis_level(int k, const torch::Tensor &latent,
+                                                       const torch::Tensor &continued) {
+  auto x = torch::cat({latent, continued}, 1);
+  for (auto it = levels[k].rbegin(); it != levels[k].rend(); ++it) x = (*it)->inverse(x);
+  return torch::pixel_shuffle(x, 2);
 }
 
 ResidualPredictorImpl::ResidualPredictorImpl(int channels, int context_channels, int width) {
@@ -194,7 +197,8 @@ MsicModelImpl::MsicModelImpl(const ModelConfig &config_) : config(config_) {
       lrp.back() = ResidualPredictor(c, cc, config.lrp_width[l]);
       lrp_holder->register_module(std::to_string(l), lrp.back());
     }
-    context.emplace_back(c, cc, config.context_width[l], config.causal_context != 0, config.context_depth);
+    context.emplace_back(c, config.context_net_inputs(l), config.context_width[l], config.causal_context != 0,
+                         config.context_depth);
     ctx_holder->register_module(std::to_string(l), context.back());
   }
   if (config.postfilter_width > 0) post = register_module("post", PostFilter(config.postfilter_width));
@@ -237,7 +241,7 @@ void MsicModelImpl::store(ModelFile &file) {
 }
 
 torch::Tensor context_features(const ModelConfig &config, const std::vector<torch::Tensor> &latents,
-                               int latent, int64_t height, int64_t width) {
+                               int latent, int64_t height, int64_t width, const torch::Tensor &continued) {
   std::vector<torch::Tensor> parts;
   for (int s : config.context_sources(latent)) {
     auto f = latents[s];
@@ -245,6 +249,12 @@ torch::Tensor context_features(const ModelConfig &config, const std::vector<torc
     if (sh > 0)
       f = f.repeat_interleave(1 << sh, 2).repeat_interleave(1 << sh, 3);
     parts.push_back(f.narrow(2, 0, height).narrow(3, 0, width));
+  }
+  if (continued.defined()) {
+    const int64_t r = entropy::kSynthesisReach;
+    auto padded = torch::constant_pad_nd(continued, {r, r, r, r});
+    for (int64_t dy = -r; dy <= r; ++dy)
+      for (int64_t dx = -r; dx <= r; ++dx) parts.push_back(padded.narrow(2, r + dy, height).narrow(3, r + dx, width));
   }
   return parts.empty() ? torch::Tensor() : torch::cat(parts, 1);
 }
@@ -259,14 +269,17 @@ void MsicModelImpl::refine_latents(std::vector<torch::Tensor> &latents, const st
 
 void MsicModelImpl::refine_latents(std::vector<torch::Tensor> &latents, const torch::Tensor &inv_gains) {
   // Coarse to fine, so each prediction sees refined coarser latents.
-  int off = config.total_latent_channels();
-  for (int l = config.latent_count() - 1; l >= 0; --l) {
-    int c = config.latent_channels(l);
-    off -= c;
-    if (!lrp[l]) continue;
-    auto ctx = context_features(config, latents, l, latents[l].size(2), latents[l].size(3));
-    latents[l] = lrp[l]->forward(latents[l], ctx, inv_gains.narrow(0, off, c).view({1, c, 1, 1}));
-  }
+  for (int l = config.latent_count() - 1; l >= 0; --l) latents[l] = refine_latent(l, latents, inv_gains);
+}
+
+torch::Tensor MsicModelImpl::refine_latent(int l, const std::vector<torch::Tensor> &latents,
+                                           const torch::Tensor &inv_gains) {
+  if (!lrp[l]) return latents[l];
+  int off = 0;
+  for (int k = 0; k < l; ++k) off += config.latent_channels(k);
+  const int c = config.latent_channels(l);
+  auto ctx = context_features(config, latents, l, latents[l].size(2), latents[l].size(3));
+  return lrp[l]->forward(latents[l], ctx, inv_gains.narrow(0, off, c).view({1, c, 1, 1}));
 }
 
 torch::Tensor MsicModelImpl::postfilter(const torch::Tensor &x) { return post ? post->forward(x) : x; }

@@ -35,6 +35,10 @@ struct MultiScaleTransformImpl : torch::nn::Module {
   explicit MultiScaleTransformImpl(const ModelConfig &config);
   std::vector<torch::Tensor> analysis(torch::Tensor x);  // latents fine -> coarse
   torch::Tensor synthesis(const std::vector<torch::Tensor> &latents);
+  // One level of the synthesis: level k's input from its latent and the
+  // continued half (level k + 1's input; for the last level, the last
+  // latent).
+  torch::Tensor synthesis_level(int k, const torch::Tensor &latent, const torch::Tensor &continued);
   std::vector<std::vector<InvertibleUnit>> levels;
 };
 TORCH_MODULE(MultiScaleTransform);
@@ -86,6 +90,9 @@ struct MsicModelImpl : torch::nn::Module {
   // The same with 1 / gain for every latent channel as a tensor on the
   // latents' device (the trainer: no copy to the host).
   void refine_latents(std::vector<torch::Tensor> &latents, const torch::Tensor &inv_gains);
+  // The residual prediction of latent l alone; the coarser latents must be
+  // refined already.
+  torch::Tensor refine_latent(int l, const std::vector<torch::Tensor> &latents, const torch::Tensor &inv_gains);
   torch::Tensor postfilter(const torch::Tensor &x);
 
   ModelConfig config;
@@ -102,8 +109,10 @@ TORCH_MODULE(MsicModel);
 torch::Tensor second_pass_mask(int64_t height, int64_t width, const torch::TensorOptions &options);
 
 // The decoded context sources of `latent`, nearest-neighbour upsampled to
-// its size (height x width); undefined for the coarsest latent.
+// its size (height x width), then, for a context net of a model with
+// synthesis_context, the neighbourhood of `continued` (the synthesis at the
+// latent's level; coding_schedule.h); undefined when there are none.
 torch::Tensor context_features(const ModelConfig &config, const std::vector<torch::Tensor> &latents,
-                               int latent, int64_t height, int64_t width);
+                               int latent, int64_t height, int64_t width, const torch::Tensor &continued = {});
 
 }  // namespace msic::net

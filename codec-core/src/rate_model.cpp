@@ -15,9 +15,13 @@ RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int a, 
   const ModelConfig &c = model->config;
   auto latents = model->transform->analysis(x);
   const int L = c.latent_count();
-  std::vector<torch::Tensor> known(L);
+  std::vector<torch::Tensor> known(L), refined(L);
+  // The synthesis so far, as the decoder makes it: the continued half of
+  // the latent coded next (synthesis_context), finally the image.
+  torch::Tensor continued;
   std::vector<std::array<double, 2>> pass_bits(estimate ? L : 0);
   auto log2_gain = model->gain_log2[a], log2_scale = model->gain_log2_scale[a];
+  const auto inv_gains = torch::exp2(-log2_gain).detach();
   auto bits = torch::zeros({}, x.options());
   int off = c.total_latent_channels();
   for (int l = L - 1; l >= 0; --l) {  // coarsest first
@@ -26,7 +30,8 @@ RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int a, 
     auto lg = log2_gain.narrow(0, off, ch).view({1, ch, 1, 1});
     auto g = torch::exp2(lg);
     auto ls = log2_scale.narrow(0, off, ch).view({1, ch, 1, 1});
-    auto ctx = context_features(c, known, l, latents[l].size(2), latents[l].size(3));
+    auto ctx = context_features(c, known, l, latents[l].size(2), latents[l].size(3),
+                                c.synthesis_channels(l) ? continued : torch::Tensor());
     auto y_g = latents[l] * g;
     auto second = second_pass_mask(y_g.size(2), y_g.size(3), x.options());
     // Anchors first (their parameters ignore the spatial input), then the
@@ -56,9 +61,12 @@ RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int a, 
     if (estimate)
       pass_bits[l] = {(symbol_bits * (1 - second)).sum().item<double>(), (symbol_bits * second).sum().item<double>()};
     known[l] = (round_ste(y_g - mean_g) + mean_g) / g;
+    refined[l] = known[l];
+    refined[l] = model->refine_latent(l, refined, inv_gains);
+    if (l < c.levels)
+      continued = model->transform->synthesis_level(l, refined[l], l == c.levels - 1 ? refined[L - 1] : continued);
   }
-  model->refine_latents(known, torch::exp2(-log2_gain).detach());
-  auto x_hat = model->postfilter(model->transform->synthesis(known));
+  auto x_hat = model->postfilter(continued);
   auto mse = torch::mse_loss(x_hat, x);
   auto bpp = bits / double(x.size(0) * x.size(2) * x.size(3));
   return {lambda * 255.0 * 255.0 * mse + bpp, bpp, mse, x_hat, pass_bits};

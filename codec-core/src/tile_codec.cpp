@@ -97,14 +97,22 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
   const entropy::QualityGains gains = context_.gains(quality_centi);
   const uint8_t sides = boosted_sides(tile, effort), boost = sides ? border_boost_eighths(quality_centi) : 0;
   const entropy::QualityGains boosted = sides ? boost_gains(quality_centi, boost) : entropy::QualityGains{};
+  // What the decoder will make of it, without decoding the stream: the
+  // coder hands back the latents the decoder will read, and the synthesis
+  // runs on them as they come when the context needs it (synthesis_context).
   std::vector<Planes> dequantized;
+  const bool synthesis_context = context_.config().synthesis_context != 0;
+  engine::ScratchScope scratch;
+  engine::ThreadsScope helpers(share);
+  engine::IncrementalSynthesis synthesis(network_, context_.config(), dequantized, gains.gain);
   std::vector<uint8_t> out;
   {
     // One rANS stream per part (coding_schedule.h), finished side by side.
     std::vector<entropy::RansEncoder> parts(static_cast<size_t>(entropy::coding_parts(int(H))));
     context_.encode(latents, gains, parts,
                     effort >= 2 ? entropy::Rounding::kRateDistortion : entropy::Rounding::kNearest,
-                    decoded ? &dequantized : nullptr, share, entropy::BorderBoost{&boosted, sides});
+                    decoded || synthesis_context ? &dequantized : nullptr, share,
+                    entropy::BorderBoost{&boosted, sides}, continued_half(synthesis));
     latents.clear();
     std::vector<std::vector<uint8_t>> streams(parts.size());
     TilePayloadHeader header;
@@ -123,9 +131,10 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
     header.append_to(out);
     for (const std::vector<uint8_t> &s : streams) out.insert(out.end(), s.begin(), s.end());
   }
-  // What the decoder will make of it, without decoding the stream: the
-  // coder handed back the latents the decoder will read.
-  if (decoded) *decoded = synthesize(std::move(dequantized), gains, share);
+  if (decoded) {
+    *decoded = synthesis.finish();
+    network_.postfilter(*decoded);
+  }
   return out;
 }
 
@@ -178,24 +187,25 @@ Planes TileCodec::reconstruct(const TilePayloadHeader &header, const std::vector
   const entropy::QualityGains gains = context_.gains(quality_centi);
   const entropy::QualityGains boosted =
       header.boosted_sides ? boost_gains(quality_centi, header.boost_eighths) : entropy::QualityGains{};
-  context_.decode(latents, gains, parts, share, entropy::BorderBoost{&boosted, header.boosted_sides});
+  engine::ScratchScope scratch;
+  engine::ThreadsScope helpers(share);
+  engine::IncrementalSynthesis synthesis(network_, context_.config(), latents, gains.gain);
+  context_.decode(latents, gains, parts, share, entropy::BorderBoost{&boosted, header.boosted_sides},
+                  continued_half(synthesis));
   uint64_t escapes = 0;
   for (const entropy::RansDecoder &p : parts) {
     if (!p.finished_cleanly()) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
     escapes += p.escapes();
   }
   if (escapes != header.escapes) throw Error(MSIC_ERR_FORMAT, "corrupt tile (entropy stream mismatch)");
-  return synthesize(std::move(latents), gains, share);
-}
-
-Planes TileCodec::synthesize(std::vector<Planes> latents, const entropy::QualityGains &gains,
-                             const ThreadShare *share) const {
-  engine::ScratchScope scratch;
-  engine::ThreadsScope helpers(share);
-  network_.refine_latents(latents, gains.gain);
-  Planes x = network_.synthesis(std::move(latents));
+  Planes x = synthesis.finish();
   network_.postfilter(x);
   return x;
+}
+
+entropy::ContinuedHalf TileCodec::continued_half(engine::IncrementalSynthesis &synthesis) const {
+  if (!context_.config().synthesis_context) return {};
+  return [&synthesis](int latent) -> const Planes & { return synthesis.continued(latent); };
 }
 
 void TileCodec::decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,

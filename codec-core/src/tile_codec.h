@@ -60,9 +60,9 @@ class TileCodec {
   // pixels are rounded.
   Planes reconstruct(const format::TilePayloadHeader &header, const std::vector<uint8_t> &payload,
                      uint32_t quality_centi, const ThreadShare *share) const;
-  // The decoder's network on decoded latents: residual prediction,
-  // synthesis, post-filter.
-  Planes synthesize(std::vector<Planes> latents, const entropy::QualityGains &gains, const ThreadShare *share) const;
+  // What the context model asks the synthesis for between latents (a
+  // model with synthesis_context; none without).
+  entropy::ContinuedHalf continued_half(engine::IncrementalSynthesis &synthesis) const;
   // Effort 3: moves the coded area's outermost pixels of x against the
   // error the first pass left there.
   void correct_edges(Planes &x, const Planes &decoded, const TileImage &tile) const;

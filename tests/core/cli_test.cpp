@@ -361,6 +361,79 @@ TEST(Trainer, EstimatedRateMatchesTheCodecWithCausalContext) {
   EXPECT_NE(again.output.find("has it already"), std::string::npos) << again.output;
 }
 
+// The continued halves as context (ModelConfig::synthesis_context): grown
+// onto a model, the synthesis's inputs start at zero and the model codes
+// what it did, to the byte; made large, what they change in the codec's
+// files is what the trainer estimates (so the codec's network between the
+// latents gives the context what the trainer's synthesis gives it), and the
+// files decode. (Threads and parts: the Determinism tests, whose random
+// model has the synthesis context.)
+TEST(Trainer, SynthesisContextMatchesTheCodec) {
+  const std::string dir = test::temp_dir(), tool = MSIC_MODEL_INIT;
+  const std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
+  std::string with = MSIC_DEFAULT_MODEL_FILE, without = dir + "/without.msicw";
+  if (msic::ModelFile::load(with).config.synthesis_context == 0) {
+    // Grown models are float (the twin's): against one grown without it,
+    // the same bytes (but for the model's hash in the header).
+    Result g = run(tool + " " + dir + "/grown.msicw --grow " + with + " --predict-levels '' --synthesis-context 2");
+    ASSERT_EQ(g.status, 0) << g.output;
+    Result f = run(tool + " " + dir + "/float.msicw --grow " + with + " --predict-levels ''");
+    ASSERT_EQ(f.status, 0) << f.output;
+    for (const char *m : {"float", "grown"}) {
+      const std::string model = dir + "/" + m + ".msicw", file = dir + "/" + m + ".msic";
+      ASSERT_EQ(run(cli + " encode " + src + " " + file + " --quality 40 --model " + model).status, 0) << m;
+      ASSERT_EQ(run(cli + " decode " + file + " " + dir + "/" + m + ".png --model " + model).status, 0) << m;
+    }
+    EXPECT_EQ(size_of(dir + "/float.msic"), size_of(dir + "/grown.msic"));
+    EXPECT_EQ(test::load(dir + "/float.png").pixels, test::load(dir + "/grown.png").pixels);
+    msic::ModelFile m = msic::ModelFile::load(dir + "/grown.msicw");
+    for (int l = 0; l < m.config.latent_count(); ++l) {
+      const int from = m.config.context_channels(l), inputs = m.config.context_net_inputs(l);
+      std::vector<float> &wc = m.tensors.at("context." + std::to_string(l) + ".wc").f32.owned();
+      for (size_t i = 0; i < wc.size(); ++i)
+        if (int(i % inputs) >= from) wc[i] = (i * 2654435761u) % 7 < 3 ? 0.1f : -0.08f;
+    }
+    m.config.name = "msinn-test-synthesis";
+    with = dir + "/with.msicw";
+    m.save(with);
+  }
+  msic::ModelFile m = msic::ModelFile::load(with);
+  ASSERT_GE(m.config.synthesis_context, 1);
+  int widened = 0;
+  for (int l = 0; l < m.config.latent_count(); ++l) {
+    const int from = m.config.context_channels(l), inputs = m.config.context_net_inputs(l);
+    widened += inputs > from;
+    std::vector<float> &wc = m.tensors.at("context." + std::to_string(l) + ".wc").f32.owned();
+    for (size_t i = 0; i < wc.size(); ++i)
+      if (int(i % inputs) >= from) wc[i] = 0;
+  }
+  EXPECT_EQ(widened, m.config.synthesis_context);
+  m.config.name = "msinn-test-synthesis-off";
+  m.save(without);
+  auto on = estimated_and_actual(with, {1, 4}), off = estimated_and_actual(without, {1, 4});
+  ASSERT_EQ(on.size(), 2u);
+  ASSERT_EQ(off.size(), 2u);
+  EXPECT_NEAR(on[1].second / on[1].first, 1.0, 0.015) << on[1].second << " vs " << on[1].first;
+  for (int a = 0; a < 2; ++a) {
+    double changed_estimated = on[a].first / off[a].first - 1, changed_actual = on[a].second / off[a].second - 1;
+    EXPECT_GT(std::abs(changed_actual), 0.01) << "the synthesis changes nothing";
+    EXPECT_NEAR(changed_actual, changed_estimated, 0.25 * std::abs(changed_estimated)) << "anchor index " << a;
+  }
+  ASSERT_EQ(run(cli + " encode " + src + " " + dir + "/c.msic --quality 50 --model " + with).status, 0);
+  Result d = run(cli + " decode " + dir + "/c.msic " + dir + "/c.png --model " + with);
+  ASSERT_EQ(d.status, 0) << d.output;
+  EXPECT_GT(test::psnr(test::load(src).pixels, test::load(dir + "/c.png").pixels), 30.0);
+  const std::string again = std::to_string(m.config.synthesis_context);
+  const std::string too_many = std::to_string(m.config.levels);
+  for (const std::string &bad : {again, too_many, std::string("0"), std::string("x")}) {
+    Result r = run(tool + " " + dir + "/x.msicw --grow " + with + " --predict-levels '' --synthesis-context " + bad);
+    EXPECT_EQ(r.status, 1) << bad << ": " << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/x.msicw")) << bad;
+  }
+  EXPECT_THROW(msic::ModelConfig::from_text(m.config.to_text() + "synthesis_context=" + too_many + "\n"),
+               std::exception);
+}
+
 namespace {
 // The default model grown to twice its context widths and one layer deeper,
 // in `dir`; and with the new layers made large (weights and biases), or

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -42,11 +43,21 @@ struct Coded {
   uint32_t escapes = 0;
 };
 
+// A model with synthesis_context codes with the decoder's synthesis
+// between latents (`network`, run on the dequantized latents as they come,
+// which it refines in place, in the encoder as in the decoder).
 Coded encode(const msic::entropy::ContextModel &context, const std::vector<Planes> &latents,
              const msic::entropy::QualityGains &gains, size_t parts, msic::entropy::Rounding rounding,
-             std::vector<Planes> *dequantized, const msic::ThreadShare *share = nullptr) {
+             std::vector<Planes> *dequantized, const msic::ThreadShare *share = nullptr,
+             const msic::engine::NetworkEngine *network = nullptr) {
   std::vector<msic::entropy::RansEncoder> coders(parts);
-  context.encode(latents, gains, coders, rounding, dequantized, share);
+  std::optional<msic::engine::IncrementalSynthesis> synthesis;
+  msic::entropy::ContinuedHalf continued;
+  if (network) {
+    synthesis.emplace(*network, context.config(), *dequantized, gains.gain);
+    continued = [&](int l) -> const Planes & { return synthesis->continued(l); };
+  }
+  context.encode(latents, gains, coders, rounding, dequantized, share, {}, continued);
   Coded out;
   for (msic::entropy::RansEncoder &c : coders) {
     out.escapes += c.escapes();
@@ -58,12 +69,19 @@ Coded encode(const msic::entropy::ContextModel &context, const std::vector<Plane
 // Decodes every part; each must end where its encoder began.
 std::vector<Planes> decode(const msic::entropy::ContextModel &context, const std::vector<Planes> &shapes,
                            const msic::entropy::QualityGains &gains, const Coded &coded,
-                           const msic::ThreadShare *share = nullptr) {
+                           const msic::ThreadShare *share = nullptr,
+                           const msic::engine::NetworkEngine *network = nullptr) {
   std::vector<Planes> decoded;
   for (const Planes &p : shapes) decoded.emplace_back(p.channels, p.height, p.width);
   std::vector<msic::entropy::RansDecoder> readers;
   for (const std::vector<uint8_t> &s : coded.streams) readers.emplace_back(s.data(), s.size());
-  context.decode(decoded, gains, readers, share);
+  std::optional<msic::engine::IncrementalSynthesis> synthesis;
+  msic::entropy::ContinuedHalf continued;
+  if (network) {
+    synthesis.emplace(*network, context.config(), decoded, gains.gain);
+    continued = [&](int l) -> const Planes & { return synthesis->continued(l); };
+  }
+  context.decode(decoded, gains, readers, share, {}, continued);
   uint32_t escapes = 0;
   for (const msic::entropy::RansDecoder &r : readers) {
     EXPECT_TRUE(r.finished_cleanly());
@@ -108,30 +126,33 @@ TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
 // threads (the finest latent, 128 rows, in 4 parts; the next, 64 rows, in
 // 2) and fewer; a decoder reads two parts at once on one thread where it
 // has two or more a thread (ContextModel::decode_row_pairs). The shipped model has causal context (each part's first
-// pass sees only its own rows), the random test model none.
+// pass sees only its own rows), the random test model none but the
+// continued halves (synthesis_context): every part's context reads them.
 TEST(ContextModel, ThreadsCodeTheSameParts) {
   for (const std::string &path : {std::string(MSIC_DEFAULT_MODEL_FILE), test::random_model_path()}) {
     const msic::ModelFile model = msic::ModelFile::load(path);
     const msic::entropy::ContextModel context(model);
+    const msic::engine::NetworkEngine engine(model);
+    const msic::engine::NetworkEngine *network = model.config.synthesis_context ? &engine : nullptr;
     const std::vector<Planes> latents = some_latents(model, 256, 384, 40.0f);
     const msic::entropy::QualityGains gains = context.gains(9000u);
     for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion}) {
       std::vector<Planes> one, three;
-      const Coded alone = encode(context, latents, gains, 4, rounding, &one);
+      const Coded alone = encode(context, latents, gains, 4, rounding, &one, nullptr, network);
       msic::ThreadShare share(1, 3);
-      const Coded split = encode(context, latents, gains, 4, rounding, &three, &share);
+      const Coded split = encode(context, latents, gains, 4, rounding, &three, &share, network);
       EXPECT_EQ(alone.streams, split.streams) << path << ", rounding " << int(rounding);
       EXPECT_EQ(alone.escapes, split.escapes);
       EXPECT_GT(alone.escapes, 0u);
       expect_same(one, three, path);
       msic::ThreadShare decoders(1, 3), two(1, 2);
-      expect_same(one, decode(context, latents, gains, alone, &decoders), path + ", decoded on 3 threads");
+      expect_same(one, decode(context, latents, gains, alone, &decoders, network), path + ", decoded on 3 threads");
       // Two parts a thread or more: read in pairs (4 parts: 2 pairs on 2
       // threads; on 1 thread, a pair and, of 3 parts, one alone).
-      expect_same(one, decode(context, latents, gains, alone, &two), path + ", decoded on 2 threads");
+      expect_same(one, decode(context, latents, gains, alone, &two, network), path + ", decoded on 2 threads");
       std::vector<Planes> three_parts;
-      const Coded odd = encode(context, latents, gains, 3, rounding, &three_parts);
-      expect_same(three_parts, decode(context, latents, gains, odd), path + ", 3 parts on 1 thread");
+      const Coded odd = encode(context, latents, gains, 3, rounding, &three_parts, nullptr, network);
+      expect_same(three_parts, decode(context, latents, gains, odd, nullptr, network), path + ", 3 parts on 1 thread");
     }
   }
 }

@@ -1,5 +1,6 @@
 // msic-test-model OUT.msicw: a model with random weights everywhere (couplings,
-// context nets and their residual hidden layers, residual predictors), so
+// context nets, their residual hidden layers and their inputs from the
+// synthesis, residual predictors), so
 // that tests exercise every path with non-trivial numbers rather than the
 // identity-initialised default.
 #include <cstdio>
@@ -14,6 +15,7 @@ int main(int argc, char **argv) {
   msic::ModelConfig config;
   config.name = "msinn-test-random";
   config.context_depth = 2;  // so that the residual hidden layers run with random weights too
+  config.synthesis_context = config.levels - 1;  // and every continued half as context
   msic::net::MsicModel model(config);
   for (auto &p : model->named_parameters()) {
     const std::string &n = p.key();

@@ -6,7 +6,8 @@
 //
 //   msic-model-init OUT.msicw [--config FILE] IMAGE...
 //   msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]
-//                   [--context-width W0,W1,...] [--context-depth D] [--coupling-width W0,W1,...]
+//                   [--synthesis-context N] [--context-width W0,W1,...] [--context-depth D]
+//                   [--coupling-width W0,W1,...]
 //   msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...
 //
 // --grow adds a predict unit in front of each listed level of a (trained)
@@ -16,8 +17,10 @@
 // new weights start small); --context-width and --context-depth make the
 // context nets wider (one width per latent, fine to coarse) and deeper
 // (ModelConfig::context_depth), and --coupling-width the transform's
-// couplings (one width per level, fine to coarse). All but unchanging what
-// the model computes, so training goes on from there. A grown model is a
+// couplings (one width per level, fine to coarse); --synthesis-context N lets
+// the N coarsest latents with a continued half see it as the decoder makes
+// it (ModelConfig::synthesis_context; new weights start at zero). All but
+// unchanging what the model computes, so training goes on from there. A grown model is a
 // float one (--integer after training makes it integer again).
 //
 // --integer makes FROM's 3x3 convolutions integer ones (ModelConfig::
@@ -202,7 +205,8 @@ std::vector<int> parse_ints(const std::string &list, const std::string &option) 
 const char kUsage[] =
     "usage: msic-model-init OUT.msicw [--config FILE] IMAGE...\n"
     "       msic-model-init OUT.msicw --grow FROM.msicw [--predict-levels 0,1] [--causal-context]\n"
-    "                       [--context-width W0,W1,...] [--context-depth D] [--coupling-width W0,W1,...]\n"
+    "                       [--synthesis-context N] [--context-width W0,W1,...] [--context-depth D]\n"
+    "                       [--coupling-width W0,W1,...]\n"
     "       msic-model-init OUT.msicw --integer FROM.msicw [--name NAME] IMAGE...\n";
 
 }  // namespace
@@ -240,6 +244,9 @@ int main(int argc, char **argv) {
         name = value();
       } else if (arg == "--causal-context") {
         growth.causal_context = true;
+      } else if (arg == "--synthesis-context") {
+        growth.synthesis_context = parse_int(value(), arg);
+        if (growth.synthesis_context < 1) throw std::runtime_error("--synthesis-context must be at least 1");
       } else if (arg == "--context-width") {
         growth.context_width = parse_ints(value(), arg);
       } else if (arg == "--context-depth") {
@@ -267,9 +274,10 @@ int main(int argc, char **argv) {
       save_and_report(integer_model(ModelFile::load(integer_from), images, name), argv[1]);
       return 0;
     }
-    if (grow_from.empty() && (growth.causal_context || !growth.context_width.empty() || growth.context_depth ||
-                              !growth.coupling_width.empty()))
-      throw std::runtime_error("--causal-context, --context-width, --context-depth and --coupling-width go with --grow");
+    if (grow_from.empty() && (growth.causal_context || growth.synthesis_context != 0 || !growth.context_width.empty() ||
+                              growth.context_depth || !growth.coupling_width.empty()))
+      throw std::runtime_error(
+          "--causal-context, --synthesis-context, --context-width, --context-depth and --coupling-width go with --grow");
     if (!grow_from.empty()) {
       growth.predict_levels = parse_ints(predict_levels, "--predict-levels");
       save_and_report(net::grow(ModelFile::load(grow_from), growth), argv[1]);

@@ -323,14 +323,46 @@ const std::vector<std::vector<Conv>> &NetworkEngine::inverse_mixes() const {
 }
 
 Planes NetworkEngine::synthesis(std::vector<Planes> latents) const {
-  const std::vector<std::vector<Conv>> &inverse = inverse_mixes();
   Planes x = std::move(latents.back());
-  for (int k = int(levels_.size()) - 1; k >= 0; --k) {
-    x = concat(latents[k], x);
-    for (int u = int(levels_[k].size()) - 1; u >= 0; --u) x = levels_[k][u].inverse(std::move(x), inverse[k][u]);
-    x = depth_to_space(x);
-  }
+  for (int k = int(levels_.size()) - 1; k >= 0; --k) x = synthesis_level(k, latents[k], std::move(x));
   return x;
+}
+
+Planes NetworkEngine::synthesis_level(int k, const Planes &latent, Planes continued) const {
+  const std::vector<Conv> &inverse = inverse_mixes()[size_t(k)];
+  Planes x = concat(latent, continued);
+  continued = Planes();
+  for (int u = int(levels_[k].size()) - 1; u >= 0; --u) x = levels_[k][u].inverse(std::move(x), inverse[u]);
+  return depth_to_space(x);
+}
+
+IncrementalSynthesis::IncrementalSynthesis(const NetworkEngine &engine, const ModelConfig &config,
+                                           std::vector<Planes> &latents, const std::vector<float> &gains)
+    : engine_(engine), config_(config), latents_(latents), gains_(gains), refined_(config.latent_count()),
+      level_(config.levels) {}
+
+void IncrementalSynthesis::run_level() {
+  // (Checked here: an encoder's latents are made after this is.)
+  if (int(latents_.size()) != config_.latent_count() || int(gains_.size()) != config_.total_latent_channels())
+    throw Error(MSIC_ERR_INTERNAL, "engine: latents or gains do not fit the model");
+  const int k = level_ - 1;
+  while (refined_ > k) engine_.refine_latent(latents_, --refined_, gains_);
+  // (The latents stay: the finer ones' residual prediction reads them.)
+  Planes below = k == config_.levels - 1 ? latents_.back() : std::move(x_);
+  x_ = engine_.synthesis_level(k, latents_[size_t(k)], std::move(below));
+  level_ = k;
+}
+
+const Planes &IncrementalSynthesis::continued(int latent) {
+  if (latent < 0 || latent > config_.levels - 2 || level_ <= latent)
+    throw Error(MSIC_ERR_INTERNAL, "engine: no continued half of latent " + std::to_string(latent) + " now");
+  while (level_ > latent + 1) run_level();
+  return x_;
+}
+
+Planes IncrementalSynthesis::finish() {
+  while (level_ > 0) run_level();
+  return std::move(x_);
 }
 
 Planes NetworkEngine::predictor_input(const std::vector<Planes> &latents, int latent) const {
@@ -355,22 +387,24 @@ Planes NetworkEngine::predictor_input(const std::vector<Planes> &latents, int la
 void NetworkEngine::refine_latents(std::vector<Planes> &latents, const std::vector<float> &gains) const {
   if (int(latents.size()) != config_.latent_count() || int(gains.size()) != config_.total_latent_channels())
     throw Error(MSIC_ERR_INTERNAL, "engine: latents or gains do not fit the model");
-  int off = config_.total_latent_channels();
-  for (int l = config_.latent_count() - 1; l >= 0; --l) {
-    const int c = config_.latent_channels(l);
-    off -= c;
-    if (!lrp_[l].present) continue;
-    const Planes in = predictor_input(latents, l);
-    by_row_parts(in.height, [&](int r0, int r1) {
-      int a0 = 0;
-      const Planes r = two_convolutions(lrp_[l].c1, lrp_[l].c2, in, r0, r1, a0);
-      const size_t first = size_t(r0 - a0) * in.width, n = size_t(r1 - r0) * in.width;
-      for (int ch = 0; ch < c; ++ch) {
-        const float inv_gain = 1.0f / gains[off + ch];
-        add_prediction(latents[l].plane(ch) + size_t(r0) * in.width, r.plane(ch) + first, n, inv_gain);
-      }
-    });
-  }
+  for (int l = config_.latent_count() - 1; l >= 0; --l) refine_latent(latents, l, gains);
+}
+
+void NetworkEngine::refine_latent(std::vector<Planes> &latents, int l, const std::vector<float> &gains) const {
+  if (!lrp_[l].present) return;
+  const int c = config_.latent_channels(l);
+  int off = 0;
+  for (int k = 0; k < l; ++k) off += config_.latent_channels(k);
+  const Planes in = predictor_input(latents, l);
+  by_row_parts(in.height, [&](int r0, int r1) {
+    int a0 = 0;
+    const Planes r = two_convolutions(lrp_[l].c1, lrp_[l].c2, in, r0, r1, a0);
+    const size_t first = size_t(r0 - a0) * in.width, n = size_t(r1 - r0) * in.width;
+    for (int ch = 0; ch < c; ++ch) {
+      const float inv_gain = 1.0f / gains[off + ch];
+      add_prediction(latents[l].plane(ch) + size_t(r0) * in.width, r.plane(ch) + first, n, inv_gain);
+    }
+  });
 }
 
 void NetworkEngine::postfilter(Planes &image) const {

@@ -22,6 +22,12 @@ class NetworkEngine {
   // Adds the residual prediction to dequantized latents (coarse to fine);
   // gains: one per latent channel, all latents in order.
   void refine_latents(std::vector<Planes> &latents, const std::vector<float> &gains) const;
+  // The same for latent l alone; the coarser latents must be refined.
+  void refine_latent(std::vector<Planes> &latents, int l, const std::vector<float> &gains) const;
+  // One level of the synthesis: level k's input from its latent and the
+  // continued half (level k + 1's input; for the last level, the last
+  // latent).
+  Planes synthesis_level(int k, const Planes &latent, Planes continued) const;
   void postfilter(Planes &image) const;
 
  private:
@@ -61,6 +67,33 @@ class NetworkEngine {
   std::vector<Predictor> lrp_;
   bool has_post_ = false;
   Conv post1_, post2_;
+};
+
+// The decoder's residual prediction and synthesis, run as the latents
+// become known, coarsest first: a model with synthesis_context codes each
+// latent with its continued half as context (ModelConfig), which the
+// levels below must have made by then. Without it, finish() is
+// refine_latents() then synthesis(). `latents` (refined in place, filled
+// in by the time the first level runs) and `gains` must outlive it.
+class IncrementalSynthesis {
+ public:
+  IncrementalSynthesis(const NetworkEngine &engine, const ModelConfig &config, std::vector<Planes> &latents,
+                       const std::vector<float> &gains);
+  // The continued half of `latent` (0 .. levels - 2): level latent + 1's
+  // input, from the coarser latents, which must be final.
+  const Planes &continued(int latent);
+  // The image, from every latent (then spent); no post-filter.
+  Planes finish();
+
+ private:
+  void run_level();  // the next level down
+  const NetworkEngine &engine_;
+  const ModelConfig &config_;
+  std::vector<Planes> &latents_;
+  const std::vector<float> &gains_;
+  int refined_;  // latents from here on are refined
+  int level_;    // x_ is this level's input (levels: none yet)
+  Planes x_;
 };
 
 }  // namespace msic::engine

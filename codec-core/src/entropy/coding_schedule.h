@@ -9,6 +9,11 @@
 //     position together;
 //   - channel context: the decoded coarser latents at the same place
 //     (ModelConfig::context_sources);
+//   - synthesis context (ModelConfig::synthesis_context): the latent's
+//     continued half, as the decoder's synthesis makes it from the coarser
+//     latents, at the 3 x 3 positions around the symbol's, row by row, each
+//     with all its channels, zero outside the latent (after the channel
+//     context's latents);
 //   - spatial context, four neighbours of the same latent in this order:
 //     pass 1 sees its anchor neighbours, and pass 0 of a causal model
 //     (ModelConfig::causal_context) the anchors decoded before it;
@@ -40,6 +45,10 @@ constexpr NeighbourOffset kSpatialContext[kCodingPasses][kSpatialNeighbours] = {
 };
 // How far any neighbour reaches (for padding).
 constexpr int kSpatialReach = 2;
+// The synthesis context's neighbourhood: all of it is known before the
+// latent's first symbol, so it reaches across parts.
+constexpr int kSynthesisReach = 1;
+constexpr int kSynthesisTaps = (2 * kSynthesisReach + 1) * (2 * kSynthesisReach + 1);
 
 // The pass that codes position (y, x).
 constexpr int coding_pass(int y, int x) { return (y + x) & 1; }

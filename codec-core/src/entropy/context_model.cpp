@@ -32,6 +32,13 @@ constexpr size_t kSymbolsPerPart = 16384;
 
 inline int16_t clamp16(int32_t v) { return int16_t(std::clamp(v, -kInt16Limit, kInt16Limit)); }
 
+// A float context input (the continued half) in Q8: rounded to even,
+// clamped to int16; NaN gives 0.
+inline int16_t to_q8(float v) {
+  const double q = std::clamp(double(v) * 256.0, -double(kInt16Limit), double(kInt16Limit));
+  return q == q ? int16_t(round_even(q)) : 0;
+}
+
 // The decoder's float latent for symbol s: (s + mean) / gain.
 inline float dequantize(int32_t s, int64_t mean_q8, float gain) {
   return float((double(s) + double(mean_q8) / 256.0) / gain);
@@ -51,7 +58,7 @@ ContextModel::ContextModel(const ModelFile &model)
     off += config_.latent_channels(l);
     Net n;
     int c = config_.latent_channels(l);
-    n.ctx_in = config_.context_channels(l);
+    n.ctx_in = config_.context_net_inputs(l);
     n.spatial_in = kSpatialNeighbours * c;
     n.hidden = config_.context_width[l];
     n.out = 2 * c;
@@ -176,13 +183,25 @@ __attribute__((always_inline)) inline void ContextModel::prepare_batch(const Lat
   const size_t in_stride = sc.in_stride, hidden_stride = sc.hidden_stride, pre_stride = sc.pre_stride,
                out_stride = sc.out_stride;
   const bool spatial = pass_has_spatial_context(pass, config_.causal_context);
-  // The nets' inputs: channel context (coarser latents at this place), then
-  // spatial context (coding_schedule.h).
+  // The nets' inputs: channel context (coarser latents at this place, then
+  // the continued half), then spatial context (coding_schedule.h).
   for (int k = 0; k < count; ++k) {
     const int x = x0 + 2 * k;
     int16_t *dst = in + k * in_stride;
     for (int s = 0; s < sources; ++s) {
       const ContextSource &src = a.source[s];
+      if (src.reach) {  // the continued half, around (y, x)
+        for (int yy = y - src.reach; yy <= y + src.reach; ++yy)
+          for (int xx = x - src.reach; xx <= x + src.reach; ++xx, dst += src.channels) {
+            if (yy >= 0 && yy < src.height && xx >= 0 && xx < src.width) {
+              const int16_t *from = src.known + (size_t(yy) * src.width + xx) * src.channels;
+              std::copy(from, from + src.channels, dst);
+            } else {
+              std::fill(dst, dst + src.channels, int16_t(0));
+            }
+          }
+        continue;
+      }
       const int sy = std::min(y >> src.shift, src.height - 1), sx = std::min(x >> src.shift, src.width - 1);
       const int16_t *from = src.known + (size_t(sy) * src.width + sx) * src.channels;
       std::copy(from, from + src.channels, dst);
@@ -344,14 +363,17 @@ const QualityGains &ContextModel::gains_at(const LatentRows &a, int y, int x) {
 template <class Coder, class Step>
 void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &g, const BorderBoost &boost,
                         std::vector<Coder> &coders, Step step, std::vector<Planes> *values,
-                        const ThreadShare *share) const {
+                        const ThreadShare *share, const ContinuedHalf &continued) const {
   if (boost.sides && !boost.gains) throw Error(MSIC_ERR_INTERNAL, "a border boost without its gains");
+  if (config_.synthesis_context && !(continued && values))
+    throw Error(MSIC_ERR_INTERNAL, "a model with synthesis context codes only with the synthesis");
   const int L = config_.latent_count();
   if (int(latents.size()) != L) throw Error(MSIC_ERR_INTERNAL, "wrong number of latents");
   if (coders.empty() || coders.size() > size_t(kMaxCodingParts)) throw Error(MSIC_ERR_INTERNAL, "wrong number of parts");
   // Dequantized values in Q8, channels last: the integer image of what the
   // decoder knows so far.
   std::vector<PooledVector<int16_t>> known(L);
+  PooledVector<int16_t> synthesis;  // the continued half of the latent being coded, likewise
   const Scratch mine(nets_);
   std::optional<Scratch> second;  // a decoder's second part of a pair (decode_row_pairs)
   if constexpr (std::is_same_v<Coder, RansDecoder>) second.emplace(nets_);
@@ -373,7 +395,17 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
     for (size_t k = 0; k < sources.size(); ++k) {
       const Planes &sp = latents[sources[k]];
       a.source[k] = {known[sources[k]].data(), config_.latent_shift(sources[k]) - config_.latent_shift(l), sp.height,
-                     sp.width, sp.channels};
+                     sp.width, sp.channels, 0};
+    }
+    if (const int channels = config_.synthesis_channels(l)) {
+      const Planes &half = continued(l);
+      if (half.channels != channels || half.height != p.height || half.width != p.width)
+        throw Error(MSIC_ERR_INTERNAL, "the continued half does not fit its latent");
+      synthesis.assign(half.values.size(), 0);
+      const size_t plane = half.plane_size();
+      for (int c = 0; c < channels; ++c)
+        for (size_t i = 0; i < plane; ++i) synthesis[i * channels + c] = to_q8(half.plane(c)[i]);
+      a.source[a.sources++] = {synthesis.data(), 0, p.height, p.width, channels, kSynthesisReach};
     }
     const int H = p.height, parts = latent_parts(int(coders.size()), H);
     const size_t symbols = size_t(H) * size_t((p.width + 1) / 2) * p.channels;  // of one pass
@@ -419,7 +451,7 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
 
 void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, std::vector<RansEncoder> &parts,
                           Rounding rounding, std::vector<Planes> *dequantized, const ThreadShare *share,
-                          const BorderBoost &boost) const {
+                          const BorderBoost &boost, const ContinuedHalf &continued) const {
   const bool rd = rounding == Rounding::kRateDistortion;
   const CodingCost *coding_cost = nullptr;  // only for rate rounding
   if (rd) {
@@ -459,14 +491,14 @@ void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains
     to.put(tables_, table, s);
     return s;
   };
-  code(latents, g, boost, parts, step, dequantized, share);
+  code(latents, g, boost, parts, step, dequantized, share, continued);
 }
 
 void ContextModel::decode(std::vector<Planes> &latents, const QualityGains &g, std::vector<RansDecoder> &parts,
-                          const ThreadShare *share, const BorderBoost &boost) const {
+                          const ThreadShare *share, const BorderBoost &boost, const ContinuedHalf &continued) const {
   for (auto &p : latents) p.values.assign(size_t(p.channels) * p.height * p.width, 0.f);
   auto step = [&](RansDecoder &from, int, size_t, bool, float, int64_t, int table) { return from.get(tables_, table); };
-  code(latents, g, boost, parts, step, &latents, share);
+  code(latents, g, boost, parts, step, &latents, share, continued);
 }
 
 }  // namespace msic::entropy

@@ -8,7 +8,10 @@
 // the output layer.
 // Models with causal_context also give the first pass (the anchors) the four
 // anchors decoded before it in raster order, within its part of the rows
-// (coding_schedule.h).
+// (coding_schedule.h). Models with synthesis_context give every latent that
+// has a continued half that half too, as the decoder's synthesis makes it
+// from the coarser latents (ContinuedHalf): the codec's network runs
+// between latents.
 // Gain vectors, interpolated between quality anchors, scale the latent before
 // rounding, so one model covers every quality.
 //
@@ -18,6 +21,7 @@
 // symbol is the same on every machine and with every build.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -62,6 +66,13 @@ struct BorderBoost {
 
 enum class Rounding { kNearest, kRateDistortion };
 
+// For a model with synthesis_context: the continued half of latent l
+// (ModelConfig::synthesis_channels(l) channels of its size), made from the
+// dequantized coarser latents that encode() or decode() has filled in by
+// then (engine::IncrementalSynthesis). The context sees it in Q8, rounded
+// to even and clamped to int16.
+using ContinuedHalf = std::function<const Planes &(int latent)>;
+
 // Bits are worth this many squared quantization steps. The quality gains
 // put every channel's step where a bit buys the same distortion, so one
 // value serves them all. Measured on Kodak (bench/rd.py, BD-rate against
@@ -85,16 +96,17 @@ class ContextModel {
   // least, but on the tile's border (the decoder is the same). If given,
   // `dequantized` receives what decode() will fill in, bit for bit.
   // share: threads it may use (parallel.h; none: this one alone); the
-  // symbols do not depend on them.
+  // symbols do not depend on them. A model with synthesis_context needs
+  // `continued`, and `dequantized` for it to read.
   void encode(const std::vector<Planes> &latents, const QualityGains &g,
               std::vector<RansEncoder> &parts, Rounding rounding = Rounding::kNearest,
               std::vector<Planes> *dequantized = nullptr, const ThreadShare *share = nullptr,
-              const BorderBoost &boost = {}) const;
+              const BorderBoost &boost = {}, const ContinuedHalf &continued = {}) const;
   // Decodes latents of the given shapes from parts.size() parts; fills
   // their values with the dequantized latents, (s + mean) / gain.
   void decode(std::vector<Planes> &latents, const QualityGains &g,
               std::vector<RansDecoder> &parts, const ThreadShare *share = nullptr,
-              const BorderBoost &boost = {}) const;
+              const BorderBoost &boost = {}, const ContinuedHalf &continued = {}) const;
 
   // Name of tensor `part` of latent l's context net in the model file.
   static std::string tensor_name(int latent, const char *part);
@@ -126,11 +138,13 @@ class ContextModel {
   };
   // What code_rows() reads of one latent: its net, gains, shape, the
   // decoded values of it and of the coarser latents its context sees
-  // (ModelConfig::context_sources: two at most), where the dequantized
-  // latent goes (none: nowhere), and a part's Scratch.
+  // (ModelConfig::context_sources: two at most; then its continued half,
+  // with synthesis_context), where the dequantized latent goes (none:
+  // nowhere), and a part's Scratch.
   struct ContextSource {
     const int16_t *known;
     int shift, height, width, channels;
+    int reach;  // 0: the value at (y >> shift, x >> shift); else the square around (y, x)
   };
   struct LatentRows {
     const Net *net;
@@ -139,7 +153,7 @@ class ContextModel {
     int latent, channels, height, width, gain_offset, sources;
     int16_t *known;
     float *values;
-    ContextSource source[2];
+    ContextSource source[3];
     const Scratch *scratch;
   };
   void prepare_batch(const LatentRows &a, int pass, int y, int x0, int count, int top, int bottom) const;
@@ -152,7 +166,8 @@ class ContextModel {
   static const QualityGains &gains_at(const LatentRows &a, int y, int x);
   template <class Coder, class Step>
   void code(const std::vector<Planes> &latents, const QualityGains &g, const BorderBoost &boost,
-            std::vector<Coder> &coders, Step step, std::vector<Planes> *values, const ThreadShare *share) const;
+            std::vector<Coder> &coders, Step step, std::vector<Planes> *values, const ThreadShare *share,
+            const ContinuedHalf &continued) const;
 
   ModelConfig config_;
   CdfTables tables_;
