@@ -8,10 +8,10 @@
 // the output layer.
 // Models with causal_context also give the first pass (the anchors) the four
 // anchors decoded before it in raster order, within its part of the rows
-// (coding_schedule.h). Models with synthesis_context give every latent that
-// has a continued half that half too, as the decoder's synthesis makes it
-// from the coarser latents (ContinuedHalf): the codec's network runs
-// between latents.
+// (coding_schedule.h). Models with synthesis_context = N give the N
+// coarsest latents that have a continued half that half too, as the
+// decoder's synthesis makes it from the coarser latents (ContinuedHalf):
+// the codec's network runs between latents.
 // Gain vectors, interpolated between quality anchors, scale the latent before
 // rounding, so one model covers every quality.
 //
