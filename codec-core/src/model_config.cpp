@@ -105,11 +105,13 @@ int ModelConfig::latent_channels(int latent) const {
 
 int ModelConfig::latent_shift(int latent) const { return latent < levels ? latent + 1 : levels; }
 
-int ModelConfig::total_latent_channels() const {
-  int t = 0;
-  for (int l = 0; l < latent_count(); ++l) t += latent_channels(l);
-  return t;
+int ModelConfig::first_channel(int latent) const {
+  int first = 0;
+  for (int l = 0; l < latent; ++l) first += latent_channels(l);
+  return first;
 }
+
+int ModelConfig::total_latent_channels() const { return first_channel(latent_count()); }
 
 std::vector<int> ModelConfig::context_sources(int latent) const {
   // Coarsest latent: none. The two latents of the last level see each

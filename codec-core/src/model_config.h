@@ -52,6 +52,8 @@ struct ModelConfig {
   int latent_channels(int latent) const;    // fine (0) to coarse
   int latent_shift(int latent) const;       // resolution = image >> shift
   int total_latent_channels() const;
+  // Index of latent l's first channel among all latents' (gains' order).
+  int first_channel(int latent) const;
   int tile_multiple() const { return 1 << levels; }
   // Latents whose decoded values form the channel context of `latent`.
   std::vector<int> context_sources(int latent) const;

@@ -275,9 +275,7 @@ void MsicModelImpl::refine_latents(std::vector<torch::Tensor> &latents, const to
 torch::Tensor MsicModelImpl::refine_latent(int l, const std::vector<torch::Tensor> &latents,
                                            const torch::Tensor &inv_gains) {
   if (!lrp[l]) return latents[l];
-  int off = 0;
-  for (int k = 0; k < l; ++k) off += config.latent_channels(k);
-  const int c = config.latent_channels(l);
+  const int off = config.first_channel(l), c = config.latent_channels(l);
   auto ctx = context_features(config, latents, l, latents[l].size(2), latents[l].size(3));
   return lrp[l]->forward(latents[l], ctx, inv_gains.narrow(0, off, c).view({1, c, 1, 1}));
 }

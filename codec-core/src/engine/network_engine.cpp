@@ -392,9 +392,7 @@ void NetworkEngine::refine_latents(std::vector<Planes> &latents, const std::vect
 
 void NetworkEngine::refine_latent(std::vector<Planes> &latents, int l, const std::vector<float> &gains) const {
   if (!lrp_[l].present) return;
-  const int c = config_.latent_channels(l);
-  int off = 0;
-  for (int k = 0; k < l; ++k) off += config_.latent_channels(k);
+  const int c = config_.latent_channels(l), off = config_.first_channel(l);
   const Planes in = predictor_input(latents, l);
   by_row_parts(in.height, [&](int r0, int r1) {
     int a0 = 0;
