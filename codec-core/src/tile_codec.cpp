@@ -110,7 +110,7 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
     // One rANS stream per part (coding_schedule.h), finished side by side.
     std::vector<entropy::RansEncoder> parts(static_cast<size_t>(entropy::coding_parts(int(H))));
     context_.encode(latents, gains, parts,
-                    effort >= 2 ? entropy::Rounding::kRateDistortion : entropy::Rounding::kNearest,
+                    effort >= 2 ? entropy::Rounding::for_quality(quality_centi) : entropy::Rounding::nearest(),
                     decoded || synthesis_context ? &dequantized : nullptr, share,
                     entropy::BorderBoost{&boosted, sides}, continued_half(synthesis));
     latents.clear();

@@ -108,7 +108,7 @@ TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
   for (float scale : {1.0f, 40.0f}) {
     const std::vector<Planes> latents = some_latents(model, 128, 96, scale);
     for (uint32_t quality : {0u, 5800u, 10000u})
-      for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion})
+      for (auto rounding : {msic::entropy::Rounding::nearest(), msic::entropy::Rounding::for_quality(quality)})
         for (size_t parts : {1, 2}) {
           const msic::entropy::QualityGains gains = context.gains(quality);
           std::vector<Planes> expected;
@@ -116,7 +116,7 @@ TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
           if (scale > 1 && quality == 10000u) EXPECT_GT(coded.escapes, 0u) << "no escaped symbol was tested";
           expect_same(expected, decode(context, latents, gains, coded),
                       "scale " + std::to_string(scale) + ", quality " + std::to_string(quality) + ", rounding " +
-                          std::to_string(int(rounding)) + ", parts " + std::to_string(parts));
+                          std::to_string(rounding.lambda) + ", parts " + std::to_string(parts));
         }
   }
 }
@@ -136,12 +136,12 @@ TEST(ContextModel, ThreadsCodeTheSameParts) {
     const msic::engine::NetworkEngine *network = model.config.synthesis_context ? &engine : nullptr;
     const std::vector<Planes> latents = some_latents(model, 256, 384, 40.0f);
     const msic::entropy::QualityGains gains = context.gains(9000u);
-    for (auto rounding : {msic::entropy::Rounding::kNearest, msic::entropy::Rounding::kRateDistortion}) {
+    for (auto rounding : {msic::entropy::Rounding::nearest(), msic::entropy::Rounding::for_quality(9000u)}) {
       std::vector<Planes> one, three;
       const Coded alone = encode(context, latents, gains, 4, rounding, &one, nullptr, network);
       msic::ThreadShare share(1, 3);
       const Coded split = encode(context, latents, gains, 4, rounding, &three, &share, network);
-      EXPECT_EQ(alone.streams, split.streams) << path << ", rounding " << int(rounding);
+      EXPECT_EQ(alone.streams, split.streams) << path << ", rounding " << rounding.lambda;
       EXPECT_EQ(alone.escapes, split.escapes);
       EXPECT_GT(alone.escapes, 0u);
       expect_same(one, three, path);

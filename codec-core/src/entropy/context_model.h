@@ -64,8 +64,6 @@ struct BorderBoost {
   uint8_t sides = 0;  // format::TilePayloadHeader::kSide* bits; 0: none
 };
 
-enum class Rounding { kNearest, kRateDistortion };
-
 // For a model with synthesis_context: the continued half of latent l
 // (ModelConfig::synthesis_channels(l) channels of its size), made from the
 // dequantized coarser latents that encode() or decode() has filled in by
@@ -73,12 +71,16 @@ enum class Rounding { kNearest, kRateDistortion };
 // to even and clamped to int16.
 using ContinuedHalf = std::function<const Planes &(int latent)>;
 
-// Bits are worth this many squared quantization steps. The quality gains
-// put every channel's step where a bit buys the same distortion, so one
-// value serves them all. Measured on Kodak (bench/rd.py, BD-rate against
-// AVIF in PSNR): 0.02 +26.1%, 0.03 +25.6%, 0.04 +25.5%, 0.06 +26.2%,
-// 0.12 +30.5%; nearest rounding +29.6%.
-constexpr double kRateDistortionLambda = 0.04;
+// How the encoder picks each symbol's step: the nearest (lambda 0), or the
+// one whose squared error (in steps) plus lambda times its bits is least.
+// The quality gains put every channel's step where a bit buys about the
+// same distortion, so one lambda serves every channel at a quality; the
+// best one grows with the quality (for_quality, context_model.cpp).
+struct Rounding {
+  double lambda = 0;
+  static Rounding nearest() { return {}; }
+  static Rounding for_quality(uint32_t quality_centi);  // at the model's quality
+};
 
 class ContextModel {
  public:
@@ -91,15 +93,14 @@ class ContextModel {
 
   // Quantizes and codes the latents (fine to coarse in `latents`: the
   // analysis output) into parts.size() parts (coding_schedule.h; at most
-  // kMaxCodingParts), each to the nearest step or, in coding order, to the
-  // step whose squared error plus kRateDistortionLambda times its bits is
-  // least, but on the tile's border (the decoder is the same). If given,
+  // kMaxCodingParts), each to the step `rounding` picks, in coding order,
+  // but the nearest on the tile's border (the decoder is the same). If given,
   // `dequantized` receives what decode() will fill in, bit for bit.
   // share: threads it may use (parallel.h; none: this one alone); the
   // symbols do not depend on them. A model with synthesis_context needs
   // `continued`, and `dequantized` for it to read.
   void encode(const std::vector<Planes> &latents, const QualityGains &g,
-              std::vector<RansEncoder> &parts, Rounding rounding = Rounding::kNearest,
+              std::vector<RansEncoder> &parts, Rounding rounding = Rounding::nearest(),
               std::vector<Planes> *dequantized = nullptr, const ThreadShare *share = nullptr,
               const BorderBoost &boost = {}, const ContinuedHalf &continued = {}) const;
   // Decodes latents of the given shapes from parts.size() parts; fills
