@@ -516,7 +516,11 @@ TEST(Trainer, GrowingContextNetsKeepsWhatTheModelCodes) {
   auto after = trainer_estimates(grown, {1, 4}, crop), before = trainer_estimates(MSIC_DEFAULT_MODEL_FILE, {1, 4}, crop);
   ASSERT_EQ(after.size(), 2u);
   ASSERT_EQ(before.size(), 2u);
-  for (int a = 0; a < 2; ++a) EXPECT_NEAR(after[a].bpp / before[a].bpp, 1.0, 0.01) << "anchor index " << a;
+  // Almost the same function: the new layers start at 2% of a usual
+  // initialisation. On this crop's few symbols that moves anchor 1 by
+  // -0.3% (msinn-small-v4-int) and +1.7% (v5-int; 0.0% on all of
+  // kodim23); a growth that mixed up units moves it by far more.
+  for (int a = 0; a < 2; ++a) EXPECT_NEAR(after[a].bpp / before[a].bpp, 1.0, 0.025) << "anchor index " << a;
   std::string wider;
   for (int w : config.context_width) wider += (wider.empty() ? "" : ",") + std::to_string(w + 16);
   Result w = run(tool + " " + dir + "/wider.msicw --grow " + on + " --predict-levels '' --context-width " + wider);

@@ -147,7 +147,16 @@ TEST(Compatibility, TheFilesOfV3IntDecodeAndEncodeAsWhenWritten) {
   msic_context_destroy(v3int);
 }
 
+// msinn-small-v4-int, the default from 2026-12-04 to 2026-12-05 (retired).
+TEST(Compatibility, TheFilesOfV4IntDecodeAndEncodeAsWhenWritten) {
+  const ModelPath retired(kRetiredModels);
+  msic_context *v4int = msic_context_create((kRetiredModels + "/msinn-small-v4-int.msicw").c_str());
+  ASSERT_NE(v4int, nullptr) << msic_last_error();
+  expect_pinned_files(v4int, std::string(MSIC_TEST_DATA_DIR) + "/v4-int/", {"rgb-q60-t128"}, "rgb-q60-t128");
+  msic_context_destroy(v4int);
+}
+
 // The default model (the embedded one).
 TEST(Compatibility, TheDefaultModelsFilesDecodeAndEncodeAsWhenWritten) {
-  expect_pinned_files(nullptr, std::string(MSIC_TEST_DATA_DIR) + "/v4-int/", {"rgb-q60-t128"}, "rgb-q60-t128");
+  expect_pinned_files(nullptr, std::string(MSIC_TEST_DATA_DIR) + "/v5-int/", {"rgb-q60-t128"}, "rgb-q60-t128");
 }
