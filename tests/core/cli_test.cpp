@@ -552,28 +552,49 @@ TEST(Trainer, DeeperContextNetsMatchTheCodec) {
   expect_codes_and_decodes(on_model, dir);
 }
 
+// The line a run logged for iteration `it`, without its speed.
+static std::string logged_loss(const std::string &output, int it) {
+  const size_t at = output.find("it " + std::to_string(it) + "  loss ");
+  if (at == std::string::npos) return "";
+  return output.substr(at, output.find("lr", at) - at);
+}
+
+// The lines of a checkpoint's state.txt.
+static std::vector<std::string> state_lines(const std::string &ckpt) {
+  std::ifstream state(ckpt + "/state.txt");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(state, line);) lines.push_back(line);
+  return lines;
+}
+
 // A short run, a resume that continues it, and the export: every
-// checkpoint's model file is one the codec uses, and the run's state is kept.
+// checkpoint's model file is one the codec uses, and the run's state (its
+// seed too) is kept.
 TEST(Trainer, TrainsResumesAndExports) {
   std::string dir = test::temp_dir(), data = training_folder(dir);
   std::string src = std::string(MSIC_TEST_DATA_DIR) + "/kodim23.png";
   std::string common = " --data " + data + " --batch 2 --crop 64 --threads 1 --log-every 1";
-  Result first = run(std::string(MSIC_TRAIN) + common + " --init " + test::random_model_path() + " --out " + dir +
-                     "/ckpt --iterations 6 --save-every 2 --minutes 10");
+  const std::string start = std::string(MSIC_TRAIN) + common + " --init " + test::random_model_path();
+  Result first = run(start + " --out " + dir + "/ckpt --iterations 6 --save-every 2 --minutes 10 --seed 7");
   ASSERT_EQ(first.status, 0) << first.output;
   EXPECT_NE(first.output.find("it 6  loss "), std::string::npos) << first.output;
-  std::ifstream state(dir + "/ckpt/state.txt");
-  std::string line;
-  std::getline(state, line);
-  EXPECT_EQ(line, "iteration=6");
-  std::getline(state, line);
-  EXPECT_EQ(line.rfind("seconds_cpu=", 0), 0u) << line;
+  std::vector<std::string> state = state_lines(dir + "/ckpt");
+  ASSERT_EQ(state.size(), 3u);
+  EXPECT_EQ(state[0], "iteration=6");
+  EXPECT_EQ(state[1].rfind("seconds_cpu=", 0), 0u) << state[1];
+  EXPECT_EQ(state[2], "seed=7");
+  // Another seed draws other crops from the same start.
+  Result other_seed = run(start + " --out " + dir + "/other --iterations 1");
+  ASSERT_EQ(other_seed.status, 0) << other_seed.output;
+  EXPECT_NE(logged_loss(other_seed.output, 1), logged_loss(first.output, 1)) << first.output << other_seed.output;
+  EXPECT_EQ(state_lines(dir + "/other").back(), "seed=12345");
 
   Result resumed = run(std::string(MSIC_TRAIN) + common + " --resume " + dir + "/ckpt --iterations 8");
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("from iteration 6"), std::string::npos) << resumed.output;
   EXPECT_EQ(resumed.output.find("it 6  loss"), std::string::npos) << resumed.output;
   EXPECT_NE(resumed.output.find("it 8  loss"), std::string::npos) << resumed.output;
+  EXPECT_EQ(state_lines(dir + "/ckpt").back(), "seed=7");
 
   Result exported = run(std::string(MSIC_TRAIN) + " --export " + dir + "/shipped.msicw --resume " + dir +
                         "/ckpt --name msic-test-export");

@@ -44,6 +44,7 @@ struct Options {
   int iterations = 100000, batch = 8, crop = 128, threads = 2, log_every = 20, save_every = 500, count = 4096;
   double lr = 1e-4, lr_final = 1e-5, lambda_low = 0.0015, lambda_high = 0.6;
   double minutes = 0;  // stop (with a checkpoint) after this long; 0: no limit
+  int seed = -1;       // of the crops, anchors and noise; -1: the run's own (12345 for a new one)
   std::string device = "cpu";
 };
 
@@ -161,6 +162,7 @@ torch::Tensor random_crop(const Sample &s, int size, std::mt19937 &rng) {
 // device (for the model card), as key=value lines in CKPT_DIR/state.txt.
 struct TrainingState {
   int iteration = 0;
+  unsigned seed = 12345;  // a state.txt without one is from before --seed
   std::map<std::string, double> seconds;  // "cpu" / "cuda" -> seconds
 
   static TrainingState load(const std::string &path) {
@@ -173,6 +175,7 @@ struct TrainingState {
       if (eq == std::string::npos) continue;
       std::string key = line.substr(0, eq), value = line.substr(eq + 1);
       if (key == "iteration") st.iteration = std::stoi(value);
+      else if (key == "seed") st.seed = unsigned(std::stoul(value));
       else if (key.rfind("seconds_", 0) == 0) st.seconds[key.substr(8)] = std::stod(value);
     }
     return st;
@@ -181,6 +184,7 @@ struct TrainingState {
     std::ofstream f(path + ".tmp");
     f << "iteration=" << iteration << "\n";
     for (auto &[device, secs] : seconds) f << "seconds_" << device << "=" << secs << "\n";
+    f << "seed=" << seed << "\n";
     f.close();
     if (!f || rename((path + ".tmp").c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path);
   }
@@ -251,6 +255,7 @@ int main(int argc, char **argv) {
       else if (a == "--device") o.device = next();
       else if (a == "--train-only") o.train_only = next();
       else if (a == "--minutes") o.minutes = std::stod(next());
+      else if (a == "--seed") o.seed = std::stoi(next());
       else if (a == "--eval") o.evaluate = next();
       else if (a == "--export") o.export_to = next();
       else if (a == "--name") o.name = next();
@@ -259,6 +264,7 @@ int main(int argc, char **argv) {
                         "       [--iterations N] [--batch B] [--crop S] [--lr LR] [--lr-final LR]\n"
                         "       [--lambda-low L] [--lambda-high L] [--threads T] [--device cpu|cuda]\n"
                         "       [--minutes M] [--log-every N] [--save-every N] [--train-only context]\n"
+                        "       [--seed N]\n"
                         "       msic-train --pack FILE --data DIR [--count N] [--crop S]\n"
                         "       msic-train --eval IMAGE --init MODEL\n"
                         "       msic-train --export FILE --resume DIR|--init MODEL [--name NAME]\n");
@@ -362,9 +368,12 @@ int main(int argc, char **argv) {
       torch::load(opt, o.resume + "/optimizer.pt", device);
       state = TrainingState::load(o.resume + "/state.txt");
     }
-    // A resumed run must not replay the crops, anchors and noise it began with.
-    rng.seed(12345u + unsigned(state.iteration));
-    torch::manual_seed(12345 + state.iteration);
+    // A resumed run must not replay the crops, anchors and noise it began
+    // with; a new run from a trained model should not replay its run's
+    // (--seed).
+    if (o.seed >= 0) state.seed = unsigned(o.seed);
+    rng.seed(state.seed + unsigned(state.iteration));
+    torch::manual_seed(uint64_t(state.seed) + uint64_t(state.iteration));
     // Images (or packed crops) live on the training device.
     std::vector<Sample> samples;
     torch::Tensor pack;
