@@ -11,18 +11,18 @@ struct Point {
   double quality, model;
 };
 
-// Measured for model v3 on the 24 Kodak images by bench/calibrate_quality.py
-// (the check is in README.md): the lowest model quality at which msic
-// reaches libjpeg at Q in PSNR and in butteraugli, at every fifth Q (at Q 5,
-// model quality 0 already does). Its check found butteraugli within 0.03
-// of JPEG's with two 512-px tiles per image, 0.05 since each is one tile
-// (2026-12-04; the metric is not smooth at that level), and still 0.05 with
-// model v4 (v3's transform, new context nets), so the table was kept. Other
-// model files use the same table; a new default model re-runs the script.
+// Measured by bench/calibrate_quality.py on the 24 Kodak images (the check
+// is in README.md): the lowest model quality at which msic reaches libjpeg
+// at Q in PSNR and in butteraugli, at every fifth Q (at Q 5, model quality
+// 0 already does). Fitted for msinn-small-v5-int, one tile per image
+// (2026-12-05); its check found butteraugli within 0.03 of JPEG's at every
+// Q (the metric is not smooth at that level), where v3's table left v5
+// worse by up to 0.12 from Q 35 up. Other model files use the same table; a
+// new default model re-runs the script.
 constexpr Point kScale[] = {
-    {0, 0},     {10, 13.7}, {15, 24.8}, {20, 31.5}, {25, 35.7}, {30, 39.1}, {35, 41.8},
-    {40, 43.7}, {45, 45.6}, {50, 47.1}, {55, 48.7}, {60, 50.5}, {65, 52.5}, {70, 55.0},
-    {75, 58.0}, {80, 60.7}, {85, 65.3}, {90, 71.2}, {95, 79.1}, {100, 100},
+    {0, 0},     {10, 12.0}, {15, 23.6}, {20, 30.6}, {25, 34.6}, {30, 38.6}, {35, 42.3},
+    {40, 44.6}, {45, 46.2}, {50, 47.9}, {55, 49.6}, {60, 51.2}, {65, 53.7}, {70, 56.1},
+    {75, 58.2}, {80, 61.6}, {85, 65.6}, {90, 72.1}, {95, 80.9}, {100, 100},
 };
 
 // Piecewise linear through the points, from the `from` column to the `to` one.
