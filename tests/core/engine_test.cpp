@@ -180,10 +180,13 @@ TEST(Engine, VectorMathIsTheScalarMath) {
 
 // Within float rounding in float; with integer convolutions, the
 // inverse's coupling nets see their input after the later units' float
-// rounding, which now and then moves an activation across a step boundary
-// (measured: 2.2e-5 of the image's range of 1).
+// rounding, which now and then moves an activation across a step boundary.
+// Measured with v3-int, v4-int, v5-int and v6-int on this image at six
+// seeds and at 64 and 128 px: up to 3.3e-4 of the image's range of 1 (0.09
+// of an 8-bit step), varying with model and seed (here: v6-int 1.8e-4,
+// v5-int 1.4e-5); a broken inverse is off by far more.
 TEST(Engine, SynthesisInvertsAnalysis) {
-  for (const auto &[model, tolerance] : {std::pair{retired_v3(), 1e-5f}, {shipped(), 1e-4f}}) {
+  for (const auto &[model, tolerance] : {std::pair{retired_v3(), 1e-5f}, {shipped(), 5e-4f}}) {
     msic::engine::NetworkEngine engine(model);
     const Planes x = image(64, 64, 5);
     Planes y = engine.synthesis(engine.analysis(x));
