@@ -136,35 +136,34 @@ static void expect_pinned_files(msic_context *ctx, const std::string &dir, std::
   EXPECT_TRUE(encode_again(ctx, file, test::load(dir + "rgb.png"), 0) == file) << dir << newest;
 }
 
+// A retired default's files (tests/data/<dir>/), read and written with
+// that model from models/retired/.
+static void expect_retired_models_files(const std::string &model, const std::string &dir,
+                                        std::vector<std::string> names, const std::string &newest) {
+  const ModelPath retired(kRetiredModels);
+  msic_context *ctx = msic_context_create((kRetiredModels + "/" + model + ".msicw").c_str());
+  ASSERT_NE(ctx, nullptr) << msic_last_error();
+  expect_pinned_files(ctx, std::string(MSIC_TEST_DATA_DIR) + "/" + dir + "/", std::move(names), newest);
+  msic_context_destroy(ctx);
+}
+
 // msinn-small-v3-int, the default from 2026-12-03 to 2026-12-04 (retired):
 // files before and after the border boost of format 1.5.
 TEST(Compatibility, TheFilesOfV3IntDecodeAndEncodeAsWhenWritten) {
-  const ModelPath retired(kRetiredModels);
-  msic_context *v3int = msic_context_create((kRetiredModels + "/msinn-small-v3-int.msicw").c_str());
-  ASSERT_NE(v3int, nullptr) << msic_last_error();
-  expect_pinned_files(v3int, std::string(MSIC_TEST_DATA_DIR) + "/v3-int/", {"rgb-q60-t128", "rgb-q60-t128-boost"},
-                      "rgb-q60-t128-boost");
-  msic_context_destroy(v3int);
+  expect_retired_models_files("msinn-small-v3-int", "v3-int", {"rgb-q60-t128", "rgb-q60-t128-boost"},
+                              "rgb-q60-t128-boost");
 }
 
 // msinn-small-v4-int, the default from 2026-12-04 to 2026-12-05 (retired).
 TEST(Compatibility, TheFilesOfV4IntDecodeAndEncodeAsWhenWritten) {
-  const ModelPath retired(kRetiredModels);
-  msic_context *v4int = msic_context_create((kRetiredModels + "/msinn-small-v4-int.msicw").c_str());
-  ASSERT_NE(v4int, nullptr) << msic_last_error();
-  expect_pinned_files(v4int, std::string(MSIC_TEST_DATA_DIR) + "/v4-int/", {"rgb-q60-t128"}, "rgb-q60-t128");
-  msic_context_destroy(v4int);
+  expect_retired_models_files("msinn-small-v4-int", "v4-int", {"rgb-q60-t128"}, "rgb-q60-t128");
 }
 
 // msinn-small-v5-int, the default on 2026-12-05 until msinn-small-v6-int
 // (retired). Its file was written at Q 60 before the quality scale's refit;
 // it reports Q 57.8125 now, which encodes it again.
 TEST(Compatibility, TheFilesOfV5IntDecodeAndEncodeAsWhenWritten) {
-  const ModelPath retired(kRetiredModels);
-  msic_context *v5int = msic_context_create((kRetiredModels + "/msinn-small-v5-int.msicw").c_str());
-  ASSERT_NE(v5int, nullptr) << msic_last_error();
-  expect_pinned_files(v5int, std::string(MSIC_TEST_DATA_DIR) + "/v5-int/", {"rgb-q60-t128"}, "rgb-q60-t128");
-  msic_context_destroy(v5int);
+  expect_retired_models_files("msinn-small-v5-int", "v5-int", {"rgb-q60-t128"}, "rgb-q60-t128");
 }
 
 // The default model (the embedded one).
