@@ -7,7 +7,7 @@
 #
 # Both code the same model's weights at the same quality: the release's
 # quality 75 is model quality 75, which this build's quality scale reaches
-# at Q 91.6477 (92.405 before the refit of 2026-12-05; `msic info` of a
+# at Q 91.7683 (92.405 before the refits of 2026-12-05; `msic info` of a
 # file prints the Q that writes its model quality), the release had effort
 # 1 only, and this build runs msinn-small-v3-int (models/retired/; the
 # default until 2026-12-04), the release's v3 with integer convolutions.
@@ -72,9 +72,9 @@ for t in $threads; do
   while [ "$r" -le "$rounds" ]; do
     if [ $((r % 2)) -eq 1 ]; then
       a=$(run "$theirs" --threads "$t" --quality 75 "$@")
-      b=$(run "$ours" --threads "$t" --quality 91.6477 --effort 1 --model "$v3int" "$@")
+      b=$(run "$ours" --threads "$t" --quality 91.7683 --effort 1 --model "$v3int" "$@")
     else
-      b=$(run "$ours" --threads "$t" --quality 91.6477 --effort 1 --model "$v3int" "$@")
+      b=$(run "$ours" --threads "$t" --quality 91.7683 --effort 1 --model "$v3int" "$@")
       a=$(run "$theirs" --threads "$t" --quality 75 "$@")
     fi
     echo "$a" | awk -v t="$t" -v r="$r" '{printf "| %s | %s | LibTorch release | %s | %s | %s | %s |\n", t, r, $1, $2, $3, $4}'

@@ -160,8 +160,8 @@ TEST(Compatibility, TheFilesOfV4IntDecodeAndEncodeAsWhenWritten) {
 }
 
 // msinn-small-v5-int, the default on 2026-12-05 until msinn-small-v6-int
-// (retired). Its file was written at Q 60 before the quality scale's refit;
-// it reports Q 57.8125 now, which encodes it again.
+// (retired). Its file was written at Q 60 before the quality scale's refits;
+// it reports Q 57.6471 now, which encodes it again.
 TEST(Compatibility, TheFilesOfV5IntDecodeAndEncodeAsWhenWritten) {
   expect_retired_models_files("msinn-small-v5-int", "v5-int", {"rgb-q60-t128"}, "rgb-q60-t128");
 }

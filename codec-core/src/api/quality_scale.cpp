@@ -14,15 +14,14 @@ struct Point {
 // Measured by bench/calibrate_quality.py on the 24 Kodak images (the check
 // is in README.md): the lowest model quality at which msic reaches libjpeg
 // at Q in PSNR and in butteraugli, at every fifth Q (at Q 5, model quality
-// 0 already does). Fitted for msinn-small-v5-int, one tile per image
-// (2026-12-05); its check found butteraugli within 0.03 of JPEG's at every
-// Q (the metric is not smooth at that level), where v3's table left v5
-// worse by up to 0.12 from Q 35 up. Other model files use the same table; a
-// new default model re-runs the script.
+// 0 already does). Fitted for msinn-small-v6-int, one tile per image
+// (2026-12-05); v5's table had left v6 worse than JPEG in butteraugli at
+// 9 of 19 Q (by up to 0.08, at Q 15 and 35). Other model files use the same
+// table; a new default model re-runs the script.
 constexpr Point kScale[] = {
-    {0, 0},     {10, 12.0}, {15, 23.6}, {20, 30.6}, {25, 34.6}, {30, 38.6}, {35, 42.3},
-    {40, 44.6}, {45, 46.2}, {50, 47.9}, {55, 49.6}, {60, 51.2}, {65, 53.7}, {70, 56.1},
-    {75, 58.2}, {80, 61.6}, {85, 65.6}, {90, 72.1}, {95, 80.9}, {100, 100},
+    {0, 0},     {10, 11.9}, {15, 23.9}, {20, 30.6}, {25, 34.6}, {30, 38.7}, {35, 42.9},
+    {40, 44.7}, {45, 46.2}, {50, 47.8}, {55, 49.6}, {60, 51.3}, {65, 53.8}, {70, 56.2},
+    {75, 58.4}, {80, 61.6}, {85, 66.1}, {90, 72.1}, {95, 80.3}, {100, 100},
 };
 
 // Piecewise linear through the points, from the `from` column to the `to` one.
