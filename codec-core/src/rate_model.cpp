@@ -8,12 +8,30 @@ namespace msic::net {
 namespace {
 torch::Tensor round_ste(const torch::Tensor &x) { return x + (torch::round(x) - x).detach(); }
 torch::Tensor normal_cdf(const torch::Tensor &v) { return 0.5 * torch::erfc(-v * M_SQRT1_2); }
+
+// Stochastic Gumbel annealing of r (a latent less its mean, in steps): the
+// lower step plus a soft choice of 0 or 1, drawn with the Gumbel noise
+// `gumbel` (the difference of two draws), whose odds grow with the
+// distance to the farther step as the temperature falls.
+torch::Tensor annealed_round(const torch::Tensor &r, double temperature, const torch::Tensor &gumbel) {
+  const double eps = 1e-5;
+  auto lower = torch::floor(r).detach();
+  auto d = r - lower;
+  auto logit_lower = -torch::atanh(d.clamp(eps, 1 - eps)) / temperature;
+  auto logit_upper = -torch::atanh((1 - d).clamp(eps, 1 - eps)) / temperature;
+  return lower + torch::sigmoid(logit_upper - logit_lower + gumbel);
+}
 }  // namespace
 
 RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int a, double lambda, RateMode mode) {
-  const bool estimate = mode == RateMode::kEstimate;
+  return rate_distortion_of_latents(model, model->transform->analysis(x), x, a, lambda, mode);
+}
+
+RateDistortion rate_distortion_of_latents(MsicModel &model, const std::vector<torch::Tensor> &latents,
+                                          const torch::Tensor &x, int a, double lambda, RateMode mode,
+                                          double temperature) {
+  const bool estimate = mode == RateMode::kEstimate, annealed = mode == RateMode::kAnnealed;
   const ModelConfig &c = model->config;
-  auto latents = model->transform->analysis(x);
   const int L = c.latent_count();
   std::vector<torch::Tensor> known(L), refined(L);
   // The synthesis so far, as the decoder makes it: the continued half of
@@ -34,33 +52,45 @@ RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int a, 
                                 c.synthesis_channels(l) ? continued : torch::Tensor());
     auto y_g = latents[l] * g;
     auto second = second_pass_mask(y_g.size(2), y_g.size(3), x.options());
+    // A latent less its mean, quantized: straight-through rounding, or
+    // annealed with one draw of noise per latent (so an anchor has the same
+    // value whichever pass's means it is taken around).
+    torch::Tensor gumbel;
+    if (annealed) {
+      auto u = torch::rand({2, y_g.size(0), y_g.size(1), y_g.size(2), y_g.size(3)}, x.options()).clamp(1e-9, 1 - 1e-9);
+      auto draws = -torch::log(-torch::log(u));
+      gumbel = draws[1] - draws[0];
+    }
+    auto quantize = [&](const torch::Tensor &r) { return annealed ? annealed_round(r, temperature, gumbel) : round_ste(r); };
     // Anchors first (their parameters ignore the spatial input), then the
     // rest. Causal models: an anchor also sees the anchors decoded before it,
     // which here are the noisy latent (training) or, for the estimate, the
     // latent rounded around a first guess of the means.
     torch::Tensor causal;
     if (c.causal_context) {
-      if (estimate) {
+      if (estimate || annealed) {
         auto guess = model->context[l]->forward(torch::zeros_like(y_g), ctx, latents[l]).first * g;
-        causal = (torch::round(y_g - guess) + guess) / g;
+        causal = ((estimate ? torch::round(y_g - guess) : quantize(y_g - guess)) + guess) / g;
       } else {
         causal = (y_g + torch::rand_like(y_g) - 0.5) / g;
       }
     }
     auto [mean_a, log2s_a] = model->context[l]->forward(torch::zeros_like(y_g), ctx, causal);
-    auto anchors_hat = (round_ste(y_g - mean_a * g) + mean_a * g) / g * (1 - second);
+    auto anchors_hat = (quantize(y_g - mean_a * g) + mean_a * g) / g * (1 - second);
     auto [mean_b, log2s_b] = model->context[l]->forward(anchors_hat, ctx);
     auto mean = mean_a * (1 - second) + mean_b * second;
     auto log2s = log2s_a * (1 - second) + log2s_b * second;
     auto mean_g = mean * g;
     auto sigma = torch::exp2(log2s + lg + ls).clamp(0.11, 1e4);
-    auto noisy = estimate ? torch::round(y_g - mean_g) + mean_g : y_g + torch::rand_like(y_g) - 0.5;
+    auto noisy = estimate   ? torch::round(y_g - mean_g) + mean_g
+                 : annealed ? quantize(y_g - mean_g) + mean_g
+                            : y_g + torch::rand_like(y_g) - 0.5;
     auto p = normal_cdf((noisy - mean_g + 0.5) / sigma) - normal_cdf((noisy - mean_g - 0.5) / sigma);
     auto symbol_bits = -torch::log2(p.clamp_min(1e-9));
     bits = bits + symbol_bits.sum();
     if (estimate)
       pass_bits[l] = {(symbol_bits * (1 - second)).sum().item<double>(), (symbol_bits * second).sum().item<double>()};
-    known[l] = (round_ste(y_g - mean_g) + mean_g) / g;
+    known[l] = annealed ? noisy / g : (round_ste(y_g - mean_g) + mean_g) / g;
     refined[l] = known[l];
     refined[l] = model->refine_latent(l, refined, inv_gains);
     if (l < c.levels)

@@ -22,11 +22,21 @@ struct RateDistortion {
 enum class RateMode {
   kTraining,  // uniform noise for the rate, straight-through rounding for the reconstruction
   kEstimate,  // the symbols the codec would code (no gradients needed)
+  // Latent refinement (stochastic Gumbel annealing, Yang et al. 2020): each
+  // latent a random mix of its two nearest steps, leaning to the nearer one
+  // the more the lower the temperature; rate and reconstruction alike.
+  kAnnealed,
 };
 
 // Rate (bits) and reconstruction of batch x (in [-0.5, 0.5]) at quality
 // anchor `anchor`; loss = lambda * 255^2 * MSE + bpp.
 RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int anchor, double lambda, RateMode mode);
+// The same from given latents (fine to coarse, as the analysis makes them),
+// which may require gradients: the encoder's latent refinement.
+// temperature: kAnnealed's, in (0, 0.5].
+RateDistortion rate_distortion_of_latents(MsicModel &model, const std::vector<torch::Tensor> &latents,
+                                          const torch::Tensor &x, int anchor, double lambda, RateMode mode,
+                                          double temperature = 0.5);
 
 // The codec runs the context nets with int16 Q12 weights: keeps the float
 // weights inside that range, or the two would part ways.

@@ -5,6 +5,7 @@
 //   msic-train --resume CKPT_DIR [options]            (continues where it stopped)
 //   msic-train --pack FILE --data DIR --count N       (random crops for a remote GPU)
 //   msic-train --eval IMAGE --init MODEL.msicw         (estimated rate per anchor)
+//   msic-train --refine-eval IMAGE --init MODEL.msicw  (the same with refined latents)
 //   msic-train --export FILE --resume DIR [--name N]   (the model file to ship)
 //
 // Without libvips (the GPU build, -DMSIC_TRAINER_ONLY=ON) --data reads binary
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "entropy/cdf_tables.h"
+#include "latent_refinement.h"
 #include "network.h"
 #include "rate_model.h"
 
@@ -40,7 +42,10 @@ using namespace msic;
 namespace {
 
 struct Options {
-  std::string data, data_pack, init, out, resume, pack, evaluate, export_to, name, train_only;
+  std::string data, data_pack, init, out, resume, pack, evaluate, refine_evaluate, export_to, name, train_only;
+  std::vector<int> refine_anchors;  // --refine-eval's; empty: every anchor
+  std::string refine_out;           // --refine-eval's folder for the refined images
+  train::RefinementSettings refinement;
   int iterations = 100000, batch = 8, crop = 128, threads = 2, log_every = 20, save_every = 500, count = 4096;
   double lr = 1e-4, lr_final = 1e-5, lambda_low = 0.0015, lambda_high = 0.6;
   double minutes = 0;  // stop (with a checkpoint) after this long; 0: no limit
@@ -158,6 +163,88 @@ torch::Tensor random_crop(const Sample &s, int size, std::mt19937 &rng) {
   return crop / 255.0 - 0.5;
 }
 
+// The lambda of quality anchor a of A: geometric from --lambda-low to
+// --lambda-high.
+double anchor_lambda(const Options &o, int a, int A) {
+  return o.lambda_low * std::pow(o.lambda_high / o.lambda_low, double(a) / (A - 1));
+}
+
+std::vector<int> parse_ints(const std::string &list) {
+  std::vector<int> out;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(std::stoi(item));
+  return out;
+}
+
+// An image as the evaluations see it: [1, 3, H, W] in [-0.5, 0.5], cut to
+// whole multiples of the coarsest level's 16 pixels.
+torch::Tensor evaluation_image(const Sample &s) {
+  int64_t w = s.size(1) / 16 * 16, h = s.size(0) / 16 * 16;
+  return s.narrow(0, 0, h).narrow(1, 0, w).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0) / 255.0 - 0.5;
+}
+
+// PSNR of x_hat rounded to 8 bits, as the codec outputs it.
+double psnr_8bit(const torch::Tensor &x_hat, const torch::Tensor &x) {
+  auto x_8bit = ((x_hat + 0.5) * 255.0).round().clamp(0, 255) / 255.0 - 0.5;
+  return 10 * std::log10(1.0 / torch::mse_loss(x_8bit, x).item<double>());
+}
+
+// --refine-eval: the trainer's estimate of the codec's bits and PSNR at
+// each anchor, from the analysis's latents (rounded to the nearest step:
+// effort 1) and from refined ones (latent_refinement.h), at the anchor's
+// training lambda.
+int refine_evaluate(const Options &o) {
+  ModelFile file = ModelFile::load(o.init);
+  net::MsicModel model(file.config);
+  model->load(file);
+  model->eval();
+  const int A = file.config.anchors;
+  std::vector<int> anchors = o.refine_anchors;
+  if (anchors.empty())
+    for (int a = 0; a < A; ++a) anchors.push_back(a);
+  auto x = evaluation_image(load_folder_or_file(o.refine_evaluate).front());
+  // bpp and PSNR (of the 8-bit output, against the image) estimated from
+  // the analysis's latents, from the refined latents, and from the refined
+  // image rounded to 8 bits (clipped: its samples outside 0..255).
+  printf("anchor  lambda     nearest: bpp  dB        refined: bpp  dB   via 8-bit: bpp  dB      clipped  seconds\n");
+  for (int a : anchors) {
+    if (a < 0 || a >= A) throw std::runtime_error("--anchors: the model has anchors 0.." + std::to_string(A - 1));
+    const double lambda = anchor_lambda(o, a, A);
+    net::RateDistortion plain;
+    {
+      torch::NoGradGuard no_grad;
+      plain = net::rate_distortion(model, x, a, lambda, net::RateMode::kEstimate);
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto latents = train::refine_latents(model, x, a, lambda, o.refinement);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    torch::NoGradGuard no_grad;
+    auto refined = net::rate_distortion_of_latents(model, latents, x, a, lambda, net::RateMode::kEstimate);
+    // The image whose analysis gives the refined latents (the transform is
+    // invertible), in 8 bits: what today's codec can be given to code them,
+    // less the rounding to 8 bits, which the third estimate includes.
+    auto image = ((model->transform->synthesis(latents) + 0.5) * 255.0).round();
+    const double clipped = ((image < 0) | (image > 255)).to(torch::kFloat).mean().item<double>();
+    image = image.clamp(0, 255);
+    auto via_8bit = net::rate_distortion_of_latents(model, model->transform->analysis(image / 255.0 - 0.5), x, a,
+                                                    lambda, net::RateMode::kEstimate);
+    printf("%6d  %.4f  %10.4f %9.3f  %10.4f %9.3f  %10.4f %9.3f  %6.3f%%  %7.1f\n", a, lambda,
+           plain.bpp.item<double>(), psnr_8bit(plain.x_hat, x), refined.bpp.item<double>(),
+           psnr_8bit(refined.x_hat, x), via_8bit.bpp.item<double>(), psnr_8bit(via_8bit.x_hat, x), 100 * clipped,
+           seconds);
+    if (!o.refine_out.empty()) {
+      auto rgb = image.squeeze(0).permute({1, 2, 0}).to(torch::kUInt8).contiguous();
+      const std::string path = o.refine_out + "/anchor" + std::to_string(a) + ".ppm";
+      std::ofstream f(path, std::ios::binary);
+      f << "P6\n" << rgb.size(1) << " " << rgb.size(0) << "\n255\n";
+      f.write(reinterpret_cast<const char *>(rgb.data_ptr<uint8_t>()), rgb.numel());
+      if (!f) throw std::runtime_error("cannot write " + path);
+    }
+    fflush(stdout);
+  }
+  return 0;
+}
+
 // Where a run stands: the iteration, and the training time so far per
 // device (for the model card), as key=value lines in CKPT_DIR/state.txt.
 struct TrainingState {
@@ -257,6 +344,11 @@ int main(int argc, char **argv) {
       else if (a == "--minutes") o.minutes = std::stod(next());
       else if (a == "--seed") o.seed = std::stoi(next());
       else if (a == "--eval") o.evaluate = next();
+      else if (a == "--refine-eval") o.refine_evaluate = next();
+      else if (a == "--refine-steps") o.refinement.steps = std::stoi(next());
+      else if (a == "--refine-lr") o.refinement.learning_rate = std::stod(next());
+      else if (a == "--anchors") o.refine_anchors = parse_ints(next());
+      else if (a == "--refine-out") o.refine_out = next();
       else if (a == "--export") o.export_to = next();
       else if (a == "--name") o.name = next();
       else {
@@ -267,6 +359,9 @@ int main(int argc, char **argv) {
                         "       [--seed N]\n"
                         "       msic-train --pack FILE --data DIR [--count N] [--crop S]\n"
                         "       msic-train --eval IMAGE --init MODEL\n"
+                        "       msic-train --refine-eval IMAGE --init MODEL [--anchors A,B] [--refine-steps N]\n"
+                        "                  [--refine-lr LR] [--lambda-low L] [--lambda-high L] [--threads T]\n"
+                        "                  [--refine-out DIR]\n"
                         "       msic-train --export FILE --resume DIR|--init MODEL [--name NAME]\n");
         return 2;
       }
@@ -309,6 +404,7 @@ int main(int argc, char **argv) {
       printf("wrote %s (%s) from %s\n", o.export_to.c_str(), out.config.name.c_str(), from.c_str());
       return 0;
     }
+    if (!o.refine_evaluate.empty()) return refine_evaluate(o);
     if (!o.evaluate.empty()) {
       // The rate the trainer's float model predicts for one image at every
       // anchor, to compare with what the codec writes (msic encode at
@@ -319,17 +415,13 @@ int main(int argc, char **argv) {
       model->eval();
       torch::NoGradGuard no_grad;
       auto samples = load_folder_or_file(o.evaluate);
-      const Sample &s = samples.front();
-      int64_t w = s.size(1) / 16 * 16, h = s.size(0) / 16 * 16;
-      auto x = s.narrow(0, 0, h).narrow(1, 0, w).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0) / 255.0 - 0.5;
+      auto x = evaluation_image(samples.front());
       for (int a = 0; a < file.config.anchors; ++a) {
         net::RateDistortion st = net::rate_distortion(model, x, a, 0.0, net::RateMode::kEstimate);
         // The codec's output is rounded to 8 bits, which training does not see.
-        auto x_8bit = ((st.x_hat + 0.5) * 255.0).round().clamp(0, 255) / 255.0 - 0.5;
-        double mse_8bit = torch::mse_loss(x_8bit, x).item<double>();
         printf("anchor %d (quality %.2f): estimated %.4f bpp, %.2f dB (%.2f dB in 8 bits)\n", a,
                100.0 * a / (file.config.anchors - 1), st.bpp.item<double>(), 10 * std::log10(1.0 / st.mse.item<double>()),
-               10 * std::log10(1.0 / mse_8bit));
+               psnr_8bit(st.x_hat, x));
         // Where the bits go: a pass that costs as much as the other, with
         // more context, says the context nets are not helping.
         const double pixels = double(x.size(2) * x.size(3));
@@ -394,8 +486,7 @@ int main(int argc, char **argv) {
     }
     const int A = start.config.anchors;
     std::vector<double> lambdas;
-    for (int a = 0; a < A; ++a)
-      lambdas.push_back(o.lambda_low * std::pow(o.lambda_high / o.lambda_low, double(a) / (A - 1)));
+    for (int a = 0; a < A; ++a) lambdas.push_back(anchor_lambda(o, a, A));
     printf("training %s from %s: %d %s, %d anchors, lambda %.4f..%.4f, device %s, from iteration %d\n",
            start.config.name.c_str(), init.c_str(), int(pack.defined() ? pack.size(0) : samples.size()),
            pack.defined() ? "packed crops" : "images", A, lambdas.front(), lambdas.back(), o.device.c_str(),

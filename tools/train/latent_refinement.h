@@ -1,0 +1,30 @@
+// Latent refinement: the encoder's top effort as it could be, measured with
+// the trainer's float model. The latents the analysis makes are moved, with
+// gradients of rate + lambda x distortion through the context nets, the
+// residual prediction and the synthesis, so that rounding them (as the
+// codec does: each to the nearest step from its mean) costs less for the
+// same error. Stochastic Gumbel annealing (Yang, Bamler, Mandt, "Improving
+// Inference for Neural Image Compression", NeurIPS 2020). The decoder is
+// unchanged. LibTorch: the lean engine has no backward pass yet, so this
+// measures what one would buy.
+#pragma once
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "network.h"
+
+namespace msic::train {
+
+struct RefinementSettings {
+  int steps = 300;
+  double learning_rate = 0.01;  // Adam's, in quantization steps
+  double start_temperature = 0.5, end_temperature = 0.05;  // falls geometrically
+};
+
+// Refined latents of image x ([1, 3, H, W] in [-0.5, 0.5]) at `anchor`,
+// minimising bpp + lambda x 255^2 x MSE.
+std::vector<torch::Tensor> refine_latents(net::MsicModel &model, const torch::Tensor &x, int anchor, double lambda,
+                                          const RefinementSettings &settings);
+
+}  // namespace msic::train
