@@ -23,6 +23,10 @@ torch::Tensor annealed_round(const torch::Tensor &r, double temperature, const t
 }
 }  // namespace
 
+double anchor_lambda(int a, int anchors, double low, double high) {
+  return low * std::pow(high / low, double(a) / (anchors - 1));
+}
+
 RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int a, double lambda, RateMode mode) {
   return rate_distortion_of_latents(model, model->transform->analysis(x), x, a, lambda, mode);
 }

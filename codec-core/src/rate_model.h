@@ -28,6 +28,11 @@ enum class RateMode {
   kAnnealed,
 };
 
+// The lambda of quality anchor a of `anchors`: geometric from `low` at
+// anchor 0 to `high` at the last (msic-train's --lambda-low, --lambda-high).
+constexpr double kLambdaLow = 0.0015, kLambdaHigh = 0.6;
+double anchor_lambda(int a, int anchors, double low = kLambdaLow, double high = kLambdaHigh);
+
 // Rate (bits) and reconstruction of batch x (in [-0.5, 0.5]) at quality
 // anchor `anchor`; loss = lambda * 255^2 * MSE + bpp.
 RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int anchor, double lambda, RateMode mode);

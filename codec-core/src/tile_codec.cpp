@@ -87,13 +87,32 @@ std::vector<uint8_t> TileCodec::encode(const TileImage &tile, uint32_t quality_c
 
 std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, uint32_t quality_centi, int effort,
                                               const ThreadShare *share, Planes *decoded) const {
-  const uint32_t W = uint32_t(x.width), H = uint32_t(x.height);
   std::vector<Planes> latents;
   {
     engine::ScratchScope scratch;
     engine::ThreadsScope helpers(share);
     latents = network_.analysis(std::move(x));
   }
+  return encode_latents(std::move(latents), tile, quality_centi, effort, share, decoded);
+}
+
+std::vector<uint8_t> TileCodec::encode_latents(std::vector<Planes> latents, const TileImage &tile,
+                                               uint32_t quality_centi, int effort, const ThreadShare *share,
+                                               Planes *decoded) const {
+  const ModelConfig &c = context_.config();
+  if (int(latents.size()) != c.latent_count()) throw Error(MSIC_ERR_ARGUMENT, "latents: not the model's count");
+  const uint32_t W = uint32_t(latents[0].width) << c.latent_shift(0),
+                 H = uint32_t(latents[0].height) << c.latent_shift(0);
+  if (W % tile_multiple_ || H % tile_multiple_) throw Error(MSIC_ERR_ARGUMENT, "latents: not the model's shapes");
+  const std::vector<Planes> shapes = latent_shapes(W, H);
+  for (size_t l = 0; l < latents.size(); ++l)
+    if (latents[l].channels != shapes[l].channels || latents[l].width != shapes[l].width ||
+        latents[l].height != shapes[l].height)
+      throw Error(MSIC_ERR_ARGUMENT, "latents: not the model's shapes");
+  // The coded size is the tile's rounded up to the multiple (what a decoder checks).
+  if ((tile.width + tile_multiple_ - 1) / tile_multiple_ * tile_multiple_ != W ||
+      (tile.height + tile_multiple_ - 1) / tile_multiple_ * tile_multiple_ != H)
+    throw Error(MSIC_ERR_ARGUMENT, "latents: not of the tile's coded size");
   const entropy::QualityGains gains = context_.gains(quality_centi);
   const uint8_t sides = boosted_sides(tile, effort), boost = sides ? border_boost_eighths(quality_centi) : 0;
   const entropy::QualityGains boosted = sides ? boost_gains(quality_centi, boost) : entropy::QualityGains{};

@@ -36,6 +36,13 @@ class TileCodec {
   // calling thread); the bytes and pixels do not depend on it.
   std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi, int effort = MSIC_EFFORT_DEFAULT,
                               const ThreadShare *share = nullptr) const;
+  // Codes latents made elsewhere (the analysis's, moved: what a refinement
+  // by gradients, latent_refinement.h, makes), as encode() codes its own;
+  // `tile` gives the size, bands and sides, not pixels. Throws Error if the
+  // latents are not the model's for the tile's coded size.
+  std::vector<uint8_t> encode_latents(std::vector<Planes> latents, const TileImage &tile, uint32_t quality_centi,
+                                      int effort = MSIC_EFFORT_DEFAULT, const ThreadShare *share = nullptr,
+                                      Planes *decoded = nullptr) const;
   // Decodes into out (width x height x bands); throws Error on corrupt data.
   void decode(const std::vector<uint8_t> &payload, uint32_t width, uint32_t height, uint32_t bands,
               uint32_t quality_centi, uint8_t *out, size_t stride, const ThreadShare *share = nullptr) const;

@@ -828,7 +828,7 @@ TEST(Trainer, TrainOnlyKeepsTheRestOfTheModel) {
   EXPECT_EQ(bad.status, 1) << bad.output;
 }
 
-// --refine-eval (tools/train/latent_refinement.h): refined latents cost
+// --refine-eval (codec-core/src/latent_refinement.h): refined latents cost
 // less, in rate + lambda x distortion at the anchor's lambda, than the
 // analysis's latents rounded to the nearest step, also through the 8-bit
 // image it writes for the codec; bad anchors are refused. On the default

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "container.h"
+#include "engine/network_engine.h"
 #include "model_file.h"
 #include "test_support.h"
 #include "tile_codec.h"
@@ -555,4 +556,42 @@ TEST(Metadata, BoxesRoundTrip) {
   EXPECT_STREQ(fi.model_hash, msic_context_model_hash(nullptr));
   msic_reader_close(r);
   msic_free(buf);
+}
+
+// TileCodec::encode_latents codes latents made elsewhere (a refinement's):
+// given the analysis's own, it writes encode()'s bytes at every effort
+// short of 3, also with boosted sides; latents of another shape, or of
+// another coded size than the tile's, are refused.
+TEST(Codec, EncodeLatentsCodesTheAnalysisLikeEncode) {
+  const Image im = test::crop(test::kodim23(), 100, 60, 128, 96);
+  const msic::ModelFile model = msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE);
+  const msic::TileCodec codec(model);
+  const msic::engine::NetworkEngine engine(model);
+  msic::Planes x(3, int(im.height), int(im.width));  // a whole multiple of 16: no padding
+  for (uint32_t y = 0; y < im.height; ++y)
+    for (uint32_t i = 0; i < im.width; ++i)
+      for (int c = 0; c < 3; ++c)
+        x.plane(c)[size_t(y) * im.width + i] = im.pixels[(size_t(y) * im.width + i) * 3 + c] * (1.0f / 255.0f) - 0.5f;
+  const std::vector<msic::Planes> latents = engine.analysis(x);
+  msic::TileImage tile{im.pixels.data(), im.stride(), im.width, im.height, 3};
+  for (int effort : {1, 2})
+    for (uint8_t sides : {0, 3}) {
+      tile.inner_sides = sides;
+      EXPECT_EQ(codec.encode_latents(latents, tile, 4000, effort), codec.encode(tile, 4000, effort))
+          << "effort " << effort << ", sides " << int(sides);
+    }
+  tile.inner_sides = 0;
+  std::vector<msic::Planes> fewer(latents.begin(), latents.end() - 1);
+  EXPECT_THROW(codec.encode_latents(fewer, tile, 4000), msic::Error);
+  std::vector<msic::Planes> narrower = latents;
+  narrower.back() = msic::Planes(narrower.back().channels, narrower.back().height, narrower.back().width - 1);
+  EXPECT_THROW(codec.encode_latents(narrower, tile, 4000), msic::Error);
+  msic::TileImage larger = tile;
+  larger.width = im.width + 16;
+  EXPECT_THROW(codec.encode_latents(latents, larger, 4000), msic::Error);
+  msic::TileImage smaller = tile;
+  smaller.height = im.height - 16;
+  EXPECT_THROW(codec.encode_latents(latents, smaller, 4000), msic::Error);
+  smaller.height = im.height - 15;  // padded to the same coded size
+  EXPECT_NO_THROW(codec.encode_latents(latents, smaller, 4000));
 }

@@ -45,9 +45,9 @@ struct Options {
   std::string data, data_pack, init, out, resume, pack, evaluate, refine_evaluate, export_to, name, train_only;
   std::vector<int> refine_anchors;  // --refine-eval's; empty: every anchor
   std::string refine_out;           // --refine-eval's folder for the refined images
-  train::RefinementSettings refinement;
+  net::RefinementSettings refinement;
   int iterations = 100000, batch = 8, crop = 128, threads = 2, log_every = 20, save_every = 500, count = 4096;
-  double lr = 1e-4, lr_final = 1e-5, lambda_low = 0.0015, lambda_high = 0.6;
+  double lr = 1e-4, lr_final = 1e-5, lambda_low = net::kLambdaLow, lambda_high = net::kLambdaHigh;
   double minutes = 0;  // stop (with a checkpoint) after this long; 0: no limit
   int seed = -1;       // of the crops, anchors and noise; -1: the run's own (12345 for a new one)
   std::string device = "cpu";
@@ -163,11 +163,7 @@ torch::Tensor random_crop(const Sample &s, int size, std::mt19937 &rng) {
   return crop / 255.0 - 0.5;
 }
 
-// The lambda of quality anchor a of A: geometric from --lambda-low to
-// --lambda-high.
-double anchor_lambda(const Options &o, int a, int A) {
-  return o.lambda_low * std::pow(o.lambda_high / o.lambda_low, double(a) / (A - 1));
-}
+double anchor_lambda(const Options &o, int a, int A) { return net::anchor_lambda(a, A, o.lambda_low, o.lambda_high); }
 
 std::vector<int> parse_ints(const std::string &list) {
   std::vector<int> out;
@@ -216,7 +212,7 @@ int refine_evaluate(const Options &o) {
       plain = net::rate_distortion(model, x, a, lambda, net::RateMode::kEstimate);
     }
     auto start = std::chrono::steady_clock::now();
-    auto latents = train::refine_latents(model, x, a, lambda, o.refinement);
+    auto latents = net::refine_latents(model, x, a, lambda, o.refinement);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     torch::NoGradGuard no_grad;
     auto refined = net::rate_distortion_of_latents(model, latents, x, a, lambda, net::RateMode::kEstimate);

@@ -4,9 +4,9 @@
 
 #include "rate_model.h"
 
-namespace msic::train {
+namespace msic::net {
 
-std::vector<torch::Tensor> refine_latents(net::MsicModel &model, const torch::Tensor &x, int anchor, double lambda,
+std::vector<torch::Tensor> refine_latents(MsicModel &model, const torch::Tensor &x, int anchor, double lambda,
                                           const RefinementSettings &settings) {
   const ModelConfig &c = model->config;
   for (auto &p : model->parameters()) p.set_requires_grad(false);
@@ -31,7 +31,7 @@ std::vector<torch::Tensor> refine_latents(net::MsicModel &model, const torch::Te
         settings.start_temperature * std::exp(decay * t / std::max(1, settings.steps - 1));
     std::vector<torch::Tensor> y(steps.size());
     for (size_t l = 0; l < steps.size(); ++l) y[l] = steps[l] / gains[l];
-    auto rd = net::rate_distortion_of_latents(model, y, x, anchor, lambda, net::RateMode::kAnnealed, temperature);
+    auto rd = rate_distortion_of_latents(model, y, x, anchor, lambda, RateMode::kAnnealed, temperature);
     adam.zero_grad();
     rd.loss.backward();
     adam.step();
@@ -41,4 +41,4 @@ std::vector<torch::Tensor> refine_latents(net::MsicModel &model, const torch::Te
   return out;
 }
 
-}  // namespace msic::train
+}  // namespace msic::net

@@ -1,0 +1,135 @@
+// msic-bench-refinement: what refining the latents by gradients (a future
+// top effort: codec-core/src/latent_refinement.h) saves in real files.
+// Each image, at each quality anchor, is coded by the codec itself
+// (TileCodec, one tile) from the analysis's latents and from the refined
+// latents (LibTorch's float twin moves them), each at effort 1 and 2, and
+// decoded; one JSON line per image and anchor: [bits per pixel of the
+// payload, PSNR of the decoded 8-bit RGB] for each, and the refinement's
+// seconds. bench/refinement.py runs it and reports BD-rates.
+//
+//   msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] [--threads T] IMAGE...
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench_images.h"
+#include "latent_refinement.h"
+#include "planes_torch.h"
+#include "rate_model.h"
+#include "tile_codec.h"
+
+namespace {
+
+struct Coded {
+  double bpp, psnr;
+};
+
+// Codes latents at `quality_centi` and decodes the payload.
+Coded code(const msic::TileCodec &codec, std::vector<msic::Planes> latents, const msic::TileImage &tile,
+           uint32_t quality_centi, int effort) {
+  const std::vector<uint8_t> payload = codec.encode_latents(std::move(latents), tile, quality_centi, effort);
+  std::vector<uint8_t> out(size_t(tile.width) * tile.height * 3);
+  codec.decode(payload, tile.width, tile.height, 3, quality_centi, out.data(), size_t(tile.width) * 3);
+  double se = 0;
+  for (uint32_t y = 0; y < tile.height; ++y)
+    for (uint32_t x = 0; x < tile.width * 3; ++x) {
+      const double d = double(tile.pixels[y * tile.stride + x]) - out[size_t(y) * tile.width * 3 + x];
+      se += d * d;
+    }
+  const double pixels = double(tile.width) * tile.height;
+  return {8.0 * double(payload.size()) / pixels, 10 * std::log10(255.0 * 255.0 * 3 * pixels / se)};
+}
+
+std::vector<msic::Planes> to_planes(const std::vector<torch::Tensor> &latents) {
+  std::vector<msic::Planes> out;
+  for (const torch::Tensor &t : latents) out.push_back(msic::net::to_planes(t));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  std::string model_path = MSIC_DEFAULT_MODEL_FILE;
+  std::vector<int> anchors = {1, 3, 5, 7};
+  std::vector<std::string> images;
+  msic::net::RefinementSettings settings;
+  int threads = 2;
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (!strcmp(argv[i], "--model") && has_value) {
+      model_path = argv[++i];
+    } else if (!strcmp(argv[i], "--anchors") && has_value) {
+      anchors.clear();
+      std::stringstream list(argv[++i]);
+      for (std::string a; std::getline(list, a, ',');) anchors.push_back(std::stoi(a));
+    } else if (!strcmp(argv[i], "--steps") && has_value) {
+      settings.steps = std::stoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--lr") && has_value) {
+      settings.learning_rate = std::stod(argv[++i]);
+    } else if (!strcmp(argv[i], "--threads") && has_value) {
+      threads = std::stoi(argv[++i]);
+    } else if (argv[i][0] == '-') {
+      fprintf(stderr, "usage: msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] "
+                      "[--threads T] IMAGE...\n");
+      return 2;
+    } else {
+      images.push_back(argv[i]);
+    }
+  }
+  if (VIPS_INIT(argv[0])) return 1;
+  at::set_num_threads(threads);
+  try {
+    const msic::ModelFile file = msic::ModelFile::load(model_path);
+    const msic::TileCodec codec(file);
+    msic::net::MsicModel model(file.config);
+    model->load(file);
+    model->eval();
+    const int A = file.config.anchors;
+    for (const std::string &path : images) {
+      const bench::Image im = bench::load(path.c_str());
+      // Whole multiples of the coarsest level: the latents' sizes then need
+      // no padding, in the twin as in the codec.
+      const uint32_t W = uint32_t(im.width) / 16 * 16, H = uint32_t(im.height) / 16 * 16;
+      const msic::TileImage tile{im.rgb.data(), size_t(im.width) * 3, W, H, 3};
+      auto x = torch::from_blob(const_cast<uint8_t *>(im.rgb.data()), {im.height, im.width, 3}, torch::kUInt8)
+                   .narrow(0, 0, H)
+                   .narrow(1, 0, W)
+                   .permute({2, 0, 1})
+                   .to(torch::kFloat)
+                   .unsqueeze(0) /
+                   255.0 -
+               0.5;
+      std::vector<torch::Tensor> analysed;
+      {
+        torch::NoGradGuard no_grad;
+        analysed = model->transform->analysis(x);
+      }
+      for (int a : anchors) {
+        if (a < 0 || a >= A) throw std::runtime_error("--anchors: the model has anchors 0.." + std::to_string(A - 1));
+        const uint32_t quality_centi = uint32_t(std::lround(10000.0 * a / (A - 1)));
+        const double start = bench::now();
+        const std::vector<torch::Tensor> refined =
+            msic::net::refine_latents(model, x, a, msic::net::anchor_lambda(a, A), settings);
+        const double seconds = bench::now() - start;
+        Coded c[4] = {code(codec, to_planes(analysed), tile, quality_centi, 1),
+                      code(codec, to_planes(analysed), tile, quality_centi, 2),
+                      code(codec, to_planes(refined), tile, quality_centi, 1),
+                      code(codec, to_planes(refined), tile, quality_centi, 2)};
+        printf("{\"image\": \"%s\", \"anchor\": %d, \"orig_e1\": [%.5f, %.4f], \"orig_e2\": [%.5f, %.4f], "
+               "\"ref_e1\": [%.5f, %.4f], \"ref_e2\": [%.5f, %.4f], \"seconds\": %.1f}\n",
+               path.c_str(), a, c[0].bpp, c[0].psnr, c[1].bpp, c[1].psnr, c[2].bpp, c[2].psnr, c[3].bpp, c[3].psnr,
+               seconds);
+        fflush(stdout);
+      }
+    }
+  } catch (const std::exception &e) {
+    fprintf(stderr, "msic-bench-refinement: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

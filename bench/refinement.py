@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""What refining the latents by gradients (a future top effort) would save.
+
+  bench/refinement.py BENCH_BINARY IMAGE... [--model PATH] [--anchors 1,3,5,7]
+                      [--steps 300] [--threads 2] [--jsonl FILE] [--load FILE]
+  (e.g. build/bench/msic-bench-refinement ../shared/datasets/kodak/kodim05.png
+   --model models/checkpoint/model.msicw)
+
+msic-bench-refinement (bench/refinement.cpp) codes each image at each quality
+anchor with the codec itself, from the analysis's latents and from latents
+refined by stochastic Gumbel annealing through LibTorch's float twin
+(codec-core/src/latent_refinement.h), each at effort 1 and 2, and decodes
+them. This script prints BD-rates (PSNR-RGB; bench/rd.py's bd_rate) per
+image and on the mean curve of all images:
+
+- effort 2 against effort 1, both from the analysis (what the default
+  effort's rounding saves, for scale);
+- refined at effort 1 against the analysis at effort 1 and at effort 2;
+- refined at effort 2 against the analysis at effort 2.
+
+Bits are those of the tile payload (one tile per image: no container). The
+refinement runs on LibTorch, which libmsic does not link: the numbers say
+what a backward pass in the engine would buy, not what msic does today.
+--jsonl keeps the raw lines; --load reads such a file instead of coding.
+"""
+import argparse
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from rd import bd_rate
+
+CURVES = ["orig_e1", "orig_e2", "ref_e1", "ref_e2"]
+PAIRS = [("orig_e1", "orig_e2"), ("orig_e1", "ref_e1"), ("orig_e2", "ref_e1"), ("orig_e2", "ref_e2")]
+
+
+def mean_curve(rows, key):
+    """Per anchor: mean bpp and the PSNR of the mean MSE over the images."""
+    out = []
+    for a in sorted({r["anchor"] for r in rows}):
+        at = [r[key] for r in rows if r["anchor"] == a]
+        mse = np.mean([10 ** (-p / 10) for _, p in at])
+        out.append((float(np.mean([b for b, _ in at])), float(-10 * np.log10(mse))))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("binary", nargs="?")
+    ap.add_argument("images", nargs="*")
+    ap.add_argument("--model")
+    ap.add_argument("--anchors", default="1,3,5,7")
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--jsonl", help="also write the tool's lines here")
+    ap.add_argument("--load", help="read the tool's lines from this file instead of running it")
+    args = ap.parse_args()
+    if args.load:
+        lines = open(args.load).read().splitlines()
+    else:
+        if not args.binary or not args.images:
+            ap.error("give the binary and images, or --load FILE")
+        cmd = [args.binary, "--anchors", args.anchors, "--steps", str(args.steps), "--threads", str(args.threads)]
+        if args.model:
+            cmd += ["--model", args.model]
+        run = subprocess.run(cmd + args.images, capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit(run.stderr)
+        lines = run.stdout.splitlines()
+        if args.jsonl:
+            with open(args.jsonl, "w") as f:
+                f.write("\n".join(lines) + "\n")
+    rows = [json.loads(line) for line in lines if line.strip()]
+    if not rows:
+        sys.exit("no measurements")
+    images = sorted({r["image"] for r in rows})
+    print("BD-rate %% (PSNR-RGB), %d images, anchors %s" %
+          (len(images), ",".join(str(a) for a in sorted({r["anchor"] for r in rows}))))
+    print("%-28s" % "image" + "".join("%18s" % (b + " vs " + a) for a, b in PAIRS))
+    for image in images + ["mean curve"]:
+        these = rows if image == "mean curve" else [r for r in rows if r["image"] == image]
+        curves = {k: mean_curve(these, k) for k in CURVES}
+        cells = "".join("%18.2f" % bd_rate(curves[a], curves[b])[0] for a, b in PAIRS)
+        print("%-28s" % image.split("/")[-1] + cells)
+    seconds = [r["seconds"] for r in rows]
+    print("refinement: %.1f s per image and anchor (mean)" % np.mean(seconds))
+
+
+if __name__ == "__main__":
+    main()
