@@ -7,7 +7,12 @@
 // payload, PSNR of the decoded 8-bit RGB] for each, and the refinement's
 // seconds. bench/refinement.py runs it and reports BD-rates.
 //
-//   msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] [--threads T] IMAGE...
+//   msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] [--threads T]
+//                         [--lambda-low L] [--lambda-high L] IMAGE...
+//
+// The lambdas should be those the model was trained with (msinn-small-v4 to
+// v6: 0.0004 and 1.2; tools/train/README.md): the refinement then moves each
+// anchor's point along the model's own curve.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -59,6 +64,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> images;
   msic::net::RefinementSettings settings;
   int threads = 2;
+  double lambda_low = msic::net::kLambdaLow, lambda_high = msic::net::kLambdaHigh;
   for (int i = 1; i < argc; ++i) {
     const bool has_value = i + 1 < argc;
     if (!strcmp(argv[i], "--model") && has_value) {
@@ -73,9 +79,13 @@ int main(int argc, char **argv) {
       settings.learning_rate = std::stod(argv[++i]);
     } else if (!strcmp(argv[i], "--threads") && has_value) {
       threads = std::stoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--lambda-low") && has_value) {
+      lambda_low = std::stod(argv[++i]);
+    } else if (!strcmp(argv[i], "--lambda-high") && has_value) {
+      lambda_high = std::stod(argv[++i]);
     } else if (argv[i][0] == '-') {
       fprintf(stderr, "usage: msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] "
-                      "[--threads T] IMAGE...\n");
+                      "[--threads T]\n                             [--lambda-low L] [--lambda-high L] IMAGE...\n");
       return 2;
     } else {
       images.push_back(argv[i]);
@@ -114,7 +124,7 @@ int main(int argc, char **argv) {
         const uint32_t quality_centi = uint32_t(std::lround(10000.0 * a / (A - 1)));
         const double start = bench::now();
         const std::vector<torch::Tensor> refined =
-            msic::net::refine_latents(model, x, a, msic::net::anchor_lambda(a, A), settings);
+            msic::net::refine_latents(model, x, a, msic::net::anchor_lambda(a, A, lambda_low, lambda_high), settings);
         const double seconds = bench::now() - start;
         Coded c[4] = {code(codec, to_planes(analysed), tile, quality_centi, 1),
                       code(codec, to_planes(analysed), tile, quality_centi, 2),

@@ -2,7 +2,8 @@
 """What refining the latents by gradients (a future top effort) would save.
 
   bench/refinement.py BENCH_BINARY IMAGE... [--model PATH] [--anchors 1,3,5,7]
-                      [--steps 300] [--threads 2] [--jsonl FILE] [--load FILE]
+                      [--steps 300] [--threads 2] [--lambda-low 0.0004 --lambda-high 1.2]
+                      [--jsonl FILE] [--load FILE]
   (e.g. build/bench/msic-bench-refinement ../shared/datasets/kodak/kodim05.png
    --model models/checkpoint/model.msicw)
 
@@ -54,6 +55,8 @@ def main():
     ap.add_argument("--anchors", default="1,3,5,7")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lambda-low", help="of anchor 0: the model's training lambda (v4-v6: 0.0004)")
+    ap.add_argument("--lambda-high", help="of the last anchor (v4-v6: 1.2)")
     ap.add_argument("--jsonl", help="also write the tool's lines here")
     ap.add_argument("--load", help="read the tool's lines from this file instead of running it")
     args = ap.parse_args()
@@ -65,6 +68,9 @@ def main():
         cmd = [args.binary, "--anchors", args.anchors, "--steps", str(args.steps), "--threads", str(args.threads)]
         if args.model:
             cmd += ["--model", args.model]
+        for flag, value in (("--lambda-low", args.lambda_low), ("--lambda-high", args.lambda_high)):
+            if value:
+                cmd += [flag, value]
         run = subprocess.run(cmd + args.images, capture_output=True, text=True)
         if run.returncode != 0:
             sys.exit(run.stderr)
