@@ -1,8 +1,8 @@
 // msic-bench-refinement: what refining the latents by gradients (a future
 // top effort: codec-core/src/latent_refinement.h) saves in real files.
 // Each image, at each quality anchor, is coded by the codec itself
-// (TileCodec, one tile) from the analysis's latents and from the refined
-// latents (LibTorch's float twin moves them), each at effort 1 and 2, and
+// (TileCodec, one tile) as msic codes it and from the refined latents
+// (LibTorch's float twin moves them), each at effort 1 and 2, and
 // decoded; one JSON line per image and anchor: [bits per pixel of the
 // payload, PSNR of the decoded 8-bit RGB] for each, and the refinement's
 // seconds. bench/refinement.py runs it and reports BD-rates.
@@ -34,10 +34,9 @@ struct Coded {
   double bpp, psnr;
 };
 
-// Codes latents at `quality_centi` and decodes the payload.
-Coded code(const msic::TileCodec &codec, std::vector<msic::Planes> latents, const msic::TileImage &tile,
-           uint32_t quality_centi, int effort) {
-  const std::vector<uint8_t> payload = codec.encode_latents(std::move(latents), tile, quality_centi, effort);
+// Decodes a payload of `tile` and measures it.
+Coded measure(const msic::TileCodec &codec, const std::vector<uint8_t> &payload, const msic::TileImage &tile,
+              uint32_t quality_centi) {
   std::vector<uint8_t> out(size_t(tile.width) * tile.height * 3);
   codec.decode(payload, tile.width, tile.height, 3, quality_centi, out.data(), size_t(tile.width) * 3);
   double se = 0;
@@ -48,6 +47,17 @@ Coded code(const msic::TileCodec &codec, std::vector<msic::Planes> latents, cons
     }
   const double pixels = double(tile.width) * tile.height;
   return {8.0 * double(payload.size()) / pixels, 10 * std::log10(255.0 * 255.0 * 3 * pixels / se)};
+}
+
+// The tile as msic codes it (the engine's analysis).
+Coded code(const msic::TileCodec &codec, const msic::TileImage &tile, uint32_t quality_centi, int effort) {
+  return measure(codec, codec.encode(tile, quality_centi, effort), tile, quality_centi);
+}
+
+// Latents made by the twin, coded by the codec.
+Coded code(const msic::TileCodec &codec, std::vector<msic::Planes> latents, const msic::TileImage &tile,
+           uint32_t quality_centi, int effort) {
+  return measure(codec, codec.encode_latents(std::move(latents), tile, quality_centi, effort), tile, quality_centi);
 }
 
 std::vector<msic::Planes> to_planes(const std::vector<torch::Tensor> &latents) {
@@ -100,11 +110,14 @@ int main(int argc, char **argv) {
     model->load(file);
     model->eval();
     const int A = file.config.anchors;
+    for (int a : anchors)
+      if (a < 0 || a >= A) throw std::runtime_error("--anchors: the model has anchors 0.." + std::to_string(A - 1));
+    const uint32_t multiple = uint32_t(file.config.tile_multiple());
     for (const std::string &path : images) {
       const bench::Image im = bench::load(path.c_str());
       // Whole multiples of the coarsest level: the latents' sizes then need
       // no padding, in the twin as in the codec.
-      const uint32_t W = uint32_t(im.width) / 16 * 16, H = uint32_t(im.height) / 16 * 16;
+      const uint32_t W = uint32_t(im.width) / multiple * multiple, H = uint32_t(im.height) / multiple * multiple;
       const msic::TileImage tile{im.rgb.data(), size_t(im.width) * 3, W, H, 3};
       auto x = torch::from_blob(const_cast<uint8_t *>(im.rgb.data()), {im.height, im.width, 3}, torch::kUInt8)
                    .narrow(0, 0, H)
@@ -114,20 +127,13 @@ int main(int argc, char **argv) {
                    .unsqueeze(0) /
                    255.0 -
                0.5;
-      std::vector<torch::Tensor> analysed;
-      {
-        torch::NoGradGuard no_grad;
-        analysed = model->transform->analysis(x);
-      }
       for (int a : anchors) {
-        if (a < 0 || a >= A) throw std::runtime_error("--anchors: the model has anchors 0.." + std::to_string(A - 1));
         const uint32_t quality_centi = uint32_t(std::lround(10000.0 * a / (A - 1)));
         const double start = bench::now();
         const std::vector<torch::Tensor> refined =
             msic::net::refine_latents(model, x, a, msic::net::anchor_lambda(a, A, lambda_low, lambda_high), settings);
         const double seconds = bench::now() - start;
-        Coded c[4] = {code(codec, to_planes(analysed), tile, quality_centi, 1),
-                      code(codec, to_planes(analysed), tile, quality_centi, 2),
+        Coded c[4] = {code(codec, tile, quality_centi, 1), code(codec, tile, quality_centi, 2),
                       code(codec, to_planes(refined), tile, quality_centi, 1),
                       code(codec, to_planes(refined), tile, quality_centi, 2)};
         printf("{\"image\": \"%s\", \"anchor\": %d, \"orig_e1\": [%.5f, %.4f], \"orig_e2\": [%.5f, %.4f], "

@@ -8,16 +8,16 @@
    --model models/checkpoint/model.msicw)
 
 msic-bench-refinement (bench/refinement.cpp) codes each image at each quality
-anchor with the codec itself, from the analysis's latents and from latents
+anchor with the codec itself, as msic codes it and from latents
 refined by stochastic Gumbel annealing through LibTorch's float twin
 (codec-core/src/latent_refinement.h), each at effort 1 and 2, and decodes
 them. This script prints BD-rates (PSNR-RGB; bench/rd.py's bd_rate) per
 image and on the mean curve of all images:
 
-- effort 2 against effort 1, both from the analysis (what the default
+- effort 2 against effort 1, msic's own encodes (what the default
   effort's rounding saves, for scale);
-- refined at effort 1 against the analysis at effort 1 and at effort 2;
-- refined at effort 2 against the analysis at effort 2.
+- refined at effort 1 against msic's own encode at effort 1 and at effort 2;
+- refined at effort 2 against msic's own encode at effort 2.
 
 Bits are those of the tile payload (one tile per image: no container). The
 refinement runs on LibTorch, which libmsic does not link: the numbers say

@@ -9,7 +9,18 @@ namespace msic::net {
 std::vector<torch::Tensor> refine_latents(MsicModel &model, const torch::Tensor &x, int anchor, double lambda,
                                           const RefinementSettings &settings) {
   const ModelConfig &c = model->config;
-  for (auto &p : model->parameters()) p.set_requires_grad(false);
+  TORCH_CHECK(anchor >= 0 && anchor < c.anchors, "refine_latents: no anchor ", anchor);
+  // Only the latents learn; the model's parameters are as they were after.
+  struct FrozenParameters {
+    std::vector<torch::Tensor> params;
+    std::vector<bool> was;
+    explicit FrozenParameters(MsicModel &m) : params(m->parameters()) {
+      for (auto &p : params) was.push_back(p.requires_grad()), p.set_requires_grad(false);
+    }
+    ~FrozenParameters() {
+      for (size_t i = 0; i < params.size(); ++i) params[i].set_requires_grad(was[i]);
+    }
+  } frozen(model);
   std::vector<torch::Tensor> latents, gains, steps;
   {
     torch::NoGradGuard no_grad;

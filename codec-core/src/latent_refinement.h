@@ -22,8 +22,7 @@ struct RefinementSettings {
   double start_temperature = 0.5, end_temperature = 0.05;  // falls geometrically
 };
 
-// Refined latents of image x ([1, 3, H, W] in [-0.5, 0.5]) at `anchor`
-// (the model's parameters are left with gradients off),
+// Refined latents of image x ([1, 3, H, W] in [-0.5, 0.5]) at `anchor`,
 // minimising bpp + lambda x 255^2 x MSE. Not moved to the centres of their
 // steps: the estimate's means for a causal model's anchors come from a
 // first guess, so its centres are not the codec's (snapped, kodim23 crop,

@@ -10,16 +10,17 @@ torch::Tensor round_ste(const torch::Tensor &x) { return x + (torch::round(x) - 
 torch::Tensor normal_cdf(const torch::Tensor &v) { return 0.5 * torch::erfc(-v * M_SQRT1_2); }
 
 // Stochastic Gumbel annealing of r (a latent less its mean, in steps): the
-// lower step plus a soft choice of 0 or 1, drawn with the Gumbel noise
-// `gumbel` (the difference of two draws), whose odds grow with the
-// distance to the farther step as the temperature falls.
+// lower step plus a relaxed draw of 0 or 1 (`gumbel`: the difference of two
+// Gumbel draws). The nearer step's odds go as exp(-atanh(distance) / T),
+// and the draw is a Gumbel-softmax at the same temperature T, so as T falls
+// the value tends to the nearer step and the loss to that of rounding.
 torch::Tensor annealed_round(const torch::Tensor &r, double temperature, const torch::Tensor &gumbel) {
   const double eps = 1e-5;
   auto lower = torch::floor(r).detach();
   auto d = r - lower;
   auto logit_lower = -torch::atanh(d.clamp(eps, 1 - eps)) / temperature;
   auto logit_upper = -torch::atanh((1 - d).clamp(eps, 1 - eps)) / temperature;
-  return lower + torch::sigmoid(logit_upper - logit_lower + gumbel);
+  return lower + torch::sigmoid((logit_upper - logit_lower + gumbel) / temperature);
 }
 }  // namespace
 
@@ -36,6 +37,8 @@ RateDistortion rate_distortion_of_latents(MsicModel &model, const std::vector<to
                                           double temperature) {
   const bool estimate = mode == RateMode::kEstimate, annealed = mode == RateMode::kAnnealed;
   const ModelConfig &c = model->config;
+  TORCH_CHECK(int(latents.size()) == c.latent_count(), "rate_distortion_of_latents: not the model's latent count");
+  TORCH_CHECK(a >= 0 && a < c.anchors, "rate_distortion_of_latents: no anchor ", a);
   const int L = c.latent_count();
   std::vector<torch::Tensor> known(L), refined(L);
   // The synthesis so far, as the decoder makes it: the continued half of
@@ -61,7 +64,7 @@ RateDistortion rate_distortion_of_latents(MsicModel &model, const std::vector<to
     // value whichever pass's means it is taken around).
     torch::Tensor gumbel;
     if (annealed) {
-      auto u = torch::rand({2, y_g.size(0), y_g.size(1), y_g.size(2), y_g.size(3)}, x.options()).clamp(1e-9, 1 - 1e-9);
+      auto u = torch::rand({2, y_g.size(0), y_g.size(1), y_g.size(2), y_g.size(3)}, x.options()).clamp_min(1e-9);
       auto draws = -torch::log(-torch::log(u));
       gumbel = draws[1] - draws[0];
     }

@@ -37,9 +37,10 @@ class TileCodec {
   std::vector<uint8_t> encode(const TileImage &tile, uint32_t quality_centi, int effort = MSIC_EFFORT_DEFAULT,
                               const ThreadShare *share = nullptr) const;
   // Codes latents made elsewhere (the analysis's, moved: what a refinement
-  // by gradients, latent_refinement.h, makes), as encode() codes its own;
-  // `tile` gives the size, bands and sides, not pixels. Throws Error if the
-  // latents are not the model's for the tile's coded size.
+  // by gradients, latent_refinement.h, makes), as encode() codes its own
+  // up to effort 2 (effort 3's second pass moves pixels: here it codes as
+  // effort 2); `tile` gives the size, bands and sides, not pixels. Throws
+  // Error if the latents are not the model's for the tile's coded size.
   std::vector<uint8_t> encode_latents(std::vector<Planes> latents, const TileImage &tile, uint32_t quality_centi,
                                       int effort = MSIC_EFFORT_DEFAULT, const ThreadShare *share = nullptr,
                                       Planes *decoded = nullptr) const;

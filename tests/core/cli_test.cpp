@@ -832,12 +832,13 @@ TEST(Trainer, TrainOnlyKeepsTheRestOfTheModel) {
 // less, in rate + lambda x distortion at the anchor's lambda, than the
 // analysis's latents rounded to the nearest step, also through the 8-bit
 // image it writes for the codec; bad anchors are refused. On the default
-// model and a 200 x 96 crop, 40 steps: -5.6% and -5.2% at anchors 1 and 4
-// (msinn-small-v6-int); a sign error in the annealing makes it worse.
+// model and a 200 x 96 crop, 80 steps: -4.8% and -3.9% at anchors 1 and 4,
+// through 8 bits -4.0% and -3.6% (msinn-small-v6-int; the draws are
+// random); with the annealing's sign flipped (tried) the loss grows.
 TEST(Trainer, RefinedLatentsCostLessThanTheNearest) {
   const std::string dir = test::temp_dir(), crop = std::string(MSIC_TEST_DATA_DIR) + "/v4-int/rgb.png";
   Result r = run(std::string(MSIC_TRAIN) + " --refine-eval " + crop + " --init " + MSIC_DEFAULT_MODEL_FILE +
-                 " --anchors 1,4 --refine-steps 40 --threads 1 --refine-out " + dir);
+                 " --anchors 1,4 --refine-steps 80 --threads 1 --refine-out " + dir);
   ASSERT_EQ(r.status, 0) << r.output;
   std::istringstream lines(r.output);
   std::string line;
@@ -852,8 +853,8 @@ TEST(Trainer, RefinedLatentsCostLessThanTheNearest) {
     ASSERT_TRUE(row) << line;
     EXPECT_EQ(a, anchor);
     auto loss = [&](int i) { return bpp[i] + lambda * 255 * 255 * std::pow(10.0, -db[i] / 10); };
-    EXPECT_LT(loss(1), 0.98 * loss(0)) << line;
-    EXPECT_LT(loss(2), 0.98 * loss(0)) << line;
+    EXPECT_LT(loss(1), 0.99 * loss(0)) << line;
+    EXPECT_LT(loss(2), 0.99 * loss(0)) << line;
     // The refined image, for the codec: the crop cut to whole 16 pixels.
     const std::string image = dir + "/anchor" + std::to_string(anchor) + ".ppm";
     ASSERT_TRUE(std::filesystem::exists(image)) << image;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <cstring>
@@ -560,8 +561,9 @@ TEST(Metadata, BoxesRoundTrip) {
 
 // TileCodec::encode_latents codes latents made elsewhere (a refinement's):
 // given the analysis's own, it writes encode()'s bytes at every effort
-// short of 3, also with boosted sides; latents of another shape, or of
-// another coded size than the tile's, are refused.
+// short of 3, also with boosted sides; moved latents decode to what the
+// encoder hands back as the decoder's image; latents of another shape, or
+// of another coded size than the tile's, are refused.
 TEST(Codec, EncodeLatentsCodesTheAnalysisLikeEncode) {
   const Image im = test::crop(test::kodim23(), 100, 60, 128, 96);
   const msic::ModelFile model = msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE);
@@ -581,6 +583,25 @@ TEST(Codec, EncodeLatentsCodesTheAnalysisLikeEncode) {
           << "effort " << effort << ", sides " << int(sides);
     }
   tile.inner_sides = 0;
+  // Moved latents (a refinement's) make a payload that decodes to what the
+  // encoder said the decoder would see.
+  std::vector<msic::Planes> moved = latents;
+  for (msic::Planes &p : moved)
+    for (size_t i = 0; i < p.values.size(); i += 7) p.values[i] += (i % 2 ? 0.02f : -0.03f);
+  msic::Planes decoded;
+  const std::vector<uint8_t> payload = codec.encode_latents(moved, tile, 4000, 2, nullptr, &decoded);
+  EXPECT_NE(payload, codec.encode(tile, 4000, 2));
+  std::vector<uint8_t> out(im.pixels.size());
+  codec.decode(payload, im.width, im.height, 3, 4000, out.data(), im.stride());
+  int worst = 0;
+  for (uint32_t y = 0; y < im.height; ++y)
+    for (uint32_t i = 0; i < im.width; ++i)
+      for (int c = 0; c < 3; ++c) {
+        const float v = std::clamp((decoded.plane(c)[size_t(y) * im.width + i] + 0.5f) * 255.0f, 0.0f, 255.0f);
+        worst = std::max(worst, std::abs(int(std::lround(v)) - int(out[(size_t(y) * im.width + i) * 3 + c])));
+      }
+  EXPECT_LE(worst, 1) << "the decoder does not see what the encoder handed back";
+  EXPECT_GT(test::psnr(im.pixels, out), 25.0);
   std::vector<msic::Planes> fewer(latents.begin(), latents.end() - 1);
   EXPECT_THROW(codec.encode_latents(fewer, tile, 4000), msic::Error);
   std::vector<msic::Planes> narrower = latents;

@@ -173,9 +173,9 @@ std::vector<int> parse_ints(const std::string &list) {
 }
 
 // An image as the evaluations see it: [1, 3, H, W] in [-0.5, 0.5], cut to
-// whole multiples of the coarsest level's 16 pixels.
-torch::Tensor evaluation_image(const Sample &s) {
-  int64_t w = s.size(1) / 16 * 16, h = s.size(0) / 16 * 16;
+// whole multiples of the coarsest level (`multiple` pixels).
+torch::Tensor evaluation_image(const Sample &s, int multiple) {
+  int64_t w = s.size(1) / multiple * multiple, h = s.size(0) / multiple * multiple;
   return s.narrow(0, 0, h).narrow(1, 0, w).permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0) / 255.0 - 0.5;
 }
 
@@ -198,13 +198,14 @@ int refine_evaluate(const Options &o) {
   std::vector<int> anchors = o.refine_anchors;
   if (anchors.empty())
     for (int a = 0; a < A; ++a) anchors.push_back(a);
-  auto x = evaluation_image(load_folder_or_file(o.refine_evaluate).front());
+  for (int a : anchors)
+    if (a < 0 || a >= A) throw std::runtime_error("--anchors: the model has anchors 0.." + std::to_string(A - 1));
+  auto x = evaluation_image(load_folder_or_file(o.refine_evaluate).front(), file.config.tile_multiple());
   // bpp and PSNR (of the 8-bit output, against the image) estimated from
   // the analysis's latents, from the refined latents, and from the refined
   // image rounded to 8 bits (clipped: its samples outside 0..255).
   printf("anchor  lambda     nearest: bpp  dB        refined: bpp  dB   via 8-bit: bpp  dB      clipped  seconds\n");
   for (int a : anchors) {
-    if (a < 0 || a >= A) throw std::runtime_error("--anchors: the model has anchors 0.." + std::to_string(A - 1));
     const double lambda = anchor_lambda(o, a, A);
     net::RateDistortion plain;
     {
@@ -411,7 +412,7 @@ int main(int argc, char **argv) {
       model->eval();
       torch::NoGradGuard no_grad;
       auto samples = load_folder_or_file(o.evaluate);
-      auto x = evaluation_image(samples.front());
+      auto x = evaluation_image(samples.front(), file.config.tile_multiple());
       for (int a = 0; a < file.config.anchors; ++a) {
         net::RateDistortion st = net::rate_distortion(model, x, a, 0.0, net::RateMode::kEstimate);
         // The codec's output is rounded to 8 bits, which training does not see.
