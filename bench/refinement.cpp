@@ -133,9 +133,9 @@ int main(int argc, char **argv) {
         const std::vector<torch::Tensor> refined =
             msic::net::refine_latents(model, x, a, msic::net::anchor_lambda(a, A, lambda_low, lambda_high), settings);
         const double seconds = bench::now() - start;
+        const std::vector<msic::Planes> planes = to_planes(refined);
         Coded c[4] = {code(codec, tile, quality_centi, 1), code(codec, tile, quality_centi, 2),
-                      code(codec, to_planes(refined), tile, quality_centi, 1),
-                      code(codec, to_planes(refined), tile, quality_centi, 2)};
+                      code(codec, planes, tile, quality_centi, 1), code(codec, planes, tile, quality_centi, 2)};
         printf("{\"image\": \"%s\", \"anchor\": %d, \"orig_e1\": [%.5f, %.4f], \"orig_e2\": [%.5f, %.4f], "
                "\"ref_e1\": [%.5f, %.4f], \"ref_e2\": [%.5f, %.4f], \"seconds\": %.1f}\n",
                path.c_str(), a, c[0].bpp, c[0].psnr, c[1].bpp, c[1].psnr, c[2].bpp, c[2].psnr, c[3].bpp, c[3].psnr,
