@@ -30,6 +30,27 @@ class NetworkEngine {
   Planes synthesis_level(int k, const Planes &latent, Planes continued) const;
   void postfilter(Planes &image) const;
 
+  // The encoder's latent refinement (a top effort; decoders never run
+  // this), in engine/synthesis_gradient.cpp. synthesis_for_gradient: the
+  // image the decoder makes of `latents` (dequantized, before the residual
+  // prediction: refine_latents, synthesis, postfilter), keeping in `tape`
+  // what latent_gradient reads. latent_gradient: the gradient of
+  // sum(image_gradient x image) with respect to each of those latents,
+  // the vector-Jacobian product through the postfilter, the synthesis and
+  // the residual prediction, in float (an integer convolution by its
+  // steps scaled back to weights). The image is the engine's own, bit
+  // for bit; the gradient is what LibTorch's autograd gives the twin,
+  // within float rounding.
+  struct SynthesisTape {
+    std::vector<Planes> predictor_inputs, predictions;  // per latent (none: empty)
+    std::vector<std::vector<Planes>> unit_inputs;      // [level][unit], each inverse's input
+    Planes postfilter_input;
+    std::vector<float> gains;
+  };
+  Planes synthesis_for_gradient(std::vector<Planes> latents, const std::vector<float> &gains,
+                                SynthesisTape &tape) const;
+  std::vector<Planes> latent_gradient(const SynthesisTape &tape, Planes image_gradient) const;
+
  private:
   struct Unit {
     std::vector<float> scale, bias;            // ActNorm: exp(log_scale), bias
@@ -48,6 +69,21 @@ class NetworkEngine {
     bool present = false;
     Conv c1, c2;
   };
+  // A unit's inverse (what synthesis runs) backwards: the gradient on its
+  // input y from that on its output.
+  Planes unit_gradient(int level, int unit, const Planes &y, Planes gradient) const;
+  // The transposed convolutions of the gradient (float weights), made on
+  // latent_gradient's first call, as the mixes' inverses are.
+  struct GradientNets {
+    std::once_flag made;
+    struct UnitNets {
+      Conv c1, c2, c3, mix;  // mix: the inverse mix's transpose
+    };
+    std::vector<std::vector<UnitNets>> units;  // [level][unit]
+    std::vector<Predictor> predictors;         // per latent
+    Conv post1, post2;
+  };
+  const GradientNets &gradient_nets() const;
   // A residual predictor's input: the latent, then its context sources
   // (coarser latents, nearest-neighbour upsampled), in one set of planes.
   Planes predictor_input(const std::vector<Planes> &latents, int latent) const;
@@ -64,6 +100,7 @@ class NetworkEngine {
     std::vector<std::vector<Conv>> mixes;
   };
   std::unique_ptr<InverseMixes> inverse_mixes_ = std::make_unique<InverseMixes>();
+  std::unique_ptr<GradientNets> gradient_nets_ = std::make_unique<GradientNets>();
   std::vector<Predictor> lrp_;
   bool has_post_ = false;
   Conv post1_, post2_;
