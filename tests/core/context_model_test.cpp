@@ -121,6 +121,37 @@ TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
   }
 }
 
+// The top effort's view of the coding (symbol_models): the latents it
+// fills in are encode()'s, and each is its symbol's step from the mean it
+// gives, at the gain it gives.
+TEST(ContextModel, SymbolModelsAreWhatEncodeCodesWith) {
+  const msic::ModelFile model = msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE);
+  const msic::entropy::ContextModel context(model);
+  const std::vector<Planes> latents = some_latents(model, 128, 96, 1.0f);
+  const uint32_t quality = 5800;
+  const msic::entropy::QualityGains gains = context.gains(quality);
+  const auto rounding = msic::entropy::Rounding::for_quality(quality);
+  std::vector<Planes> expected, seen;
+  encode(context, latents, gains, 2, rounding, &expected);
+  const msic::entropy::ContextModel::SymbolModels m = context.symbol_models(latents, gains, 2, rounding, &seen);
+  expect_same(expected, seen, "symbol_models' latents");
+  const msic::ModelConfig &c = context.config();
+  size_t off_step = 0, nonzero = 0;
+  for (int l = 0; l < c.latent_count(); ++l)
+    for (int ch = 0; ch < latents[l].channels; ++ch)
+      for (size_t i = 0; i < latents[l].plane_size(); ++i) {
+        const size_t at = size_t(ch) * latents[l].plane_size() + i;
+        const float gain = m.gain[l].values[at], mean = m.mean[l].values[at];
+        ASSERT_EQ(gain, gains.gain[size_t(c.first_channel(l) + ch)]);
+        ASSERT_GT(m.scale[l].values[at], 0.0f);
+        const double symbol = double(seen[l].values[at]) * gain - mean;
+        if (std::fabs(symbol - std::nearbyint(symbol)) > 2e-3) ++off_step;
+        if (std::nearbyint(symbol) != 0) ++nonzero;
+      }
+  EXPECT_EQ(off_step, 0u);
+  EXPECT_GT(nonzero, 100u);
+}
+
 // A tile's parts run on the threads it is lent: the streams, the escapes
 // and the latents must be those of one thread, with more parts than
 // threads (the finest latent, 128 rows, in 4 parts; the next, 64 rows, in

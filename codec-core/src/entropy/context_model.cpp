@@ -478,49 +478,81 @@ void ContextModel::code(const std::vector<Planes> &latents, const QualityGains &
   }
 }
 
+const CodingCost *ContextModel::rate_costs(Rounding rounding) const {
+  if (!(rounding.lambda > 0)) return nullptr;
+  std::call_once(rate_costs_->once, [&] { rate_costs_->cost.emplace(tables_); });
+  return &*rate_costs_->cost;
+}
+
+int32_t ContextModel::choose_symbol(double v, bool ring, int table, Rounding rounding,
+                                    const CodingCost *coding_cost) const {
+  v = std::clamp(v, -2.0e9, 2.0e9);  // (NaN stays NaN and becomes 0 below)
+  const double nearest = round_even(v);
+  int32_t s = nearest == nearest ? int32_t(nearest) : 0;
+  // The tile's outer ring of each latent keeps the nearest step: pixels
+  // at a tile border have half the context, and trading their accuracy
+  // for bits made the seams worse (bench/seams.py, 128-px tiles: border
+  // / interior MSE 1.31-1.45 with the ring rounded for rate, 1.19-1.30
+  // without it, 1.25-1.31 leaving two rings. Kodak BD-rate against AVIF:
+  // +25.5% in PSNR either way, +17.7% in MS-SSIM against +17.1%).
+  if (coding_cost && !ring) {
+    // Of s, its other neighbour and 0, the least squared error (in
+    // steps) plus lambda times the bits. Greedy: a choice changes the
+    // contexts of what follows, which it does not look at.
+    const int32_t other = v >= double(s) ? s + 1 : s - 1;
+    auto cost = [&](int32_t c) { return (v - c) * (v - c) + rounding.lambda * coding_cost->bits(tables_, table, c); };
+    double best = cost(s);
+    for (int32_t c : {other, int32_t(0)}) {
+      if (c == s) continue;
+      const double j = cost(c);
+      if (j < best) best = j, s = c;
+    }
+  }
+  return s;
+}
+
 void ContextModel::encode(const std::vector<Planes> &latents, const QualityGains &g, std::vector<RansEncoder> &parts,
                           Rounding rounding, std::vector<Planes> *dequantized, const ThreadShare *share,
                           const BorderBoost &boost, const ContinuedHalf &continued) const {
-  const bool rd = rounding.lambda > 0;
-  const CodingCost *coding_cost = nullptr;  // only for rate rounding
-  if (rd) {
-    std::call_once(rate_costs_->once, [&] { rate_costs_->cost.emplace(tables_); });
-    coding_cost = &*rate_costs_->cost;
-  }
+  const CodingCost *coding_cost = rate_costs(rounding);
   if (dequantized) {
     dequantized->clear();
     for (const Planes &p : latents) dequantized->emplace_back(p.channels, p.height, p.width);
   }
   auto step = [&](RansEncoder &to, int l, size_t at, bool ring, float gain, int64_t mean_q8, int table) {
-    double v = double(latents[l].values[at]) * gain - double(mean_q8) / 256.0;
-    v = std::clamp(v, -2.0e9, 2.0e9);  // (NaN stays NaN and becomes 0 below)
-    const double nearest = round_even(v);
-    int32_t s = nearest == nearest ? int32_t(nearest) : 0;
-    // The tile's outer ring of each latent keeps the nearest step: pixels
-    // at a tile border have half the context, and trading their accuracy
-    // for bits made the seams worse (bench/seams.py, 128-px tiles: border
-    // / interior MSE 1.31-1.45 with the ring rounded for rate, 1.19-1.30
-    // without it, 1.25-1.31 leaving two rings. Kodak BD-rate against AVIF:
-    // +25.5% in PSNR either way, +17.7% in MS-SSIM against +17.1%).
-    if (rd && !ring) {
-      // Of s, its other neighbour and 0, the least squared error (in
-      // steps) plus lambda times the bits. Greedy: a choice changes the
-      // contexts of what follows, which it does not look at.
-      const int32_t other = v >= double(s) ? s + 1 : s - 1;
-      auto cost = [&](int32_t c) {
-        return (v - c) * (v - c) + rounding.lambda * coding_cost->bits(tables_, table, c);
-      };
-      double best = cost(s);
-      for (int32_t c : {other, int32_t(0)}) {
-        if (c == s) continue;
-        const double j = cost(c);
-        if (j < best) best = j, s = c;
-      }
-    }
+    const int32_t s =
+        choose_symbol(double(latents[l].values[at]) * gain - double(mean_q8) / 256.0, ring, table, rounding, coding_cost);
     to.put(tables_, table, s);
     return s;
   };
   code(latents, g, boost, parts, step, dequantized, share, continued);
+}
+
+ContextModel::SymbolModels ContextModel::symbol_models(const std::vector<Planes> &latents, const QualityGains &g,
+                                                       int parts, Rounding rounding,
+                                                       std::vector<Planes> *dequantized, const ThreadShare *share,
+                                                       const BorderBoost &boost,
+                                                       const ContinuedHalf &continued) const {
+  const CodingCost *coding_cost = rate_costs(rounding);
+  SymbolModels m;
+  for (const Planes &p : latents)
+    for (auto *planes : {&m.mean, &m.scale, &m.gain}) planes->emplace_back(p.channels, p.height, p.width);
+  if (dequantized) {
+    dequantized->clear();
+    for (const Planes &p : latents) dequantized->emplace_back(p.channels, p.height, p.width);
+  }
+  struct NoCoder {};
+  std::vector<NoCoder> coders(size_t(std::max(parts, 0)));
+  const double log2_scale_min = tables_.log2_scale_min_q16 / 65536.0;
+  auto step = [&](NoCoder &, int l, size_t at, bool ring, float gain, int64_t mean_q8, int table) {
+    const double mean = double(mean_q8) / 256.0;
+    m.mean[size_t(l)].values[at] = float(mean);
+    m.scale[size_t(l)].values[at] = float(std::exp2(log2_scale_min + double(table) / tables_.steps_per_octave));
+    m.gain[size_t(l)].values[at] = gain;
+    return choose_symbol(double(latents[l].values[at]) * gain - mean, ring, table, rounding, coding_cost);
+  };
+  code(latents, g, boost, coders, step, dequantized, share, continued);
+  return m;
 }
 
 void ContextModel::decode(std::vector<Planes> &latents, const QualityGains &g, std::vector<RansDecoder> &parts,

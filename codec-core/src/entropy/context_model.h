@@ -109,6 +109,20 @@ class ContextModel {
               std::vector<RansDecoder> &parts, const ThreadShare *share = nullptr,
               const BorderBoost &boost = {}, const ContinuedHalf &continued = {}) const;
 
+  // For the encoder's top effort (latent refinement): what encode() with
+  // these arguments and `parts` parts would code each latent with, without
+  // coding: per latent, planes of its shape with the mean (in steps of the
+  // gained latent), the scale of its table (the Gaussian's, in steps) and
+  // the gain of its step (the tile's, or the border boost's). The rate's
+  // gradient is taken from them as constants.
+  struct SymbolModels {
+    std::vector<Planes> mean, scale, gain;
+  };
+  SymbolModels symbol_models(const std::vector<Planes> &latents, const QualityGains &g, int parts,
+                             Rounding rounding = Rounding::nearest(), std::vector<Planes> *dequantized = nullptr,
+                             const ThreadShare *share = nullptr, const BorderBoost &boost = {},
+                             const ContinuedHalf &continued = {}) const;
+
   // Name of tensor `part` of latent l's context net in the model file.
   static std::string tensor_name(int latent, const char *part);
 
@@ -165,6 +179,10 @@ class ContextModel {
                         const int (&rows_b)[2], bool own_rows, RansDecoder &from_a, RansDecoder &from_b) const;
   // The gains at (y, x) of a latent: the boost's on its ring's boosted sides.
   static const QualityGains &gains_at(const LatentRows &a, int y, int x);
+  // The symbol encode() codes for v (a latent gained, less its mean, in
+  // steps) under table `table` (Rounding; coding_cost: rate rounding's).
+  int32_t choose_symbol(double v, bool ring, int table, Rounding rounding, const CodingCost *coding_cost) const;
+  const CodingCost *rate_costs(Rounding rounding) const;  // none for the nearest
   template <class Coder, class Step>
   void code(const std::vector<Planes> &latents, const QualityGains &g, const BorderBoost &boost,
             std::vector<Coder> &coders, Step step, std::vector<Planes> *values, const ThreadShare *share,
