@@ -38,8 +38,8 @@ class TileCodec {
                               const ThreadShare *share = nullptr) const;
   // Codes latents made elsewhere (the analysis's, moved: what a refinement
   // by gradients, latent_refinement.h, makes), as encode() codes its own
-  // up to effort 2 (effort 3's second pass moves pixels: here it codes as
-  // effort 2); `tile` gives the size, bands and sides, not pixels. Throws
+  // up to effort 2 (efforts 3 and 4 change the pixels or latents before
+  // this: here they code as effort 2); `tile` gives the size, bands and sides, not pixels. Throws
   // Error if the latents are not the model's for the tile's coded size.
   std::vector<uint8_t> encode_latents(std::vector<Planes> latents, const TileImage &tile, uint32_t quality_centi,
                                       int effort = MSIC_EFFORT_DEFAULT, const ThreadShare *share = nullptr,
@@ -71,6 +71,14 @@ class TileCodec {
   // What the context model asks the synthesis for between latents (a
   // model with synthesis_context; none without).
   entropy::ContinuedHalf continued_half(engine::IncrementalSynthesis &synthesis) const;
+  // Effort 4: the payload of latents moved by anneal() or effort 2's,
+  // whichever costs less.
+  std::vector<uint8_t> encode_annealed(std::vector<Planes> latents, const Planes &x, const TileImage &tile,
+                                       uint32_t quality_centi, const ThreadShare *share) const;
+  // The analysis's latents of x moved by annealing
+  // (latent_annealing.h), for the coding of effort 2.
+  std::vector<Planes> anneal(std::vector<Planes> latents, const Planes &x, const TileImage &tile,
+                             uint32_t quality_centi, const ThreadShare *share) const;
   // Effort 3: moves the coded area's outermost pixels of x against the
   // error the first pass left there.
   void correct_edges(Planes &x, const Planes &decoded, const TileImage &tile) const;

@@ -136,9 +136,10 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
  * (1/8 cost 10% of a smooth upsampled mosaic, 1/16 about 2.5%). */
 #define MSIC_OVERVIEWS_DEFAULT 4
 /* Encoder effort (MSIC_ENCODER_EFFORT): 1 .. MAX, default 2; 3 encodes
- * twice to lower the error at tile borders. Every decoder reads every
+ * twice to lower the error at tile borders; 4 moves the latents by
+ * gradients before coding (slow: for archives). Every decoder reads every
  * effort. */
-#define MSIC_EFFORT_MAX 3
+#define MSIC_EFFORT_MAX 4
 #define MSIC_EFFORT_DEFAULT 2
 
 /* Samples: unsigned or signed integers of 8, 16 or 32 bits, or 32-bit
@@ -235,7 +236,11 @@ typedef enum msic_encoder_option {
    * fewer bits at equal PSNR). 3: as 2, then the pixels of the tile's edges
    * are moved by half the error the decoder would leave there and it is
    * coded again (a lower error next to tile borders, about 2x the time).
-   * Integer 1 .. MSIC_EFFORT_MAX;
+   * 4: as 2, after 300 steps of gradient descent that move the latents
+   * for bits + distortion through the decoder's network (stochastic
+   * Gumbel annealing), keeping effort 2's tile where that costs less
+   * (fewer bits at equal PSNR; thousands of times effort 2's time: for
+   * archives). Integer 1 .. MSIC_EFFORT_MAX;
    * default MSIC_EFFORT_DEFAULT. */
   MSIC_ENCODER_EFFORT = 8,
   /* Not an option: makes the enum hold any int id a caller may pass. */

@@ -1,0 +1,52 @@
+// The top effort's latent refinement on the engine: the analysis's latents
+// moved, before coding, by stochastic Gumbel annealing (Yang, Bamler,
+// Mandt, "Improving Inference for Neural Image Compression", NeurIPS 2020)
+// so that coding them costs less for the same error. The decoder is
+// unchanged: any decoder reads the files.
+//
+// Each step: the context model says how it would code the latents now
+// (SymbolModels: mean, scale, step), taken as constants; each latent less
+// its mean is relaxed to a random mix of its two nearest steps, leaning to
+// the nearer the lower the temperature; the loss is the relaxed symbols'
+// bits (a discretized Gaussian of the table's scale) plus lambda x 255^2 x
+// the decoded image's MSE, whose gradient comes from the engine's
+// synthesis backwards (NetworkEngine::latent_gradient); Adam moves the
+// latents, in steps. latent_refinement.h is the same on LibTorch's twin,
+// with gradients through the context nets too.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engine/network_engine.h"
+#include "entropy/context_model.h"
+
+namespace msic {
+
+struct AnnealingSettings {
+  int steps = 300;
+  double learning_rate = 0.01;                              // Adam's, in steps
+  double start_temperature = 0.5, end_temperature = 0.05;  // falls geometrically
+  int models_every = 1;  // steps between asking the context model again
+  uint32_t seed = 1;     // of the Gumbel draws: the same tile, the same file
+};
+
+// The rate-distortion weight of a model quality (0..10000), as the models
+// were trained: geometric from 0.0004 at quality 0 to 1.2 at 10000
+// (msinn-small-v4 to v6, tools/train/README.md).
+double annealing_lambda(uint32_t quality_centi);
+
+// What the context model would code the latents with now (ContextModel::
+// symbol_models, with the tile's gains, boost and parts).
+using SymbolModelsOf = std::function<entropy::ContextModel::SymbolModels(const std::vector<Planes> &latents)>;
+
+// latents: the analysis's of image x (3 planes in [-0.5, 0.5], the coded
+// size); the loss counts the pixels of the top-left real_width x
+// real_height (the rest is padding); gains: the tile's, per latent
+// channel (the residual prediction's). Returns the moved latents, to be
+// coded as the analysis's are (TileCodec::encode_latents).
+std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const SymbolModelsOf &models,
+                                   std::vector<Planes> latents, const Planes &x, int real_width, int real_height,
+                                   const std::vector<float> &gains, double lambda, const AnnealingSettings &settings);
+
+}  // namespace msic
