@@ -8,7 +8,11 @@
 // seconds. bench/refinement.py runs it and reports BD-rates.
 //
 //   msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] [--threads T]
-//                         [--lambda-low L] [--lambda-high L] IMAGE...
+//                         [--lambda-low L] [--lambda-high L] [--no-context-gradients] IMAGE...
+//
+// --no-context-gradients: the context nets' means and scales as constants
+// (RefinementSettings::context_gradients), what a backward pass through the
+// synthesis alone would give.
 //
 // The lambdas should be those the model was trained with (msinn-small-v4 to
 // v6: 0.0004 and 1.2; tools/train/README.md): the refinement then moves each
@@ -74,6 +78,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> images;
   msic::net::RefinementSettings settings;
   int threads = 2;
+  bool engine_only = false;
   double lambda_low = msic::net::kLambdaLow, lambda_high = msic::net::kLambdaHigh;
   for (int i = 1; i < argc; ++i) {
     const bool has_value = i + 1 < argc;
@@ -87,6 +92,10 @@ int main(int argc, char **argv) {
       settings.steps = std::stoi(argv[++i]);
     } else if (!strcmp(argv[i], "--lr") && has_value) {
       settings.learning_rate = std::stod(argv[++i]);
+    } else if (!strcmp(argv[i], "--engine-only")) {
+      engine_only = true;
+    } else if (!strcmp(argv[i], "--no-context-gradients")) {
+      settings.context_gradients = false;
     } else if (!strcmp(argv[i], "--threads") && has_value) {
       threads = std::stoi(argv[++i]);
     } else if (!strcmp(argv[i], "--lambda-low") && has_value) {
@@ -95,7 +104,8 @@ int main(int argc, char **argv) {
       lambda_high = std::stod(argv[++i]);
     } else if (argv[i][0] == '-') {
       fprintf(stderr, "usage: msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] "
-                      "[--threads T]\n                             [--lambda-low L] [--lambda-high L] IMAGE...\n");
+                      "[--threads T]\n                             [--lambda-low L] [--lambda-high L] [--no-context-gradients] "
+                      "IMAGE...\n");
       return 2;
     } else {
       images.push_back(argv[i]);
@@ -129,6 +139,19 @@ int main(int argc, char **argv) {
                0.5;
       for (int a : anchors) {
         const uint32_t quality_centi = uint32_t(std::lround(10000.0 * a / (A - 1)));
+        // Effort 4: the engine's own annealing (latent_annealing.h).
+        const double engine_start = bench::now();
+        const std::vector<uint8_t> annealed = codec.encode(tile, quality_centi, 4);
+        const double engine_seconds = bench::now() - engine_start;
+        const Coded e4 = measure(codec, annealed, tile, quality_centi);
+        if (engine_only) {
+          const Coded c[2] = {code(codec, tile, quality_centi, 1), code(codec, tile, quality_centi, 2)};
+          printf("{\"image\": \"%s\", \"anchor\": %d, \"orig_e1\": [%.5f, %.4f], \"orig_e2\": [%.5f, %.4f], "
+                 "\"eng_e4\": [%.5f, %.4f], \"engine_seconds\": %.1f}\n",
+                 path.c_str(), a, c[0].bpp, c[0].psnr, c[1].bpp, c[1].psnr, e4.bpp, e4.psnr, engine_seconds);
+          fflush(stdout);
+          continue;
+        }
         const double start = bench::now();
         const std::vector<torch::Tensor> refined =
             msic::net::refine_latents(model, x, a, msic::net::anchor_lambda(a, A, lambda_low, lambda_high), settings);
@@ -137,9 +160,10 @@ int main(int argc, char **argv) {
         Coded c[4] = {code(codec, tile, quality_centi, 1), code(codec, tile, quality_centi, 2),
                       code(codec, planes, tile, quality_centi, 1), code(codec, planes, tile, quality_centi, 2)};
         printf("{\"image\": \"%s\", \"anchor\": %d, \"orig_e1\": [%.5f, %.4f], \"orig_e2\": [%.5f, %.4f], "
-               "\"ref_e1\": [%.5f, %.4f], \"ref_e2\": [%.5f, %.4f], \"seconds\": %.1f}\n",
+               "\"ref_e1\": [%.5f, %.4f], \"ref_e2\": [%.5f, %.4f], \"seconds\": %.1f, "
+               "\"eng_e4\": [%.5f, %.4f], \"engine_seconds\": %.1f}\n",
                path.c_str(), a, c[0].bpp, c[0].psnr, c[1].bpp, c[1].psnr, c[2].bpp, c[2].psnr, c[3].bpp, c[3].psnr,
-               seconds);
+               seconds, e4.bpp, e4.psnr, engine_seconds);
         fflush(stdout);
       }
     }

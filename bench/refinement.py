@@ -3,7 +3,7 @@
 
   bench/refinement.py BENCH_BINARY IMAGE... [--model PATH] [--anchors 1,3,5,7]
                       [--steps 300] [--threads 2] [--lambda-low 0.0004 --lambda-high 1.2]
-                      [--jsonl FILE] [--load FILE]
+                      [--no-context-gradients] [--engine-only] [--jsonl FILE] [--load FILE]
   (e.g. build/bench/msic-bench-refinement ../shared/datasets/kodak/kodim05.png
    --model models/checkpoint/model.msicw)
 
@@ -17,7 +17,11 @@ image and on the mean curve of all images:
 - effort 2 against effort 1, msic's own encodes (what the default
   effort's rounding saves, for scale);
 - refined at effort 1 against msic's own encode at effort 1 and at effort 2;
-- refined at effort 2 against msic's own encode at effort 2.
+- refined at effort 2 against msic's own encode at effort 2;
+- msic's effort 4 (the engine's own annealing, latent_annealing.h: no
+  gradient through the context nets) against effort 2.
+
+--engine-only leaves out the twin: effort 4 against efforts 1 and 2.
 
 Bits are those of the tile payload (one tile per image: no container). The
 refinement runs on LibTorch, which libmsic does not link: the numbers say
@@ -33,8 +37,9 @@ import numpy as np
 
 from rd import bd_rate
 
-CURVES = ["orig_e1", "orig_e2", "ref_e1", "ref_e2"]
-PAIRS = [("orig_e1", "orig_e2"), ("orig_e1", "ref_e1"), ("orig_e2", "ref_e1"), ("orig_e2", "ref_e2")]
+CURVES = ["orig_e1", "orig_e2", "ref_e1", "ref_e2", "eng_e4"]
+PAIRS = [("orig_e1", "orig_e2"), ("orig_e1", "ref_e1"), ("orig_e2", "ref_e1"), ("orig_e2", "ref_e2"),
+         ("orig_e2", "eng_e4")]
 
 
 def mean_curve(rows, key):
@@ -57,6 +62,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lambda-low", help="of anchor 0: the model's training lambda (v4-v6: 0.0004)")
     ap.add_argument("--lambda-high", help="of the last anchor (v4-v6: 1.2)")
+    ap.add_argument("--no-context-gradients", action="store_true",
+                    help="the context nets' means and scales as constants: a backward pass through the synthesis alone")
+    ap.add_argument("--engine-only", action="store_true", help="effort 4 only, no twin")
     ap.add_argument("--jsonl", help="also write the tool's lines here")
     ap.add_argument("--load", help="read the tool's lines from this file instead of running it")
     args = ap.parse_args()
@@ -71,6 +79,10 @@ def main():
         for flag, value in (("--lambda-low", args.lambda_low), ("--lambda-high", args.lambda_high)):
             if value:
                 cmd += [flag, value]
+        if args.no_context_gradients:
+            cmd.append("--no-context-gradients")
+        if args.engine_only:
+            cmd.append("--engine-only")
         run = subprocess.run(cmd + args.images, capture_output=True, text=True)
         if run.returncode != 0:
             sys.exit(run.stderr)
@@ -84,14 +96,16 @@ def main():
     images = sorted({r["image"] for r in rows})
     print("BD-rate %% (PSNR-RGB), %d images, anchors %s" %
           (len(images), ",".join(str(a) for a in sorted({r["anchor"] for r in rows}))))
-    print("%-28s" % "image" + "".join("%18s" % (b + " vs " + a) for a, b in PAIRS))
+    pairs = [(a, b) for a, b in PAIRS if all(a in r and b in r for r in rows)]
+    print("%-28s" % "image" + "".join("%18s" % (b + " vs " + a) for a, b in pairs))
     for image in images + ["mean curve"]:
         these = rows if image == "mean curve" else [r for r in rows if r["image"] == image]
-        curves = {k: mean_curve(these, k) for k in CURVES}
-        cells = "".join("%18.2f" % bd_rate(curves[a], curves[b])[0] for a, b in PAIRS)
+        curves = {k: mean_curve(these, k) for k in CURVES if all(k in r for r in these)}
+        cells = "".join("%18.2f" % bd_rate(curves[a], curves[b])[0] for a, b in pairs)
         print("%-28s" % image.split("/")[-1] + cells)
-    seconds = [r["seconds"] for r in rows]
-    print("refinement: %.1f s per image and anchor (mean)" % np.mean(seconds))
+    for key, what in (("seconds", "the twin's refinement"), ("engine_seconds", "an effort-4 encode")):
+        if all(key in r for r in rows):
+            print("%s: %.1f s per image and anchor (mean)" % (what, np.mean([r[key] for r in rows])))
 
 
 if __name__ == "__main__":

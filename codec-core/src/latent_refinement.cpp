@@ -42,7 +42,8 @@ std::vector<torch::Tensor> refine_latents(MsicModel &model, const torch::Tensor 
         settings.start_temperature * std::exp(decay * t / std::max(1, settings.steps - 1));
     std::vector<torch::Tensor> y(steps.size());
     for (size_t l = 0; l < steps.size(); ++l) y[l] = steps[l] / gains[l];
-    auto rd = rate_distortion_of_latents(model, y, x, anchor, lambda, RateMode::kAnnealed, temperature);
+    auto rd = rate_distortion_of_latents(model, y, x, anchor, lambda, RateMode::kAnnealed, temperature,
+                                         settings.context_gradients);
     adam.zero_grad();
     rd.loss.backward();
     adam.step();

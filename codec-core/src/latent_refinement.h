@@ -20,6 +20,8 @@ struct RefinementSettings {
   int steps = 300;
   double learning_rate = 0.01;  // Adam's, in quantization steps
   double start_temperature = 0.5, end_temperature = 0.05;  // falls geometrically
+  // false: no gradient through the context nets (rate_distortion_of_latents)
+  bool context_gradients = true;
 };
 
 // Refined latents of image x ([1, 3, H, W] in [-0.5, 0.5]) at `anchor`,

@@ -34,7 +34,7 @@ RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int a, 
 
 RateDistortion rate_distortion_of_latents(MsicModel &model, const std::vector<torch::Tensor> &latents,
                                           const torch::Tensor &x, int a, double lambda, RateMode mode,
-                                          double temperature) {
+                                          double temperature, bool context_gradients) {
   const bool estimate = mode == RateMode::kEstimate, annealed = mode == RateMode::kAnnealed;
   const ModelConfig &c = model->config;
   TORCH_CHECK(int(latents.size()) == c.latent_count(), "rate_distortion_of_latents: not the model's latent count");
@@ -87,6 +87,7 @@ RateDistortion rate_distortion_of_latents(MsicModel &model, const std::vector<to
     auto [mean_b, log2s_b] = model->context[l]->forward(anchors_hat, ctx);
     auto mean = mean_a * (1 - second) + mean_b * second;
     auto log2s = log2s_a * (1 - second) + log2s_b * second;
+    if (!context_gradients) mean = mean.detach(), log2s = log2s.detach();
     auto mean_g = mean * g;
     auto sigma = torch::exp2(log2s + lg + ls).clamp(0.11, 1e4);
     auto noisy = estimate   ? torch::round(y_g - mean_g) + mean_g

@@ -38,10 +38,14 @@ double anchor_lambda(int a, int anchors, double low = kLambdaLow, double high = 
 RateDistortion rate_distortion(MsicModel &model, const torch::Tensor &x, int anchor, double lambda, RateMode mode);
 // The same from given latents (fine to coarse, as the analysis makes them),
 // which may require gradients: the encoder's latent refinement.
-// temperature: kAnnealed's, in (0, 0.5].
+// temperature: kAnnealed's, in (0, 0.5]. context_gradients false: the
+// context nets' means and scales are taken as constants (computed from the
+// latents as they are, no gradient through them), the rate's only
+// dependence on a latent being its own symbol's cost: what a backward pass
+// without the context nets' would give.
 RateDistortion rate_distortion_of_latents(MsicModel &model, const std::vector<torch::Tensor> &latents,
                                           const torch::Tensor &x, int anchor, double lambda, RateMode mode,
-                                          double temperature = 0.5);
+                                          double temperature = 0.5, bool context_gradients = true);
 
 // The codec runs the context nets with int16 Q12 weights: keeps the float
 // weights inside that range, or the two would part ways.
