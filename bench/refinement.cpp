@@ -1,5 +1,6 @@
-// msic-bench-refinement: what refining the latents by gradients (a future
-// top effort: codec-core/src/latent_refinement.h) saves in real files.
+// msic-bench-refinement: what refining the latents by gradients (the twin's,
+// codec-core/src/latent_refinement.h, and effort 4's on the engine,
+// latent_annealing.h) saves in real files.
 // Each image, at each quality anchor, is coded by the codec itself
 // (TileCodec, one tile) as msic codes it and from the refined latents
 // (LibTorch's float twin moves them), each at effort 1 and 2, and

@@ -1,12 +1,14 @@
-// Latent refinement: the encoder's top effort as it could be, measured with
-// the trainer's float model. The latents the analysis makes are moved, with
+// Latent refinement on the trainer's float model: what the encoder's top
+// effort buys with the context nets' gradients too, which effort 4 on the
+// engine (latent_annealing.h) leaves out. The latents the analysis makes are moved, with
 // gradients of rate + lambda x distortion through the context nets, the
 // residual prediction and the synthesis, so that rounding them (as the
 // codec does: each to the nearest step from its mean) costs less for the
 // same error. Stochastic Gumbel annealing (Yang, Bamler, Mandt, "Improving
 // Inference for Neural Image Compression", NeurIPS 2020). The decoder is
-// unchanged. LibTorch: the lean engine has no backward pass yet, so this
-// measures what one would buy.
+// unchanged. LibTorch: the engine runs the synthesis backwards
+// (NetworkEngine::latent_gradient) but not the context nets; this measures
+// what they would add (RefinementSettings::context_gradients).
 #pragma once
 #include <torch/torch.h>
 
