@@ -9,11 +9,14 @@
 // seconds. bench/refinement.py runs it and reports BD-rates.
 //
 //   msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] [--threads T]
-//                         [--lambda-low L] [--lambda-high L] [--no-context-gradients] IMAGE...
+//                         [--lambda-low L] [--lambda-high L] [--no-context-gradients] [--engine-only]
+//                         IMAGE...
 //
 // --no-context-gradients: the context nets' means and scales as constants
 // (RefinementSettings::context_gradients), what a backward pass through the
-// synthesis alone would give.
+// synthesis alone would give. Each line also has effort 4's payload
+// (eng_e4: the engine's annealing, as msic runs it; --steps and --lr are
+// the twin's); --engine-only leaves the twin out.
 //
 // The lambdas should be those the model was trained with (msinn-small-v4 to
 // v6: 0.0004 and 1.2; tools/train/README.md): the refinement then moves each
@@ -106,7 +109,7 @@ int main(int argc, char **argv) {
     } else if (argv[i][0] == '-') {
       fprintf(stderr, "usage: msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] "
                       "[--threads T]\n                             [--lambda-low L] [--lambda-high L] [--no-context-gradients] "
-                      "IMAGE...\n");
+                      "[--engine-only] IMAGE...\n");
       return 2;
     } else {
       images.push_back(argv[i]);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""What refining the latents by gradients (a future top effort) would save.
+"""What refining the latents by gradients saves: the twin's, and effort 4's.
 
   bench/refinement.py BENCH_BINARY IMAGE... [--model PATH] [--anchors 1,3,5,7]
                       [--steps 300] [--threads 2] [--lambda-low 0.0004 --lambda-high 1.2]
@@ -24,8 +24,10 @@ image and on the mean curve of all images:
 --engine-only leaves out the twin: effort 4 against efforts 1 and 2.
 
 Bits are those of the tile payload (one tile per image: no container). The
-refinement runs on LibTorch, which libmsic does not link: the numbers say
-what a backward pass in the engine would buy, not what msic does today.
+twin's refinement runs on LibTorch, which libmsic does not link; with the
+context nets' gradients it says what their backward pass in the engine
+would add to effort 4. --steps and --lr are the twin's: effort 4 runs as
+msic runs it.
 --jsonl keeps the raw lines; --load reads such a file instead of coding.
 """
 import argparse

@@ -192,8 +192,8 @@ std::string CreationOptionList()
         "   <Option name='EFFORT' type='int' min='1' max='%d' default='%d' "
         "description='Encoder effort of the learned coding: 1 fastest, 2 "
         "each latent step chosen for rate and distortion and finer steps "
-        "where tiles meet, 3 a lower error still at tile borders, 4 "
-        "latents moved by gradients before coding (slow: archives)'/>",
+        "where tiles meet, 3 a lower error still at tile borders, 4 as 2 "
+        "with latents moved by gradients before coding (slow: archives)'/>",
         MSIC_EFFORT_MAX, MSIC_EFFORT_DEFAULT);
     osList += CPLSPrintf(
         "   <Option name='OVERVIEWS' type='int' min='0' max='20' "

@@ -411,7 +411,8 @@ vips_foreign_save_msic_class_init(VipsForeignSaveMsicClass *class)
 		"Encoder effort: 1 fastest, 2 each latent's step chosen for "
 		"rate and distortion and finer steps where tiles meet, "
 		"3 a lower error still at tile borders, "
-		"4 latents moved by gradients before coding (slow: archives)",
+		"4 as 2 with latents moved by gradients before coding "
+		"(slow: archives)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT,
 		G_STRUCT_OFFSET(VipsForeignSaveMsic, effort),
 		1, MSIC_EFFORT_MAX, MSIC_EFFORT_DEFAULT);

@@ -53,9 +53,11 @@ Bits symbol_bits(double v, double sigma) {
 
 std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const SymbolModelsOf &models,
                                    std::vector<Planes> latents, const Planes &x, int real_width, int real_height,
-                                   const std::vector<float> &gains, double lambda, const AnnealingSettings &settings) {
+                                   bool grey, const std::vector<float> &gains, double lambda,
+                                   const AnnealingSettings &settings) {
   if (x.channels != 3 || real_width <= 0 || real_height <= 0 || real_width > x.width || real_height > x.height)
     throw Error(MSIC_ERR_INTERNAL, "annealing: the image does not fit");
+  if (settings.steps < 1) return latents;
   const size_t L = latents.size();
   const double pixels = double(real_width) * real_height;
   // The variables, in steps (latent x its step's gain), and Adam's moments.
@@ -101,16 +103,19 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const S
     }
     engine::NetworkEngine::SynthesisTape tape;
     const Planes image = network.synthesis_for_gradient(std::move(decoded), gains, tape);
-    // d(lambda 255^2 MSE)/d image, over the real pixels' 3 planes.
+    // d(lambda 255^2 MSE)/d image, over the real pixels' 3 planes (grey:
+    // each plane's error is their mean's, which moves by a third of it).
     Planes g(3, image.height, image.width);
+    std::fill(g.values.begin(), g.values.end(), 0.0f);
     const double scale = lambda * 255.0 * 255.0 * 2.0 / (3.0 * pixels);
-    for (int c = 0; c < 3; ++c)
-      for (int y = 0; y < image.height; ++y)
-        for (int i = 0; i < image.width; ++i) {
-          const size_t at = size_t(y) * image.width + i;
-          g.plane(c)[at] =
-              y < real_height && i < real_width ? float(scale * (image.plane(c)[at] - x.plane(c)[at])) : 0.0f;
-        }
+    for (int y = 0; y < real_height; ++y)
+      for (int i = 0; i < real_width; ++i) {
+        const size_t at = size_t(y) * image.width + i;
+        const double mean_error =
+            (double(image.plane(0)[at]) + image.plane(1)[at] + image.plane(2)[at]) / 3.0 - x.plane(0)[at];
+        for (int c = 0; c < 3; ++c)
+          g.plane(c)[at] = float(scale * (grey ? mean_error : double(image.plane(c)[at]) - x.plane(c)[at]));
+      }
     const std::vector<Planes> grad = network.latent_gradient(tape, std::move(g));
     // Adam, as torch::optim::Adam (no weight decay), on u.
     const double c1 = 1 - std::pow(kBeta1, t + 1), c2 = 1 - std::pow(kBeta2, t + 1);
@@ -118,6 +123,7 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const S
       for (size_t i = 0; i < u[l].values.size(); ++i) {
         const double dr = double(grad[l].values[i]) / sm.gain[l].values[i] + rate_slope[l].values[i];
         const double du = dr * slope[l].values[i];
+        if (!std::isfinite(du)) continue;  // (a latent far out, a draw at the edge of its range)
         float &a = m1[l].values[i], &b = m2[l].values[i];
         a = float(kBeta1 * a + (1 - kBeta1) * du);
         b = float(kBeta2 * b + (1 - kBeta2) * du * du);

@@ -28,7 +28,9 @@ struct AnnealingSettings {
   double learning_rate = 0.01;                              // Adam's, in steps
   double start_temperature = 0.5, end_temperature = 0.05;  // falls geometrically
   int models_every = 1;  // steps between asking the context model again
-  uint32_t seed = 1;     // of the Gumbel draws: the same tile, the same file
+  // Of the Gumbel draws: the same tile gives the same file with the same
+  // build and C++ and maths libraries (the decoder does not depend on it).
+  uint32_t seed = 1;
 };
 
 // The rate-distortion weight of a model quality (0..10000), as the models
@@ -42,11 +44,14 @@ using SymbolModelsOf = std::function<entropy::ContextModel::SymbolModels(const s
 
 // latents: the analysis's of image x (3 planes in [-0.5, 0.5], the coded
 // size); the loss counts the pixels of the top-left real_width x
-// real_height (the rest is padding); gains: the tile's, per latent
-// channel (the residual prediction's). Returns the moved latents, to be
-// coded as the analysis's are (TileCodec::encode_latents).
+// real_height (the rest is padding), for grey the error of the three
+// planes' mean (what a decoder makes of them); gains: the tile's, per
+// latent channel (the residual prediction's). Returns the moved latents,
+// to be coded as the analysis's are (TileCodec::encode_latents). Runs the
+// engine on the threads of the ThreadsScope it is called in.
 std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const SymbolModelsOf &models,
                                    std::vector<Planes> latents, const Planes &x, int real_width, int real_height,
-                                   const std::vector<float> &gains, double lambda, const AnnealingSettings &settings);
+                                   bool grey, const std::vector<float> &gains, double lambda,
+                                   const AnnealingSettings &settings);
 
 }  // namespace msic

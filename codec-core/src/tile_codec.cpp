@@ -107,15 +107,25 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
 std::vector<uint8_t> TileCodec::encode_annealed(std::vector<Planes> latents, const Planes &x, const TileImage &tile,
                                                 uint32_t quality_centi, const ThreadShare *share) const {
   const double lambda = annealing_lambda(quality_centi);
+  const bool grey = tile.bands == 1;
+  // Per pixel: the squared error of each plane, or of their mean for grey
+  // (what decode() makes of a grey tile), over the real pixels.
   auto cost = [&](const std::vector<uint8_t> &payload, const Planes &decoded) {
     double se = 0;
-    for (int c = 0; c < 3; ++c)
-      for (uint32_t y = 0; y < tile.height; ++y)
-        for (uint32_t i = 0; i < tile.width; ++i) {
-          const size_t at = size_t(y) * size_t(x.width) + i;
+    for (uint32_t y = 0; y < tile.height; ++y)
+      for (uint32_t i = 0; i < tile.width; ++i) {
+        const size_t at = size_t(y) * size_t(x.width) + i;
+        if (grey) {
+          const double d = (double(decoded.plane(0)[at]) + decoded.plane(1)[at] + decoded.plane(2)[at]) / 3.0 -
+                           x.plane(0)[at];
+          se += 3.0 * d * d;
+          continue;
+        }
+        for (int c = 0; c < 3; ++c) {
           const double d = double(decoded.plane(c)[at]) - x.plane(c)[at];
           se += d * d;
         }
+      }
     const double pixels = double(tile.width) * tile.height;
     return 8.0 * double(payload.size()) / pixels + lambda * 255.0 * 255.0 * se / (3.0 * pixels);
   };
@@ -144,8 +154,8 @@ std::vector<Planes> TileCodec::anneal(std::vector<Planes> latents, const Planes 
     return context_.symbol_models(now, gains, parts, rounding, &dequantized, share,
                                   entropy::BorderBoost{&boosted, sides}, continued_half(synthesis));
   };
-  return anneal_latents(network_, models, std::move(latents), x, int(tile.width), int(tile.height), gains.gain,
-                        annealing_lambda(quality_centi), AnnealingSettings{});
+  return anneal_latents(network_, models, std::move(latents), x, int(tile.width), int(tile.height),
+                        tile.bands == 1, gains.gain, annealing_lambda(quality_centi), AnnealingSettings{});
 }
 
 std::vector<uint8_t> TileCodec::encode_latents(std::vector<Planes> latents, const TileImage &tile,

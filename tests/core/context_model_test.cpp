@@ -122,34 +122,51 @@ TEST(ContextModel, EncoderKnowsWhatTheDecoderWillRead) {
 }
 
 // The top effort's view of the coding (symbol_models): the latents it
-// fills in are encode()'s, and each is its symbol's step from the mean it
-// gives, at the gain it gives.
+// fills in are encode()'s, each its symbol's step from the mean it gives,
+// at the gain it gives (the boosted gains on a boosted latent's outer
+// ring), and each scale one of the tables' grid.
 TEST(ContextModel, SymbolModelsAreWhatEncodeCodesWith) {
   const msic::ModelFile model = msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE);
   const msic::entropy::ContextModel context(model);
   const std::vector<Planes> latents = some_latents(model, 128, 96, 1.0f);
   const uint32_t quality = 5800;
-  const msic::entropy::QualityGains gains = context.gains(quality);
+  const msic::entropy::QualityGains gains = context.gains(quality), boosted = context.gains(quality, 3 << 13);
   const auto rounding = msic::entropy::Rounding::for_quality(quality);
-  std::vector<Planes> expected, seen;
-  encode(context, latents, gains, 2, rounding, &expected);
-  const msic::entropy::ContextModel::SymbolModels m = context.symbol_models(latents, gains, 2, rounding, &seen);
-  expect_same(expected, seen, "symbol_models' latents");
+  const msic::entropy::CdfTables &tables = context.tables();
   const msic::ModelConfig &c = context.config();
-  size_t off_step = 0, nonzero = 0;
-  for (int l = 0; l < c.latent_count(); ++l)
-    for (int ch = 0; ch < latents[l].channels; ++ch)
-      for (size_t i = 0; i < latents[l].plane_size(); ++i) {
-        const size_t at = size_t(ch) * latents[l].plane_size() + i;
-        const float gain = m.gain[l].values[at], mean = m.mean[l].values[at];
-        ASSERT_EQ(gain, gains.gain[size_t(c.first_channel(l) + ch)]);
-        ASSERT_GT(m.scale[l].values[at], 0.0f);
-        const double symbol = double(seen[l].values[at]) * gain - mean;
-        if (std::fabs(symbol - std::nearbyint(symbol)) > 2e-3) ++off_step;
-        if (std::nearbyint(symbol) != 0) ++nonzero;
-      }
-  EXPECT_EQ(off_step, 0u);
-  EXPECT_GT(nonzero, 100u);
+  for (uint8_t sides : {0, 15}) {
+    const msic::entropy::BorderBoost boost{sides ? &boosted : nullptr, sides};
+    std::vector<msic::entropy::RansEncoder> coders(2);
+    std::vector<Planes> expected, seen;
+    context.encode(latents, gains, coders, rounding, &expected, nullptr, boost);
+    const msic::entropy::ContextModel::SymbolModels m =
+        context.symbol_models(latents, gains, 2, rounding, &seen, nullptr, boost);
+    expect_same(expected, seen, "symbol_models' latents, sides " + std::to_string(sides));
+    size_t off_step = 0, nonzero = 0, off_grid = 0, wrong_gain = 0;
+    for (int l = 0; l < c.latent_count(); ++l) {
+      const int H = latents[l].height, W = latents[l].width;
+      for (int ch = 0; ch < latents[l].channels; ++ch)
+        for (int y = 0; y < H; ++y)
+          for (int x = 0; x < W; ++x) {
+            const size_t at = (size_t(ch) * H + y) * W + x;
+            const bool ring = y == 0 || x == 0 || y + 1 == H || x + 1 == W;
+            const size_t channel = size_t(c.first_channel(l) + ch);
+            const float gain = m.gain[l].values[at], mean = m.mean[l].values[at];
+            if (gain != (sides && ring ? boosted : gains).gain[channel]) ++wrong_gain;
+            // scale = 2^(log2 of the first table's + t / steps per octave), t a table
+            const double t = (std::log2(double(m.scale[l].values[at])) - tables.log2_scale_min_q16 / 65536.0) *
+                             tables.steps_per_octave;
+            if (std::fabs(t - std::nearbyint(t)) > 1e-3 || t < -0.5 || t > tables.count() - 0.5) ++off_grid;
+            const double symbol = double(seen[l].values[at]) * gain - mean;
+            if (std::fabs(symbol - std::nearbyint(symbol)) > 2e-3) ++off_step;
+            if (std::nearbyint(symbol) != 0) ++nonzero;
+          }
+    }
+    EXPECT_EQ(wrong_gain, 0u) << "sides " << int(sides);
+    EXPECT_EQ(off_grid, 0u) << "sides " << int(sides);
+    EXPECT_EQ(off_step, 0u) << "sides " << int(sides);
+    EXPECT_GT(nonzero, 100u);
+  }
 }
 
 // A tile's parts run on the threads it is lent: the streams, the escapes

@@ -2,8 +2,8 @@
 // vector-Jacobian product of what the decoder makes of the latents
 // (residual prediction, synthesis, postfilter) with respect to them.
 // network_engine.h says what it promises. Decoders never run it: it
-// keeps the forward pass's activations (a tape) and runs on one thread
-// per tile, in plain loops.
+// keeps the forward pass's activations (a tape); its convolutions use the
+// threads of the caller's ThreadsScope, the rest are plain loops.
 #include <cmath>
 #include <cstring>
 
