@@ -68,7 +68,7 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const S
   auto gumbel = [&] { return -std::log(-std::log(uniform(rng))); };
   const double decay = std::log(settings.end_temperature / settings.start_temperature);
   constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
-  std::vector<Planes> relaxed(L), slope(L), rate_slope(L);
+  std::vector<Planes> slope(L), rate_slope(L);
   for (int t = 0; t < settings.steps; ++t) {
     const double temperature = settings.start_temperature * std::exp(decay * t / std::max(1, settings.steps - 1));
     if (t % std::max(1, settings.models_every) == 0) {
