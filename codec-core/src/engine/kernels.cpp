@@ -158,6 +158,19 @@ void release_scratch() {
   PooledVector<int32_t>().swap(int_scratch);
 }
 
+Planes channels(const Planes &x, int first, int count) {
+  Planes out(count, x.height, x.width);
+  memcpy(out.values.data(), x.plane(first), sizeof(float) * out.values.size());
+  return out;
+}
+
+Planes concat(const Planes &a, const Planes &b) {
+  Planes out(a.channels + b.channels, a.height, a.width);
+  memcpy(out.values.data(), a.values.data(), sizeof(float) * a.values.size());
+  memcpy(out.values.data() + a.values.size(), b.values.data(), sizeof(float) * b.values.size());
+  return out;
+}
+
 Planes space_to_depth(const Planes &x) {
   Planes out(x.channels * 4, x.height / 2, x.width / 2);
   for (int c = 0; c < x.channels; ++c)

@@ -93,6 +93,9 @@ class ThreadsScope {
  private:
   const ThreadShare *previous_;
 };
+// Channels [first, first + count) of x; a's planes then b's (same size).
+Planes channels(const Planes &x, int first, int count);
+Planes concat(const Planes &a, const Planes &b);
 // LibTorch's pixel_unshuffle(x, 2) and pixel_shuffle(x, 2).
 Planes space_to_depth(const Planes &x);
 Planes depth_to_space(const Planes &x);

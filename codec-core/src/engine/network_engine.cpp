@@ -153,19 +153,6 @@ Conv mix_conv(std::vector<float> m, int n, const std::string &name) {
   return c;
 }
 
-// Channels [first, first + count) of x.
-Planes channels(const Planes &x, int first, int count) {
-  Planes out(count, x.height, x.width);
-  memcpy(out.values.data(), x.plane(first), sizeof(float) * out.values.size());
-  return out;
-}
-
-Planes concat(const Planes &a, const Planes &b) {
-  Planes out(a.channels + b.channels, a.height, a.width);
-  memcpy(out.values.data(), a.values.data(), sizeof(float) * a.values.size());
-  memcpy(out.values.data() + a.values.size(), b.values.data(), sizeof(float) * b.values.size());
-  return out;
-}
 }  // namespace
 
 NetworkEngine::NetworkEngine(const ModelFile &model) : config_(model.config) {

@@ -5,7 +5,6 @@
 // keeps the forward pass's activations (a tape); its convolutions use the
 // threads of the caller's ThreadsScope, the rest are plain loops.
 #include <cmath>
-#include <cstring>
 
 #include "engine/elementwise.h"
 #include "engine/network_engine.h"
@@ -49,12 +48,6 @@ void add(Planes &to, const Planes &from, int first_channel = 0) {
   const float *f = from.plane(first_channel);
   float *t = to.values.data();
   for (size_t i = 0; i < to.values.size(); ++i) t[i] += f[i];
-}
-
-Planes channels_of(const Planes &x, int first, int count) {
-  Planes out(count, x.height, x.width);
-  memcpy(out.values.data(), x.plane(first), sizeof(float) * out.values.size());
-  return out;
 }
 }  // namespace
 
@@ -103,9 +96,7 @@ Planes NetworkEngine::synthesis_for_gradient(std::vector<Planes> latents, const 
   tape.unit_inputs.resize(levels_.size());
   Planes x = std::move(latents.back());
   for (int k = int(levels_.size()) - 1; k >= 0; --k) {
-    Planes y(latents[k].channels + x.channels, x.height, x.width);
-    memcpy(y.values.data(), latents[k].values.data(), sizeof(float) * latents[k].values.size());
-    memcpy(y.values.data() + latents[k].values.size(), x.values.data(), sizeof(float) * x.values.size());
+    Planes y = concat(latents[k], x);
     tape.unit_inputs[k].resize(levels_[k].size());
     for (int u = int(levels_[k].size()) - 1; u >= 0; --u) {
       tape.unit_inputs[k][u] = y;
@@ -186,8 +177,8 @@ std::vector<Planes> NetworkEngine::latent_gradient(const SynthesisTape &tape, Pl
     Planes gy = space_to_depth(g);
     for (int u = 0; u < int(levels_[k].size()); ++u) gy = unit_gradient(k, u, tape.unit_inputs[k][u], std::move(gy));
     const int half = gy.channels / 2;
-    grads[k] = channels_of(gy, 0, half);
-    g = channels_of(gy, half, half);
+    grads[k] = channels(gy, 0, half);
+    g = channels(gy, half, half);
   }
   grads[L - 1] = std::move(g);
   // The residual predictions, finest first: a latent's gradient is whole
