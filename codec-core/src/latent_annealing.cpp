@@ -13,45 +13,7 @@ double annealing_lambda(uint32_t quality_centi) {
   return kLow * std::pow(kHigh / kLow, std::min(quality_centi, 10000u) / 10000.0);
 }
 
-namespace {
-constexpr double kLn2 = 0.69314718055994531;
-
-double normal_cdf(double v) { return 0.5 * std::erfc(-v * M_SQRT1_2); }
-double normal_pdf(double v) { return 0.3989422804014327 * std::exp(-0.5 * v * v); }
-
-// One latent less its mean, r (in steps), relaxed at temperature T with the
-// draw `gumbel` (the difference of two Gumbel draws): the lower step plus
-// a sigmoid that tends to the nearer step as T falls. value: the relaxed
-// r; slope: its derivative in r.
-struct Relaxed {
-  double value, slope;
-};
-Relaxed relax(double r, double temperature, double gumbel) {
-  constexpr double eps = 1e-5;
-  const double lower = std::floor(r), d = r - lower;
-  const double dl = std::clamp(d, eps, 1 - eps), du = std::clamp(1 - d, eps, 1 - eps);
-  const double z = (std::atanh(dl) - std::atanh(du)) / temperature + gumbel;  // logit upper - lower + draw
-  const double p = 1.0 / (1.0 + std::exp(-z / temperature));
-  // d(atanh(d) - atanh(1 - d))/dd where neither is clamped.
-  const double dz = (d > eps && d < 1 - eps ? 1.0 / (1.0 - d * d) : 0.0) +
-                    (1 - d > eps && 1 - d < 1 - eps ? 1.0 / (1.0 - (1 - d) * (1 - d)) : 0.0);
-  return {lower + p, p * (1 - p) * dz / (temperature * temperature)};
-}
-
-// Bits of symbol value v under a discretized Gaussian of scale sigma, and
-// their derivative in v.
-struct Bits {
-  double bits, slope;
-};
-Bits symbol_bits(double v, double sigma) {
-  const double hi = (v + 0.5) / sigma, lo = (v - 0.5) / sigma;
-  const double p = normal_cdf(hi) - normal_cdf(lo);
-  if (!(p > 1e-9)) return {-std::log2(1e-9), 0.0};
-  return {-std::log2(p), -(normal_pdf(hi) - normal_pdf(lo)) / (sigma * p * kLn2)};
-}
-}  // namespace
-
-std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const SymbolModelsOf &models,
+std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, RelaxedCoding &coding,
                                    std::vector<Planes> latents, const Planes &x, int real_width, int real_height,
                                    bool grey, const std::vector<float> &gains, double lambda,
                                    const AnnealingSettings &settings) {
@@ -59,48 +21,35 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const S
     throw Error(MSIC_ERR_INTERNAL, "annealing: the image does not fit");
   if (settings.steps < 1) return latents;
   const size_t L = latents.size();
+  const std::vector<Planes> &step_gain = coding.step_gains();
+  if (step_gain.size() != L) throw Error(MSIC_ERR_INTERNAL, "annealing: not the coding's latents");
   const double pixels = double(real_width) * real_height;
-  // The variables, in steps (latent x its step's gain), and Adam's moments.
-  std::vector<Planes> u = latents, m1, m2;
-  entropy::ContextModel::SymbolModels sm;
+  // The variables, in steps (latent x its step's gain), Adam's moments and
+  // the draws.
+  std::vector<Planes> u = latents, m1, m2, draws;
+  for (size_t l = 0; l < L; ++l) {
+    if (step_gain[l].values.size() != u[l].values.size()) throw Error(MSIC_ERR_INTERNAL, "annealing: a latent does not fit");
+    for (size_t i = 0; i < u[l].values.size(); ++i) u[l].values[i] *= step_gain[l].values[i];
+    for (auto *planes : {&m1, &m2, &draws}) {
+      planes->emplace_back(u[l].channels, u[l].height, u[l].width);
+      std::fill(planes->back().values.begin(), planes->back().values.end(), 0.0f);
+    }
+  }
   std::mt19937 rng(settings.seed);
-  std::uniform_real_distribution<double> uniform(1e-9, 1.0);
-  auto gumbel = [&] { return -std::log(-std::log(uniform(rng))); };
+  // The difference of two Gumbel draws is a logistic one: one uniform, one log.
+  std::uniform_real_distribution<double> uniform(1e-9, 1.0 - 1e-9);
+  auto logistic = [&] {
+    const double v = uniform(rng);
+    return std::log(v / (1.0 - v));
+  };
   const double decay = std::log(settings.end_temperature / settings.start_temperature);
   constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
-  std::vector<Planes> slope(L), rate_slope(L);
   for (int t = 0; t < settings.steps; ++t) {
     const double temperature = settings.start_temperature * std::exp(decay * t / std::max(1, settings.steps - 1));
-    if (t % std::max(1, settings.models_every) == 0) {
-      // The latents as they are now (the first time: the analysis's).
-      for (size_t l = 0; l < L && t > 0; ++l)
-        for (size_t i = 0; i < u[l].values.size(); ++i) latents[l].values[i] = u[l].values[i] / sm.gain[l].values[i];
-      sm = models(latents);
-      if (sm.mean.size() != L) throw Error(MSIC_ERR_INTERNAL, "annealing: symbol models do not fit");
-      if (t == 0)
-        for (size_t l = 0; l < L; ++l) {
-          for (size_t i = 0; i < u[l].values.size(); ++i) u[l].values[i] = latents[l].values[i] * sm.gain[l].values[i];
-          m1.emplace_back(u[l].channels, u[l].height, u[l].width);
-          m2.emplace_back(u[l].channels, u[l].height, u[l].width);
-          std::fill(m1[l].values.begin(), m1[l].values.end(), 0.0f);
-          std::fill(m2[l].values.begin(), m2[l].values.end(), 0.0f);
-        }
-    }
-    // Relaxed symbols -> the latents the synthesis sees; the rate's slope.
-    std::vector<Planes> decoded(L);
-    for (size_t l = 0; l < L; ++l) {
-      const size_t n = u[l].values.size();
-      decoded[l] = Planes(u[l].channels, u[l].height, u[l].width);
-      slope[l] = Planes(u[l].channels, u[l].height, u[l].width);
-      rate_slope[l] = Planes(u[l].channels, u[l].height, u[l].width);
-      for (size_t i = 0; i < n; ++i) {
-        const double mean = sm.mean[l].values[i];
-        const Relaxed r = relax(double(u[l].values[i]) - mean, temperature, gumbel() - gumbel());
-        decoded[l].values[i] = float((r.value + mean) / sm.gain[l].values[i]);
-        slope[l].values[i] = float(r.slope);
-        rate_slope[l].values[i] = float(symbol_bits(r.value, sm.scale[l].values[i]).slope / pixels);
-      }
-    }
+    for (Planes &d : draws)
+      for (float &v : d.values) v = float(logistic());
+    RelaxedCoding::Tape coded;
+    std::vector<Planes> decoded = coding.forward(u, draws, temperature, coded);
     engine::NetworkEngine::SynthesisTape tape;
     const Planes image = network.synthesis_for_gradient(std::move(decoded), gains, tape);
     // d(lambda 255^2 MSE)/d image, over the real pixels' 3 planes (grey:
@@ -116,13 +65,13 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const S
         for (int c = 0; c < 3; ++c)
           g.plane(c)[at] = float(scale * (grey ? mean_error : double(image.plane(c)[at]) - x.plane(c)[at]));
       }
-    const std::vector<Planes> grad = network.latent_gradient(tape, std::move(g));
+    const std::vector<Planes> grad =
+        coding.backward(coded, network.latent_gradient(tape, std::move(g)), 1.0 / pixels);
     // Adam, as torch::optim::Adam (no weight decay), on u.
     const double c1 = 1 - std::pow(kBeta1, t + 1), c2 = 1 - std::pow(kBeta2, t + 1);
     for (size_t l = 0; l < L; ++l)
       for (size_t i = 0; i < u[l].values.size(); ++i) {
-        const double dr = double(grad[l].values[i]) / sm.gain[l].values[i] + rate_slope[l].values[i];
-        const double du = dr * slope[l].values[i];
+        const double du = grad[l].values[i];
         if (!std::isfinite(du)) continue;  // (a latent far out, a draw at the edge of its range)
         float &a = m1[l].values[i], &b = m2[l].values[i];
         a = float(kBeta1 * a + (1 - kBeta1) * du);
@@ -131,7 +80,7 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const S
       }
   }
   for (size_t l = 0; l < L; ++l)
-    for (size_t i = 0; i < u[l].values.size(); ++i) latents[l].values[i] = u[l].values[i] / sm.gain[l].values[i];
+    for (size_t i = 0; i < u[l].values.size(); ++i) latents[l].values[i] = u[l].values[i] / step_gain[l].values[i];
   return latents;
 }
 

@@ -4,22 +4,19 @@
 // so that coding them costs less for the same error. The decoder is
 // unchanged: any decoder reads the files.
 //
-// Each step: the context model says how it would code the latents now
-// (SymbolModels: mean, scale, step), taken as constants; each latent less
-// its mean is relaxed to a random mix of its two nearest steps, leaning to
-// the nearer the lower the temperature; the loss is the relaxed symbols'
-// bits (a discretized Gaussian of the table's scale) plus lambda x 255^2 x
-// the decoded image's MSE, whose gradient comes from the engine's
-// synthesis backwards (NetworkEngine::latent_gradient); Adam moves the
-// latents, in steps. latent_refinement.h is the same on LibTorch's twin,
-// with gradients through the context nets too.
+// Each step draws fresh Gumbel noise; RelaxedCoding (relaxed_coding.h)
+// relaxes the latents through the context nets, coarsest first, giving
+// the decoded latents and their bits; the loss is those bits plus lambda
+// x 255^2 x the decoded image's MSE, whose gradient comes from the
+// engine's synthesis backwards (NetworkEngine::latent_gradient), and
+// through the context nets from RelaxedCoding::backward; Adam moves the
+// latents, in steps. latent_refinement.h is the same on LibTorch's twin.
 #pragma once
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "engine/network_engine.h"
-#include "entropy/context_model.h"
+#include "relaxed_coding.h"
 
 namespace msic {
 
@@ -27,7 +24,6 @@ struct AnnealingSettings {
   int steps = 300;
   double learning_rate = 0.01;                              // Adam's, in steps
   double start_temperature = 0.5, end_temperature = 0.05;  // falls geometrically
-  int models_every = 1;  // steps between asking the context model again
   // Of the Gumbel draws: the same tile gives the same file with the same
   // build and C++ and maths libraries (the decoder does not depend on it).
   uint32_t seed = 1;
@@ -38,18 +34,16 @@ struct AnnealingSettings {
 // (msinn-small-v4 to v6, tools/train/README.md).
 double annealing_lambda(uint32_t quality_centi);
 
-// What the context model would code the latents with now (ContextModel::
-// symbol_models, with the tile's gains, boost and parts).
-using SymbolModelsOf = std::function<entropy::ContextModel::SymbolModels(const std::vector<Planes> &latents)>;
-
-// latents: the analysis's of image x (3 planes in [-0.5, 0.5], the coded
-// size); the loss counts the pixels of the top-left real_width x
-// real_height (the rest is padding), for grey the error of the three
-// planes' mean (what a decoder makes of them); gains: the tile's, per
-// latent channel (the residual prediction's). Returns the moved latents,
-// to be coded as the analysis's are (TileCodec::encode_latents). Runs the
-// engine on the threads of the ThreadsScope it is called in.
-std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, const SymbolModelsOf &models,
+// coding: the tile's relaxed coding (its step gains say what the latents
+// are in steps); latents: the analysis's of image x (3 planes in [-0.5,
+// 0.5], the coded size); the loss counts the pixels of the top-left
+// real_width x real_height (the rest is padding), for grey the error of
+// the three planes' mean (what a decoder makes of them); gains: the
+// tile's, per latent channel (the residual prediction's). Returns the
+// moved latents, to be coded as the analysis's are
+// (TileCodec::encode_latents). Runs the engine on the threads of the
+// ThreadsScope it is called in.
+std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, RelaxedCoding &coding,
                                    std::vector<Planes> latents, const Planes &x, int real_width, int real_height,
                                    bool grey, const std::vector<float> &gains, double lambda,
                                    const AnnealingSettings &settings);

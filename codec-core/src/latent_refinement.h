@@ -1,14 +1,13 @@
 // Latent refinement on the trainer's float model: what the encoder's top
-// effort buys with the context nets' gradients too, which effort 4 on the
-// engine (latent_annealing.h) leaves out. The latents the analysis makes are moved, with
+// effort (latent_annealing.h, on the engine) does, on LibTorch's twin, to
+// measure it against. The latents the analysis makes are moved, with
 // gradients of rate + lambda x distortion through the context nets, the
 // residual prediction and the synthesis, so that rounding them (as the
 // codec does: each to the nearest step from its mean) costs less for the
 // same error. Stochastic Gumbel annealing (Yang, Bamler, Mandt, "Improving
 // Inference for Neural Image Compression", NeurIPS 2020). The decoder is
-// unchanged. LibTorch: the engine runs the synthesis backwards
-// (NetworkEngine::latent_gradient) but not the context nets; this measures
-// what they would add (RefinementSettings::context_gradients).
+// unchanged. RefinementSettings::context_gradients measures what the
+// context nets' gradients add.
 #pragma once
 #include <torch/torch.h>
 

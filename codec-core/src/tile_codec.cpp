@@ -98,12 +98,13 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
   return encode_latents(std::move(latents), tile, quality_centi, effort, share, decoded);
 }
 
-// Annealing weighs each symbol's own bits with its context fixed, so
-// where moving a latent mostly changes its neighbours' contexts (smooth
-// content at low qualities) it can cost more than effort 2's rounding
-// (a 128 x 96 crop of kodim23's background, model quality 14: 3% fewer
-// bits, 0.5 dB less). So effort 4 keeps whichever payload has the lower
-// bits + lambda x squared error, decoded as a decoder will.
+// Annealing minimises a relaxed cost (relaxed_coding.h: Gaussian bits,
+// float nets, some contexts held), not the coder's, and stops after a set
+// number of steps: effort 4 keeps whichever payload has the lower bits +
+// lambda x squared error, decoded as a decoder will. (Before the context
+// nets' gradients, annealing lost on smooth content at low qualities: a
+// 128 x 96 crop of kodim23's background at model quality 20 kept effort
+// 2's payload; now annealing wins there too.)
 std::vector<uint8_t> TileCodec::encode_annealed(std::vector<Planes> latents, const Planes &x, const TileImage &tile,
                                                 uint32_t quality_centi, const ThreadShare *share) const {
   const double lambda = annealing_lambda(quality_centi);
@@ -148,13 +149,8 @@ std::vector<Planes> TileCodec::anneal(std::vector<Planes> latents, const Planes 
   const entropy::QualityGains boosted = sides ? boost_gains(quality_centi, boost) : entropy::QualityGains{};
   const int parts = entropy::coding_parts(x.height);
   const entropy::Rounding rounding = entropy::Rounding::for_quality(quality_centi);
-  const SymbolModelsOf models = [&](const std::vector<Planes> &now) {
-    std::vector<Planes> dequantized;
-    engine::IncrementalSynthesis synthesis(network_, context_.config(), dequantized, gains.gain);
-    return context_.symbol_models(now, gains, parts, rounding, &dequantized, share,
-                                  entropy::BorderBoost{&boosted, sides}, continued_half(synthesis));
-  };
-  return anneal_latents(network_, models, std::move(latents), x, int(tile.width), int(tile.height),
+  RelaxedCoding coding(network_, context_, latents, gains, entropy::BorderBoost{&boosted, sides}, parts, rounding, share);
+  return anneal_latents(network_, coding, std::move(latents), x, int(tile.width), int(tile.height),
                         tile.bands == 1, gains.gain, annealing_lambda(quality_centi), AnnealingSettings{});
 }
 

@@ -561,22 +561,23 @@ TEST(Metadata, BoxesRoundTrip) {
 }
 
 // Effort 4 anneals the latents (latent_annealing.h) for bits + lambda x
-// MSE: its files must cost less by that measure than effort 2's on
-// detailed content (kodim23's parrot: measured 3-5% less), and on smooth
-// content where annealing does not pay (its background at model quality
-// 20) be effort 2's; on a padded grey tile with boosted sides, on two
-// threads, too; all decode with the same decoder.
+// MSE: its files must cost less by that measure than effort 2's, on
+// detailed content (kodim23's parrot: measured 4.2% and 4.8% less), on
+// smooth content (its background at model quality 20: 9.4% less; before
+// the context nets' gradients, annealing cost more there and effort 2's
+// payload was kept), and on a padded grey tile with boosted sides, on two
+// threads (5.9% less); all decode with the same decoder.
 TEST(Codec, TopEffortCostsLessForItsError) {
   const msic::TileCodec codec(msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE));
   struct Case {
     uint32_t x, y, w, h, quality;
     bool grey;
     uint8_t sides;
-    double most;  // of effort 2's cost; 0: effort 2's payload
+    double most;  // of effort 2's cost
   };
   const msic::ThreadShare share(1, 2);
-  for (const Case &k : {Case{450, 150, 128, 96, 2000, false, 0, 0.98}, Case{450, 150, 128, 96, 6000, false, 0, 0.98},
-                        Case{100, 60, 128, 96, 2000, false, 0, 0.0}, Case{440, 140, 120, 90, 4000, true, 5, 0.99}}) {
+  for (const Case &k : {Case{450, 150, 128, 96, 2000, false, 0, 0.97}, Case{450, 150, 128, 96, 6000, false, 0, 0.97},
+                        Case{100, 60, 128, 96, 2000, false, 0, 0.95}, Case{440, 140, 120, 90, 4000, true, 5, 0.97}}) {
     const Image rgb = test::crop(test::kodim23(), k.x, k.y, k.w, k.h);
     std::vector<uint8_t> grey(size_t(k.w) * k.h);
     for (size_t i = 0; i < grey.size(); ++i)
@@ -598,10 +599,7 @@ TEST(Codec, TopEffortCostsLessForItsError) {
                              std::to_string(k.quality) + ": effort 2 " + std::to_string(payload[0].size()) + " B, " +
                              std::to_string(psnr[0]) + " dB; effort 4 " + std::to_string(payload[1].size()) + " B, " +
                              std::to_string(psnr[1]) + " dB";
-    if (k.most > 0)
-      EXPECT_LE(cost[1], k.most * cost[0]) << what;
-    else
-      EXPECT_EQ(payload[1], payload[0]) << what;
+    EXPECT_LE(cost[1], k.most * cost[0]) << what << ": " << cost[1] / cost[0] << " of its cost";
     EXPECT_GT(psnr[1], psnr[0] - 1.0) << what;
   }
 }

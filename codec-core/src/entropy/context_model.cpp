@@ -131,6 +131,33 @@ ContextModel::ContextModel(const ModelFile &model)
   log2_scale_gain_q16_ = quantize_all(model.get("gain.log2_scale"), 16, gsize, 20 << 16);
 }
 
+ContextModel::FloatNet ContextModel::float_net(int latent) const {
+  // The integers floor each activation and mean to Q8 (>> 12): half a Q8
+  // step less on average, which the float biases take (the last layer's
+  // on the means; the log2 scales' floor is in Q16). Without it the float
+  // means were 1-3 Q8 steps above the coder's.
+  constexpr double kFloor = 0.5 / (1 << kActBits);
+  auto layer = [](const DenseLayer &d, int floored) {
+    FloatLayer f;
+    f.inputs = d.inputs, f.outputs = d.outputs;
+    f.weights.resize(size_t(d.inputs) * d.outputs);
+    f.bias.resize(size_t(d.outputs));
+    for (int o = 0; o < d.outputs; ++o) {
+      f.bias[size_t(o)] = float(std::ldexp(double(d.b[size_t(o)]), -20) - (o < floored ? kFloor : 0.0));
+      for (int i = 0; i < d.inputs; ++i)
+        f.weights[size_t(o) * d.inputs + i] =
+            float(std::ldexp(double(d.w[(size_t(i / 2) * d.lanes + o) * 2 + i % 2]), -kWeightBits));
+    }
+    return f;
+  };
+  const Net &n = nets_.at(size_t(latent));
+  FloatNet f;
+  for (int pass = 0; pass < kCodingPasses; ++pass) f.first[pass] = layer(n.first[pass], n.hidden);
+  for (const DenseLayer &m : n.middle) f.middle.push_back(layer(m, n.hidden));
+  f.last = layer(n.last, n.out / 2);
+  return f;
+}
+
 QualityGains ContextModel::gains(uint32_t quality_centi, int32_t extra_log2_q16) const {
   // Anchor a sits at quality a * 10000 / (anchors - 1); interpolate log2
   // gains linearly between the two around the quality (Q16 fraction).

@@ -113,8 +113,8 @@ class ContextModel {
   // these arguments and `parts` parts would code each latent with, without
   // coding: per latent, planes of its shape with the mean (in steps of the
   // gained latent), the scale of its table (the Gaussian's, in steps) and
-  // the gain of its step (the tile's, or the border boost's). The rate's
-  // gradient is taken from them as constants.
+  // the gain of its step (the tile's, or the border boost's). The relaxed
+  // coding (relaxed_coding.h) keeps the gains and starts from the means.
   struct SymbolModels {
     std::vector<Planes> mean, scale, gain;
   };
@@ -122,6 +122,21 @@ class ContextModel {
                              Rounding rounding = Rounding::nearest(), std::vector<Planes> *dequantized = nullptr,
                              const ThreadShare *share = nullptr, const BorderBoost &boost = {},
                              const ContinuedHalf &continued = {}) const;
+
+  // Latent l's context net in float, as its integers apply it (weights
+  // their Q12 steps / 2^12, biases their Q20 steps / 2^20; weights [out]
+  // [in]): first[pass] sees the inputs code() gives that pass
+  // (coding_schedule.h), last gives the means, then the log2 scales. For
+  // the float twin on relaxed latents (relaxed_coding.h).
+  struct FloatLayer {
+    int inputs = 0, outputs = 0;
+    std::vector<float> weights, bias;
+  };
+  struct FloatNet {
+    FloatLayer first[2], last;
+    std::vector<FloatLayer> middle;  // residual: h = h + ReLU(W h + b)
+  };
+  FloatNet float_net(int latent) const;
 
   // Name of tensor `part` of latent l's context net in the model file.
   static std::string tensor_name(int latent, const char *part);
