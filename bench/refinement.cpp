@@ -12,9 +12,9 @@
 //                         [--lambda-low L] [--lambda-high L] [--no-context-gradients] [--engine-only]
 //                         IMAGE...
 //
-// --no-context-gradients: the context nets' means and scales as constants
-// (RefinementSettings::context_gradients), what a backward pass through the
-// synthesis alone would give. Each line also has effort 4's payload
+// --no-context-gradients: the twin's context nets' means and scales as
+// constants (RefinementSettings::context_gradients): what their gradients
+// add. Each line also has effort 4's payload
 // (eng_e4: the engine's annealing, as msic runs it; --steps and --lr are
 // the twin's); --engine-only leaves the twin out.
 //

@@ -18,16 +18,15 @@ image and on the mean curve of all images:
   effort's rounding saves, for scale);
 - refined at effort 1 against msic's own encode at effort 1 and at effort 2;
 - refined at effort 2 against msic's own encode at effort 2;
-- msic's effort 4 (the engine's own annealing, latent_annealing.h: no
-  gradient through the context nets) against effort 2.
+- msic's effort 4 (the engine's own annealing, latent_annealing.h,
+  through the context nets too: relaxed_coding.h) against effort 2.
 
 --engine-only leaves out the twin: effort 4 against efforts 1 and 2.
 
 Bits are those of the tile payload (one tile per image: no container). The
-twin's refinement runs on LibTorch, which libmsic does not link; with the
-context nets' gradients it says what their backward pass in the engine
-would add to effort 4. --steps and --lr are the twin's: effort 4 runs as
-msic runs it.
+twin's refinement runs on LibTorch, which libmsic does not link: it is the
+reference effort 4 is measured against. --steps and --lr are the twin's:
+effort 4 runs as msic runs it.
 --jsonl keeps the raw lines; --load reads such a file instead of coding.
 """
 import argparse

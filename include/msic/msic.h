@@ -237,9 +237,9 @@ typedef enum msic_encoder_option {
    * are moved by half the error the decoder would leave there and it is
    * coded again (a lower error next to tile borders, about 2x the time).
    * 4: as 2 (not 3), after 300 steps of gradient descent that move the
-   * latents for bits + distortion through the decoder's network
-   * (stochastic Gumbel annealing), keeping effort 2's tile where that
-   * costs less (about 5% fewer bits at equal PSNR, for over a thousand
+   * latents for bits + distortion through the decoder's network and the
+   * context nets (stochastic Gumbel annealing), keeping effort 2's tile
+   * where that costs less (about 8% fewer bits at equal PSNR, for over a thousand
    * times effort 2's time and several times its memory: for archives). Integer 1 .. MSIC_EFFORT_MAX;
    * default MSIC_EFFORT_DEFAULT. */
   MSIC_ENCODER_EFFORT = 8,
