@@ -57,17 +57,6 @@ engine::Conv conv_of(const entropy::ContextModel::FloatLayer &f, std::string nam
   c.bias = f.bias;
   return c;
 }
-// The 1x1 convolution from a gradient on c's output to one on its input.
-engine::Conv transposed(const engine::Conv &c) {
-  engine::Conv t;
-  t.name = c.name + " (transposed)";
-  t.in = c.out, t.out = c.in, t.k = 1;
-  t.weights.resize(c.weights.size());
-  for (int o = 0; o < c.out; ++o)
-    for (int i = 0; i < c.in; ++i) t.weights[size_t(i) * c.out + o] = c.weights[size_t(o) * c.in + i];
-  return t;
-}
-
 // fn(first, last) over [0, n) in ranges, on the threads the caller's
 // ThreadsScope lends (each element's work is its own).
 template <class Fn>
@@ -115,14 +104,14 @@ RelaxedCoding::RelaxedCoding(const engine::NetworkEngine &network, const entropy
     const std::string name = "context." + std::to_string(l);
     for (int pass = 0; pass < entropy::kCodingPasses; ++pass) {
       n.first[pass] = conv_of(f.first[pass], name + ".first");
-      n.first_t[pass] = transposed(n.first[pass]);
+      n.first_t[pass] = engine::transposed(n.first[pass]);
     }
     for (const auto &m : f.middle) {
       n.middle.push_back(conv_of(m, name + ".middle"));
-      n.middle_t.push_back(transposed(n.middle.back()));
+      n.middle_t.push_back(engine::transposed(n.middle.back()));
     }
     n.last = conv_of(f.last, name + ".last");
-    n.last_t = transposed(n.last);
+    n.last_t = engine::transposed(n.last);
     nets_.push_back(std::move(n));
 
     // The log2 scale a table adds to the net's: the step's log2 gain (the
@@ -219,14 +208,11 @@ Planes RelaxedCoding::net_gradient(int l, int pass, const Tape::Pass &tape, Plan
   engine::convolve(n.last_t, out_gradient, g);
   for (size_t k = n.middle.size(); k-- > 0;) {
     Planes masked = g;
-    const float *pre = tape.middle[k].values.data();
-    for (size_t i = 0; i < masked.values.size(); ++i)
-      if (!(pre[i] > 0.0f)) masked.values[i] = 0.0f;
+    engine::relu_gradient(masked, tape.middle[k]);
     engine::convolve(n.middle_t[k], masked, step);
     for (size_t i = 0; i < g.values.size(); ++i) g.values[i] += step.values[i];
   }
-  for (size_t i = 0; i < g.values.size(); ++i)
-    if (!(tape.hidden.values[i] > 0.0f)) g.values[i] = 0.0f;
+  engine::relu_gradient(g, tape.hidden);
   Planes in_gradient(n.first_t[pass].out, 1, g.width);
   if (in_gradient.channels) engine::convolve(n.first_t[pass], g, in_gradient);  // (none: the coarsest anchors)
   return in_gradient;

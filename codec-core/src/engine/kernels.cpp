@@ -171,6 +171,37 @@ Planes concat(const Planes &a, const Planes &b) {
   return out;
 }
 
+namespace {
+// A convolution's weights in float: its own, or an integer convolution's
+// steps times their scale (make_integer), the weights its sums apply.
+float weight(const Conv &c, size_t at, int out) {
+  if (c.input_shift < 0) return c.weights[at];
+  return float(c.qweights[at]) * c.out_scale[size_t(out)] * std::ldexp(1.0f, c.input_shift);
+}
+}  // namespace
+
+// The kernel mirrored, inputs and outputs swapped, no bias.
+Conv transposed(const Conv &c) {
+  Conv t;
+  t.name = c.name + " (transposed)";
+  t.in = c.out, t.out = c.in, t.k = c.k;
+  t.weights.resize(size_t(c.out) * c.in * c.k * c.k);
+  for (int o = 0; o < c.out; ++o)
+    for (int i = 0; i < c.in; ++i)
+      for (int ky = 0; ky < c.k; ++ky)
+        for (int kx = 0; kx < c.k; ++kx) {
+          const size_t from = ((size_t(o) * c.in + i) * c.k + ky) * c.k + kx;
+          const size_t to = ((size_t(i) * c.out + o) * c.k + (c.k - 1 - ky)) * c.k + (c.k - 1 - kx);
+          t.weights[to] = weight(c, from, o);
+        }
+  return t;
+}
+
+void relu_gradient(Planes &g, const Planes &after) {
+  for (size_t i = 0; i < g.values.size(); ++i)
+    if (!(after.values[i] > 0.0f)) g.values[i] = 0.0f;
+}
+
 Planes space_to_depth(const Planes &x) {
   Planes out(x.channels * 4, x.height / 2, x.width / 2);
   for (int c = 0; c < x.channels; ++c)

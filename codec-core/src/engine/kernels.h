@@ -96,6 +96,12 @@ class ThreadsScope {
 // Channels [first, first + count) of x; a's planes then b's (same size).
 Planes channels(const Planes &x, int first, int count);
 Planes concat(const Planes &a, const Planes &b);
+// For gradients (the encoder's latent refinement): the convolution whose
+// output is the gradient on c's input from one on its output (float
+// weights, an integer convolution's steps times their scale); g = 0 where
+// the ReLU that made `after` (or whose input `after` was) was off.
+Conv transposed(const Conv &c);
+void relu_gradient(Planes &g, const Planes &after);
 // LibTorch's pixel_unshuffle(x, 2) and pixel_shuffle(x, 2).
 Planes space_to_depth(const Planes &x);
 Planes depth_to_space(const Planes &x);
