@@ -10,6 +10,7 @@
 #include <random>
 
 #include "cpu_level.h"
+#include "engine/elementwise.h"
 #include "engine/exact_math.h"
 #include "engine/kernels.h"
 #include "errors.h"
@@ -176,6 +177,83 @@ TEST(Engine, VectorMathIsTheScalarMath) {
     }
   }
   EXPECT_EQ(differ, 0u);
+}
+
+// The top effort's element-wise passes (relaxed_coding.h) in float against
+// the same formulas in double (the libm ones they replaced): the
+// relaxation within 2e-6 (slope 1e-4 relative), the bits within 2e-5 of a
+// bit; every instruction set gives the same bits; the logistic draws have
+// the logistic's mean and variance and do not depend on how they are split.
+TEST(Engine, AnnealingMathIsTheDoubleMath) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f), wide(-40.0f, 40.0f), scale(-3.0f, 9.0f);
+  const size_t n = 20000;
+  std::vector<float> fraction(n), draw(n), symbol(n), log2_scale(n);
+  for (size_t i = 0; i < n; ++i) {
+    fraction[i] = i % 7 ? unit(rng) : std::ldexp(unit(rng), -20) * (i % 2 ? 1 : -1) + float(i % 2);  // near 0 and 1
+    draw[i] = std::log(unit(rng) / (1 - unit(rng) + 1e-6f) + 1e-6f);
+    symbol[i] = i % 5 ? wide(rng) : wide(rng) / 40.0f;
+    log2_scale[i] = scale(rng);
+  }
+  fraction[0] = 0, fraction[1] = 1e-5f, fraction[2] = 1 - 1e-5f, symbol[0] = 0.5f, symbol[1] = -0.5f;
+  const float temperature = 0.3f, scale_min = -2.0f, scale_max = 8.0f;
+  auto run = [&](int level) {
+    msic::force_cpu_level(level);
+    std::vector<float> out(5 * n);
+    msic::engine::relax_symbols(fraction.data(), draw.data(), n, temperature, &out[0], &out[n]);
+    msic::engine::gaussian_bits(symbol.data(), log2_scale.data(), n, scale_min, scale_max, &out[2 * n], &out[3 * n],
+                                &out[4 * n]);
+    msic::force_cpu_level(-1);
+    return out;
+  };
+  const std::vector<float> out = run(0);
+  for (int level = 1; level <= int(msic::best_cpu_level()); ++level)
+    EXPECT_EQ(run(level), out) << "SSE2 and " << msic::cpu_level_name(msic::CpuLevel(level)) << " differ";
+  double worst_up = 0, worst_slope = 0, worst_bits = 0, worst_bits_slope = 0;
+  for (size_t i = 0; i < n; ++i) {
+    // The relaxation, as relaxed_coding.cpp computed it in double.
+    const double eps = 1e-5, T = temperature, d = fraction[i];
+    const double dl = std::clamp(d, eps, 1 - eps), du = std::clamp(1 - d, eps, 1 - eps);
+    const double a = std::atanh(dl) - std::atanh(du), z = a / T + draw[i];
+    const double p = 1 / (1 + std::exp(-z / T));
+    const double dz = (d > eps && d < 1 - eps ? 1 / (1 - d * d) : 0) +
+                      (1 - d > eps && 1 - d < 1 - eps ? 1 / (1 - (1 - d) * (1 - d)) : 0);
+    const double slope = p * (1 - p) * dz / (T * T);
+    worst_up = std::max(worst_up, std::fabs(out[i] - p));
+    worst_slope = std::max(worst_slope, std::fabs(out[n + i] - slope) / (std::fabs(slope) + 1e-3));
+    // The bits of a discretized Gaussian, and their slopes.
+    const double v = symbol[i], s = std::clamp(double(log2_scale[i]), double(scale_min), double(scale_max));
+    const double sigma = std::exp2(s), hi = (v + 0.5) / sigma, lo = (v - 0.5) / sigma;
+    const auto cdf = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+    const auto pdf = [](double x) { return std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI); };
+    const double q = cdf(hi) - cdf(lo);
+    const bool floored = !(q > 1e-9), clamped = s != log2_scale[i];
+    const double bits = floored ? -std::log2(1e-9) : -std::log2(q);
+    const double bits_slope = floored ? 0 : -(pdf(hi) - pdf(lo)) / (sigma * q * std::log(2.0));
+    const double scale_slope = floored || clamped ? 0 : (pdf(hi) * hi - pdf(lo) * lo) / q;
+    if (q > 2e-9 || q < 5e-10) {  // (not where the floor is within rounding)
+      worst_bits = std::max(worst_bits, std::fabs(out[2 * n + i] - bits));
+      worst_bits_slope = std::max({worst_bits_slope, std::fabs(out[3 * n + i] - bits_slope) / (std::fabs(bits_slope) + 1e-2),
+                                   std::fabs(out[4 * n + i] - scale_slope) / (std::fabs(scale_slope) + 1e-2)});
+    }
+  }
+  EXPECT_LT(worst_up, 2e-6);
+  EXPECT_LT(worst_slope, 1e-4);
+  EXPECT_LT(worst_bits, 5e-4);
+  EXPECT_LT(worst_bits_slope, 1e-3);
+
+  std::vector<float> draws(n), split(n);
+  msic::engine::logistic_draws(draws.data(), n, 77, 0);
+  msic::engine::logistic_draws(split.data(), 333, 77, 0);
+  msic::engine::logistic_draws(split.data() + 333, n - 333, 77, 333);
+  EXPECT_EQ(draws, split);
+  double mean = 0, square = 0;
+  for (float v : draws) mean += v / n, square += double(v) * v / n;
+  EXPECT_NEAR(mean, 0.0, 0.05);
+  EXPECT_NEAR(square - mean * mean, M_PI * M_PI / 3, 0.1);
+  std::vector<float> other(n);
+  msic::engine::logistic_draws(other.data(), n, 78, 0);
+  EXPECT_NE(draws, other) << "another key gave the same draws";
 }
 
 // Within float rounding in float; with integer convolutions, the

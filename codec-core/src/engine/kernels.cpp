@@ -198,8 +198,11 @@ Conv transposed(const Conv &c) {
 }
 
 void relu_gradient(Planes &g, const Planes &after) {
-  for (size_t i = 0; i < g.values.size(); ++i)
-    if (!(after.values[i] > 0.0f)) g.values[i] = 0.0f;
+  in_ranges(g.values.size(), [&](size_t first, size_t last) {
+    float *v = g.values.data();
+    const float *a = after.values.data();
+    for (size_t i = first; i < last; ++i) v[i] = a[i] > 0.0f ? v[i] : 0.0f;  // (a select: vectorised)
+  });
 }
 
 Planes space_to_depth(const Planes &x) {

@@ -93,6 +93,15 @@ class ThreadsScope {
  private:
   const ThreadShare *previous_;
 };
+// fn(first, last) over [0, n) in ranges, on the threads the calling
+// thread's ThreadsScope lends: for element-wise work, each element its own.
+// At least 16384 elements a range: waking a pooled thread costs 50-170 us
+// (parallel.h), what a range of that many relaxed latents takes.
+template <class Fn>
+void in_ranges(size_t n, Fn fn) {
+  const size_t threads = std::min<size_t>(size_t(ThreadsScope::threads()), n / 16384 + 1);
+  parallel_for(threads, int(threads), [&](size_t k) { fn(k * n / threads, (k + 1) * n / threads); });
+}
 // Channels [first, first + count) of x; a's planes then b's (same size).
 Planes channels(const Planes &x, int first, int count);
 Planes concat(const Planes &a, const Planes &b);

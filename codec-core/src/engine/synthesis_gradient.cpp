@@ -3,7 +3,7 @@
 // (residual prediction, synthesis, postfilter) with respect to them.
 // network_engine.h says what it promises. Decoders never run it: it
 // keeps the forward pass's activations (a tape); its convolutions use the
-// threads of the caller's ThreadsScope, the rest are plain loops.
+// threads of the caller's ThreadsScope, and so do its element-wise loops.
 #include <cmath>
 
 #include "engine/elementwise.h"
@@ -16,7 +16,9 @@ namespace {
 void add(Planes &to, const Planes &from, int first_channel = 0) {
   const float *f = from.plane(first_channel);
   float *t = to.values.data();
-  for (size_t i = 0; i < to.values.size(); ++i) t[i] += f[i];
+  in_ranges(to.values.size(), [&](size_t first, size_t last) {
+    for (size_t i = first; i < last; ++i) t[i] += f[i];
+  });
 }
 }  // namespace
 
@@ -100,30 +102,28 @@ Planes NetworkEngine::unit_gradient(int level, int unit, const Planes &y, Planes
   h2 = h1;
   residual_relu(un.c2, h2);
   convolve(un.c3, h2, raw);
-  for (int c = 0; c < half; ++c) {
-    float *raw_s = raw.plane(c), *raw_t = raw.plane(half + c), *g2 = gy.plane(half + c);
-    const float *y2 = y.plane(half + c);
-    for (size_t i = 0; i < n; ++i) {
-      const float log_s = un.clamp * std::tanh(raw_s[i] / un.clamp), e = std::exp(-log_s);
-      const float out = (y2[i] - raw_t[i]) * e, g_out = g2[i];
-      g2[i] = g_out * e;
-      raw_s[i] = -g_out * out * (1.0f - (log_s / un.clamp) * (log_s / un.clamp));
-      raw_t[i] = -g_out * e;
-    }
-  }
+  for (int c = 0; c < half; ++c)
+    in_ranges(n, [&](size_t first, size_t last) {
+      coupling_gradient(gy.plane(half + c) + first, raw.plane(c) + first, raw.plane(half + c) + first,
+                        y.plane(half + c) + first, last - first, un.clamp);
+    });
   // The net backwards: raw = c3 h2, h2 = h1 + relu(c2 h1), h1 = relu(c1 y1).
   Planes g_h2, g_h1, g_y1;
   convolve(nets.c3, raw, g_h2);
   raw = Planes();
   Planes g_pre = g_h2;
-  for (size_t i = 0; i < g_pre.values.size(); ++i)
-    if (!(h2.values[i] - h1.values[i] > 0.0f)) g_pre.values[i] = 0.0f;
+  in_ranges(g_pre.values.size(), [&](size_t first, size_t last) {
+    float *g = g_pre.values.data();
+    for (size_t i = first; i < last; ++i) g[i] = h2.values[i] - h1.values[i] > 0.0f ? g[i] : 0.0f;
+  });
   convolve(nets.c2, g_pre, g_h1);
   add(g_h1, g_h2);
   relu_gradient(g_h1, h1);
   convolve(nets.c1, g_h1, g_y1);
-  float *first = gy.values.data();
-  for (size_t i = 0; i < g_y1.values.size(); ++i) first[i] += g_y1.values[i];
+  float *first = gy.values.data();  // (g_y1: gy's first half)
+  in_ranges(g_y1.values.size(), [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) first[i] += g_y1.values[i];
+  });
   return gy;
 }
 
