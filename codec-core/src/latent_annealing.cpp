@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
+#include "engine/elementwise.h"
 #include "errors.h"
 
 namespace msic {
@@ -35,19 +35,19 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, Relaxed
       std::fill(planes->back().values.begin(), planes->back().values.end(), 0.0f);
     }
   }
-  std::mt19937 rng(settings.seed);
-  // The difference of two Gumbel draws is a logistic one: one uniform, one log.
-  std::uniform_real_distribution<double> uniform(1e-9, 1.0 - 1e-9);
-  auto logistic = [&] {
-    const double v = uniform(rng);
-    return std::log(v / (1.0 - v));
-  };
   const double decay = std::log(settings.end_temperature / settings.start_temperature);
   constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
   for (int t = 0; t < settings.steps; ++t) {
     const double temperature = settings.start_temperature * std::exp(decay * t / std::max(1, settings.steps - 1));
-    for (Planes &d : draws)
-      for (float &v : d.values) v = float(logistic());
+    // The difference of two Gumbel draws is a logistic one; each step's
+    // and latent's from its own key, the same on any threads.
+    for (size_t l = 0; l < L; ++l) {
+      const uint32_t key = settings.seed * 0x9e3779b9u ^ uint32_t(t * L + l) * 0x85ebca6bu;
+      float *out = draws[l].values.data();
+      engine::in_ranges(draws[l].values.size(), [&](size_t first, size_t last) {
+        engine::logistic_draws(out + first, last - first, key, uint32_t(first));
+      });
+    }
     RelaxedCoding::Tape coded;
     std::vector<Planes> decoded = coding.forward(u, draws, temperature, coded);
     engine::NetworkEngine::SynthesisTape tape;
@@ -70,14 +70,16 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, Relaxed
     // Adam, as torch::optim::Adam (no weight decay), on u.
     const double c1 = 1 - std::pow(kBeta1, t + 1), c2 = 1 - std::pow(kBeta2, t + 1);
     for (size_t l = 0; l < L; ++l)
-      for (size_t i = 0; i < u[l].values.size(); ++i) {
-        const double du = grad[l].values[i];
-        if (!std::isfinite(du)) continue;  // (a latent far out, a draw at the edge of its range)
-        float &a = m1[l].values[i], &b = m2[l].values[i];
-        a = float(kBeta1 * a + (1 - kBeta1) * du);
-        b = float(kBeta2 * b + (1 - kBeta2) * du * du);
-        u[l].values[i] -= float(settings.learning_rate * (a / c1) / (std::sqrt(b / c2) + kEps));
-      }
+      engine::in_ranges(u[l].values.size(), [&](size_t first, size_t last) {
+        for (size_t i = first; i < last; ++i) {
+          const double du = grad[l].values[i];
+          if (!std::isfinite(du)) continue;  // (a latent far out, a draw at the edge of its range)
+          float &a = m1[l].values[i], &b = m2[l].values[i];
+          a = float(kBeta1 * a + (1 - kBeta1) * du);
+          b = float(kBeta2 * b + (1 - kBeta2) * du * du);
+          u[l].values[i] -= float(settings.learning_rate * (a / c1) / (std::sqrt(b / c2) + kEps));
+        }
+      });
   }
   for (size_t l = 0; l < L; ++l)
     for (size_t i = 0; i < u[l].values.size(); ++i) latents[l].values[i] = u[l].values[i] / step_gain[l].values[i];

@@ -24,8 +24,10 @@ struct AnnealingSettings {
   int steps = 300;
   double learning_rate = 0.01;                              // Adam's, in steps
   double start_temperature = 0.5, end_temperature = 0.05;  // falls geometrically
-  // Of the Gumbel draws: the same tile gives the same file with the same
-  // build and C++ and maths libraries (the decoder does not depend on it).
+  // Of the Gumbel draws (a hash of seed, step, latent and position, not a
+  // library's generator): the same tile gives the same file with the same
+  // build and maths library, on any number of threads (the decoder does
+  // not depend on it).
   uint32_t seed = 1;
 };
 

@@ -3,51 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/elementwise.h"
 #include "entropy/coding_schedule.h"
 #include "errors.h"
-#include "parallel.h"
 
 namespace msic {
 
 namespace {
-constexpr double kLn2 = 0.69314718055994531;
-
-double normal_cdf(double v) { return 0.5 * std::erfc(-v * M_SQRT1_2); }
-double normal_pdf(double v) { return 0.3989422804014327 * std::exp(-0.5 * v * v); }
-
-// One latent less its mean, r (in steps), relaxed at temperature T with the
-// draw `gumbel` (the difference of two Gumbel draws): the lower step plus
-// a sigmoid that tends to the nearer step as T falls (rate_model.cpp's
-// annealed_round). value: the relaxed r; slope: its derivative in r.
-struct Relaxed {
-  double value, slope;
-};
-Relaxed relax(double r, double temperature, double gumbel) {
-  constexpr double eps = 1e-5;
-  const double lower = std::floor(r), d = r - lower;
-  const double dl = std::clamp(d, eps, 1 - eps), du = std::clamp(1 - d, eps, 1 - eps);
-  // atanh(dl) - atanh(du), in one logarithm.
-  const double a = 0.5 * std::log((1 + dl) * (1 - du) / ((1 - dl) * (1 + du)));
-  const double z = a / temperature + gumbel;  // logit upper - lower + draw
-  const double p = 1.0 / (1.0 + std::exp(-z / temperature));
-  // d(atanh(d) - atanh(1 - d))/dd where neither is clamped.
-  const double dz = (d > eps && d < 1 - eps ? 1.0 / (1.0 - d * d) : 0.0) +
-                    (1 - d > eps && 1 - d < 1 - eps ? 1.0 / (1.0 - (1 - d) * (1 - d)) : 0.0);
-  return {lower + p, p * (1 - p) * dz / (temperature * temperature)};
-}
-
-// Bits of symbol value v under a discretized Gaussian of scale sigma, and
-// their derivatives in v and in log2(sigma).
-struct Bits {
-  double bits, slope, scale_slope;
-};
-Bits symbol_bits(double v, double sigma) {
-  const double hi = (v + 0.5) / sigma, lo = (v - 0.5) / sigma;
-  const double p = normal_cdf(hi) - normal_cdf(lo);
-  if (!(p > 1e-9)) return {-std::log2(1e-9), 0.0, 0.0};
-  const double ph = normal_pdf(hi), pl = normal_pdf(lo);
-  return {-std::log2(p), -(ph - pl) / (sigma * p * kLn2), (ph * hi - pl * lo) / p};
-}
+using engine::in_ranges;
 
 engine::Conv conv_of(const entropy::ContextModel::FloatLayer &f, std::string name) {
   engine::Conv c;
@@ -57,14 +20,6 @@ engine::Conv conv_of(const entropy::ContextModel::FloatLayer &f, std::string nam
   c.bias = f.bias;
   return c;
 }
-// fn(first, last) over [0, n) in ranges, on the threads the caller's
-// ThreadsScope lends (each element's work is its own).
-template <class Fn>
-void in_ranges(size_t n, Fn fn) {
-  const size_t threads = std::min<size_t>(size_t(engine::ThreadsScope::threads()), n / 2048 + 1);
-  parallel_for(threads, int(threads), [&](size_t k) { fn(k * n / threads, (k + 1) * n / threads); });
-}
-
 std::vector<Planes> zeros_like(const std::vector<Planes> &of) {
   std::vector<Planes> z;
   for (const Planes &p : of) {
@@ -146,6 +101,8 @@ RelaxedCoding::RelaxedCoding(const engine::NetworkEngine &network, const entropy
 // The inputs' order is the one ContextModel::prepare_batch gives its nets
 // (coding_schedule.h): the coarser latents at the same place, the
 // continued half around it, then the spatial neighbours.
+// Input by input, each over all positions: the net's input planes are
+// written (forward) and read (backward) in order, not one column at a time.
 template <class Visit>
 void RelaxedCoding::visit_inputs(int l, int pass, Visit visit) const {
   const ModelConfig &config = context_.config();
@@ -156,34 +113,47 @@ void RelaxedCoding::visit_inputs(int l, int pass, Visit visit) const {
   const bool spatial = entropy::pass_has_spatial_context(pass, config.causal_context);
   const bool own_rows = entropy::pass_reads_itself(pass, config.causal_context);
   const std::vector<uint32_t> &at = positions_[size_t(l)][size_t(pass)];
-  for (size_t n = 0; n < at.size(); ++n) {
-    const int y = int(at[n]) / W, x = int(at[n]) % W;
-    int input = 0;
-    for (int s : sources) {
-      const Planes &sp = step_gain_[size_t(s)];
-      const int shift = config.latent_shift(s) - config.latent_shift(l);
-      const size_t i = size_t(std::min(y >> shift, sp.height - 1)) * sp.width + std::min(x >> shift, sp.width - 1);
-      for (int c = 0; c < sp.channels; ++c, ++input) visit(input, n, From::kCoarser, s, c * sp.plane_size() + i);
+  const size_t N = at.size();
+  std::vector<int64_t> read(N);  // per position, the place in a plane it reads (-1: outside; the input stays 0)
+  // read[n] for the neighbour at (dy, dx) inside rows [top(y), bottom(y)).
+  auto neighbours = [&](int dy, int dx, bool parts) {
+    for (size_t n = 0; n < N; ++n) {
+      const int y = int(at[n]) / W, x = int(at[n]) % W, yy = y + dy, xx = x + dx;
+      const int top = parts ? part_top_[size_t(l)][size_t(y)] : 0;
+      const int bottom = parts ? part_bottom_[size_t(l)][size_t(y)] : H;
+      read[n] = yy >= top && yy < bottom && xx >= 0 && xx < W ? int64_t(yy) * W + xx : -1;
     }
-    if (const int channels = config.synthesis_channels(l)) {
-      if (half.channels != channels || half.height != H || half.width != W)
-        throw Error(MSIC_ERR_INTERNAL, "relaxed coding: the continued half does not fit its latent");
-      for (int yy = y - entropy::kSynthesisReach; yy <= y + entropy::kSynthesisReach; ++yy)
-        for (int xx = x - entropy::kSynthesisReach; xx <= x + entropy::kSynthesisReach; ++xx, input += channels)
-          if (yy >= 0 && yy < H && xx >= 0 && xx < W)
-            for (int c = 0; c < channels; ++c)
-              visit(input + c, n, From::kContinued, l, c * half.plane_size() + size_t(yy) * W + xx);
+  };
+  auto each = [&](int input, From from, int source, size_t plane_size, int channels) {
+    for (int c = 0; c < channels; ++c)
+      for (size_t n = 0; n < N; ++n)
+        if (read[n] >= 0) visit(input + c, n, from, source, c * plane_size + size_t(read[n]));
+  };
+  int input = 0;
+  for (int s : sources) {
+    const Planes &sp = step_gain_[size_t(s)];
+    const int shift = config.latent_shift(s) - config.latent_shift(l);
+    for (size_t n = 0; n < N; ++n) {
+      const int y = int(at[n]) / W, x = int(at[n]) % W;
+      read[n] = int64_t(std::min(y >> shift, sp.height - 1)) * sp.width + std::min(x >> shift, sp.width - 1);
     }
-    if (!spatial) continue;
-    const int top = own_rows ? part_top_[size_t(l)][size_t(y)] : 0;
-    const int bottom = own_rows ? part_bottom_[size_t(l)][size_t(y)] : H;
-    for (const entropy::NeighbourOffset &d : entropy::kSpatialContext[pass]) {
-      const int yy = y + d.dy, xx = x + d.dx;
-      if (yy >= top && yy < bottom && xx >= 0 && xx < W)
-        for (int c = 0; c < C; ++c)
-          visit(input + c, n, From::kAnchors, l, c * shape.plane_size() + size_t(yy) * W + xx);
-      input += C;
-    }
+    each(input, From::kCoarser, s, sp.plane_size(), sp.channels);
+    input += sp.channels;
+  }
+  if (const int channels = config.synthesis_channels(l)) {
+    if (half.channels != channels || half.height != H || half.width != W)
+      throw Error(MSIC_ERR_INTERNAL, "relaxed coding: the continued half does not fit its latent");
+    for (int dy = -entropy::kSynthesisReach; dy <= entropy::kSynthesisReach; ++dy)
+      for (int dx = -entropy::kSynthesisReach; dx <= entropy::kSynthesisReach; ++dx, input += channels) {
+        neighbours(dy, dx, false);
+        each(input, From::kContinued, l, half.plane_size(), channels);
+      }
+  }
+  if (!spatial) return;
+  for (const entropy::NeighbourOffset &d : entropy::kSpatialContext[pass]) {
+    neighbours(d.dy, d.dx, own_rows);
+    each(input, From::kAnchors, l, shape.plane_size(), C);
+    input += C;
   }
 }
 
@@ -228,6 +198,15 @@ std::vector<Planes> RelaxedCoding::forward(const std::vector<Planes> &u, const s
   tape.slope = zeros_like(u), tape.bits_slope = zeros_like(u), tape.scale_slope = zeros_like(u);
   tape.anchor_slope = zeros_like(u), tape.anchor = zeros_like(u);
   tape.bits = 0;
+  // Element-wise scratch, by channel then position, of the largest pass.
+  struct Scratch {
+    std::vector<float> fraction, draw, up, slope, symbol, log2_scale, bits, bits_slope, scale_slope;
+  } scratch;
+  size_t most = 0;
+  for (const Planes &p : u) most = std::max(most, p.values.size());
+  for (auto *v : {&scratch.fraction, &scratch.draw, &scratch.up, &scratch.slope, &scratch.symbol,
+                  &scratch.log2_scale, &scratch.bits, &scratch.bits_slope, &scratch.scale_slope})
+    v->resize(most);
   for (int l = L - 1; l >= 0; --l) {
     const Planes &ul = u[size_t(l)], &gain = step_gain_[size_t(l)], &offset = log2_offset_[size_t(l)];
     const int C = ul.channels;
@@ -235,16 +214,30 @@ std::vector<Planes> RelaxedCoding::forward(const std::vector<Planes> &u, const s
     if (gain.channels != C || gain.plane_size() != plane || draws[size_t(l)].values.size() != ul.values.size())
       throw Error(MSIC_ERR_INTERNAL, "relaxed coding: a latent of the wrong shape");
     const std::vector<uint32_t> &anchors_at = positions_[size_t(l)][0];
+    const float *draw = draws[size_t(l)].values.data();
     if (config.causal_context)  // the causal copies of the anchors, around the last forward's means
       in_ranges(anchors_at.size(), [&](size_t first, size_t last) {
-        for (size_t n = first; n < last; ++n)
-          for (int c = 0; c < C; ++c) {
-            const size_t e = c * plane + anchors_at[n];
-            const double mean = anchor_mean_[size_t(l)].values[e];
-            const Relaxed r = relax(ul.values[e] - mean, temperature, draws[size_t(l)].values[e]);
-            tape.anchor[size_t(l)].values[e] = float((r.value + mean) / gain.values[e]);
-            tape.anchor_slope[size_t(l)].values[e] = float(r.slope);
+        const size_t count = last - first;
+        for (int c = 0; c < C; ++c) {
+          const size_t k0 = c * anchors_at.size() + first;
+          float *f = scratch.fraction.data() + k0, *d = scratch.draw.data() + k0;
+          float *up = scratch.up.data() + k0, *slope = scratch.slope.data() + k0;
+          const float *uc = ul.plane(c), *mc = anchor_mean_[size_t(l)].plane(c), *dc = draw + c * plane;
+          for (size_t k = 0; k < count; ++k) {
+            const uint32_t i = anchors_at[first + k];
+            const double r = double(uc[i]) - mc[i];
+            f[k] = float(r - std::floor(r)), d[k] = dc[i];
           }
+          engine::relax_symbols(f, d, count, float(temperature), up, slope);
+          float *anchor = tape.anchor[size_t(l)].plane(c), *anchor_slope = tape.anchor_slope[size_t(l)].plane(c);
+          const float *gc = gain.plane(c);
+          for (size_t k = 0; k < count; ++k) {
+            const uint32_t i = anchors_at[first + k];
+            const double mean = mc[i];
+            anchor[i] = float((std::floor(uc[i] - mean) + up[k] + mean) / gc[i]);
+            anchor_slope[i] = slope[k];
+          }
+        }
       });
     for (int pass = 0; pass < entropy::kCodingPasses; ++pass) {
       const std::vector<uint32_t> &at = positions_[size_t(l)][size_t(pass)];
@@ -259,27 +252,48 @@ std::vector<Planes> RelaxedCoding::forward(const std::vector<Planes> &u, const s
         in.plane(input)[n] = p.values[e];
       });
       const Planes out = run_net(l, pass, in, tape.passes[size_t(l)][size_t(pass)]);
-      std::vector<double> bits(at.size(), 0.0);
+      // Channel by channel, a range of positions at a time: gathered into
+      // the scratch, the element-wise passes, scattered back.
       in_ranges(at.size(), [&](size_t first, size_t last) {
-        for (size_t n = first; n < last; ++n)
-          for (int c = 0; c < C; ++c) {
-            const size_t e = c * plane + at[n];
-            const double g = gain.values[e];
-            const double mean = g * out.plane(c)[n];
-            const double log2_scale = std::clamp(double(out.plane(C + c)[n]) + offset.values[e], log2_scale_min_,
-                                                 log2_scale_max_);
-            const bool clamped = log2_scale == log2_scale_min_ || log2_scale == log2_scale_max_;
-            const Relaxed r = relax(ul.values[e] - mean, temperature, draws[size_t(l)].values[e]);
-            const Bits b = symbol_bits(r.value, std::exp2(log2_scale));
-            decoded[size_t(l)].values[e] = float((r.value + mean) / g);
-            tape.slope[size_t(l)].values[e] = float(r.slope);
-            tape.bits_slope[size_t(l)].values[e] = float(b.slope);
-            tape.scale_slope[size_t(l)].values[e] = clamped ? 0.0f : float(b.scale_slope);
-            bits[n] += b.bits;
-            if (pass == 0) anchor_mean_[size_t(l)].values[e] = float(mean);
+        const size_t count = last - first;
+        for (int c = 0; c < C; ++c) {
+          const size_t k0 = c * at.size() + first;
+          float *f = scratch.fraction.data() + k0, *d = scratch.draw.data() + k0;
+          float *up = scratch.up.data() + k0, *slope = scratch.slope.data() + k0;
+          float *v = scratch.symbol.data() + k0, *s = scratch.log2_scale.data() + k0;
+          float *bits = scratch.bits.data() + k0, *bits_slope = scratch.bits_slope.data() + k0,
+                *scale_slope = scratch.scale_slope.data() + k0;
+          const float *uc = ul.plane(c), *gc = gain.plane(c), *dc = draw + c * plane, *oc = offset.plane(c);
+          const float *mean_out = out.plane(c) + first, *scale_out = out.plane(C + c) + first;
+          for (size_t k = 0; k < count; ++k) {
+            const uint32_t i = at[first + k];
+            const double r = uc[i] - double(gc[i]) * mean_out[k];
+            f[k] = float(r - std::floor(r)), d[k] = dc[i];
           }
+          engine::relax_symbols(f, d, count, float(temperature), up, slope);
+          float *decoded_c = decoded[size_t(l)].plane(c), *slope_c = tape.slope[size_t(l)].plane(c);
+          float *mean_c = anchor_mean_[size_t(l)].plane(c);
+          for (size_t k = 0; k < count; ++k) {
+            const uint32_t i = at[first + k];
+            const double mean = double(gc[i]) * mean_out[k];
+            const double symbol = std::floor(uc[i] - mean) + up[k];
+            v[k] = float(symbol), s[k] = scale_out[k] + oc[i];
+            decoded_c[i] = float((symbol + mean) / gc[i]);
+            slope_c[i] = slope[k];
+            if (pass == 0) mean_c[i] = float(mean);
+          }
+          engine::gaussian_bits(v, s, count, float(log2_scale_min_), float(log2_scale_max_), bits, bits_slope,
+                                scale_slope);
+          float *bits_slope_c = tape.bits_slope[size_t(l)].plane(c), *scale_slope_c = tape.scale_slope[size_t(l)].plane(c);
+          for (size_t k = 0; k < count; ++k) {
+            const uint32_t i = at[first + k];
+            bits_slope_c[i] = bits_slope[k], scale_slope_c[i] = scale_slope[k];
+          }
+        }
       });
-      for (double b : bits) tape.bits += b;
+      double bits = 0;
+      for (size_t k = 0; k < at.size() * C; ++k) bits += scratch.bits[k];
+      tape.bits += bits;
     }
   }
   return decoded;
@@ -305,16 +319,20 @@ std::vector<Planes> RelaxedCoding::backward(const Tape &tape, std::vector<Planes
       // on u, and on the net's mean (in latent units) and log2 scale.
       Planes out_gradient(2 * C, 1, int(at.size()));
       in_ranges(at.size(), [&](size_t first, size_t last) {
-        for (size_t n = first; n < last; ++n)
-          for (int c = 0; c < C; ++c) {
-            const size_t e = c * plane + at[n];
-            const double g = gain.values[e], slope = tape.slope[size_t(l)].values[e];
-            const double on_decoded = G[size_t(l)].values[e] / g,
-                         on_bits = rate_weight * tape.bits_slope[size_t(l)].values[e];
-            du[size_t(l)].values[e] += float((on_decoded + on_bits) * slope);
-            out_gradient.plane(c)[n] = float(g * (on_decoded * (1 - slope) - on_bits * slope));
-            out_gradient.plane(C + c)[n] = float(rate_weight * tape.scale_slope[size_t(l)].values[e]);
+        for (int c = 0; c < C; ++c) {
+          const float *gc = gain.plane(c), *slope_c = tape.slope[size_t(l)].plane(c), *on_c = G[size_t(l)].plane(c);
+          const float *bits_slope_c = tape.bits_slope[size_t(l)].plane(c);
+          const float *scale_slope_c = tape.scale_slope[size_t(l)].plane(c);
+          float *du_c = du[size_t(l)].plane(c), *on_mean = out_gradient.plane(c), *on_scale = out_gradient.plane(C + c);
+          for (size_t n = first; n < last; ++n) {
+            const uint32_t i = at[n];
+            const double g = gc[i], slope = slope_c[i];
+            const double on_decoded = on_c[i] / g, on_bits = rate_weight * bits_slope_c[i];
+            du_c[i] += float((on_decoded + on_bits) * slope);
+            on_mean[n] = float(g * (on_decoded * (1 - slope) - on_bits * slope));
+            on_scale[n] = float(rate_weight * scale_slope_c[i]);
           }
+        }
       });
       const Planes in_gradient = net_gradient(l, pass, tape.passes[size_t(l)][size_t(pass)], std::move(out_gradient));
       visit_inputs(l, pass, [&](int input, size_t n, From from, int source, size_t e) {

@@ -13,7 +13,8 @@
 // discretized Gaussian's at the net's scale (clamped to the tables').
 // So moving a latent moves the means and scales of every latent whose
 // context sees it, and the decoded values of those; backward() follows
-// all of it through the nets.
+// all of it through the nets. The relaxation's and the bits' formulas are
+// the engine's vector passes (engine/elementwise.h), in float.
 //
 // Two things are held constant, each for speed or simplicity:
 //   - the causal anchors a first-pass anchor sees (causal_context) are
