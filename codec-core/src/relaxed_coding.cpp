@@ -10,7 +10,12 @@
 namespace msic {
 
 namespace {
-using engine::in_ranges;
+// fn(first, last) over ranges of a pass's positions, each carrying
+// `channels` latents: about engine::kElementGrain latents a range.
+template <class Fn>
+void over_positions(size_t positions, int channels, Fn fn) {
+  engine::in_ranges(positions, fn, engine::kElementGrain / size_t(std::max(channels, 1)));
+}
 
 engine::Conv conv_of(const entropy::ContextModel::FloatLayer &f, std::string name) {
   engine::Conv c;
@@ -216,7 +221,7 @@ std::vector<Planes> RelaxedCoding::forward(const std::vector<Planes> &u, const s
     const std::vector<uint32_t> &anchors_at = positions_[size_t(l)][0];
     const float *draw = draws[size_t(l)].values.data();
     if (config.causal_context)  // the causal copies of the anchors, around the last forward's means
-      in_ranges(anchors_at.size(), [&](size_t first, size_t last) {
+      over_positions(anchors_at.size(), C, [&](size_t first, size_t last) {
         const size_t count = last - first;
         for (int c = 0; c < C; ++c) {
           const size_t k0 = c * anchors_at.size() + first;
@@ -254,7 +259,7 @@ std::vector<Planes> RelaxedCoding::forward(const std::vector<Planes> &u, const s
       const Planes out = run_net(l, pass, in, tape.passes[size_t(l)][size_t(pass)]);
       // Channel by channel, a range of positions at a time: gathered into
       // the scratch, the element-wise passes, scattered back.
-      in_ranges(at.size(), [&](size_t first, size_t last) {
+      over_positions(at.size(), C, [&](size_t first, size_t last) {
         const size_t count = last - first;
         for (int c = 0; c < C; ++c) {
           const size_t k0 = c * at.size() + first;
@@ -318,7 +323,7 @@ std::vector<Planes> RelaxedCoding::backward(const Tape &tape, std::vector<Planes
       // decoded = (relaxed(u - mean) + mean) / gain, bits(relaxed, scale):
       // on u, and on the net's mean (in latent units) and log2 scale.
       Planes out_gradient(2 * C, 1, int(at.size()));
-      in_ranges(at.size(), [&](size_t first, size_t last) {
+      over_positions(at.size(), C, [&](size_t first, size_t last) {
         for (int c = 0; c < C; ++c) {
           const float *gc = gain.plane(c), *slope_c = tape.slope[size_t(l)].plane(c), *on_c = G[size_t(l)].plane(c);
           const float *bits_slope_c = tape.bits_slope[size_t(l)].plane(c);

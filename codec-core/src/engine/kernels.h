@@ -95,11 +95,12 @@ class ThreadsScope {
 };
 // fn(first, last) over [0, n) in ranges, on the threads the calling
 // thread's ThreadsScope lends: for element-wise work, each element its own.
-// At least 16384 elements a range: waking a pooled thread costs 50-170 us
-// (parallel.h), what a range of that many relaxed latents takes.
+// At least `grain` elements a range: waking a pooled thread costs 50-170 us
+// (parallel.h), what some 16384 floats of a simple pass take.
+constexpr size_t kElementGrain = 16384;
 template <class Fn>
-void in_ranges(size_t n, Fn fn) {
-  const size_t threads = std::min<size_t>(size_t(ThreadsScope::threads()), n / 16384 + 1);
+void in_ranges(size_t n, Fn fn, size_t grain = kElementGrain) {
+  const size_t threads = std::min<size_t>(size_t(ThreadsScope::threads()), n / std::max<size_t>(grain, 1) + 1);
   parallel_for(threads, int(threads), [&](size_t k) { fn(k * n / threads, (k + 1) * n / threads); });
 }
 // Channels [first, first + count) of x; a's planes then b's (same size).
