@@ -10,13 +10,13 @@
 //
 //   msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] [--threads T]
 //                         [--lambda-low L] [--lambda-high L] [--no-context-gradients] [--engine-only]
-//                         IMAGE...
+//                         [--effort 4|5] IMAGE...
 //
 // --no-context-gradients: the twin's context nets' means and scales as
 // constants (RefinementSettings::context_gradients): what their gradients
-// add. Each line also has effort 4's payload
-// (eng_e4: the engine's annealing, as msic runs it; --steps and --lr are
-// the twin's); --engine-only leaves the twin out.
+// add. Each line also has effort 4's payload, or effort 5's with --effort 5
+// (eng_e4 or eng_e5: the engine's annealing, as msic runs it; --steps and
+// --lr are the twin's); --engine-only leaves the twin out.
 //
 // The lambdas should be those the model was trained with (msinn-small-v4 to
 // v6: 0.0004 and 1.2; tools/train/README.md): the refinement then moves each
@@ -83,6 +83,7 @@ int main(int argc, char **argv) {
   msic::net::RefinementSettings settings;
   int threads = 2;
   bool engine_only = false;
+  int top_effort = 4;  // the engine's column
   double lambda_low = msic::net::kLambdaLow, lambda_high = msic::net::kLambdaHigh;
   for (int i = 1; i < argc; ++i) {
     const bool has_value = i + 1 < argc;
@@ -96,6 +97,12 @@ int main(int argc, char **argv) {
       settings.steps = std::stoi(argv[++i]);
     } else if (!strcmp(argv[i], "--lr") && has_value) {
       settings.learning_rate = std::stod(argv[++i]);
+    } else if (!strcmp(argv[i], "--effort") && has_value) {
+      top_effort = std::stoi(argv[++i]);
+      if (top_effort < 4 || top_effort > MSIC_EFFORT_MAX) {
+        fprintf(stderr, "msic-bench-refinement: --effort: 4 .. %d (the efforts that anneal)\n", MSIC_EFFORT_MAX);
+        return 2;
+      }
     } else if (!strcmp(argv[i], "--engine-only")) {
       engine_only = true;
     } else if (!strcmp(argv[i], "--no-context-gradients")) {
@@ -109,7 +116,7 @@ int main(int argc, char **argv) {
     } else if (argv[i][0] == '-') {
       fprintf(stderr, "usage: msic-bench-refinement [--model PATH] [--anchors 1,3,5,7] [--steps N] [--lr LR] "
                       "[--threads T]\n                             [--lambda-low L] [--lambda-high L] [--no-context-gradients] "
-                      "[--engine-only] IMAGE...\n");
+                      "[--engine-only] [--effort 4|5] IMAGE...\n");
       return 2;
     } else {
       images.push_back(argv[i]);
@@ -143,16 +150,17 @@ int main(int argc, char **argv) {
                0.5;
       for (int a : anchors) {
         const uint32_t quality_centi = uint32_t(std::lround(10000.0 * a / (A - 1)));
-        // Effort 4: the engine's own annealing (latent_annealing.h).
+        // Effort 4 or 5: the engine's own annealing (latent_annealing.h).
         const double engine_start = bench::now();
-        const std::vector<uint8_t> annealed = codec.encode(tile, quality_centi, 4);
+        const std::vector<uint8_t> annealed = codec.encode(tile, quality_centi, top_effort);
         const double engine_seconds = bench::now() - engine_start;
         const Coded e4 = measure(codec, annealed, tile, quality_centi);
         if (engine_only) {
           const Coded c[2] = {code(codec, tile, quality_centi, 1), code(codec, tile, quality_centi, 2)};
           printf("{\"image\": \"%s\", \"anchor\": %d, \"orig_e1\": [%.5f, %.4f], \"orig_e2\": [%.5f, %.4f], "
-                 "\"eng_e4\": [%.5f, %.4f], \"engine_seconds\": %.1f}\n",
-                 path.c_str(), a, c[0].bpp, c[0].psnr, c[1].bpp, c[1].psnr, e4.bpp, e4.psnr, engine_seconds);
+                 "\"eng_e%d\": [%.5f, %.4f], \"engine_seconds\": %.1f}\n",
+                 path.c_str(), a, c[0].bpp, c[0].psnr, c[1].bpp, c[1].psnr, top_effort, e4.bpp, e4.psnr,
+                 engine_seconds);
           fflush(stdout);
           continue;
         }
@@ -165,9 +173,9 @@ int main(int argc, char **argv) {
                       code(codec, planes, tile, quality_centi, 1), code(codec, planes, tile, quality_centi, 2)};
         printf("{\"image\": \"%s\", \"anchor\": %d, \"orig_e1\": [%.5f, %.4f], \"orig_e2\": [%.5f, %.4f], "
                "\"ref_e1\": [%.5f, %.4f], \"ref_e2\": [%.5f, %.4f], \"seconds\": %.1f, "
-               "\"eng_e4\": [%.5f, %.4f], \"engine_seconds\": %.1f}\n",
+               "\"eng_e%d\": [%.5f, %.4f], \"engine_seconds\": %.1f}\n",
                path.c_str(), a, c[0].bpp, c[0].psnr, c[1].bpp, c[1].psnr, c[2].bpp, c[2].psnr, c[3].bpp, c[3].psnr,
-               seconds, e4.bpp, e4.psnr, engine_seconds);
+               seconds, top_effort, e4.bpp, e4.psnr, engine_seconds);
         fflush(stdout);
       }
     }

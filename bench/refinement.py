@@ -3,7 +3,7 @@
 
   bench/refinement.py BENCH_BINARY IMAGE... [--model PATH] [--anchors 1,3,5,7]
                       [--steps 300] [--threads 2] [--lambda-low 0.0004 --lambda-high 1.2]
-                      [--no-context-gradients] [--engine-only] [--jsonl FILE] [--load FILE]
+                      [--no-context-gradients] [--engine-only] [--effort 4|5] [--jsonl FILE] [--load FILE]
   (e.g. build/bench/msic-bench-refinement ../shared/datasets/kodak/kodim05.png
    --model models/checkpoint/model.msicw)
 
@@ -18,10 +18,11 @@ image and on the mean curve of all images:
   effort's rounding saves, for scale);
 - refined at effort 1 against msic's own encode at effort 1 and at effort 2;
 - refined at effort 2 against msic's own encode at effort 2;
-- msic's effort 4 (the engine's own annealing, latent_annealing.h,
-  through the context nets too: relaxed_coding.h) against effort 2.
+- msic's effort 4, or 5 with --effort 5 (the engine's own annealing,
+  latent_annealing.h, through the context nets too: relaxed_coding.h)
+  against effort 2.
 
---engine-only leaves out the twin: effort 4 against efforts 1 and 2.
+--engine-only leaves out the twin: effort 4 (or 5) against efforts 1 and 2.
 
 Bits are those of the tile payload (one tile per image: no container). The
 twin's refinement runs on LibTorch, which libmsic does not link: it is the
@@ -38,9 +39,9 @@ import numpy as np
 
 from rd import bd_rate
 
-CURVES = ["orig_e1", "orig_e2", "ref_e1", "ref_e2", "eng_e4"]
+CURVES = ["orig_e1", "orig_e2", "ref_e1", "ref_e2", "eng_e4", "eng_e5"]
 PAIRS = [("orig_e1", "orig_e2"), ("orig_e1", "ref_e1"), ("orig_e2", "ref_e1"), ("orig_e2", "ref_e2"),
-         ("orig_e2", "eng_e4")]
+         ("orig_e2", "eng_e4"), ("orig_e2", "eng_e5")]
 
 
 def mean_curve(rows, key):
@@ -65,7 +66,8 @@ def main():
     ap.add_argument("--lambda-high", help="of the last anchor (v4-v6: 1.2)")
     ap.add_argument("--no-context-gradients", action="store_true",
                     help="the context nets' means and scales as constants: a backward pass through the synthesis alone")
-    ap.add_argument("--engine-only", action="store_true", help="effort 4 only, no twin")
+    ap.add_argument("--engine-only", action="store_true", help="effort 4 (or 5) only, no twin")
+    ap.add_argument("--effort", type=int, default=4, help="the engine's column: effort 4 or 5")
     ap.add_argument("--jsonl", help="also write the tool's lines here")
     ap.add_argument("--load", help="read the tool's lines from this file instead of running it")
     args = ap.parse_args()
@@ -74,7 +76,8 @@ def main():
     else:
         if not args.binary or not args.images:
             ap.error("give the binary and images, or --load FILE")
-        cmd = [args.binary, "--anchors", args.anchors, "--steps", str(args.steps), "--threads", str(args.threads)]
+        cmd = [args.binary, "--anchors", args.anchors, "--steps", str(args.steps), "--threads", str(args.threads),
+               "--effort", str(args.effort)]
         if args.model:
             cmd += ["--model", args.model]
         for flag, value in (("--lambda-low", args.lambda_low), ("--lambda-high", args.lambda_high)):
@@ -104,7 +107,8 @@ def main():
         curves = {k: mean_curve(these, k) for k in CURVES if all(k in r for r in these)}
         cells = "".join("%18.2f" % bd_rate(curves[a], curves[b])[0] for a, b in pairs)
         print("%-28s" % image.split("/")[-1] + cells)
-    for key, what in (("seconds", "the twin's refinement"), ("engine_seconds", "an effort-4 encode")):
+    top = "5" if all("eng_e5" in r for r in rows) else "4"
+    for key, what in (("seconds", "the twin's refinement"), ("engine_seconds", "an effort-%s encode" % top)):
         if all(key in r for r in rows):
             print("%s: %.1f s per image and anchor (mean)" % (what, np.mean([r[key] for r in rows])))
 

@@ -13,6 +13,13 @@ double annealing_lambda(uint32_t quality_centi) {
   return kLow * std::pow(kHigh / kLow, std::min(quality_centi, 10000u) / 10000.0);
 }
 
+AnnealingSettings annealing_settings(int effort) {
+  if (effort < 4) throw Error(MSIC_ERR_INTERNAL, "annealing: efforts 4 and up anneal");
+  AnnealingSettings settings;
+  settings.steps = effort >= 5 ? 1000 : 300;
+  return settings;
+}
+
 std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, RelaxedCoding &coding,
                                    std::vector<Planes> latents, const Planes &x, int real_width, int real_height,
                                    bool grey, const std::vector<float> &gains, double lambda,
@@ -35,7 +42,8 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, Relaxed
       std::fill(planes->back().values.begin(), planes->back().values.end(), 0.0f);
     }
   }
-  const double decay = std::log(settings.end_temperature / settings.start_temperature);
+  const double decay = std::log(settings.end_temperature / settings.start_temperature),
+               rate_decay = std::log(settings.final_learning_rate / settings.learning_rate);
   constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
   for (int t = 0; t < settings.steps; ++t) {
     const double temperature = settings.start_temperature * std::exp(decay * t / std::max(1, settings.steps - 1));
@@ -69,6 +77,7 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, Relaxed
         coding.backward(coded, network.latent_gradient(tape, std::move(g)), 1.0 / pixels);
     // Adam, as torch::optim::Adam (no weight decay), on u.
     const double c1 = 1 - std::pow(kBeta1, t + 1), c2 = 1 - std::pow(kBeta2, t + 1);
+    const double rate = settings.learning_rate * std::exp(rate_decay * t / std::max(1, settings.steps - 1));
     for (size_t l = 0; l < L; ++l)
       engine::in_ranges(u[l].values.size(), [&](size_t first, size_t last) {
         for (size_t i = first; i < last; ++i) {
@@ -77,7 +86,7 @@ std::vector<Planes> anneal_latents(const engine::NetworkEngine &network, Relaxed
           float &a = m1[l].values[i], &b = m2[l].values[i];
           a = float(kBeta1 * a + (1 - kBeta1) * du);
           b = float(kBeta2 * b + (1 - kBeta2) * du * du);
-          u[l].values[i] -= float(settings.learning_rate * (a / c1) / (std::sqrt(b / c2) + kEps));
+          u[l].values[i] -= float(rate * (a / c1) / (std::sqrt(b / c2) + kEps));
         }
       });
   }

@@ -94,19 +94,19 @@ std::vector<uint8_t> TileCodec::encode_planes(Planes x, const TileImage &tile, u
     engine::ThreadsScope helpers(share);
     latents = network_.analysis(effort >= 4 ? Planes(x) : std::move(x));
   }
-  if (effort >= 4) return encode_annealed(std::move(latents), x, tile, quality_centi, share);
+  if (effort >= 4) return encode_annealed(std::move(latents), x, tile, quality_centi, effort, share);
   return encode_latents(std::move(latents), tile, quality_centi, effort, share, decoded);
 }
 
 // Annealing minimises a relaxed cost (relaxed_coding.h: Gaussian bits,
 // float nets, some contexts held), not the coder's, and stops after a set
-// number of steps: effort 4 keeps whichever payload has the lower bits +
+// number of steps: efforts 4 and 5 keep whichever payload has the lower bits +
 // lambda x squared error, decoded as a decoder will. (Before the context
 // nets' gradients, annealing lost on smooth content at low qualities: a
 // 128 x 96 crop of kodim23's background at model quality 20 kept effort
 // 2's payload; now annealing wins there too.)
 std::vector<uint8_t> TileCodec::encode_annealed(std::vector<Planes> latents, const Planes &x, const TileImage &tile,
-                                                uint32_t quality_centi, const ThreadShare *share) const {
+                                                uint32_t quality_centi, int effort, const ThreadShare *share) const {
   const double lambda = annealing_lambda(quality_centi);
   const bool grey = tile.bands == 1;
   // Per pixel: the squared error of each plane, or of their mean for grey
@@ -135,14 +135,14 @@ std::vector<uint8_t> TileCodec::encode_annealed(std::vector<Planes> latents, con
   {
     engine::ScratchScope scratch;
     engine::ThreadsScope helpers(share);
-    latents = anneal(std::move(latents), x, tile, quality_centi, share);
+    latents = anneal(std::move(latents), x, tile, quality_centi, effort, share);
   }
   std::vector<uint8_t> annealed = encode_latents(std::move(latents), tile, quality_centi, 2, share, &annealed_image);
   return cost(annealed, annealed_image) < cost(plain, plain_image) ? annealed : plain;
 }
 
 std::vector<Planes> TileCodec::anneal(std::vector<Planes> latents, const Planes &x, const TileImage &tile,
-                                      uint32_t quality_centi, const ThreadShare *share) const {
+                                      uint32_t quality_centi, int effort, const ThreadShare *share) const {
   // What encode_latents() at effort 2 codes them with.
   const entropy::QualityGains gains = context_.gains(quality_centi);
   const uint8_t sides = boosted_sides(tile, 2), boost = sides ? border_boost_eighths(quality_centi) : 0;
@@ -151,7 +151,8 @@ std::vector<Planes> TileCodec::anneal(std::vector<Planes> latents, const Planes 
   const entropy::Rounding rounding = entropy::Rounding::for_quality(quality_centi);
   RelaxedCoding coding(network_, context_, latents, gains, entropy::BorderBoost{&boosted, sides}, parts, rounding, share);
   return anneal_latents(network_, coding, std::move(latents), x, int(tile.width), int(tile.height),
-                        tile.bands == 1, gains.gain, annealing_lambda(quality_centi), AnnealingSettings{});
+                        tile.bands == 1, gains.gain, annealing_lambda(quality_centi),
+                        annealing_settings(effort));
 }
 
 std::vector<uint8_t> TileCodec::encode_latents(std::vector<Planes> latents, const TileImage &tile,

@@ -71,14 +71,14 @@ class TileCodec {
   // What the context model asks the synthesis for between latents (a
   // model with synthesis_context; none without).
   entropy::ContinuedHalf continued_half(engine::IncrementalSynthesis &synthesis) const;
-  // Effort 4: the payload of latents moved by anneal() or effort 2's,
-  // whichever costs less.
+  // Efforts 4 and 5: the payload of latents moved by anneal() or effort
+  // 2's, whichever costs less.
   std::vector<uint8_t> encode_annealed(std::vector<Planes> latents, const Planes &x, const TileImage &tile,
-                                       uint32_t quality_centi, const ThreadShare *share) const;
-  // The analysis's latents of x moved by annealing
-  // (latent_annealing.h), for the coding of effort 2.
+                                       uint32_t quality_centi, int effort, const ThreadShare *share) const;
+  // The analysis's latents of x moved by annealing (latent_annealing.h:
+  // the effort's steps), for the coding of effort 2.
   std::vector<Planes> anneal(std::vector<Planes> latents, const Planes &x, const TileImage &tile,
-                             uint32_t quality_centi, const ThreadShare *share) const;
+                             uint32_t quality_centi, int effort, const ThreadShare *share) const;
   // Effort 3: moves the coded area's outermost pixels of x against the
   // error the first pass left there.
   void correct_edges(Planes &x, const Planes &decoded, const TileImage &tile) const;
