@@ -241,7 +241,7 @@ typedef enum msic_encoder_option {
    * context nets (stochastic Gumbel annealing), keeping effort 2's tile
    * where that costs less (about 8% fewer bits at equal PSNR, for over a thousand
    * times effort 2's time and several times its memory: for archives).
-   * 5: as 4 with 1000 steps (about 10% fewer bits than 2, 3.3x effort 4's
+   * 5: as 4 with 1000 steps (about 10% fewer bits than 2, about 3x effort 4's
    * time). Integer 1 .. MSIC_EFFORT_MAX; default MSIC_EFFORT_DEFAULT. */
   MSIC_ENCODER_EFFORT = 8,
   /* Not an option: makes the enum hold any int id a caller may pass. */
