@@ -137,8 +137,8 @@ MSIC_API msic_status msic_context_get_model_info(const msic_context *ctx, msic_m
 #define MSIC_OVERVIEWS_DEFAULT 4
 /* Encoder effort (MSIC_ENCODER_EFFORT): 1 .. MAX, default 2; 3 encodes
  * twice to lower the error at tile borders; 4 moves the latents by
- * gradients before coding (slow: for archives). Every decoder reads every
- * effort. */
+ * gradients before coding (slow: for archives); 5 does so for more steps
+ * (slower still). Every decoder reads every effort. */
 #define MSIC_EFFORT_MAX 5
 #define MSIC_EFFORT_DEFAULT 2
 

@@ -52,7 +52,7 @@ const char *kEncodeHelp =
     "                  than a JPEG at Q and looks about as good (the README has the table)\n"
     "  --effort N      1: fastest; 2 (default): each latent's step chosen for rate and distortion,\n"
     "                  finer steps where tiles meet; 3: a lower error still at tile borders (2x the time);\n"
-    "                  4: as 2, latents moved by gradients before coding (fewer bits; minutes per image);\n"
+    "                  4: as 2, latents moved by gradients before coding (fewer bits; about a minute per 768 x 512 image);\n"
     "                  5: as 4, with 3.3x the steps (fewer bits still, for archives)\n"
     "  --lossless      every sample exact; any band count, 8/16/32-bit integers and floats\n"
     "  --max-error E   every sample within E of the original (a whole number for integers)\n"
