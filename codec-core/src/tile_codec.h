@@ -38,7 +38,7 @@ class TileCodec {
                               const ThreadShare *share = nullptr) const;
   // Codes latents made elsewhere (the analysis's, moved: what a refinement
   // by gradients, latent_refinement.h, makes), as encode() codes its own
-  // up to effort 2 (efforts 3 and 4 change the pixels or latents before
+  // up to effort 2 (efforts 3 and up change the pixels or latents before
   // this: here they code as effort 2); `tile` gives the size, bands and sides, not pixels. Throws
   // Error if the latents are not the model's for the tile's coded size.
   std::vector<uint8_t> encode_latents(std::vector<Planes> latents, const TileImage &tile, uint32_t quality_centi,
@@ -61,6 +61,11 @@ class TileCodec {
   std::vector<Planes> latent_shapes(uint32_t coded_width, uint32_t coded_height) const;
   // The gains of a border boost of `eighths` (a payload's boost_eighths).
   entropy::QualityGains boost_gains(uint32_t quality_centi, uint8_t eighths) const;
+  // encode_latents() with the border boost of `effort` and each symbol
+  // rounded by `rounding`.
+  std::vector<uint8_t> code_latents(std::vector<Planes> latents, const TileImage &tile, uint32_t quality_centi,
+                                    int effort, entropy::Rounding rounding, const ThreadShare *share,
+                                    Planes *decoded) const;
   // decoded: if given, receives reconstruct()'s image of the payload.
   std::vector<uint8_t> encode_planes(Planes x, const TileImage &tile, uint32_t quality_centi, int effort,
                                      const ThreadShare *share, Planes *decoded = nullptr) const;
