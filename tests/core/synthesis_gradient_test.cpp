@@ -8,8 +8,10 @@
 #include <cmath>
 #include <random>
 
+#include "engine/kernels.h"
 #include "engine/network_engine.h"
 #include "network.h"
+#include "parallel.h"
 #include "planes_torch.h"
 
 namespace {
@@ -133,4 +135,32 @@ TEST(SynthesisGradient, IsAutogradsOnAFloatModelWithAPostfilter) {
   }
   model->store(file);
   compare_gradient(file, 1e-5);
+}
+
+// The tape's forward runs each coupling net on the whole tile, where the
+// decoder runs it in bands of rows (NetworkEngine::Unit::couple): on a
+// tile that the decoder cuts into bands, and on two threads, its image is
+// still the decoder's, bit for bit.
+TEST(SynthesisGradient, TapesTheDecodersImageOnATileCutIntoBands) {
+  const msic::ModelFile file = shipped();
+  const msic::ModelConfig &c = file.config;
+  const msic::engine::NetworkEngine engine(file);
+  const Planes x = test_image(384, 512);  // level 0: 192 x 256, three bands of the inverse's 16 K pixels
+  std::vector<float> gains(size_t(c.total_latent_channels()), 4.0f);
+  std::vector<Planes> latents = engine.analysis(Planes(x));
+  for (Planes &p : latents)
+    for (float &v : p.values) v = std::nearbyint(v * 4.0f) / 4.0f;
+  const msic::ThreadShare share(1, 2);
+  for (const msic::ThreadShare *threads : {static_cast<const msic::ThreadShare *>(nullptr), &share}) {
+    msic::engine::ThreadsScope scope(threads);
+    msic::engine::NetworkEngine::SynthesisTape tape;
+    const Planes image = engine.synthesis_for_gradient(latents, gains, tape);
+    std::vector<Planes> refined = latents;
+    engine.refine_latents(refined, gains);
+    Planes decoded = engine.synthesis(std::move(refined));
+    engine.postfilter(decoded);
+    ASSERT_EQ(decoded.values.size(), image.values.size());
+    EXPECT_TRUE(std::equal(decoded.values.begin(), decoded.values.end(), image.values.begin()))
+        << (threads ? "two threads" : "one thread");
+  }
 }

@@ -11,6 +11,7 @@ namespace msic::engine {
   void soft_clamp(float *v, size_t n, float clamp);                                  \
   void add_prediction(float *p, const float *r, size_t n, float inv_gain);           \
   void coupling_gradient(float *g, float *raw_s, float *raw_t, const float *y2, size_t n, float clamp);          \
+  void prediction_gradient(float *out, const float *g, const float *r, size_t n, float inv_gain);               \
   void relax_symbols(const float *fraction, const float *draw, size_t n, float temperature, float *up, float *slope); \
   void gaussian_bits(const float *v, const float *log2_scale, size_t n, float scale_min, float scale_max,        \
                      float *bits, float *slope, float *scale_slope);                                            \
@@ -42,6 +43,9 @@ void add_prediction(float *p, const float *r, size_t n, float inv_gain) {
 
 void coupling_gradient(float *g, float *raw_s, float *raw_t, const float *y2, size_t n, float clamp) {
   MSIC_ELEMENTWISE_DISPATCH(coupling_gradient(g, raw_s, raw_t, y2, n, clamp))
+}
+void prediction_gradient(float *out, const float *g, const float *r, size_t n, float inv_gain) {
+  MSIC_ELEMENTWISE_DISPATCH(prediction_gradient(out, g, r, n, inv_gain))
 }
 void relax_symbols(const float *fraction, const float *draw, size_t n, float temperature, float *up, float *slope) {
   MSIC_ELEMENTWISE_DISPATCH(relax_symbols(fraction, draw, n, temperature, up, slope))

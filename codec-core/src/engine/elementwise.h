@@ -18,6 +18,9 @@ void add_prediction(float *p, const float *r, size_t n, float inv_gain);
 // tanh(raw_s / clamp), t = raw_t: from g on y2', writes g on y2 (over g)
 // and on raw_s and raw_t (over them).
 void coupling_gradient(float *g, float *raw_s, float *raw_t, const float *y2, size_t n, float clamp);
+// The same through add_prediction: from g on p, the gradient on r,
+// out = g * 0.5 * inv_gain * (1 - tanh(r)^2).
+void prediction_gradient(float *out, const float *g, const float *r, size_t n, float inv_gain);
 
 // Stochastic Gumbel annealing's relaxation of r, a latent less its mean in
 // steps, given as floor(r) + fraction, at a temperature with a logistic

@@ -268,18 +268,40 @@ Planes NetworkEngine::Unit::forward(Planes x) const {
 }
 
 Planes NetworkEngine::Unit::inverse(Planes y, const Conv &inverse_mix) const {
-  const int C = y.channels;
   Planes x(inverse_mix.out, y.height, y.width);
   by_row_parts(y.height, [&](int r0, int r1) {
     couple(y, true, r0, r1);
-    const size_t first = size_t(r0) * y.width, count = size_t(r1 - r0) * y.width;
-    convolve_pixels(inverse_mix, y, x, first, count);
-    for (int c = 0; c < C; ++c) {
-      float *p = x.plane(c) + first;
-      for (size_t i = 0; i < count; ++i) p[i] = (p[i] - bias[c]) * inv_scale[c];
-    }
+    unmix(y, inverse_mix, x, r0, r1);
   });
   return x;
+}
+
+Planes NetworkEngine::Unit::inverse_taped(Planes y, const Conv &inverse_mix, CouplingActivations &net) const {
+  const int half = y.channels / 2;
+  convolve(c1, y, net.h1, 0, true);
+  net.h2 = net.h1;
+  residual_relu(c2, net.h2);
+  convolve(c3, net.h2, net.raw);
+  Planes log_s = channels(net.raw, 0, half);
+  in_ranges(log_s.values.size(),
+            [&](size_t first, size_t last) { soft_clamp(log_s.values.data() + first, last - first, clamp); });
+  Planes x(inverse_mix.out, y.height, y.width);
+  by_row_parts(y.height, [&](int r0, int r1) {
+    const size_t first = size_t(r0) * y.width, count = size_t(r1 - r0) * y.width;
+    for (int c = 0; c < half; ++c)
+      coupling_inverse(y.plane(half + c) + first, log_s.plane(c) + first, net.raw.plane(half + c) + first, count);
+    unmix(y, inverse_mix, x, r0, r1);
+  });
+  return x;
+}
+
+void NetworkEngine::Unit::unmix(const Planes &y, const Conv &inverse_mix, Planes &x, int r0, int r1) const {
+  const size_t first = size_t(r0) * y.width, count = size_t(r1 - r0) * y.width;
+  convolve_pixels(inverse_mix, y, x, first, count);
+  for (int c = 0; c < x.channels; ++c) {
+    float *p = x.plane(c) + first;
+    for (size_t i = 0; i < count; ++i) p[i] = (p[i] - bias[c]) * inv_scale[c];
+  }
 }
 
 std::vector<Planes> NetworkEngine::analysis(Planes x) const {

@@ -41,9 +41,16 @@ class NetworkEngine {
   // steps scaled back to weights). The image is the engine's own, bit
   // for bit; the gradient is what LibTorch's autograd gives the twin,
   // within float rounding.
+  // A unit's coupling net on its inverse's input y: h1 = relu(c1 y1),
+  // h2 = h1 + relu(c2 h1), raw = c3 h2 (before log_s's clamp).
+  struct CouplingActivations {
+    Planes h1, h2, raw;
+  };
   struct SynthesisTape {
     std::vector<Planes> predictor_inputs, predictions;  // per latent (none: empty)
-    std::vector<std::vector<Planes>> unit_inputs;      // [level][unit], each inverse's input
+    // [level][unit]: the second half of each inverse's input, its coupling net's activations
+    std::vector<std::vector<Planes>> coupled_halves;
+    std::vector<std::vector<CouplingActivations>> couplings;
     Planes postfilter_input;
     std::vector<float> gains;
   };
@@ -60,6 +67,12 @@ class NetworkEngine {
     float clamp = 0;
     Planes forward(Planes x) const;
     Planes inverse(Planes y, const Conv &inverse_mix) const;
+    // inverse() keeping its coupling net's activations, which the
+    // synthesis backwards reads (its whole tile at once, not in bands):
+    // the same bits.
+    Planes inverse_taped(Planes y, const Conv &inverse_mix, CouplingActivations &net) const;
+    // The inverse's last steps on rows [r0, r1): x = (M^-1 y - bias) / scale.
+    void unmix(const Planes &y, const Conv &inverse_mix, Planes &x, int r0, int r1) const;
     Planes coupling(const Planes &x) const;  // [log_s; t], from x's first half
     // Rows [r0, r1) of y's second half += the coupling (forward) or -= it
     // (inverse), in bands.
@@ -70,8 +83,9 @@ class NetworkEngine {
     Conv c1, c2;
   };
   // A unit's inverse (what synthesis runs) backwards: the gradient on its
-  // input y from that on its output.
-  Planes unit_gradient(int level, int unit, const Planes &y, Planes gradient) const;
+  // input y from that on its output, given y's second half (y2) and the
+  // coupling net's activations on y (the tape's).
+  Planes unit_gradient(int level, int unit, const Planes &y2, const CouplingActivations &net, Planes gradient) const;
   // The transposed convolutions of the gradient (float weights), made on
   // latent_gradient's first call, as the mixes' inverses are.
   struct GradientNets {

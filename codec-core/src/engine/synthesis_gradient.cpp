@@ -62,16 +62,20 @@ Planes NetworkEngine::synthesis_for_gradient(std::vector<Planes> latents, const 
     tape.predictor_inputs[l] = std::move(in);
     tape.predictions[l] = std::move(r);
   }
-  // synthesis, keeping each unit's input.
+  // synthesis, keeping of each unit's input the half its coupling
+  // changes, and its coupling net's activations (the backwards would run
+  // the net again: a tenth of a step's time).
   const std::vector<std::vector<Conv>> &inverse = inverse_mixes();
-  tape.unit_inputs.resize(levels_.size());
+  tape.coupled_halves.resize(levels_.size());
+  tape.couplings.resize(levels_.size());
   Planes x = std::move(latents.back());
   for (int k = int(levels_.size()) - 1; k >= 0; --k) {
     Planes y = concat(latents[k], x);
-    tape.unit_inputs[k].resize(levels_[k].size());
+    tape.coupled_halves[k].resize(levels_[k].size());
+    tape.couplings[k].resize(levels_[k].size());
     for (int u = int(levels_[k].size()) - 1; u >= 0; --u) {
-      tape.unit_inputs[k][u] = y;
-      y = levels_[k][u].inverse(std::move(y), inverse[size_t(k)][size_t(u)]);
+      tape.coupled_halves[k][u] = channels(y, y.channels / 2, y.channels / 2);
+      y = levels_[k][u].inverse_taped(std::move(y), inverse[size_t(k)][size_t(u)], tape.couplings[k][u]);
     }
     x = depth_to_space(y);
   }
@@ -80,32 +84,32 @@ Planes NetworkEngine::synthesis_for_gradient(std::vector<Planes> latents, const 
   return x;
 }
 
-Planes NetworkEngine::unit_gradient(int level, int unit, const Planes &y, Planes g) const {
+Planes NetworkEngine::unit_gradient(int level, int unit, const Planes &y2, const CouplingActivations &net,
+                                    Planes g) const {
   const Unit &un = levels_[level][unit];
   const GradientNets::UnitNets &nets = gradient_nets().units[level][unit];
-  const int C = y.channels, half = C / 2;
-  const size_t n = y.plane_size();
+  const int half = y2.channels;
+  const size_t n = y2.plane_size();
   // The inverse's last step, ActNorm's: x = (m - bias) / scale.
-  for (int c = 0; c < C; ++c) {
+  for (int c = 0; c < g.channels; ++c) {
     float *p = g.plane(c);
-    for (size_t i = 0; i < n; ++i) p[i] *= un.inv_scale[c];
+    in_ranges(n, [&](size_t first, size_t last) {
+      for (size_t i = first; i < last; ++i) p[i] *= un.inv_scale[c];
+    });
   }
   // The inverse mix, m = M^-1 y'.
   Planes gy;
   convolve(nets.mix, g, gy);
   g = Planes();
   // The coupling: y2' = (y2 - t) exp(-log_s), with log_s = clamp tanh(raw_s
-  // / clamp) and t = raw_t from the net on y1 = y's first half, which
-  // passes through.
-  Planes h1, h2, raw;
-  convolve(un.c1, y, h1, 0, true);
-  h2 = h1;
-  residual_relu(un.c2, h2);
-  convolve(un.c3, h2, raw);
+  // / clamp) and t = raw_t from the net on y1, the input's first half,
+  // which passes through. (raw becomes the gradient on it.)
+  const Planes &h1 = net.h1, &h2 = net.h2;
+  Planes raw = net.raw;
   for (int c = 0; c < half; ++c)
     in_ranges(n, [&](size_t first, size_t last) {
       coupling_gradient(gy.plane(half + c) + first, raw.plane(c) + first, raw.plane(half + c) + first,
-                        y.plane(half + c) + first, last - first, un.clamp);
+                        y2.plane(c) + first, last - first, un.clamp);
     });
   // The net backwards: raw = c3 h2, h2 = h1 + relu(c2 h1), h1 = relu(c1 y1).
   Planes g_h2, g_h1, g_y1;
@@ -129,7 +133,7 @@ Planes NetworkEngine::unit_gradient(int level, int unit, const Planes &y, Planes
 
 std::vector<Planes> NetworkEngine::latent_gradient(const SynthesisTape &tape, Planes g) const {
   const int L = config_.latent_count();
-  if (int(tape.unit_inputs.size()) != config_.levels) throw Error(MSIC_ERR_INTERNAL, "engine: no synthesis taped");
+  if (int(tape.coupled_halves.size()) != config_.levels) throw Error(MSIC_ERR_INTERNAL, "engine: no synthesis taped");
   const GradientNets &nets = gradient_nets();
   if (has_post_) {  // image = x + c2(relu(c1 x))
     Planes h, g_h, g_x;
@@ -144,7 +148,8 @@ std::vector<Planes> NetworkEngine::latent_gradient(const SynthesisTape &tape, Pl
   std::vector<Planes> grads(static_cast<size_t>(L));
   for (int k = 0; k < config_.levels; ++k) {
     Planes gy = space_to_depth(g);
-    for (int u = 0; u < int(levels_[k].size()); ++u) gy = unit_gradient(k, u, tape.unit_inputs[k][u], std::move(gy));
+    for (int u = 0; u < int(levels_[k].size()); ++u)
+      gy = unit_gradient(k, u, tape.coupled_halves[k][u], tape.couplings[k][u], std::move(gy));
     const int half = gy.channels / 2;
     grads[k] = channels(gy, 0, half);
     g = channels(gy, half, half);
@@ -158,13 +163,12 @@ std::vector<Planes> NetworkEngine::latent_gradient(const SynthesisTape &tape, Pl
     const Planes &in = tape.predictor_inputs[l], &r = tape.predictions[l];
     Planes g_r(r.channels, r.height, r.width), h, g_h, g_in;
     for (int c = 0; c < r.channels; ++c) {
-      const float half_inv_gain = 0.5f / tape.gains[size_t(config_.first_channel(l) + c)];
+      const float inv_gain = 1.0f / tape.gains[size_t(config_.first_channel(l) + c)];
       const float *rr = r.plane(c), *gl = grads[l].plane(c);
       float *out = g_r.plane(c);
-      for (size_t i = 0; i < r.plane_size(); ++i) {
-        const float t = std::tanh(rr[i]);
-        out[i] = gl[i] * half_inv_gain * (1.0f - t * t);
-      }
+      in_ranges(r.plane_size(), [&](size_t first, size_t last) {
+        prediction_gradient(out + first, gl + first, rr + first, last - first, inv_gain);
+      });
     }
     convolve(lrp_[l].c1, in, h, 0, true);
     convolve(nets.predictors[l].c2, g_r, g_h);
