@@ -585,11 +585,11 @@ TileCost tile_cost(const msic::TileCodec &codec, const msic::TileImage &tile, co
 
 // Effort 4 anneals the latents (latent_annealing.h) for bits + lambda x
 // MSE: its files must cost less by that measure than effort 2's, on
-// detailed content (kodim23's parrot: measured 4.5% and 5.0% less), on
-// smooth content (its background at model quality 20: 8.6% less; before
+// detailed content (kodim23's parrot: measured 4.7% and 4.8% less), on
+// smooth content (its background at model quality 20: 8.7% less; before
 // the context nets' gradients, annealing cost more there and effort 2's
 // payload was kept), and on a padded grey tile with boosted sides, on two
-// threads (6.0% less); all decode with the same decoder.
+// threads (6.2% less); all decode with the same decoder.
 TEST(Codec, TopEffortCostsLessForItsError) {
   const msic::TileCodec codec(msic::ModelFile::load(MSIC_DEFAULT_MODEL_FILE));
   struct Case {
@@ -622,7 +622,7 @@ TEST(Codec, TopEffortCostsLessForItsError) {
 
 // Effort 5 anneals for more steps than 4 (latent_annealing.h): its files
 // cost at least 1% less again (kodim23's parrot at model quality 40:
-// measured 0.987 of effort 4's cost on every instruction set, 0.986 since
+// measured 0.987 of effort 4's cost on every instruction set, 0.985 since
 // the annealed latents are coded to the nearest step;
 // its smooth background at quality 20 gains less, 0.993, and is left out
 // for the time a case takes).
